@@ -1,0 +1,66 @@
+import type { Database } from "bun:sqlite";
+import { hashPassword } from "./passwords.ts";
+
+export type Role = "admin" | "operator" | "viewer";
+export const ROLES: readonly Role[] = ["admin", "operator", "viewer"];
+
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  created_at: number;
+}
+
+interface UserRow extends User {
+  password_hash: string;
+}
+
+export class UserStore {
+  constructor(private readonly db: Database) {}
+
+  count(): number {
+    return (this.db.query("SELECT count(*) AS n FROM users").get() as { n: number }).n;
+  }
+
+  byName(username: string): UserRow | undefined {
+    return (this.db.query("SELECT * FROM users WHERE username = ?").get(username) as UserRow | null) ?? undefined;
+  }
+
+  byId(id: number): User | undefined {
+    return (
+      (this.db.query("SELECT id, username, role, created_at FROM users WHERE id = ?").get(id) as User | null) ??
+      undefined
+    );
+  }
+
+  list(): User[] {
+    return this.db.query("SELECT id, username, role, created_at FROM users ORDER BY id").all() as User[];
+  }
+
+  async create(username: string, password: string, role: Role): Promise<User> {
+    const hash = await hashPassword(password);
+    const row = this.db
+      .query(
+        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id, username, role, created_at",
+      )
+      .get(username, hash, role, Date.now()) as User;
+    return row;
+  }
+
+  /** Creates the first admin only while no user exists; the check and the insert are one transaction. */
+  async createFirstAdmin(username: string, password: string): Promise<User | undefined> {
+    const hash = await hashPassword(password);
+    return this.db.transaction(() => {
+      if (this.count() > 0) return undefined;
+      return this.db
+        .query(
+          "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, 'admin', ?) RETURNING id, username, role, created_at",
+        )
+        .get(username, hash, Date.now()) as User;
+    })();
+  }
+}
+
+export function publicUser(u: User): User {
+  return { id: u.id, username: u.username, role: u.role, created_at: u.created_at };
+}

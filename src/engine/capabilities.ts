@@ -1,0 +1,84 @@
+/** What an engine can do; the API and the UI offer only these. */
+export interface Capabilities {
+  events: boolean;
+  inspect: boolean;
+  logs: boolean;
+  stats: boolean;
+  exec: boolean;
+  pause: boolean;
+  kill: boolean;
+  restart: boolean;
+  rename: boolean;
+  networks: boolean;
+  volumes: boolean;
+  swarm: boolean;
+  /** Bolt's compat server breaks path matching on any query string. */
+  queryStrings: boolean;
+  /** Bolt's compat server serves no /v1.xx prefix. */
+  versionedPaths: boolean;
+}
+
+export type EngineKind = "docker" | "podman" | "bolt";
+
+const FULL: Capabilities = {
+  events: true,
+  inspect: true,
+  logs: true,
+  stats: true,
+  exec: true,
+  pause: true,
+  kill: true,
+  restart: true,
+  rename: true,
+  networks: true,
+  volumes: true,
+  swarm: true,
+  queryStrings: true,
+  versionedPaths: true,
+};
+
+// From Bolt's documented compat API (see shared/REFERENCE.md): list, create, start, stop, remove
+// containers and images only.
+const BOLT: Capabilities = {
+  events: false,
+  inspect: false,
+  logs: false,
+  stats: false,
+  exec: false,
+  pause: false,
+  kill: false,
+  restart: false,
+  rename: false,
+  networks: false,
+  volumes: false,
+  swarm: false,
+  queryStrings: false,
+  versionedPaths: false,
+};
+
+export interface VersionAnswer {
+  Version?: string;
+  ApiVersion?: string;
+  Components?: { Name?: string }[];
+}
+
+export function engineKind(v: VersionAnswer): EngineKind {
+  if (/bolt/i.test(v.Version ?? "")) return "bolt";
+  if (v.Components?.some((c) => /podman/i.test(c.Name ?? ""))) return "podman";
+  return "docker";
+}
+
+export function capabilitiesOf(kind: EngineKind, swarmActive: boolean): Capabilities {
+  if (kind === "bolt") return { ...BOLT };
+  // Podman's Docker-compatible service has no swarm.
+  return { ...FULL, swarm: kind === "docker" && swarmActive };
+}
+
+/** The API version to speak: the engine's own, capped at the newest this panel was written against. */
+export function negotiateApiVersion(engineApiVersion: string | undefined): string {
+  const NEWEST = "1.45";
+  if (!engineApiVersion || !/^\d+\.\d+$/.test(engineApiVersion)) return NEWEST;
+  const [a, b] = engineApiVersion.split(".").map(Number) as [number, number];
+  const [x, y] = NEWEST.split(".").map(Number) as [number, number];
+  return a < x || (a === x && b < y) ? engineApiVersion : NEWEST;
+}
