@@ -23,13 +23,16 @@ export class UserStore {
   }
 
   byName(username: string): UserRow | undefined {
-    return (this.db.query("SELECT * FROM users WHERE username = ?").get(username) as UserRow | null) ?? undefined;
+    return (
+      (this.db.query("SELECT * FROM users WHERE username = ?").get(username) as UserRow | null) ?? undefined
+    );
   }
 
   byId(id: number): User | undefined {
     return (
-      (this.db.query("SELECT id, username, role, created_at FROM users WHERE id = ?").get(id) as User | null) ??
-      undefined
+      (this.db
+        .query("SELECT id, username, role, created_at FROM users WHERE id = ?")
+        .get(id) as User | null) ?? undefined
     );
   }
 

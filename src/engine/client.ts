@@ -1,5 +1,11 @@
 import type Dockerode from "dockerode";
-import { type Capabilities, capabilitiesOf, type EngineKind, engineKind, negotiateApiVersion } from "./capabilities.ts";
+import {
+  type Capabilities,
+  capabilitiesOf,
+  type EngineKind,
+  engineKind,
+  negotiateApiVersion,
+} from "./capabilities.ts";
 import { EngineError, toEngineError } from "./errors.ts";
 import type { EngineTarget } from "./url.ts";
 
@@ -49,7 +55,9 @@ export class EngineClient {
       const swarm = (info.Swarm as { LocalNodeState?: string } | undefined)?.LocalNodeState === "active";
       const capabilities = capabilitiesOf(kind, swarm);
       const apiVersion = negotiateApiVersion(version.ApiVersion);
-      this.docker = new Docker(capabilities.versionedPaths ? { ...options, version: `v${apiVersion}` } : options);
+      this.docker = new Docker(
+        capabilities.versionedPaths ? { ...options, version: `v${apiVersion}` } : options,
+      );
       this.capabilities = capabilities;
       this.facts = {
         kind,

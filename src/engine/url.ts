@@ -30,11 +30,14 @@ export function parseEngineUrl(url: string, tls?: TlsMaterial): EngineTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw new EngineUrlError(`engine URL "${url}" is not a URL; use unix:///var/run/docker.sock or tcp://host:2375`);
+    throw new EngineUrlError(
+      `engine URL "${url}" is not a URL; use unix:///var/run/docker.sock or tcp://host:2375`,
+    );
   }
   if (parsed.protocol === "unix:") {
     const socketPath = decodeURIComponent(parsed.pathname);
-    if (!socketPath || socketPath === "/") throw new EngineUrlError(`engine URL "${url}" names no socket path`);
+    if (!socketPath || socketPath === "/")
+      throw new EngineUrlError(`engine URL "${url}" names no socket path`);
     return { url, socketPath };
   }
   if (!["tcp:", "http:", "https:"].includes(parsed.protocol)) {

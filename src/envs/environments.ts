@@ -1,0 +1,122 @@
+import type { Database } from "bun:sqlite";
+import type { Capabilities } from "../engine/capabilities.ts";
+import { EngineClient, type EngineFacts } from "../engine/client.ts";
+import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
+import {
+  ContainerMirror,
+  type EngineStatus,
+  type MirrorChange,
+  type MirrorOptions,
+} from "../state/mirror.ts";
+
+/** One engine the panel manages. */
+export interface Environment {
+  id: string;
+  name: string;
+  url: string;
+  engine: EngineClient;
+  mirror: ContainerMirror;
+}
+
+export interface EnvironmentView {
+  id: string;
+  name: string;
+  kind: string;
+  status: EngineStatus;
+  url: string;
+  error: string | null;
+  facts: EngineFacts | null;
+  capabilities: Capabilities | null;
+}
+
+type Listener = (envId: string, change: MirrorChange) => void;
+
+export class Environments {
+  private envs = new Map<string, Environment>();
+  private listeners = new Set<Listener>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly mirrorOptions: MirrorOptions = {},
+  ) {}
+
+  /** The engine given on the command line, plus every engine added through the API. */
+  start(localUrl: string, localTls?: TlsMaterial): void {
+    this.open("local", "local", localUrl, localTls);
+    const rows = this.db.query("SELECT id, name, url FROM environments ORDER BY created_at").all() as {
+      id: string;
+      name: string;
+      url: string;
+    }[];
+    for (const r of rows) this.open(r.id, r.name, r.url);
+  }
+
+  /** Adds an engine by URL; the caller has validated the URL with parseEngineUrl. */
+  add(name: string, url: string): Environment {
+    const id = name.toLowerCase();
+    this.db
+      .query("INSERT INTO environments (id, name, url, created_at) VALUES (?, ?, ?, ?)")
+      .run(id, name, url, Date.now());
+    return this.open(id, name, url);
+  }
+
+  remove(id: string): boolean {
+    const env = this.envs.get(id);
+    if (!env || id === "local") return false;
+    env.mirror.stop();
+    this.envs.delete(id);
+    this.db.query("DELETE FROM environments WHERE id = ?").run(id);
+    this.announce(id, { kind: "status", status: "down", error: "removed" });
+    return true;
+  }
+
+  get(id: string): Environment | undefined {
+    return this.envs.get(id);
+  }
+
+  hasName(name: string): boolean {
+    const key = name.toLowerCase();
+    return [...this.envs.values()].some((e) => e.id === key || e.name.toLowerCase() === key);
+  }
+
+  list(): EnvironmentView[] {
+    return [...this.envs.values()].map(viewOf);
+  }
+
+  /** Every change of every mirror, including mirrors of engines added later. */
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stop(): void {
+    for (const env of this.envs.values()) env.mirror.stop();
+  }
+
+  private open(id: string, name: string, url: string, tls?: TlsMaterial): Environment {
+    const engine = new EngineClient(parseEngineUrl(url, tls));
+    const mirror = new ContainerMirror(engine, this.mirrorOptions);
+    const env: Environment = { id, name, url, engine, mirror };
+    this.envs.set(id, env);
+    mirror.onChange((change) => this.announce(id, change));
+    mirror.start();
+    return env;
+  }
+
+  private announce(id: string, change: MirrorChange): void {
+    for (const l of this.listeners) l(id, change);
+  }
+}
+
+export function viewOf(env: Environment): EnvironmentView {
+  return {
+    id: env.id,
+    name: env.name,
+    kind: env.engine.facts?.kind ?? "docker",
+    status: env.mirror.status,
+    url: env.url,
+    error: env.mirror.error,
+    facts: env.engine.facts ?? null,
+    capabilities: env.engine.capabilities ?? null,
+  };
+}

@@ -1,0 +1,100 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requireAuth } from "../auth/middleware.ts";
+import type { SessionStore } from "../auth/sessions.ts";
+import type { TokenStore } from "../auth/tokens.ts";
+import type { UserStore } from "../auth/users.ts";
+import type { Environments } from "../envs/environments.ts";
+import type { TopicBus } from "../stream/bus.ts";
+import { errorBody, handleError } from "./errors.ts";
+import { newRouter } from "./router.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { containerRoutes } from "./routes/containers.ts";
+import { envRoutes } from "./routes/envs.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { streamRoutes } from "./routes/stream.ts";
+import { serveUi, uiEmbedded } from "./ui.ts";
+
+export interface AppDeps {
+  users: UserStore;
+  sessions: SessionStore;
+  tokens: TokenStore;
+  envs: Environments;
+  bus: TopicBus;
+  version: string;
+  secureCookies: boolean;
+}
+
+/** JSON bodies this API takes are small; anything larger is refused before it is read. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const PUBLIC_ROUTES = new Set(["GET /api/v1/setup", "POST /api/v1/setup", "POST /api/v1/auth/login"]);
+
+// No inline script or style anywhere in the UI, so the policy can be strict.
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await next();
+  c.header("Content-Security-Policy", CSP);
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("X-Frame-Options", "DENY");
+  c.header("Referrer-Policy", "no-referrer");
+};
+
+export function createApp(deps: AppDeps) {
+  const app = newRouter();
+  app.onError(handleError);
+  app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.use("*", securityHeaders);
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody("body_too_large", `request body over ${MAX_BODY_BYTES} bytes`), 413),
+    }),
+  );
+  app.use(
+    "/api/v1/*",
+    requireAuth(deps, (method, path) => PUBLIC_ROUTES.has(`${method} ${path}`)),
+  );
+
+  app.route("/", healthRoutes(deps.envs, deps.version));
+  app.route("/api/v1", authRoutes(deps));
+  app.route("/api/v1", envRoutes(deps.envs));
+  app.route("/api/v1", containerRoutes(deps.envs));
+  app.route("/api/v1", streamRoutes(deps.bus));
+
+  app.doc31("/api/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "GhostPanel API",
+      version: deps.version,
+      description:
+        'Errors are `{"error":{"code","message"}}`. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
+    },
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  app.get("*", (c) => {
+    const res = serveUi(c);
+    if (res) return res;
+    if (!uiEmbedded() && (c.req.path === "/" || c.req.path === "/index.html")) {
+      return c.text(
+        "This GhostPanel was run from source without a UI: `npm run build` embeds it in dist/ghostpanel.",
+        503,
+      );
+    }
+    return c.json(errorBody("not_found", `no route for GET ${c.req.path}`), 404);
+  });
+  return app;
+}

@@ -1,0 +1,75 @@
+import { resolve } from "node:path";
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  engineUrl: string;
+  engineCertDir: string | undefined;
+  tls: { mode: "off" } | { mode: "auto" } | { mode: "files"; cert: string; key: string };
+  adminPasswordFile: string | undefined;
+  adminUsername: string;
+}
+
+export class ConfigError extends Error {}
+
+export const SERVE_USAGE = `Usage: ghostpanel serve [options]
+  --listen HOST:PORT          where to listen (env GHOSTPANEL_LISTEN; default 0.0.0.0:9443)
+  --data DIR                  data directory (env GHOSTPANEL_DATA; default ./ghostpanel-data)
+  --engine URL                engine: unix:///var/run/docker.sock, tcp://host:2375 (env GHOSTPANEL_ENGINE)
+  --engine-cert-dir DIR       ca.pem, cert.pem, key.pem for a TLS engine (env DOCKER_CERT_PATH)
+  --tls off|auto|CERT,KEY     HTTPS: auto makes a self-signed certificate in DIR (env GHOSTPANEL_TLS; default auto)
+  --admin-password-file F     create the first admin ("admin", or --admin-username) with this password
+  --admin-username NAME       name for that admin (default admin)`;
+
+const FLAGS = new Set([
+  "--listen",
+  "--data",
+  "--engine",
+  "--engine-cert-dir",
+  "--tls",
+  "--admin-password-file",
+  "--admin-username",
+]);
+
+export function parseServeArgs(argv: string[], env: Record<string, string | undefined>): ServeConfig {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [name, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg];
+    if (!FLAGS.has(name!)) throw new ConfigError(`unknown option ${arg}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined || value === "") throw new ConfigError(`${name} needs a value`);
+    flags.set(name!, value);
+  }
+  const listen = flags.get("--listen") ?? env.GHOSTPANEL_LISTEN ?? "0.0.0.0:9443";
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new ConfigError(`--listen ${listen}: expected HOST:PORT, e.g. 0.0.0.0:9443`);
+  const tlsArg = flags.get("--tls") ?? env.GHOSTPANEL_TLS ?? "auto";
+  let tls: ServeConfig["tls"];
+  if (tlsArg === "off" || tlsArg === "auto") tls = { mode: tlsArg };
+  else {
+    const [cert, key, extra] = tlsArg.split(",");
+    if (!cert || !key || extra !== undefined)
+      throw new ConfigError(`--tls ${tlsArg}: expected off, auto or CERT,KEY`);
+    tls = { mode: "files", cert: resolve(cert), key: resolve(key) };
+  }
+  return {
+    host: m[1] ?? (m[2] || "0.0.0.0"),
+    port,
+    dataDir: resolve(flags.get("--data") ?? env.GHOSTPANEL_DATA ?? "ghostpanel-data"),
+    engineUrl: flags.get("--engine") ?? env.GHOSTPANEL_ENGINE ?? defaultEngine(env),
+    engineCertDir: flags.get("--engine-cert-dir") ?? env.DOCKER_CERT_PATH,
+    tls,
+    adminPasswordFile: flags.get("--admin-password-file"),
+    adminUsername: flags.get("--admin-username") ?? "admin",
+  };
+}
+
+// DOCKER_HOST is what every Docker tool already honours.
+function defaultEngine(env: Record<string, string | undefined>): string {
+  return env.DOCKER_HOST || "unix:///var/run/docker.sock";
+}

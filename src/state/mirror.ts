@@ -1,0 +1,248 @@
+import type { EngineClient } from "../engine/client.ts";
+import { EngineError, toEngineError } from "../engine/errors.ts";
+import { type ContainerView, fromInspect, fromListItem, statusText } from "./container-view.ts";
+
+export type EngineStatus = "connecting" | "up" | "down";
+
+export type MirrorChange =
+  | { kind: "snapshot"; containers: ContainerView[] }
+  | { kind: "upsert"; container: ContainerView }
+  | { kind: "remove"; id: string }
+  | { kind: "status"; status: EngineStatus; error: string | null };
+
+export interface MirrorOptions {
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  /** For engines without /events: how often the list is read again. */
+  pollMs?: number;
+}
+
+// Events that say nothing about what a list shows.
+const IGNORED_ACTIONS = /^(exec_|attach|resize|top|export|commit|copy|archive-path|extract-to-dir)/;
+const INSPECT_CONCURRENCY = 8;
+
+/**
+ * The engine's containers, kept in memory by one /events subscription. Lists are answered from
+ * here; the engine is asked again only for the containers an event names. When the engine goes
+ * away the mirror keeps its last view, reports "down", and reconnects with backoff.
+ */
+export class ContainerMirror {
+  private containers = new Map<string, ContainerView>();
+  private listeners = new Set<(change: MirrorChange) => void>();
+  private pending = new Set<string>();
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+  private abort: AbortController | undefined;
+  private wake: (() => void) | undefined;
+  status: EngineStatus = "connecting";
+  error: string | null = null;
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly options: MirrorOptions = {},
+  ) {}
+
+  onChange(listener: (change: MirrorChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    this.wake?.();
+  }
+
+  /** Asks for a reconnect now instead of at the end of the current backoff. */
+  retryNow(): void {
+    this.wake?.();
+  }
+
+  list(): ContainerView[] {
+    const now = Date.now();
+    return [...this.containers.values()].map((c) => ({ ...c, status: statusText(c, now) }));
+  }
+
+  /** A container by full id, unique id prefix or name, as the engine resolves them. */
+  find(ref: string): ContainerView | undefined {
+    const direct = this.containers.get(ref);
+    if (direct) return direct;
+    let match: ContainerView | undefined;
+    for (const c of this.containers.values()) {
+      if (c.name === ref.replace(/^\//, "")) return c;
+      if (ref.length >= 1 && c.id.startsWith(ref)) {
+        if (match) return undefined;
+        match = c;
+      }
+    }
+    return match;
+  }
+
+  /** Refreshes one container now (after an action), without waiting for its event. */
+  async refresh(id: string): Promise<void> {
+    this.pending.add(id);
+    await this.flush();
+  }
+
+  private async run(): Promise<void> {
+    const min = this.options.backoffMinMs ?? 500;
+    const max = this.options.backoffMaxMs ?? 10_000;
+    let backoff = min;
+    while (!this.stopped) {
+      const upSince = Date.now();
+      try {
+        await this.engine.connect();
+        if (this.engine.capabilities?.events) await this.follow();
+        else await this.poll();
+      } catch (err) {
+        this.setStatus("down", toEngineError(err).message);
+      }
+      if (this.stopped) break;
+      if (this.status !== "down") this.setStatus("down", this.error ?? "engine connection closed");
+      // A connection that held for a while earns a quick first retry.
+      if (Date.now() - upSince > max) backoff = min;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, backoff);
+      });
+      this.wake = undefined;
+      backoff = Math.min(backoff * 2, max);
+    }
+  }
+
+  private async follow(): Promise<void> {
+    this.abort = new AbortController();
+    const events = (await this.engine.call((d) =>
+      d.getEvents({ filters: { type: ["container"] }, abortSignal: this.abort!.signal } as object),
+    )) as NodeJS.ReadableStream;
+    // Subscribed before listing, so no change between the two is missed.
+    const consumed = this.consume(events);
+    await this.resync();
+    this.setStatus("up", null);
+    await consumed;
+    this.error = "engine event stream closed";
+  }
+
+  private async consume(events: NodeJS.ReadableStream): Promise<void> {
+    let carry = "";
+    try {
+      for await (const chunk of events) {
+        const lines = (carry + chunk.toString()).split("\n");
+        carry = lines.pop() ?? "";
+        for (const line of lines) if (line.trim()) this.onEvent(line);
+      }
+    } catch (err) {
+      if (!this.stopped) this.error = toEngineError(err).message;
+    }
+  }
+
+  private onEvent(line: string): void {
+    let ev: { Action?: string; status?: string; Actor?: { ID?: string }; id?: string };
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const action = ev.Action ?? ev.status ?? "";
+    const id = ev.Actor?.ID ?? ev.id;
+    if (!id || IGNORED_ACTIONS.test(action)) return;
+    if (action === "destroy") {
+      this.pending.delete(id);
+      if (this.containers.delete(id)) this.emit({ kind: "remove", id });
+      return;
+    }
+    this.pending.add(id);
+    void this.flush();
+  }
+
+  /** Inspects every container named by events since the last flush; bursts collapse into one call each. */
+  private flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      await Promise.resolve();
+      while (this.pending.size > 0) {
+        const ids = [...this.pending];
+        this.pending.clear();
+        await mapLimit(ids, INSPECT_CONCURRENCY, (id) => this.inspectInto(id));
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async inspectInto(id: string): Promise<void> {
+    try {
+      const view = fromInspect(await this.engine.call((d) => d.getContainer(id).inspect()));
+      this.containers.set(view.id, view);
+      this.emit({ kind: "upsert", container: view });
+    } catch (err) {
+      if (err instanceof EngineError && err.status === 404 && this.containers.delete(id)) {
+        this.emit({ kind: "remove", id });
+      }
+    }
+  }
+
+  /** Reads the whole list again; announces it as one snapshot, or (polling) as the changes only. */
+  private async resync(announce: "snapshot" | "changes" = "snapshot"): Promise<void> {
+    const fresh = new Map<string, ContainerView>();
+    const list = await this.engine.call((d) => d.listContainers({ all: true }));
+    if (this.engine.capabilities?.inspect) {
+      await mapLimit(list, INSPECT_CONCURRENCY, async (c) => {
+        try {
+          const view = fromInspect(await this.engine.call((d) => d.getContainer(c.Id).inspect()));
+          fresh.set(view.id, view);
+        } catch (err) {
+          if (!(err instanceof EngineError && err.status === 404)) throw err;
+        }
+      });
+    } else {
+      for (const c of list) fresh.set(c.Id, fromListItem(c));
+    }
+    const before = this.containers;
+    this.containers = fresh;
+    if (announce === "snapshot") {
+      this.emit({ kind: "snapshot", containers: this.list() });
+      return;
+    }
+    for (const id of before.keys()) if (!fresh.has(id)) this.emit({ kind: "remove", id });
+    for (const [id, view] of fresh) {
+      const old = before.get(id);
+      if (!old || old.state !== view.state || old.status !== view.status || old.name !== view.name) {
+        this.emit({ kind: "upsert", container: view });
+      }
+    }
+  }
+
+  private async poll(): Promise<void> {
+    const every = this.options.pollMs ?? 2_000;
+    await this.resync();
+    this.setStatus("up", null);
+    while (!this.stopped) {
+      await new Promise((r) => setTimeout(r, every));
+      await this.resync("changes");
+    }
+  }
+
+  private setStatus(status: EngineStatus, error: string | null): void {
+    if (status === this.status && error === this.error) return;
+    this.status = status;
+    this.error = error;
+    this.emit({ kind: "status", status, error });
+  }
+
+  private emit(change: MirrorChange): void {
+    for (const l of this.listeners) l(change);
+  }
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

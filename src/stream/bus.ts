@@ -1,0 +1,103 @@
+import type { User } from "../auth/users.ts";
+import { encodeFrame, type Message } from "./frames.ts";
+
+/** A transport's end of one connection: WebSocket today, QUIC and agent tunnels later. */
+export interface Sink {
+  deliver(frame: Uint8Array): void;
+  /** The topic ended on the server side (its source is gone); the sink is no longer subscribed. */
+  ended(topic: string): void;
+}
+
+export interface SubscribeContext {
+  user: User;
+}
+
+export class TopicError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Produces one kind of topic (`containers`, `logs`, …). `open` checks a topic for a subscriber and
+ * returns what that subscriber is sent first; `activate` runs while the topic has any subscriber.
+ */
+export interface TopicSource {
+  open(args: string[], ctx: SubscribeContext): Promise<Message[]> | Message[];
+  activate?(args: string[], out: TopicOutput): () => void;
+}
+
+export interface TopicOutput {
+  emit(m: Message): void;
+  /** Sends a last message and lets every subscriber go. */
+  end(m: Message): void;
+}
+
+interface Topic {
+  sinks: Set<Sink>;
+  deactivate?: () => void;
+}
+
+/**
+ * Topics named `<kind>[:<env>[:<id>]]`. A message is encoded once per publish and handed to every
+ * sink; what a sink does with a slow client is the transport's business, never the publisher's.
+ */
+export class TopicBus {
+  private sources = new Map<string, TopicSource>();
+  private topics = new Map<string, Topic>();
+
+  register(kind: string, source: TopicSource): void {
+    this.sources.set(kind, source);
+  }
+
+  /** Subscribes a sink; throws TopicError when the topic is unknown or refused. */
+  async subscribe(name: string, sink: Sink, ctx: SubscribeContext): Promise<void> {
+    const [kind = "", ...args] = name.split(":");
+    const source = this.sources.get(kind);
+    if (!source) throw new TopicError("unknown_topic", `unknown topic "${name}"`);
+    const first = await source.open(args, ctx);
+    for (const m of first) sink.deliver(encodeFrame(name, m));
+    let topic = this.topics.get(name);
+    if (!topic) {
+      topic = { sinks: new Set() };
+      this.topics.set(name, topic);
+      topic.sinks.add(sink);
+      topic.deactivate = source.activate?.(args, {
+        emit: (m) => this.publish(name, m),
+        end: (m) => this.end(name, m),
+      });
+    } else {
+      topic.sinks.add(sink);
+    }
+  }
+
+  unsubscribe(name: string, sink: Sink): void {
+    const topic = this.topics.get(name);
+    if (!topic?.sinks.delete(sink) || topic.sinks.size > 0) return;
+    this.topics.delete(name);
+    topic.deactivate?.();
+  }
+
+  publish(name: string, message: Message): void {
+    const topic = this.topics.get(name);
+    if (!topic || topic.sinks.size === 0) return;
+    const frame = encodeFrame(name, message);
+    for (const sink of topic.sinks) sink.deliver(frame);
+  }
+
+  private end(name: string, last: Message): void {
+    this.publish(name, last);
+    const topic = this.topics.get(name);
+    if (!topic) return;
+    this.topics.delete(name);
+    topic.deactivate?.();
+    for (const sink of topic.sinks) sink.ended(name);
+  }
+
+  subscriberCount(name: string): number {
+    return this.topics.get(name)?.sinks.size ?? 0;
+  }
+}

@@ -1,0 +1,53 @@
+import type { LogLine } from "../../engine/log-lines.ts";
+import { followLogs } from "../../engine/logs.ts";
+import type { Environments } from "../../envs/environments.ts";
+import { type TopicBus, TopicError } from "../bus.ts";
+
+const TAIL = 200;
+
+/**
+ * `logs:<env>:<container>`: one engine log stream per container however many people watch it.
+ * The newest lines are kept so that a later subscriber starts with the same tail.
+ */
+export function registerLogTopic(bus: TopicBus, envs: Environments): void {
+  const recent = new Map<string, LogLine[]>();
+  const resolve = (args: string[]) => {
+    const [envId = "", ref = ""] = args;
+    const env = envs.get(envId);
+    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+    if (env.engine.capabilities && !env.engine.capabilities.logs) {
+      throw new TopicError("unsupported", `engine "${env.name}" does not serve container logs`);
+    }
+    const container = env.mirror.find(ref);
+    if (!container) throw new TopicError("not_found", `no container "${ref}" in environment "${envId}"`);
+    return { env, container, key: `${envId}:${container.id}` };
+  };
+  bus.register("logs", {
+    open: (args) => {
+      const { key } = resolve(args);
+      const lines = recent.get(key);
+      return lines?.length ? [{ k: "lines", d: lines }] : [];
+    },
+    activate: (args, out) => {
+      const { env, container, key } = resolve(args);
+      const kept: LogLine[] = [];
+      recent.set(key, kept);
+      const stop = followLogs(
+        env.engine,
+        container.id,
+        container.tty,
+        { tail: TAIL, timestamps: true, stdout: true, stderr: true },
+        (lines) => {
+          kept.push(...lines);
+          if (kept.length > TAIL) kept.splice(0, kept.length - TAIL);
+          out.emit({ k: "lines", d: lines });
+        },
+        (reason) => out.end({ k: "end", d: { reason } }),
+      );
+      return () => {
+        stop();
+        recent.delete(key);
+      };
+    },
+  });
+}

@@ -1,0 +1,109 @@
+import type { ServerWebSocket } from "bun";
+import type { WSContext } from "hono/ws";
+import type { User } from "../auth/users.ts";
+import { type Sink, type TopicBus, TopicError } from "./bus.ts";
+import { decodeClientMessage, encodeFrame } from "./frames.ts";
+
+/** Past this many bytes waiting to go out, a client is too slow to keep: it is closed and reconnects. */
+export const SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
+const MAX_TOPICS = 256;
+
+/**
+ * One WebSocket client: the transport adapter between a socket and the topic bus. It knows
+ * nothing of what a topic means.
+ */
+export class WebSocketConnection implements Sink {
+  private topics = new Set<string>();
+  private ws: ServerWebSocket<unknown> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly bus: TopicBus,
+    private readonly user: User,
+    private readonly initialTopics: string[],
+  ) {}
+
+  open(ws: WSContext): void {
+    this.ws = ws.raw as ServerWebSocket<unknown>;
+    void this.subscribe(this.initialTopics);
+  }
+
+  message(data: unknown): void {
+    if (typeof data === "string") {
+      this.ws?.close(1003, "binary msgpack frames only");
+      return;
+    }
+    let msg: { op?: unknown; topics?: unknown };
+    try {
+      msg = decodeClientMessage(new Uint8Array(data as ArrayBuffer)) as typeof msg;
+    } catch {
+      this.sendError("", "bad_frame", "frame is not msgpack");
+      return;
+    }
+    const topics = Array.isArray(msg?.topics)
+      ? msg.topics.filter((t): t is string => typeof t === "string")
+      : [];
+    switch (msg?.op) {
+      case "sub":
+        void this.subscribe(topics);
+        return;
+      case "unsub":
+        for (const t of topics) this.unsubscribe(t);
+        return;
+      case "ping":
+        this.deliver(encodeFrame("", { k: "pong" }));
+        return;
+      default:
+        this.sendError("", "bad_op", 'op must be "sub", "unsub" or "ping"');
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.topics) this.bus.unsubscribe(t, this);
+    this.topics.clear();
+  }
+
+  deliver(frame: Uint8Array): void {
+    const ws = this.ws;
+    if (!ws || this.closed) return;
+    if (ws.getBufferedAmount() > SEND_BUFFER_LIMIT) {
+      this.closed = true;
+      ws.close(1013, "too slow");
+      return;
+    }
+    ws.send(frame);
+  }
+
+  ended(topic: string): void {
+    this.topics.delete(topic);
+  }
+
+  private async subscribe(topics: string[]): Promise<void> {
+    for (const topic of topics) {
+      if (this.topics.has(topic)) continue;
+      if (this.topics.size >= MAX_TOPICS) {
+        this.sendError(topic, "too_many_topics", `at most ${MAX_TOPICS} topics per connection`);
+        continue;
+      }
+      this.topics.add(topic);
+      try {
+        await this.bus.subscribe(topic, this, { user: this.user });
+        // The socket may have closed while the topic opened.
+        if (this.closed) this.bus.unsubscribe(topic, this);
+      } catch (err) {
+        this.topics.delete(topic);
+        if (err instanceof TopicError) this.sendError(topic, err.code, err.message);
+        else this.sendError(topic, "internal", "could not subscribe");
+      }
+    }
+  }
+
+  private unsubscribe(topic: string): void {
+    if (this.topics.delete(topic)) this.bus.unsubscribe(topic, this);
+  }
+
+  private sendError(topic: string, code: string, message: string): void {
+    this.deliver(encodeFrame(topic, { k: "error", d: { code, message } }));
+  }
+}
