@@ -208,6 +208,26 @@ export function containerRoutes(envs: Environments) {
     },
   );
 
+  // Before the {action} route, which would otherwise take "rename" for an unknown action.
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/envs/{env}/containers/{id}/rename",
+      tags: ["containers"],
+      summary: "Rename a container",
+      request: { params: ContainerParams, query: z.object({ name: ContainerName }) },
+      responses: { 204: { description: "Renamed" }, 409: commonErrors[400], ...commonErrors },
+    }),
+    async (c) => {
+      const { env: envId, id } = c.req.valid("param");
+      const { name } = c.req.valid("query");
+      const env = environmentOf(envs, envId);
+      requireCapability(env, "rename");
+      await engineAction(env, id, (ct) => ct.rename({ name }));
+      return c.body(null, 204);
+    },
+  );
+
   app.openapi(
     createRoute({
       method: "post",
@@ -246,25 +266,6 @@ export function containerRoutes(envs: Environments) {
             return ct.unpause();
         }
       });
-      return c.body(null, 204);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/envs/{env}/containers/{id}/rename",
-      tags: ["containers"],
-      summary: "Rename a container",
-      request: { params: ContainerParams, query: z.object({ name: ContainerName }) },
-      responses: { 204: { description: "Renamed" }, 409: commonErrors[400], ...commonErrors },
-    }),
-    async (c) => {
-      const { env: envId, id } = c.req.valid("param");
-      const { name } = c.req.valid("query");
-      const env = environmentOf(envs, envId);
-      requireCapability(env, "rename");
-      await engineAction(env, id, (ct) => ct.rename({ name }));
       return c.body(null, 204);
     },
   );

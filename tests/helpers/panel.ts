@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseServeArgs } from "../../src/server/config.ts";
+import { type RunningPanel, startPanel } from "../../src/server/serve.ts";
+
+export const ADMIN = { username: "admin", password: "correct-horse-battery" };
+
+export interface TestPanel {
+  url: string;
+  dataDir: string;
+  cookie: string;
+  token: string;
+  panel: RunningPanel;
+  /** Calls the API as the admin (bearer token unless `auth` says otherwise); parses JSON answers. */
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    auth?: "token" | "cookie" | "none",
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/** A panel in this process, from source, on a free loopback port, with its own data directory. */
+export async function startTestPanel(extraArgs: string[] = [], setup = true): Promise<TestPanel> {
+  const dataDir = mkdtempSync(join(tmpdir(), "gptest-data-"));
+  const config = parseServeArgs(
+    ["--listen", "127.0.0.1:0", "--data", dataDir, "--tls", "off", ...extraArgs],
+    {
+      GHOSTPANEL_ENGINE: process.env.GHOSTPANEL_TEST_ENGINE,
+    },
+  );
+  const panel = await startPanel(config, "test", () => {});
+  const url = `http://127.0.0.1:${panel.port}`;
+  const t: TestPanel = {
+    url,
+    dataDir,
+    cookie: "",
+    token: "",
+    panel,
+    async api(method, path, body, auth = "token") {
+      const headers: Record<string, string> = {};
+      if (auth === "token" && t.token) headers.authorization = `Bearer ${t.token}`;
+      if (auth === "cookie" && t.cookie) headers.cookie = t.cookie;
+      let payload: string | undefined;
+      if (body !== undefined) {
+        headers["content-type"] = "application/json";
+        payload = typeof body === "string" ? body : JSON.stringify(body);
+      }
+      const res = await fetch(url + path, { method, headers, body: payload });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: kept as text for the assertion to show
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async stop() {
+      await panel.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  if (setup) {
+    const res = await fetch(`${url}/api/v1/setup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(ADMIN),
+    });
+    if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${await res.text()}`);
+    t.cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const tok = await t.api("POST", "/api/v1/tokens", { name: "tests" }, "cookie");
+    t.token = tok.body.token;
+  }
+  return t;
+}

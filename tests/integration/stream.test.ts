@@ -1,0 +1,127 @@
+import { pack } from "msgpackr";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeMessage } from "../../web/lib/frames.ts";
+import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
+import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
+import { StreamClient } from "../helpers/stream.ts";
+
+describe("live stream", () => {
+  let p: TestPanel;
+  const clients: StreamClient[] = [];
+  const connect = async (topics: string[]) => {
+    const c = new StreamClient(p.url, p.token, topics);
+    clients.push(c);
+    await c.open();
+    return c;
+  };
+
+  beforeAll(async () => {
+    p = await startTestPanel();
+    await eventually(async () =>
+      (await p.api("GET", "/healthz")).body.engines[0].status === "up" ? true : undefined,
+    );
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await p.stop();
+    cleanupEngine();
+  });
+
+  it("sends a snapshot on subscribe, then upserts and removes as containers change outside the panel", async () => {
+    const s = await connect(["containers:local", "envs"]);
+    const snap = await s.next((f) => f.t === "containers:local" && f.k === "snapshot");
+    expect(Array.isArray(snap.d)).toBe(true);
+    const envs = await s.next((f) => f.t === "envs");
+    expect(envs.d[0]).toMatchObject({ id: "local", status: "up" });
+
+    const name = uniqueName("live");
+    const mark = s.frames.length;
+    const id = runContainer(name);
+    const up = await s.next(
+      (f) => f.k === "upsert" && f.d.id === id && f.d.state === "running",
+      10_000,
+      mark,
+    );
+    expect(up.d).toMatchObject({ name, state: "running" });
+    expect(up.d).not.toHaveProperty("tty");
+
+    docker("stop", "-t", "0", id);
+    await s.next((f) => f.k === "upsert" && f.d.id === id && f.d.state === "exited", 10_000, mark);
+    docker("rm", id);
+    const gone = await s.next((f) => f.k === "remove" && f.d.id === id, 10_000, mark);
+    expect(gone.t).toBe("containers:local");
+  });
+
+  it("subscribes and unsubscribes with msgpack messages, and answers ping", async () => {
+    const s = await connect([]);
+    s.send(encodeMessage({ op: "sub", topics: ["containers:local"] }));
+    await s.next((f) => f.t === "containers:local" && f.k === "snapshot");
+    s.send(encodeMessage({ op: "ping" }));
+    await s.next((f) => f.k === "pong");
+    s.send(encodeMessage({ op: "unsub", topics: ["containers:local"] }));
+    s.send(encodeMessage({ op: "ping" }));
+    await s.next((f) => f.k === "pong" && s.frames.filter((x) => x.k === "pong").length === 2);
+    const mark = s.frames.length;
+    const name = uniqueName("unsub");
+    runContainer(name);
+    await Bun.sleep(500);
+    expect(s.frames.slice(mark).filter((f) => f.t === "containers:local")).toEqual([]);
+  });
+
+  it("refuses unknown topics and bad frames with an error frame, and text frames by closing", async () => {
+    const s = await connect(["nonsense:local", "containers:nowhere", "logs:local:no-such-container"]);
+    const errors = await eventually(() => {
+      const e = s.frames.filter((f) => f.k === "error");
+      return e.length === 3 ? e : undefined;
+    });
+    expect(errors.map((e) => e.d.code).sort()).toEqual(["not_found", "not_found", "unknown_topic"]);
+    s.send(pack({ op: "dance" }));
+    await s.next((f) => f.k === "error" && f.d.code === "bad_op");
+    s.send(new Uint8Array([0x81, 0xa2, 0x6f, 0x70]));
+    await s.next((f) => f.k === "error" && f.d.code === "bad_frame");
+    s.ws.send("hello");
+    await eventually(() => s.closeCode);
+    expect(s.closeCode).toBe(1003);
+  });
+
+  it("follows logs: one engine stream shared by every watcher, the tail first, then new lines", async () => {
+    const name = uniqueName("follow");
+    const id = runContainer(name, [
+      "sh",
+      "-c",
+      "echo first; echo oops >&2; i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo tick$i; sleep 0.2; done",
+    ]);
+    await eventually(async () =>
+      (await p.api("GET", `/api/v1/envs/local/containers/${id}`)).status === 200 ? 1 : undefined,
+    );
+    const a = await connect([`logs:local:${id}`]);
+    await a.next((f) => f.k === "lines" && f.d.some((l: { text: string }) => /^tick\d+$/.test(l.text)));
+    const seen = a.frames.filter((f) => f.k === "lines").flatMap((f) => f.d);
+    // Docker copies stdout and stderr separately: their relative order is not kept.
+    expect(seen.find((l: { text: string }) => l.text === "first").stream).toBe("stdout");
+    expect(seen.find((l: { text: string }) => l.text === "oops").stream).toBe("stderr");
+    const b = await connect([`logs:local:${id}`]);
+    const tail = await b.next((f) => f.k === "lines");
+    expect(tail.d.map((l: { text: string }) => l.text)).toContain("first");
+    const mark = b.frames.length;
+    await b.next((f) => f.k === "lines", 5_000, mark);
+    docker("stop", "-t", "0", id);
+    const end = await a.next((f) => f.k === "end");
+    expect(end.t).toBe(`logs:local:${id}`);
+  });
+
+  it("refuses an unauthenticated upgrade with 401 JSON", async () => {
+    const res = await fetch(`${p.url}/api/v1/stream`, {
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    });
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("unauthorized");
+    const plain = await p.api("GET", "/api/v1/stream");
+    expect(plain.status).toBe(426);
+  });
+});

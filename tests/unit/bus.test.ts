@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { type Sink, TopicBus, TopicError, type TopicOutput } from "../../src/stream/bus.ts";
+import { decodeFrame } from "../../web/lib/frames.ts";
+
+const user = { id: 1, username: "u", role: "admin" as const, created_at: 0 };
+
+function sink() {
+  const got: { t: string; k: string; d: unknown }[] = [];
+  const ended: string[] = [];
+  const s: Sink = { deliver: (f) => got.push(decodeFrame(f)), ended: (t) => ended.push(t) };
+  return { s, got, ended };
+}
+
+describe("topic bus", () => {
+  it("sends the snapshot to the newcomer only, fans out publishes, and runs a source only while watched", async () => {
+    const bus = new TopicBus();
+    let active = 0;
+    let out: TopicOutput | undefined;
+    bus.register("demo", {
+      open: (args) => {
+        if (args[0] !== "ok") throw new TopicError("not_found", "no such demo");
+        return [{ k: "snapshot", d: [1] }];
+      },
+      activate: (_args, o) => {
+        active++;
+        out = o;
+        return () => active--;
+      },
+    });
+    const a = sink();
+    const b = sink();
+    await bus.subscribe("demo:ok", a.s, { user });
+    await bus.subscribe("demo:ok", b.s, { user });
+    expect(active).toBe(1);
+    expect(a.got.map((f) => f.k)).toEqual(["snapshot"]);
+    out!.emit({ k: "tick", d: 2 });
+    expect(a.got.at(-1)).toEqual({ t: "demo:ok", k: "tick", d: 2 });
+    expect(b.got.map((f) => f.k)).toEqual(["snapshot", "tick"]);
+    bus.unsubscribe("demo:ok", a.s);
+    expect(active).toBe(1);
+    bus.unsubscribe("demo:ok", b.s);
+    expect(active).toBe(0);
+    await expect(bus.subscribe("demo:nope", a.s, { user })).rejects.toThrow(/no such demo/);
+    await expect(bus.subscribe("other", a.s, { user })).rejects.toThrow(/unknown topic/);
+  });
+
+  it("ends a topic from the source: a last frame, then every subscriber is let go", async () => {
+    const bus = new TopicBus();
+    let out: TopicOutput | undefined;
+    let stopped = 0;
+    bus.register("logs", {
+      open: () => [],
+      activate: (_a, o) => {
+        out = o;
+        return () => stopped++;
+      },
+    });
+    const a = sink();
+    await bus.subscribe("logs:x", a.s, { user });
+    out!.end({ k: "end", d: { reason: "gone" } });
+    expect(a.got).toEqual([{ t: "logs:x", k: "end", d: { reason: "gone" } }]);
+    expect(a.ended).toEqual(["logs:x"]);
+    expect(stopped).toBe(1);
+    expect(bus.subscriberCount("logs:x")).toBe(0);
+  });
+});

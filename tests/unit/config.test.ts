@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { parseServeArgs } from "../../src/server/config.ts";
+
+describe("serve options", () => {
+  it("defaults to 0.0.0.0:9443 with a self-signed certificate and the local socket", () => {
+    const c = parseServeArgs([], {});
+    expect(c).toMatchObject({
+      host: "0.0.0.0",
+      port: 9443,
+      tls: { mode: "auto" },
+      engineUrl: "unix:///var/run/docker.sock",
+    });
+  });
+
+  it("takes flags over environment variables, and DOCKER_HOST as the engine's default", () => {
+    const env = {
+      GHOSTPANEL_LISTEN: "127.0.0.1:1",
+      GHOSTPANEL_TLS: "off",
+      DOCKER_HOST: "tcp://127.0.0.1:2375",
+    };
+    expect(parseServeArgs([], env)).toMatchObject({
+      host: "127.0.0.1",
+      port: 1,
+      tls: { mode: "off" },
+      engineUrl: "tcp://127.0.0.1:2375",
+    });
+    const c = parseServeArgs(
+      ["--listen=[::1]:8080", "--tls", "a.pem,b.pem", "--engine", "unix:///x.sock"],
+      env,
+    );
+    expect(c).toMatchObject({ host: "::1", port: 8080, engineUrl: "unix:///x.sock" });
+    expect(c.tls).toMatchObject({ mode: "files" });
+  });
+
+  it("refuses bad options with a message", () => {
+    expect(() => parseServeArgs(["--listen", "9443"], {})).toThrow(/HOST:PORT/);
+    expect(() => parseServeArgs(["--listen", "x:99999"], {})).toThrow(/HOST:PORT/);
+    expect(() => parseServeArgs(["--tls", "maybe"], {})).toThrow(/off, auto or CERT,KEY/);
+    expect(() => parseServeArgs(["--frobnicate"], {})).toThrow(/unknown option/);
+    expect(() => parseServeArgs(["--data"], {})).toThrow(/needs a value/);
+  });
+});

@@ -1,0 +1,26 @@
+import { unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { encodeFrame } from "../../src/stream/frames.ts";
+import { decodeFrame, encodeMessage } from "../../web/lib/frames.ts";
+
+describe("stream frames", () => {
+  it("server frames are plain msgpack maps the shared decoder reads", () => {
+    const bytes = encodeFrame("containers:local", { k: "remove", d: { id: "abc" } });
+    expect(unpack(bytes)).toEqual({ t: "containers:local", k: "remove", d: { id: "abc" } });
+    expect(decodeFrame(bytes)).toEqual({ t: "containers:local", k: "remove", d: { id: "abc" } });
+  });
+
+  it("client messages encoded by hand are the msgpack any decoder expects", () => {
+    const long = `logs:local:${"f".repeat(64)}`;
+    const topics = [long, "envs", ...Array.from({ length: 20 }, (_, i) => `containers:env${i}`)];
+    expect(unpack(encodeMessage({ op: "sub", topics }))).toEqual({ op: "sub", topics });
+    expect(unpack(encodeMessage({ op: "ping" }))).toEqual({ op: "ping" });
+    const huge = "x".repeat(70_000);
+    expect(unpack(encodeMessage({ op: "unsub", topics: [huge] }))).toEqual({ op: "unsub", topics: [huge] });
+  });
+
+  it("refuses frames that are not maps with t and k", () => {
+    expect(() => decodeFrame(new Uint8Array([0x01]))).toThrow();
+    expect(() => decodeFrame(encodeMessage({ op: "ping" }))).toThrow(/t or k/);
+  });
+});
