@@ -29,7 +29,9 @@ export async function autoTls(dataDir: string): Promise<TlsFiles> {
   const certPath = join(dataDir, "tls-cert.pem");
   const keyPath = join(dataDir, "tls-key.pem");
   if (existsSync(certPath) && existsSync(keyPath)) return loadTls(certPath, keyPath);
-  // The X.509 library is needed once per data directory: load it only then.
+  // The X.509 library is needed once per data directory: load it only then. Its dependency
+  // injection (tsyringe) wants the Reflect metadata polyfill loaded first.
+  await import("reflect-metadata");
   const x509 = await import("@peculiar/x509");
   x509.cryptoProvider.set(crypto);
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };

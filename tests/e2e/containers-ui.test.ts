@@ -1,0 +1,149 @@
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
+import {
+  cleanupEngine,
+  containerState,
+  createContainer,
+  docker,
+  PREFIX,
+  runContainer,
+  uniqueName,
+} from "../helpers/engine.ts";
+import { EngineProxy } from "../helpers/engine-proxy.ts";
+import { launchChromium } from "./browser.ts";
+
+// The built binary, its embedded UI, Debian's Chromium and the real engine: what a user gets.
+describe("the UI in Chromium, from dist/ghostpanel", () => {
+  let panel: BinaryPanel;
+  let proxy: EngineProxy;
+  let browser: Browser;
+  let page: Page;
+  const password = "e2e-password-123";
+
+  beforeAll(async () => {
+    proxy = new EngineProxy(`/tmp/${PREFIX}e2e.sock`);
+    await proxy.start();
+    panel = await startBinary(["--engine", proxy.url, "--tls", "auto"]);
+    browser = await launchChromium();
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await panel?.stop();
+    await proxy?.stop();
+    cleanupEngine();
+  });
+
+  const row = (name: string) => page.locator(`[data-testid="container-row"][data-name="${name}"]`);
+
+  it("sets up the first admin on first visit and shows the container list", async () => {
+    const existing = uniqueName("before");
+    runContainer(existing);
+    await page.goto(panel.url);
+    await page.locator('input[name="username"]').fill("admin");
+    await page.locator('input[name="password"]').fill(password);
+    await page.locator('button[type="submit"]').click();
+    await row(existing).waitFor({ timeout: 15_000 });
+    expect(await row(existing).getAttribute("data-state")).toBe("running");
+  });
+
+  it("shows a container started with the docker CLI without a reload", async () => {
+    const name = uniqueName("cli");
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 42;
+    });
+    runContainer(name);
+    await row(name).waitFor({ timeout: 10_000 });
+    // Same document: nothing reloaded the page.
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+  });
+
+  it("stops a container from its row after confirmation, and the state changes", async () => {
+    const name = uniqueName("stopme");
+    // A shell that honours SIGTERM, so the stop does not wait out the engine's 10 s grace period.
+    const id = runContainer(name, ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]);
+    await row(name).waitFor();
+    await row(name).locator('[data-action="stop"]').click();
+    await page.locator('[data-testid="confirm"]').click();
+    await page.waitForSelector(`[data-testid="container-row"][data-name="${name}"][data-state="exited"]`, {
+      timeout: 15_000,
+    });
+    expect(containerState(id)).toBe("exited");
+  });
+
+  it("searches and filters by state", async () => {
+    const running = uniqueName("findme");
+    const stopped = uniqueName("findme");
+    runContainer(running);
+    createContainer(stopped, ["true"]);
+    await row(stopped).waitFor();
+    await page.locator('[data-testid="search"]').fill(running);
+    await expect.poll(() => page.locator('[data-testid="container-row"]').count()).toBe(1);
+    await page.locator('[data-testid="search"]').fill("findme");
+    await page.locator('[data-testid="state-filter"]').selectOption({ index: 1 });
+    const states = await page
+      .locator('[data-testid="container-row"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-state")));
+    expect(new Set(states).size).toBe(1);
+    await page.locator('[data-testid="search"]').fill("");
+    await page.locator('[data-testid="state-filter"]').selectOption({ index: 0 });
+    docker("rm", stopped);
+  });
+
+  it("opens a container's page with its inspect data and a following log tail", async () => {
+    const name = uniqueName("talk");
+    runContainer(name, [
+      "sh",
+      "-c",
+      "echo hello-from-e2e; i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line$i; sleep 0.2; done",
+    ]);
+    await row(name).waitFor();
+    await row(name).locator(`a`).first().click();
+    const logs = page.locator('[data-testid="logs"]');
+    await logs.getByText("hello-from-e2e").waitFor({ timeout: 10_000 });
+    const count = async () => (await logs.textContent())?.match(/line\d+/g)?.length ?? 0;
+    const before = await count();
+    await expect.poll(count, { timeout: 10_000 }).toBeGreaterThan(before);
+    await page.goBack();
+    await row(name).waitFor();
+  });
+
+  it("shows the engine-down banner while the engine is away, and clears it when it returns", async () => {
+    await proxy.stop();
+    const banner = page.locator('[data-testid="engine-banner"]');
+    await banner.waitFor({ timeout: 15_000 });
+    expect(await banner.textContent()).toMatch(/engine/i);
+    await proxy.start();
+    await banner.waitFor({ state: "detached", timeout: 30_000 });
+  });
+
+  it("is usable at 360 px wide: no sideways scrolling, row actions reachable", async () => {
+    const name = uniqueName("narrow");
+    runContainer(name);
+    await page.setViewportSize({ width: 360, height: 740 });
+    await row(name).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const stop = row(name).locator('[data-action="stop"]');
+    await stop.scrollIntoViewIfNeeded();
+    const box = await stop.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(360);
+    await page.screenshot({ path: "test-results/containers-360.png" });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it("shows the API's error message when an action fails", async () => {
+    const name = uniqueName("norm");
+    const id = runContainer(name);
+    await row(name).waitFor();
+    // Removing a running container without "force" is refused by the engine: the UI must say why.
+    await row(name).locator('[data-action="remove"]').click();
+    await page.locator('[data-testid="confirm"]').click();
+    const alert = page.locator('[role="alert"]').filter({ hasText: /running container/i });
+    await alert.waitFor({ timeout: 10_000 });
+    expect(containerState(id)).toBe("running");
+  });
+});

@@ -1,0 +1,51 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const BINARY = fileURLToPath(new URL("../../dist/ghostpanel", import.meta.url));
+
+export interface BinaryPanel {
+  url: string;
+  dataDir: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Runs the built executable on a free loopback port and waits until it says where it listens. */
+export async function startBinary(args: string[] = []): Promise<BinaryPanel> {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` first`);
+  const dataDir = mkdtempSync(join(tmpdir(), "gptest-bin-"));
+  const proc = Bun.spawn([BINARY, "serve", "--listen", "127.0.0.1:0", "--data", dataDir, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) out += Buffer.from(chunk).toString();
+  };
+  void collect(proc.stdout);
+  void collect(proc.stderr);
+  const deadline = Date.now() + 15_000;
+  let url: string | undefined;
+  while (!url && Date.now() < deadline) {
+    url = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    if (proc.exitCode !== null) break;
+    await Bun.sleep(20);
+  }
+  if (!url) {
+    proc.kill("SIGKILL");
+    throw new Error(`the panel did not start:\n${out}`);
+  }
+  return {
+    url,
+    dataDir,
+    output: () => out,
+    async stop() {
+      proc.kill("SIGTERM");
+      const exited = await Promise.race([proc.exited, Bun.sleep(5_000).then(() => "timeout")]);
+      if (exited === "timeout") proc.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
