@@ -40,11 +40,16 @@ export async function startPanel(
   registerContainerTopic(bus, envs);
   registerLogTopic(bus, envs);
   reportEngineStatus(envs, log);
-  envs.start(config.engineUrl, config.engineCertDir ? readCertDir(config.engineCertDir) : undefined);
-
   let tls: TlsFiles | undefined;
-  if (config.tls.mode === "auto") tls = await autoTls(config.dataDir);
-  else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
+  try {
+    envs.start(config.engineUrl, config.engineCertDir ? readCertDir(config.engineCertDir) : undefined);
+    if (config.tls.mode === "auto") tls = await autoTls(config.dataDir);
+    else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
+  } catch (err) {
+    envs.stop();
+    db.close();
+    throw new ConfigError((err as Error).message);
+  }
 
   const app = createApp({ users, sessions, tokens, envs, bus, version, secureCookies: tls !== undefined });
   let server: ReturnType<typeof Bun.serve>;
