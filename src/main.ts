@@ -1,6 +1,5 @@
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, parseServeArgs, SERVE_USAGE } from "./server/config.ts";
-import { startPanel } from "./server/serve.ts";
 
 const USAGE = `GhostPanel ${pkg.version}: container management in one executable.
 
@@ -26,7 +25,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   try {
-    const panel = await startPanel(parseServeArgs(args, process.env), pkg.version);
+    const config = parseServeArgs(args, process.env);
+    // Loaded here so that `--version` and `--help` answer without loading the whole server.
+    const { startPanel } = await import("./server/serve.ts");
+    const panel = await startPanel(config, pkg.version);
     const shutdown = async () => {
       await panel.stop();
       process.exit(0);
@@ -42,4 +44,12 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) await main(process.argv.slice(2));
+/** The process entry: from source (`bun src/main.ts`) and from the compiled executable. */
+export function runMain(): void {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+if (import.meta.main) runMain();

@@ -22,7 +22,12 @@ export async function startBinary(args: string[] = []): Promise<BinaryPanel> {
   });
   let out = "";
   const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) out += Buffer.from(chunk).toString();
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      out += Buffer.from(value).toString();
+    }
   };
   void collect(proc.stdout);
   void collect(proc.stderr);

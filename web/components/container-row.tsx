@@ -1,0 +1,36 @@
+import { portLabels, statusText } from "../lib/format.ts";
+import { containerHref } from "../lib/route.ts";
+import type { Capabilities, Container } from "../lib/types.ts";
+import { ContainerActions } from "./container-actions.tsx";
+import { PortList } from "./port-list.tsx";
+import { StateBadge } from "./state-badge.tsx";
+
+interface Props {
+  env: string;
+  container: Container;
+  caps: Capabilities | undefined;
+  now: number;
+}
+
+export function ContainerRow({ env, container: c, caps, now }: Props) {
+  return (
+    <tr data-testid="container-row" data-name={c.name} data-state={c.state}>
+      <td class="c-state">
+        <StateBadge state={c.state} />
+      </td>
+      <td class="c-name">
+        <a href={containerHref(c.id)}>{c.name}</a>
+      </td>
+      <td class="c-image" title={c.image}>
+        {c.image}
+      </td>
+      <td class="c-status">{statusText(c, now)}</td>
+      <td class="c-ports">
+        <PortList ports={portLabels(c.ports)} />
+      </td>
+      <td class="c-actions">
+        <ContainerActions env={env} container={c} caps={caps} />
+      </td>
+    </tr>
+  );
+}

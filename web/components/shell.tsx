@@ -1,0 +1,65 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, errorMessage } from "../lib/api.ts";
+import { useContainers, useEnvs, useStreamStatus } from "../lib/live.ts";
+import { ReportError } from "../lib/report.ts";
+import type { Route } from "../lib/route.ts";
+import { Stream, streamUrl } from "../lib/stream.ts";
+import type { User } from "../lib/types.ts";
+import { ContainerPage } from "../pages/container.tsx";
+import { ContainersPage } from "../pages/containers.tsx";
+import { EngineBanner } from "./engine-banner.tsx";
+import { ErrorAlert } from "./error-alert.tsx";
+import { TopBar } from "./top-bar.tsx";
+
+/** The one environment the UI drives for now; everything below takes it as a parameter. */
+const ENV = "local";
+const ERROR_SHOWN_MS = 15_000;
+
+interface Props {
+  user: User;
+  route: Route;
+  onLoggedOut: () => void;
+}
+
+/** Everything behind the login: owns the live stream for as long as the user is logged in. */
+export function Shell({ user, route, onLoggedOut }: Props) {
+  const [stream] = useState(() => new Stream(streamUrl()));
+  useEffect(() => () => stream.close(), [stream]);
+  const status = useStreamStatus(stream);
+  const envs = useEnvs(stream);
+  const live = useContainers(stream, ENV);
+  const env = envs?.find((e) => e.id === ENV);
+  const [error, setError] = useState<{ text: string } | null>(null);
+
+  // A refused upgrade looks like any network failure to a browser; asking the REST API tells an
+  // expired session (its 401 sends the user to the login page) from a panel that is down.
+  useEffect(() => {
+    if (status === "lost") api("GET", "/auth/me").catch(() => {});
+  }, [status]);
+
+  useEffect(() => {
+    if (!error) return;
+    const timer = setTimeout(() => setError(null), ERROR_SHOWN_MS);
+    return () => clearTimeout(timer);
+  }, [error]);
+
+  const routeKey = route.page === "container" ? route.id : route.page;
+  // An error belongs to the page it happened on.
+  useEffect(() => setError(null), [routeKey]);
+
+  const report = (err: unknown) => setError({ text: errorMessage(err) });
+  return (
+    <ReportError.Provider value={report}>
+      <TopBar user={user} onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)} />
+      <div class="notices">
+        <EngineBanner status={status} env={env} />
+        <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
+      </div>
+      {route.page === "container" ? (
+        <ContainerPage env={ENV} caps={env?.capabilities} live={live} stream={stream} id={route.id} />
+      ) : (
+        <ContainersPage env={ENV} caps={env?.capabilities} live={live} />
+      )}
+    </ReportError.Provider>
+  );
+}

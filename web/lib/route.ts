@@ -1,0 +1,67 @@
+import { useEffect, useState } from "preact/hooks";
+
+export type Route =
+  | { page: "setup" }
+  | { page: "login" }
+  | { page: "containers" }
+  | { page: "container"; id: string };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, "").split("/").map(safeDecode);
+  switch (parts[0]) {
+    case "setup":
+      return { page: "setup" };
+    case "login":
+      return { page: "login" };
+    case "containers":
+      if (parts[1]) return { page: "container", id: parts[1] };
+      return { page: "containers" };
+    default:
+      return { page: "containers" };
+  }
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** Reads the address at each render: a redirect made just before it must not be undone by a stale route. */
+export function useRoute(): Route {
+  const [, rerender] = useState(0);
+  useEffect(() => {
+    const update = () => rerender((n) => n + 1);
+    addEventListener("hashchange", update);
+    return () => removeEventListener("hashchange", update);
+  }, []);
+  return parseRoute(location.hash);
+}
+
+export function navigate(hash: string): void {
+  // replace, not push: redirects (guards, after login) must not leave a step the Back button bounces on.
+  if (location.hash !== hash) location.replace(hash);
+}
+
+export function containerHref(id: string): string {
+  return `#/containers/${encodeURIComponent(id)}`;
+}
+
+let returnTo: string | null = null;
+
+/** To the login page, remembering the page the user was on to come back to it. */
+export function sendToLogin(): void {
+  const here = location.hash;
+  if (/^#\/(login|setup)\b/.test(here)) return;
+  returnTo = here;
+  navigate("#/login");
+}
+
+/** Where to go after logging in: the page the user was sent away from, once. */
+export function takeReturnTo(): string {
+  const to = returnTo ?? "#/containers";
+  returnTo = null;
+  return to;
+}

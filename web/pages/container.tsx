@@ -1,0 +1,138 @@
+import { useEffect, useState } from "preact/hooks";
+import { ContainerActions } from "../components/container-actions.tsx";
+import { InspectView } from "../components/inspect-view.tsx";
+import { LogView } from "../components/log-view.tsx";
+import { PortList } from "../components/port-list.tsx";
+import { StateBadge } from "../components/state-badge.tsx";
+import { can } from "../lib/actions.ts";
+import { useNow } from "../lib/clock.ts";
+import { portLabels, statusText } from "../lib/format.ts";
+import type { LiveContainers } from "../lib/live.ts";
+import { navigate } from "../lib/route.ts";
+import type { Stream } from "../lib/stream.ts";
+import type { Capabilities } from "../lib/types.ts";
+
+type Tab = "logs" | "inspect";
+
+interface Props {
+  env: string;
+  caps: Capabilities | undefined;
+  live: LiveContainers;
+  stream: Stream;
+  /** Full id as linked from the list; an id prefix or a name typed into the address works too. */
+  id: string;
+}
+
+export function ContainerPage({ env, caps, live, stream, id }: Props) {
+  const [tab, setTab] = useState<Tab>("logs");
+  const now = useNow(30_000);
+  const c =
+    live.list?.find((x) => x.id === id) ?? live.list?.find((x) => x.name === id || x.id.startsWith(id));
+
+  useEffect(() => {
+    document.title = c ? `${c.name} · GhostPanel` : "GhostPanel";
+    return () => {
+      document.title = "GhostPanel";
+    };
+  }, [c?.name]);
+
+  const back = (
+    <a class="back" href="#/containers">
+      ← Containers
+    </a>
+  );
+  if (!c) {
+    return (
+      <main class="page">
+        {back}
+        {live.error ? (
+          <p class="alert" role="alert">
+            {live.error}
+          </p>
+        ) : (
+          <p class="muted">{live.list ? `No container “${id}”: it may have been removed.` : "Loading…"}</p>
+        )}
+      </main>
+    );
+  }
+
+  const tabs = (["logs", "inspect"] as const).filter((t) => can(caps, t));
+  const current = tabs.includes(tab) ? tab : tabs[0];
+  return (
+    <main class="page detail">
+      {back}
+      <header class="detail-head">
+        <h1>{c.name}</h1>
+        <StateBadge state={c.state} />
+        <span class="muted">{statusText(c, now)}</span>
+        <ContainerActions
+          env={env}
+          container={c}
+          caps={caps}
+          withRename
+          onRemoved={() => navigate("#/containers")}
+        />
+      </header>
+      <dl class="facts">
+        <dt>Image</dt>
+        <dd>{c.image}</dd>
+        <dt>ID</dt>
+        <dd class="mono" title={c.id}>
+          {c.id.slice(0, 12)}
+        </dd>
+        <dt>Command</dt>
+        <dd class="mono">{c.command || "—"}</dd>
+        <dt>Created</dt>
+        <dd>{new Date(c.created * 1000).toLocaleString()}</dd>
+        {c.ports.length > 0 && (
+          <>
+            <dt>Ports</dt>
+            <dd>
+              <PortList ports={portLabels(c.ports)} />
+            </dd>
+          </>
+        )}
+        {c.networks.length > 0 && (
+          <>
+            <dt>Networks</dt>
+            <dd>{c.networks.join(", ")}</dd>
+          </>
+        )}
+      </dl>
+      {current && (
+        <div class="tabs" role="tablist">
+          {tabs.map((t) => (
+            <button
+              key={t}
+              type="button"
+              role="tab"
+              data-tab={t}
+              aria-selected={t === current}
+              onClick={() => setTab(t)}
+            >
+              {t === "logs" ? "Logs" : "Inspect"}
+            </button>
+          ))}
+        </div>
+      )}
+      {tabs.includes("logs") && (
+        // Stays mounted behind the Inspect tab so the followed output is not lost meanwhile.
+        <section role="tabpanel" hidden={current !== "logs"}>
+          <LogView
+            key={c.id}
+            stream={stream}
+            topic={`logs:${env}:${c.id}`}
+            runKey={c.started_at}
+            active={current === "logs"}
+          />
+        </section>
+      )}
+      {current === "inspect" && (
+        <section role="tabpanel">
+          <InspectView env={env} id={c.id} version={c} />
+        </section>
+      )}
+      {!current && <p class="muted">This engine offers neither logs nor inspection.</p>}
+    </main>
+  );
+}
