@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { ApiError } from "../server/errors.ts";
-import type { AppEnv } from "../server/router.ts";
+import type { AppEnv } from "../server/route-table.ts";
 import { SESSION_COOKIE, type SessionStore } from "./sessions.ts";
 import type { TokenStore } from "./tokens.ts";
 import type { User } from "./users.ts";

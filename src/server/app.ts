@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requireAuth } from "../auth/middleware.ts";
 import type { SessionStore } from "../auth/sessions.ts";
@@ -7,7 +8,7 @@ import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { errorBody, handleError } from "./errors.ts";
-import { newRouter } from "./router.ts";
+import { type AppEnv, RouteTable } from "./route-table.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { containerRoutes } from "./routes/containers.ts";
 import { envRoutes } from "./routes/envs.ts";
@@ -27,8 +28,6 @@ export interface AppDeps {
 
 /** JSON bodies this API takes are small; anything larger is refused before it is read. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-const PUBLIC_ROUTES = new Set(["GET /api/v1/setup", "POST /api/v1/setup", "POST /api/v1/auth/login"]);
 
 // No inline script or style anywhere in the UI, so the policy can be strict.
 const CSP = [
@@ -52,7 +51,8 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
 };
 
 export function createApp(deps: AppDeps) {
-  const app = newRouter();
+  const app = new Hono<AppEnv>();
+  const routes = new RouteTable(app);
   app.onError(handleError);
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.use("*", securityHeaders);
@@ -65,25 +65,27 @@ export function createApp(deps: AppDeps) {
   );
   app.use(
     "/api/v1/*",
-    requireAuth(deps, (method, path) => PUBLIC_ROUTES.has(`${method} ${path}`)),
+    requireAuth(deps, (method, path) => routes.isPublic(method, path)),
   );
 
-  app.route("/", healthRoutes(deps.envs, deps.version));
-  app.route("/api/v1", authRoutes(deps));
-  app.route("/api/v1", envRoutes(deps.envs));
-  app.route("/api/v1", containerRoutes(deps.envs));
-  app.route("/api/v1", streamRoutes(deps.bus));
+  healthRoutes(routes, deps.envs, deps.version);
+  authRoutes(routes, deps);
+  envRoutes(routes, deps.envs);
+  containerRoutes(routes, deps.envs);
+  streamRoutes(routes, deps.bus);
 
-  app.doc31("/api/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "GhostPanel API",
-      version: deps.version,
-      description:
-        'Errors are `{"error":{"code","message"}}`. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
-    },
-  });
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  // Made on first request: start-up does not pay for turning schemas into JSON Schema.
+  let openapi: object | undefined;
+  app.get("/api/openapi.json", (c) =>
+    c.json(
+      (openapi ??= routes.openapi({
+        title: "GhostPanel API",
+        version: deps.version,
+        description:
+          'Errors are `{"error":{"code","message"}}`. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
+      })),
+    ),
+  );
 
   app.get("*", (c) => {
     const res = serveUi(c);

@@ -1,13 +1,12 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import * as z from "zod/mini";
 import { verifyPassword } from "../../auth/passwords.ts";
 import { SESSION_COOKIE, SESSION_MAX_AGE_S, type SessionStore } from "../../auth/sessions.ts";
 import type { TokenStore } from "../../auth/tokens.ts";
 import { publicUser, type User, type UserStore } from "../../auth/users.ts";
 import { ApiError } from "../errors.ts";
-import { type AppEnv, newRouter } from "../router.ts";
-import { Credentials, commonErrors, jsonBody, jsonResponse, UserSchema } from "../schemas.ts";
+import type { AppContext, RouteTable } from "../route-table.ts";
+import { Credentials, commonErrors, errorResponse, json, UserSchema } from "../schemas.ts";
 
 export interface AuthDeps {
   users: UserStore;
@@ -17,14 +16,15 @@ export interface AuthDeps {
 }
 
 const UserAnswer = z.object({ user: UserSchema });
-const TokenInfo = z
-  .object({ id: z.number(), name: z.string(), created_at: z.number(), last_used_at: z.number().nullable() })
-  .openapi("ApiToken");
+const TokenInfo = z.object({
+  id: z.number(),
+  name: z.string(),
+  created_at: z.number(),
+  last_used_at: z.nullable(z.number()),
+});
 
-export function authRoutes(deps: AuthDeps) {
-  const app = newRouter();
-
-  const startSession = (c: Context<AppEnv>, user: User) => {
+export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
+  const startSession = (c: AppContext, user: User) => {
     const { token } = deps.sessions.create(user.id);
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
@@ -35,76 +35,71 @@ export function authRoutes(deps: AuthDeps) {
     });
   };
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "get",
-      path: "/setup",
-      tags: ["auth"],
+      path: "/api/v1/setup",
+      tag: "auth",
       summary: "Whether the first admin still has to be created",
-      responses: { 200: jsonResponse(z.object({ needed: z.boolean() }), "Setup state") },
-    }),
-    (c) => c.json({ needed: deps.users.count() === 0 }, 200),
+      public: true,
+      responses: { 200: json(z.object({ needed: z.boolean() }), "Setup state") },
+    },
+    (c) => c.json({ needed: deps.users.count() === 0 }),
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "post",
-      path: "/setup",
-      tags: ["auth"],
+      path: "/api/v1/setup",
+      tag: "auth",
       summary: "Create the first admin (only while no user exists); logs in",
-      request: jsonBody(Credentials),
+      public: true,
+      body: Credentials,
       responses: {
-        201: jsonResponse(UserAnswer, "Admin created"),
+        201: json(UserAnswer, "Admin created"),
         400: commonErrors[400],
-        409: jsonResponse(
-          z.object({ error: z.object({ code: z.string(), message: z.string() }) }),
-          "Already set up",
-        ),
+        409: errorResponse("Already set up"),
       },
-    }),
-    async (c) => {
-      const { username, password } = c.req.valid("json");
-      const user = await deps.users.createFirstAdmin(username, password);
+    },
+    async (c, { body }) => {
+      const user = await deps.users.createFirstAdmin(body.username, body.password);
       if (!user) throw new ApiError(409, "already_set_up", "the panel is already set up; log in instead");
       startSession(c, user);
       return c.json({ user: publicUser(user) }, 201);
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "post",
-      path: "/auth/login",
-      tags: ["auth"],
+      path: "/api/v1/auth/login",
+      tag: "auth",
       summary: "Log in; sets an HttpOnly session cookie",
-      request: jsonBody(
-        z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
-      ),
-      responses: {
-        200: jsonResponse(UserAnswer, "Logged in"),
-        400: commonErrors[400],
-        401: commonErrors[401],
-      },
-    }),
-    async (c) => {
-      const { username, password } = c.req.valid("json");
-      const row = deps.users.byName(username);
-      if (!(await verifyPassword(password, row?.password_hash)) || !row) {
+      public: true,
+      body: z.object({
+        username: z.string().check(z.minLength(1), z.maxLength(64)),
+        password: z.string().check(z.minLength(1), z.maxLength(256)),
+      }),
+      responses: { 200: json(UserAnswer, "Logged in"), 400: commonErrors[400], 401: commonErrors[401] },
+    },
+    async (c, { body }) => {
+      const row = deps.users.byName(body.username);
+      if (!(await verifyPassword(body.password, row?.password_hash)) || !row) {
         throw new ApiError(401, "bad_credentials", "wrong username or password");
       }
       startSession(c, row);
-      return c.json({ user: publicUser(row) }, 200);
+      return c.json({ user: publicUser(row) });
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "post",
-      path: "/auth/logout",
-      tags: ["auth"],
+      path: "/api/v1/auth/logout",
+      tag: "auth",
       summary: "End this session",
-      responses: { 204: { description: "Logged out" }, 401: commonErrors[401] },
-    }),
+      responses: { 204: "Logged out", 401: commonErrors[401] },
+    },
     (c) => {
       const cookie = getCookie(c, SESSION_COOKIE);
       if (cookie) deps.sessions.revoke(cookie);
@@ -113,63 +108,61 @@ export function authRoutes(deps: AuthDeps) {
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "get",
-      path: "/auth/me",
-      tags: ["auth"],
+      path: "/api/v1/auth/me",
+      tag: "auth",
       summary: "The caller",
-      responses: { 200: jsonResponse(UserAnswer, "The caller"), 401: commonErrors[401] },
-    }),
-    (c) => c.json({ user: publicUser(c.get("user")) }, 200),
+      responses: { 200: json(UserAnswer, "The caller"), 401: commonErrors[401] },
+    },
+    (c) => c.json({ user: publicUser(c.get("user")) }),
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "post",
-      path: "/tokens",
-      tags: ["auth"],
+      path: "/api/v1/tokens",
+      tag: "auth",
       summary: "Create an API token for the caller; the token is shown only here",
-      request: jsonBody(z.object({ name: z.string().min(1).max(100) })),
+      body: z.object({ name: z.string().check(z.minLength(1), z.maxLength(100)) }),
       responses: {
-        201: jsonResponse(TokenInfo.extend({ token: z.string() }), "Token created"),
+        201: json(z.extend(TokenInfo, { token: z.string() }), "Token created"),
         400: commonErrors[400],
         401: commonErrors[401],
       },
-    }),
-    (c) => {
-      const { name } = c.req.valid("json");
-      const { token, info } = deps.tokens.create(c.get("user").id, name);
+    },
+    (c, { body }) => {
+      const { token, info } = deps.tokens.create(c.get("user").id, body.name);
       return c.json({ ...info, token }, 201);
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "get",
-      path: "/tokens",
-      tags: ["auth"],
+      path: "/api/v1/tokens",
+      tag: "auth",
       summary: "The caller's API tokens (never their values)",
-      responses: { 200: jsonResponse(z.array(TokenInfo), "Tokens"), 401: commonErrors[401] },
-    }),
-    (c) => c.json(deps.tokens.list(c.get("user").id), 200),
+      responses: { 200: json(z.array(TokenInfo), "Tokens"), 401: commonErrors[401] },
+    },
+    (c) => c.json(deps.tokens.list(c.get("user").id)),
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "delete",
-      path: "/tokens/{id}",
-      tags: ["auth"],
+      path: "/api/v1/tokens/{id}",
+      tag: "auth",
       summary: "Revoke one of the caller's API tokens",
-      request: { params: z.object({ id: z.coerce.number().int().positive() }) },
-      responses: { 204: { description: "Revoked" }, 401: commonErrors[401], 404: commonErrors[404] },
-    }),
-    (c) => {
-      const { id } = c.req.valid("param");
-      if (!deps.tokens.revoke(c.get("user").id, id)) throw new ApiError(404, "not_found", `no token ${id}`);
+      params: z.object({ id: z.coerce.number().check(z.int(), z.positive()) }),
+      responses: { 204: "Revoked", 401: commonErrors[401], 404: commonErrors[404] },
+    },
+    (c, { params }) => {
+      if (!deps.tokens.revoke(c.get("user").id, params.id)) {
+        throw new ApiError(404, "not_found", `no token ${params.id}`);
+      }
       return c.body(null, 204);
     },
   );
-
-  return app;
 }

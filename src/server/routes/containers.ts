@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import type Dockerode from "dockerode";
+import * as z from "zod/mini";
 import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { readLogs } from "../../engine/logs.ts";
@@ -7,39 +7,37 @@ import type { Environment, Environments } from "../../envs/environments.ts";
 import { fromInspect } from "../../state/container-view.ts";
 import { wireView } from "../../stream/topics/containers.ts";
 import { ApiError } from "../errors.ts";
-import { newRouter } from "../router.ts";
-import { commonErrors, EnvParam, jsonBody, jsonResponse, queryFlag } from "../schemas.ts";
+import type { RouteTable } from "../route-table.ts";
+import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../schemas.ts";
 import { environmentOf } from "./envs.ts";
 
-const ContainerSchema = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    image: z.string(),
-    image_id: z.string(),
-    command: z.string(),
-    state: z.string(),
-    status: z.string(),
-    health: z.string().nullable(),
-    created: z.number(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
-    exit_code: z.number().nullable(),
-    labels: z.record(z.string(), z.string()),
-    ports: z.array(
-      z.object({
-        private: z.number(),
-        public: z.number().optional(),
-        type: z.string(),
-        ip: z.string().optional(),
-      }),
-    ),
-    networks: z.array(z.string()),
-  })
-  .openapi("Container");
+const ContainerSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  image: z.string(),
+  image_id: z.string(),
+  command: z.string(),
+  state: z.string(),
+  status: z.string(),
+  health: z.nullable(z.string()),
+  created: z.number(),
+  started_at: z.nullable(z.string()),
+  finished_at: z.nullable(z.string()),
+  exit_code: z.nullable(z.number()),
+  labels: z.record(z.string(), z.string()),
+  ports: z.array(
+    z.object({
+      private: z.number(),
+      public: z.optional(z.number()),
+      type: z.string(),
+      ip: z.optional(z.string()),
+    }),
+  ),
+  networks: z.array(z.string()),
+});
 
 const STATES = ["created", "running", "paused", "restarting", "removing", "exited", "dead"] as const;
-const ContainerParams = EnvParam.extend({ id: z.string().min(1).max(256) });
+const ContainerParams = z.extend(EnvParam, { id: z.string().check(z.minLength(1), z.maxLength(256)) });
 const ACTIONS = ["start", "stop", "restart", "kill", "pause", "unpause"] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -48,25 +46,31 @@ const SIGNALS = new Set(
     " ",
   ),
 );
-const Signal = z
-  .string()
-  .refine((s) => {
-    if (/^\d+$/.test(s)) return Number(s) >= 1 && Number(s) <= 64;
-    const name = s.toUpperCase().replace(/^SIG/, "");
-    return SIGNALS.has(name) || /^RTM(IN|AX)([+-]\d{1,2})?$/.test(name);
-  }, "not a signal: use a name like SIGTERM or KILL, or a number 1-64")
-  .transform((s) => (/^\d+$/.test(s) ? s : `SIG${s.toUpperCase().replace(/^SIG/, "")}`));
+const Signal = z.pipe(
+  z.string().check(
+    z.refine((s) => {
+      if (/^\d+$/.test(s)) return Number(s) >= 1 && Number(s) <= 64;
+      const name = s.toUpperCase().replace(/^SIG/, "");
+      return SIGNALS.has(name) || /^RTM(IN|AX)([+-]\d{1,2})?$/.test(name);
+    }, "not a signal: use a name like SIGTERM or KILL, or a number 1-64"),
+  ),
+  z.transform((s) => (/^\d+$/.test(s) ? s : `SIG${s.toUpperCase().replace(/^SIG/, "")}`)),
+);
 
-const Seconds = z.coerce.number().int().min(0).max(3600);
+const Seconds = z.coerce.number().check(z.int(), z.minimum(0), z.maximum(3600));
 
-const LogLineSchema = z
-  .object({ stream: z.enum(["stdout", "stderr"]), time: z.string().nullable(), text: z.string() })
-  .openapi("LogLine");
+const LogLineSchema = z.object({
+  stream: z.enum(["stdout", "stderr"]),
+  time: z.nullable(z.string()),
+  text: z.string(),
+});
 
 // Docker's own rule for container names.
 const ContainerName = z
   .string()
-  .regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]+");
+  .check(z.regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]+"));
+
+const OnOff = z.optional(z.enum(["1", "0", "true", "false"]));
 
 type Operation = Action | "rename" | "logs" | "inspect";
 const CAPABILITY_OF: Partial<Record<Operation, keyof Capabilities>> = {
@@ -113,40 +117,29 @@ function parseSince(since: string | undefined): number | undefined {
   return Math.floor(t / 1000);
 }
 
-export function containerRoutes(envs: Environments) {
-  const app = newRouter();
-
-  app.openapi(
-    createRoute({
+export function containerRoutes(routes: RouteTable, envs: Environments): void {
+  routes.add(
+    {
       method: "get",
-      path: "/envs/{env}/containers",
-      tags: ["containers"],
+      path: "/api/v1/envs/{env}/containers",
+      tag: "containers",
       summary: "All containers (answered from the panel's mirror of the engine)",
-      request: {
-        params: EnvParam,
-        query: z.object({
-          name: z.string().max(256).optional().openapi({ description: "substring of the name" }),
-          state: z
-            .string()
-            .optional()
-            .openapi({ description: `comma-separated: ${STATES.join(", ")}` }),
-          label: z
-            .union([z.string(), z.array(z.string())])
-            .optional()
-            .openapi({ description: "`key` or `key=value`; repeat for all of them" }),
-        }),
-      },
-      responses: { 200: jsonResponse(z.array(ContainerSchema), "Containers"), ...commonErrors },
-    }),
-    (c) => {
-      const env = environmentOf(envs, c.req.valid("param").env);
-      const q = c.req.valid("query");
-      const states = q.state?.split(",").filter(Boolean);
+      params: EnvParam,
+      query: z.object({
+        name: z.optional(z.string().check(z.maxLength(256))),
+        state: z.optional(z.string().check(z.maxLength(256))),
+        label: z.optional(z.union([z.string(), z.array(z.string())])),
+      }),
+      responses: { 200: json(z.array(ContainerSchema), "Containers"), ...commonErrors },
+    },
+    (c, { params, query }) => {
+      const env = environmentOf(envs, params.env);
+      const states = query.state?.split(",").filter(Boolean);
       const bad = states?.find((s) => !(STATES as readonly string[]).includes(s));
       if (bad)
         throw new ApiError(400, "invalid_request", `state: "${bad}" is not one of ${STATES.join(", ")}`);
-      const name = q.name?.toLowerCase();
-      const labels = (typeof q.label === "string" ? [q.label] : (q.label ?? [])).map((l) => {
+      const name = query.name?.toLowerCase();
+      const labels = (typeof query.label === "string" ? [query.label] : (query.label ?? [])).map((l) => {
         const i = l.indexOf("=");
         return i < 0 ? { key: l, value: undefined } : { key: l.slice(0, i), value: l.slice(i + 1) };
       });
@@ -158,29 +151,27 @@ export function containerRoutes(envs: Environments) {
             (!states?.length || states.includes(ct.state)) &&
             labels.every((l) => (l.value === undefined ? l.key in ct.labels : ct.labels[l.key] === l.value)),
         );
-      return c.json(list.map(wireView), 200);
+      return c.json(list.map(wireView));
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "post",
-      path: "/envs/{env}/containers",
-      tags: ["containers"],
+      path: "/api/v1/envs/{env}/containers",
+      tag: "containers",
       summary: "Create a container: Docker's ContainerCreate body plus `name`",
-      request: {
-        params: EnvParam,
-        ...jsonBody(z.looseObject({ name: ContainerName.optional(), Image: z.string().min(1) })),
-      },
+      params: EnvParam,
+      body: z.looseObject({ name: z.optional(ContainerName), Image: z.string().check(z.minLength(1)) }),
       responses: {
-        201: jsonResponse(z.object({ id: z.string(), warnings: z.array(z.string()) }), "Created"),
-        409: commonErrors[400],
+        201: json(z.object({ id: z.string(), warnings: z.array(z.string()) }), "Created"),
+        409: errorResponse("Name taken"),
         ...commonErrors,
       },
-    }),
-    async (c) => {
-      const env = environmentOf(envs, c.req.valid("param").env);
-      const { name, ...spec } = c.req.valid("json");
+    },
+    async (c, { params, body }) => {
+      const env = environmentOf(envs, params.env);
+      const { name, ...spec } = body;
       const created = await env.engine.call((d) =>
         d.createContainer({ ...(spec as Dockerode.ContainerCreateOptions), ...(name ? { name } : {}) }),
       );
@@ -190,67 +181,62 @@ export function containerRoutes(envs: Environments) {
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "get",
-      path: "/envs/{env}/containers/{id}",
-      tags: ["containers"],
+      path: "/api/v1/envs/{env}/containers/{id}",
+      tag: "containers",
       summary: "Inspect a container (the engine's own answer)",
-      request: { params: ContainerParams },
-      responses: { 200: jsonResponse(z.record(z.string(), z.unknown()), "Inspect"), ...commonErrors },
-    }),
-    async (c) => {
-      const { env: envId, id } = c.req.valid("param");
-      const env = environmentOf(envs, envId);
+      params: ContainerParams,
+      responses: { 200: json(z.record(z.string(), z.unknown()), "Inspect"), ...commonErrors },
+    },
+    async (c, { params }) => {
+      const env = environmentOf(envs, params.env);
       requireCapability(env, "inspect");
-      const info = await env.engine.call((d) => d.getContainer(id).inspect());
-      return c.json(info as unknown as Record<string, unknown>, 200);
+      return c.json(await env.engine.call((d) => d.getContainer(params.id).inspect()));
     },
   );
 
   // Before the {action} route, which would otherwise take "rename" for an unknown action.
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "post",
-      path: "/envs/{env}/containers/{id}/rename",
-      tags: ["containers"],
+      path: "/api/v1/envs/{env}/containers/{id}/rename",
+      tag: "containers",
       summary: "Rename a container",
-      request: { params: ContainerParams, query: z.object({ name: ContainerName }) },
-      responses: { 204: { description: "Renamed" }, 409: commonErrors[400], ...commonErrors },
-    }),
-    async (c) => {
-      const { env: envId, id } = c.req.valid("param");
-      const { name } = c.req.valid("query");
-      const env = environmentOf(envs, envId);
+      params: ContainerParams,
+      query: z.object({ name: ContainerName }),
+      responses: { 204: "Renamed", 409: errorResponse("Name taken"), ...commonErrors },
+    },
+    async (c, { params, query }) => {
+      const env = environmentOf(envs, params.env);
       requireCapability(env, "rename");
-      await engineAction(env, id, (ct) => ct.rename({ name }));
+      await engineAction(env, params.id, (ct) => ct.rename({ name: query.name }));
       return c.body(null, 204);
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "post",
-      path: "/envs/{env}/containers/{id}/{action}",
-      tags: ["containers"],
+      path: "/api/v1/envs/{env}/containers/{id}/{action}",
+      tag: "containers",
       summary: "start, stop (?t=seconds), restart (?t=), kill (?signal=), pause, unpause",
-      request: {
-        params: ContainerParams.extend({ action: z.enum(ACTIONS) }),
-        query: z.object({ t: Seconds.optional(), signal: Signal.optional() }),
-      },
-      responses: { 204: { description: "Done" }, 409: commonErrors[400], ...commonErrors },
-    }),
-    async (c) => {
-      const { env: envId, id, action } = c.req.valid("param");
-      const { t, signal } = c.req.valid("query");
-      const env = environmentOf(envs, envId);
+      params: z.extend(ContainerParams, { action: z.enum(ACTIONS) }),
+      query: z.object({ t: z.optional(Seconds), signal: z.optional(Signal) }),
+      responses: { 204: "Done", 409: errorResponse("Conflict with the container's state"), ...commonErrors },
+    },
+    async (c, { params, query }) => {
+      const { action } = params;
+      const { t, signal } = query;
+      const env = environmentOf(envs, params.env);
       requireCapability(env, action);
       if (signal && action !== "kill") throw new ApiError(400, "invalid_request", "signal: only for kill");
       if (t !== undefined && action !== "stop" && action !== "restart") {
         throw new ApiError(400, "invalid_request", "t: only for stop and restart");
       }
       const timeout = t !== undefined ? { t } : {};
-      await engineAction(env, id, (ct) => {
+      await engineAction(env, params.id, (ct) => {
         switch (action) {
           case "start":
             return ct.start();
@@ -270,65 +256,58 @@ export function containerRoutes(envs: Environments) {
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "delete",
-      path: "/envs/{env}/containers/{id}",
-      tags: ["containers"],
+      path: "/api/v1/envs/{env}/containers/{id}",
+      tag: "containers",
       summary:
         "Remove a container (a running one only with ?force=true; ?volumes=true drops its anonymous volumes)",
-      request: { params: ContainerParams, query: z.object({ force: queryFlag, volumes: queryFlag }) },
-      responses: { 204: { description: "Removed" }, 409: commonErrors[400], ...commonErrors },
-    }),
-    async (c) => {
-      const { env: envId, id } = c.req.valid("param");
-      const { force, volumes } = c.req.valid("query");
-      const env = environmentOf(envs, envId);
-      await engineAction(env, id, (ct) => ct.remove({ force, v: volumes }));
+      params: ContainerParams,
+      query: z.object({ force: queryFlag, volumes: queryFlag }),
+      responses: { 204: "Removed", 409: errorResponse("Running; use force"), ...commonErrors },
+    },
+    async (c, { params, query }) => {
+      const env = environmentOf(envs, params.env);
+      await engineAction(env, params.id, (ct) => ct.remove({ force: query.force, v: query.volumes }));
       return c.body(null, 204);
     },
   );
 
-  app.openapi(
-    createRoute({
+  routes.add(
+    {
       method: "get",
-      path: "/envs/{env}/containers/{id}/logs",
-      tags: ["containers"],
+      path: "/api/v1/envs/{env}/containers/{id}/logs",
+      tag: "containers",
       summary: "The log tail; each line says whether it came from stdout or stderr",
-      request: {
-        params: ContainerParams,
-        query: z.object({
-          tail: z
-            .union([z.literal("all"), z.coerce.number().int().min(0).max(100_000)])
-            .optional()
-            .default(100),
-          since: z.string().max(64).optional().openapi({ description: "unix seconds or RFC 3339" }),
-          timestamps: queryFlag,
-          stdout: z.enum(["1", "0", "true", "false"]).optional(),
-          stderr: z.enum(["1", "0", "true", "false"]).optional(),
-        }),
-      },
-      responses: { 200: jsonResponse(z.array(LogLineSchema), "Log lines"), ...commonErrors },
-    }),
-    async (c) => {
-      const { env: envId, id } = c.req.valid("param");
-      const q = c.req.valid("query");
-      const env = environmentOf(envs, envId);
+      params: ContainerParams,
+      query: z.object({
+        tail: z._default(
+          z.union([z.literal("all"), z.coerce.number().check(z.int(), z.minimum(0), z.maximum(100_000))]),
+          100,
+        ),
+        since: z.optional(z.string().check(z.maxLength(64))),
+        timestamps: queryFlag,
+        stdout: OnOff,
+        stderr: OnOff,
+      }),
+      responses: { 200: json(z.array(LogLineSchema), "Log lines"), ...commonErrors },
+    },
+    async (c, { params, query }) => {
+      const env = environmentOf(envs, params.env);
       requireCapability(env, "logs");
       const on = (v: string | undefined) => v === undefined || v === "1" || v === "true";
       const tty =
-        env.mirror.find(id)?.tty ??
-        fromInspect(await env.engine.call((d) => d.getContainer(id).inspect())).tty;
-      const lines = await readLogs(env.engine, id, tty, {
-        tail: q.tail,
-        since: parseSince(q.since),
-        timestamps: q.timestamps,
-        stdout: on(q.stdout),
-        stderr: on(q.stderr),
+        env.mirror.find(params.id)?.tty ??
+        fromInspect(await env.engine.call((d) => d.getContainer(params.id).inspect())).tty;
+      const lines = await readLogs(env.engine, params.id, tty, {
+        tail: query.tail,
+        since: parseSince(query.since),
+        timestamps: query.timestamps,
+        stdout: on(query.stdout),
+        stderr: on(query.stderr),
       });
-      return c.json(lines, 200);
+      return c.json(lines);
     },
   );
-
-  return app;
 }

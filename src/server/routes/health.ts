@@ -1,36 +1,32 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "zod/mini";
 import type { Environments } from "../../envs/environments.ts";
-import { newRouter } from "../router.ts";
-import { jsonResponse } from "../schemas.ts";
+import type { RouteTable } from "../route-table.ts";
+import { json } from "../schemas.ts";
 
-export function healthRoutes(envs: Environments, version: string) {
-  const app = newRouter();
-  app.openapi(
-    createRoute({
+export function healthRoutes(routes: RouteTable, envs: Environments, version: string): void {
+  routes.add(
+    {
       method: "get",
       path: "/healthz",
-      tags: ["health"],
+      tag: "health",
       summary: "Liveness, with each engine's reachability (no auth)",
+      public: true,
       responses: {
-        200: jsonResponse(
+        200: json(
           z.object({
             status: z.literal("ok"),
             version: z.string(),
-            engines: z.array(z.object({ id: z.string(), status: z.string(), error: z.string().nullable() })),
+            engines: z.array(z.object({ id: z.string(), status: z.string(), error: z.nullable(z.string()) })),
           }),
           "The panel is up; engines may not be",
         ),
       },
-    }),
+    },
     (c) =>
-      c.json(
-        {
-          status: "ok" as const,
-          version,
-          engines: envs.list().map((e) => ({ id: e.id, status: e.status, error: e.error })),
-        },
-        200,
-      ),
+      c.json({
+        status: "ok",
+        version,
+        engines: envs.list().map((e) => ({ id: e.id, status: e.status, error: e.error })),
+      }),
   );
-  return app;
 }

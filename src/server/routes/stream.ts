@@ -1,26 +1,39 @@
 import { upgradeWebSocket } from "hono/bun";
+import * as z from "zod/mini";
 import type { TopicBus } from "../../stream/bus.ts";
 import { WebSocketConnection } from "../../stream/websocket.ts";
 import { ApiError } from "../errors.ts";
-import { newRouter } from "../router.ts";
+import type { RouteTable } from "../route-table.ts";
+import { commonErrors, errorResponse } from "../schemas.ts";
 
-/** The live stream (docs/protocol.md). Authentication happened before: this route is under /api/v1. */
-export function streamRoutes(bus: TopicBus) {
-  const app = newRouter();
-  app.get(
-    "/stream",
-    upgradeWebSocket((c) => {
-      const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
-      const conn = new WebSocketConnection(bus, c.get("user"), topics);
-      return {
-        onOpen: (_evt, ws) => conn.open(ws),
-        onMessage: (evt) => conn.message(evt.data),
-        onClose: () => conn.close(),
-      };
-    }),
-    () => {
+/** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
+export function streamRoutes(routes: RouteTable, bus: TopicBus): void {
+  const upgrade = upgradeWebSocket((c) => {
+    const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
+    const conn = new WebSocketConnection(bus, c.get("user"), topics);
+    return {
+      onOpen: (_evt, ws) => conn.open(ws),
+      onMessage: (evt) => conn.message(evt.data),
+      onClose: () => conn.close(),
+    };
+  });
+  routes.add(
+    {
+      method: "get",
+      path: "/api/v1/stream",
+      tag: "stream",
+      summary: "WebSocket of msgpack frames (docs/protocol.md); ?topics=a,b subscribes on connect",
+      query: z.object({ topics: z.optional(z.string().check(z.maxLength(16_384))) }),
+      responses: {
+        101: "Switching to WebSocket",
+        401: commonErrors[401],
+        426: errorResponse("Not a WebSocket request"),
+      },
+    },
+    async (c) => {
+      const upgraded = await upgrade(c, async () => {});
+      if (upgraded) return upgraded;
       throw new ApiError(426, "upgrade_required", "this is a WebSocket endpoint; see docs/protocol.md");
     },
   );
-  return app;
 }

@@ -1,0 +1,158 @@
+import type { Context, Hono } from "hono";
+import * as z from "zod/mini";
+import { ApiError } from "./errors.ts";
+import { describeIssues } from "./schemas.ts";
+
+export interface AppVariables {
+  user: import("../auth/users.ts").User;
+  authVia: "cookie" | "token";
+}
+export type AppEnv = { Variables: AppVariables };
+export type AppContext = Context<AppEnv>;
+
+type Schema = z.ZodMiniType;
+type Out<S> = S extends Schema ? z.output<S> : undefined;
+
+export interface RouteSpec<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  B extends Schema | undefined,
+> {
+  method: "get" | "post" | "put" | "delete";
+  /** OpenAPI style: /api/v1/envs/{env}/containers */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Reachable without logging in. */
+  public?: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, string | { description: string; schema: Schema }>;
+}
+
+export interface RouteInput<P, Q, B> {
+  params: Out<P>;
+  query: Out<Q>;
+  body: Out<B>;
+}
+
+type AnySpec = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
+
+/**
+ * Every API route, declared once: the declaration validates the request at the edge (path, query
+ * and JSON body, each failure a 400 with the reason) and is what /api/openapi.json is made from.
+ */
+export class RouteTable {
+  private readonly specs: AnySpec[] = [];
+
+  constructor(private readonly app: Hono<AppEnv>) {}
+
+  add<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
+    spec: RouteSpec<P, Q, B>,
+    handler: (c: AppContext, input: RouteInput<P, Q, B>) => Response | Promise<Response>,
+  ): void {
+    this.specs.push(spec as AnySpec);
+    const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
+    this.app.on(spec.method.toUpperCase(), honoPath, async (c) => {
+      const input = {
+        params: spec.params ? check(spec.params, c.req.param(), "path") : undefined,
+        query: spec.query ? check(spec.query, queryObject(c), "query") : undefined,
+        body: spec.body ? check(spec.body, await readJson(c), "body") : undefined,
+      };
+      return handler(c, input as RouteInput<P, Q, B>);
+    });
+  }
+
+  isPublic(method: string, path: string): boolean {
+    return this.specs.some((s) => s.public && s.method === method.toLowerCase() && s.path === path);
+  }
+
+  openapi(info: { title: string; version: string; description: string }): object {
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const s of this.specs) {
+      const parameters = [...parametersOf(s.params, "path"), ...parametersOf(s.query, "query")];
+      const responses: Record<string, unknown> = {};
+      for (const [status, r] of Object.entries(s.responses)) {
+        responses[status] =
+          typeof r === "string"
+            ? { description: r }
+            : {
+                description: r.description,
+                content: { "application/json": { schema: jsonSchema(r.schema, "output") } },
+              };
+      }
+      paths[s.path] ??= {};
+      paths[s.path]![s.method] = {
+        summary: s.summary,
+        tags: [s.tag],
+        ...(s.public ? { security: [] } : {}),
+        ...(parameters.length ? { parameters } : {}),
+        ...(s.body
+          ? {
+              requestBody: {
+                required: true,
+                content: { "application/json": { schema: jsonSchema(s.body, "input") } },
+              },
+            }
+          : {}),
+        responses,
+      };
+    }
+    return {
+      openapi: "3.1.0",
+      info,
+      security: [{ bearer: [] }, { cookie: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer" },
+          cookie: { type: "apiKey", in: "cookie", name: "gp_session" },
+        },
+      },
+      paths,
+    };
+  }
+}
+
+function check<S extends Schema>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = z.safeParse(schema, value);
+  if (!result.success)
+    throw new ApiError(400, "invalid_request", `${where}: ${describeIssues(result.error.issues)}`);
+  return result.data;
+}
+
+// A key given once is a string, given several times an array: `?label=a&label=b`.
+function queryObject(c: AppContext): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(c.req.queries())) out[k] = v.length === 1 ? v[0]! : v;
+  return out;
+}
+
+async function readJson(c: AppContext): Promise<unknown> {
+  const text = await c.req.text();
+  if (!text.trim()) throw new ApiError(400, "invalid_request", "body: a JSON body is required");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, "bad_json", "body: malformed JSON");
+  }
+}
+
+function jsonSchema(schema: Schema, io: "input" | "output"): object {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
+
+function parametersOf(schema: Schema | undefined, where: "path" | "query"): object[] {
+  if (!schema) return [];
+  const js = jsonSchema(schema, "input") as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === "path" || (js.required ?? []).includes(name),
+    schema: s,
+  }));
+}
