@@ -5,6 +5,7 @@ import {
   type EngineKind,
   engineKind,
   negotiateApiVersion,
+  type VersionAnswer,
 } from "./capabilities.ts";
 import { EngineError, toEngineError } from "./errors.ts";
 import type { EngineTarget } from "./url.ts";
@@ -20,18 +21,23 @@ export interface EngineFacts {
   mem_total: number;
 }
 
-// dockerode pulls in ~15 MB of modules: load it on first use, once, for every engine.
+// dockerode (with Node's http client under it) costs ~17 MB of resident memory: it is loaded on the
+// first action, once for every engine. Reads, streams and logs go over Bun's own fetch.
 let dockerodeModule: Promise<typeof Dockerode> | undefined;
 function loadDockerode(): Promise<typeof Dockerode> {
   dockerodeModule ??= import("dockerode").then((m) => m.default);
   return dockerodeModule;
 }
 
-const PING_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
-/** One engine: connection options, negotiated API version and capabilities. */
+/**
+ * One engine: where it is, the API version spoken with it and what it can do. `get` and `stream`
+ * are the read path the state mirror uses all the time; `call` hands dockerode to actions.
+ */
 export class EngineClient {
-  private docker: Dockerode | undefined;
+  private docker: Promise<Dockerode> | undefined;
+  private prefix = "";
   facts: EngineFacts | undefined;
   capabilities: Capabilities | undefined;
 
@@ -39,58 +45,92 @@ export class EngineClient {
 
   /** (Re)connects: reads /version and /info, negotiates the API version. Throws EngineError. */
   async connect(): Promise<void> {
-    const Docker = await loadDockerode();
-    const options = this.modemOptions();
+    this.prefix = "";
+    const signal = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
+    const version = await this.get<VersionAnswer & { Os?: string; Arch?: string }>("/version", signal);
+    const kind = engineKind(version);
+    const info = kind === "bolt" ? {} : await this.get<Record<string, unknown>>("/info", signal);
+    const swarm = (info.Swarm as { LocalNodeState?: string } | undefined)?.LocalNodeState === "active";
+    const capabilities = capabilitiesOf(kind, swarm);
+    const apiVersion = negotiateApiVersion(version.ApiVersion);
+    this.prefix = capabilities.versionedPaths ? `/v${apiVersion}` : "";
+    this.docker = undefined;
+    this.capabilities = capabilities;
+    this.facts = {
+      kind,
+      version: version.Version ?? "unknown",
+      api_version: apiVersion,
+      os: String(info.OperatingSystem ?? version.Os ?? ""),
+      arch: String(info.Architecture ?? version.Arch ?? ""),
+      hostname: String(info.Name ?? ""),
+      ncpu: Number(info.NCPU ?? 0),
+      mem_total: Number(info.MemTotal ?? 0),
+    };
+  }
+
+  /** GET of a JSON answer, e.g. `/containers/json?all=1`. */
+  async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    const res = await this.request(path, signal);
+    return (await res.json()) as T;
+  }
+
+  /** GET of a streamed answer (events, followed logs): the body as it arrives, for as long as it lasts. */
+  async stream(path: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    // No idle timeout: the engine's event stream is silent for as long as nothing happens.
+    const res = await this.request(path, signal, false);
+    if (!res.body) throw new EngineError(502, `engine sent no body for ${path}`);
+    return res.body;
+  }
+
+  /** Runs one dockerode call against the engine; every failure comes back as an EngineError. */
+  async call<T>(fn: (docker: Dockerode) => Promise<T>): Promise<T> {
+    if (!this.facts) throw new EngineError(0, "engine not connected");
+    this.docker ??= loadDockerode().then((Docker) => new Docker(this.modemOptions()));
     try {
-      const probe = new Docker({ ...options, timeout: PING_TIMEOUT_MS });
-      const version = (await probe.version()) as unknown as Record<string, unknown> & {
-        Version?: string;
-        ApiVersion?: string;
-        Os?: string;
-        Arch?: string;
-      };
-      const kind = engineKind(version);
-      let info: Record<string, unknown> = {};
-      if (kind !== "bolt") info = (await probe.info()) as Record<string, unknown>;
-      const swarm = (info.Swarm as { LocalNodeState?: string } | undefined)?.LocalNodeState === "active";
-      const capabilities = capabilitiesOf(kind, swarm);
-      const apiVersion = negotiateApiVersion(version.ApiVersion);
-      this.docker = new Docker(
-        capabilities.versionedPaths ? { ...options, version: `v${apiVersion}` } : options,
-      );
-      this.capabilities = capabilities;
-      this.facts = {
-        kind,
-        version: version.Version ?? "unknown",
-        api_version: apiVersion,
-        os: String(info.OperatingSystem ?? version.Os ?? ""),
-        arch: String(info.Architecture ?? version.Arch ?? ""),
-        hostname: String(info.Name ?? ""),
-        ncpu: Number(info.NCPU ?? 0),
-        mem_total: Number(info.MemTotal ?? 0),
-      };
+      return await fn(await this.docker);
     } catch (err) {
       throw toEngineError(err);
     }
   }
 
-  /** Runs one call against the engine; every failure comes back as an EngineError. */
-  async call<T>(fn: (docker: Dockerode) => Promise<T>): Promise<T> {
-    if (!this.docker) throw new EngineError(0, "engine not connected");
+  private async request(path: string, signal?: AbortSignal, idleTimeout = true): Promise<Response> {
+    const t = this.target;
+    const url = t.socketPath
+      ? `http://localhost${this.prefix}${path}`
+      : `${t.protocol}://${t.host?.includes(":") ? `[${t.host}]` : t.host}:${t.port}${this.prefix}${path}`;
+    let res: Response;
     try {
-      return await fn(this.docker);
+      res = await fetch(url, {
+        signal,
+        timeout: idleTimeout,
+        ...(t.socketPath ? { unix: t.socketPath } : {}),
+        ...(t.protocol === "https" ? { tls: { ca: t.ca, cert: t.cert, key: t.key } } : {}),
+      } as RequestInit);
     } catch (err) {
-      throw toEngineError(err);
+      throw new EngineError(0, `engine unreachable: ${(err as Error).message}`);
     }
+    if (!res.ok) {
+      const text = (await res.text().catch(() => "")).trim();
+      let message = text || res.statusText;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch {
+        // not JSON: Bolt's compat server and proxies answer in plain text
+      }
+      throw new EngineError(res.status, message);
+    }
+    return res;
   }
 
   private modemOptions(): Dockerode.DockerOptions {
     const t = this.target;
-    if (t.socketPath) return { socketPath: t.socketPath };
+    const version = this.prefix ? { version: this.prefix.slice(1) } : {};
+    if (t.socketPath) return { socketPath: t.socketPath, ...version };
     return {
       host: t.host,
       port: t.port,
       protocol: t.protocol,
+      ...version,
       ...(t.ca ? { ca: t.ca } : {}),
       ...(t.cert ? { cert: t.cert } : {}),
       ...(t.key ? { key: t.key } : {}),

@@ -1,4 +1,3 @@
-import type Dockerode from "dockerode";
 import type { EngineClient } from "./client.ts";
 import { toEngineError } from "./errors.ts";
 import { type LogLine, LogLineDecoder } from "./log-lines.ts";
@@ -11,15 +10,17 @@ export interface LogQuery {
   stderr: boolean;
 }
 
-function engineOptions(q: LogQuery) {
+function logsPath(id: string, q: LogQuery, follow: boolean): string {
   // Timestamps are always asked for: they are stripped again when the caller did not want them.
-  return {
-    stdout: q.stdout,
-    stderr: q.stderr,
-    tail: q.tail === "all" ? "all" : q.tail,
-    timestamps: true,
-    ...(q.since !== undefined ? { since: q.since } : {}),
-  };
+  const params = new URLSearchParams({
+    stdout: q.stdout ? "1" : "0",
+    stderr: q.stderr ? "1" : "0",
+    tail: String(q.tail),
+    timestamps: "1",
+    follow: follow ? "1" : "0",
+  });
+  if (q.since !== undefined) params.set("since", String(q.since));
+  return `/containers/${encodeURIComponent(id)}/logs?${params}`;
 }
 
 export async function readLogs(
@@ -28,12 +29,9 @@ export async function readLogs(
   tty: boolean,
   q: LogQuery,
 ): Promise<LogLine[]> {
-  const raw = await engine.call((d) =>
-    d
-      .getContainer(id)
-      .logs({ ...engineOptions(q), follow: false } as Dockerode.ContainerLogsOptions & { follow: false }),
-  );
+  const body = await engine.stream(logsPath(id, q, false));
   const decoder = new LogLineDecoder(!tty, q.timestamps);
+  const raw = new Uint8Array(await new Response(body).arrayBuffer());
   return [...decoder.push(raw), ...decoder.flush()];
 }
 
@@ -56,15 +54,11 @@ export function followLogs(
   };
   void (async () => {
     try {
-      const stream = await engine.call((d) =>
-        d.getContainer(id).logs({
-          ...engineOptions(q),
-          follow: true,
-          abortSignal: abort.signal,
-        } as Dockerode.ContainerLogsOptions & { follow: true }),
-      );
-      for await (const chunk of stream) {
-        const lines = decoder.push(chunk as Buffer);
+      const reader = (await engine.stream(logsPath(id, q, true), abort.signal)).getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const lines = decoder.push(value);
         if (lines.length) onLines(lines);
       }
       const rest = decoder.flush();

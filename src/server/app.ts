@@ -76,16 +76,15 @@ export function createApp(deps: AppDeps) {
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;
-  app.get("/api/openapi.json", (c) =>
-    c.json(
-      (openapi ??= routes.openapi({
-        title: "GhostPanel API",
-        version: deps.version,
-        description:
-          'Errors are `{"error":{"code","message"}}`. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
-      })),
-    ),
-  );
+  app.get("/api/openapi.json", (c) => {
+    openapi ??= routes.openapi({
+      title: "GhostPanel API",
+      version: deps.version,
+      description:
+        'Errors are `{"error":{"code","message"}}`. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
+    });
+    return c.json(openapi);
+  });
 
   app.get("*", (c) => {
     const res = serveUi(c);

@@ -1,3 +1,4 @@
+import type Dockerode from "dockerode";
 import type { EngineClient } from "../engine/client.ts";
 import { EngineError, toEngineError } from "../engine/errors.ts";
 import { type ContainerView, fromInspect, fromListItem, statusText } from "./container-view.ts";
@@ -34,6 +35,7 @@ export class ContainerMirror {
   private stopped = false;
   private abort: AbortController | undefined;
   private wake: (() => void) | undefined;
+  private listing: Promise<void> = Promise.resolve();
   status: EngineStatus = "connecting";
   error: string | null = null;
 
@@ -84,6 +86,12 @@ export class ContainerMirror {
 
   /** Refreshes one container now (after an action), without waiting for its event. */
   async refresh(id: string): Promise<void> {
+    if (this.engine.capabilities && !this.engine.capabilities.inspect) {
+      // No inspect (Bolt): the list is the only view of a container. A failure here is left to the
+      // next poll; the action itself succeeded.
+      await this.resync("changes").catch(() => {});
+      return;
+    }
     this.pending.add(id);
     await this.flush();
   }
@@ -116,9 +124,8 @@ export class ContainerMirror {
 
   private async follow(): Promise<void> {
     this.abort = new AbortController();
-    const events = (await this.engine.call((d) =>
-      d.getEvents({ filters: { type: ["container"] }, abortSignal: this.abort!.signal } as object),
-    )) as NodeJS.ReadableStream;
+    const filters = encodeURIComponent(JSON.stringify({ type: ["container"] }));
+    const events = await this.engine.stream(`/events?filters=${filters}`, this.abort.signal);
     // Subscribed before listing, so no change between the two is missed.
     const consumed = this.consume(events);
     await this.resync();
@@ -127,11 +134,15 @@ export class ContainerMirror {
     this.error = "engine event stream closed";
   }
 
-  private async consume(events: NodeJS.ReadableStream): Promise<void> {
+  private async consume(events: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
     let carry = "";
     try {
-      for await (const chunk of events) {
-        const lines = (carry + chunk.toString()).split("\n");
+      const reader = events.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        const lines = (carry + decoder.decode(value, { stream: true })).split("\n");
         carry = lines.pop() ?? "";
         for (const line of lines) if (line.trim()) this.onEvent(line);
       }
@@ -176,7 +187,7 @@ export class ContainerMirror {
 
   private async inspectInto(id: string): Promise<void> {
     try {
-      const view = fromInspect(await this.engine.call((d) => d.getContainer(id).inspect()));
+      const view = fromInspect(await this.inspect(id));
       this.containers.set(view.id, view);
       this.emit({ kind: "upsert", container: view });
     } catch (err) {
@@ -186,14 +197,26 @@ export class ContainerMirror {
     }
   }
 
-  /** Reads the whole list again; announces it as one snapshot, or (polling) as the changes only. */
-  private async resync(announce: "snapshot" | "changes" = "snapshot"): Promise<void> {
+  /**
+   * Reads the whole list again; announces it as one snapshot, or (polling) as the changes only.
+   * One at a time: a poll and a refresh after an action must not land out of order.
+   */
+  private resync(announce: "snapshot" | "changes" = "snapshot"): Promise<void> {
+    const run = this.listing.then(() => this.readList(announce));
+    this.listing = run.catch(() => {});
+    return run;
+  }
+
+  private async readList(announce: "snapshot" | "changes"): Promise<void> {
     const fresh = new Map<string, ContainerView>();
-    const list = await this.engine.call((d) => d.listContainers({ all: true }));
+    // Bolt's compat server matches no path with a query string (so no all=true): ask for its plain
+    // list; dockerode sends no "?" for empty options.
+    const query = this.engine.capabilities?.queryStrings === false ? "" : "?all=1";
+    const list = await this.engine.get<Dockerode.ContainerInfo[]>(`/containers/json${query}`);
     if (this.engine.capabilities?.inspect) {
       await mapLimit(list, INSPECT_CONCURRENCY, async (c) => {
         try {
-          const view = fromInspect(await this.engine.call((d) => d.getContainer(c.Id).inspect()));
+          const view = fromInspect(await this.inspect(c.Id));
           fresh.set(view.id, view);
         } catch (err) {
           if (!(err instanceof EngineError && err.status === 404)) throw err;
@@ -225,6 +248,10 @@ export class ContainerMirror {
       await new Promise((r) => setTimeout(r, every));
       await this.resync("changes");
     }
+  }
+
+  private inspect(id: string): Promise<Dockerode.ContainerInspectInfo> {
+    return this.engine.get(`/containers/${encodeURIComponent(id)}/json`);
   }
 
   private setStatus(status: EngineStatus, error: string | null): void {

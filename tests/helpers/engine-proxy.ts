@@ -1,23 +1,39 @@
 import { rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 
+export interface EngineProxyOptions {
+  /** Also listen on tcp://127.0.0.1:<port> (a free port on first start, the same one on restarts). */
+  tcp?: boolean;
+}
+
 /**
  * A unix socket in front of the real engine's socket. It forwards bytes both ways and counts the
  * requests it sees, so tests can tell how often the panel asks the engine, and it can be closed and
- * reopened to take the engine away from the panel and give it back.
+ * reopened to take the engine away from the panel and give it back. With `tcp` it also serves the
+ * same engine on a loopback TCP port, as a plain tcp:// engine (no TLS).
  */
 export class EngineProxy {
   readonly requests: string[] = [];
   private server: Server | undefined;
+  private tcpServer: Server | undefined;
+  private port: number | undefined;
   private sockets = new Set<Socket>();
 
   constructor(
     readonly path: string,
     private readonly upstream = "/var/run/docker.sock",
+    private readonly options: EngineProxyOptions = {},
   ) {}
 
   get url(): string {
     return `unix://${this.path}`;
+  }
+
+  /** tcp://127.0.0.1:<port>, once started with the `tcp` option. */
+  get tcpUrl(): string {
+    if (this.port === undefined)
+      throw new Error("EngineProxy: not listening on TCP (option tcp, then start())");
+    return `tcp://127.0.0.1:${this.port}`;
   }
 
   count(pattern: RegExp): number {
@@ -26,36 +42,52 @@ export class EngineProxy {
 
   async start(): Promise<void> {
     rmSync(this.path, { force: true });
-    this.server = createServer((client) => {
-      const up = connect(this.upstream);
-      this.sockets.add(client).add(up);
-      client.on("data", (chunk: Buffer) => {
-        for (const m of chunk
-          .toString("latin1")
-          .matchAll(/^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]/gm)) {
-          this.requests.push(`${m[1]} ${m[2]}`);
-        }
-      });
-      client.pipe(up).pipe(client);
-      const drop = () => {
-        client.destroy();
-        up.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(up);
-      };
-      client.on("error", drop).on("close", drop);
-      up.on("error", drop).on("close", drop);
-    });
+    this.server = createServer((client) => this.forward(client));
     await new Promise<void>((resolve) => this.server!.listen(this.path, resolve));
+    if (this.options.tcp) {
+      const tcp = createServer((client) => this.forward(client));
+      this.tcpServer = tcp;
+      await new Promise<void>((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(this.port ?? 0, "127.0.0.1", () => {
+          tcp.off("error", reject);
+          resolve();
+        });
+      });
+      const address = tcp.address();
+      if (address && typeof address === "object") this.port = address.port;
+    }
   }
 
   /** Takes the engine away: the socket disappears and every open connection is cut. */
   async stop(): Promise<void> {
-    const server = this.server;
+    const servers = [this.server, this.tcpServer].filter((s): s is Server => s !== undefined);
     this.server = undefined;
+    this.tcpServer = undefined;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     rmSync(this.path, { force: true });
+  }
+
+  private forward(client: Socket): void {
+    const up = connect(this.upstream);
+    this.sockets.add(client).add(up);
+    client.on("data", (chunk: Buffer) => {
+      for (const m of chunk
+        .toString("latin1")
+        .matchAll(/^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]/gm)) {
+        this.requests.push(`${m[1]} ${m[2]}`);
+      }
+    });
+    client.pipe(up).pipe(client);
+    const drop = () => {
+      client.destroy();
+      up.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(up);
+    };
+    client.on("error", drop).on("close", drop);
+    up.on("error", drop).on("close", drop);
   }
 }

@@ -22,9 +22,23 @@ export interface TestPanel {
   stop(): Promise<void>;
 }
 
+export interface TestPanelOptions {
+  /**
+   * Run on this data directory instead of a fresh one (to restart a panel on the data another one
+   * left). The caller owns it: stop() leaves it in place. With `setup`, an admin that exists already
+   * (from the earlier panel) is logged in instead of created.
+   */
+  dataDir?: string;
+}
+
 /** A panel in this process, from source, on a free loopback port, with its own data directory. */
-export async function startTestPanel(extraArgs: string[] = [], setup = true): Promise<TestPanel> {
-  const dataDir = mkdtempSync(join(tmpdir(), "gptest-data-"));
+export async function startTestPanel(
+  extraArgs: string[] = [],
+  setup = true,
+  options: TestPanelOptions = {},
+): Promise<TestPanel> {
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "gptest-data-"));
   const config = parseServeArgs(
     ["--listen", "127.0.0.1:0", "--data", dataDir, "--tls", "off", ...extraArgs],
     {
@@ -60,16 +74,21 @@ export async function startTestPanel(extraArgs: string[] = [], setup = true): Pr
     },
     async stop() {
       await panel.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   if (setup) {
-    const res = await fetch(`${url}/api/v1/setup`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(ADMIN),
-    });
-    if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${await res.text()}`);
+    const post = (path: string) =>
+      fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(ADMIN),
+      });
+    let res = await post("/api/v1/setup");
+    if (res.status === 409 && !ownsDataDir) {
+      res = await post("/api/v1/auth/login");
+      if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+    } else if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${await res.text()}`);
     t.cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!;
     const tok = await t.api("POST", "/api/v1/tokens", { name: "tests" }, "cookie");
     t.token = tok.body.token;

@@ -193,7 +193,7 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
     async (c, { params }) => {
       const env = environmentOf(envs, params.env);
       requireCapability(env, "inspect");
-      return c.json(await env.engine.call((d) => d.getContainer(params.id).inspect()));
+      return c.json(await env.engine.get<object>(`/containers/${encodeURIComponent(params.id)}/json`));
     },
   );
 
@@ -299,7 +299,7 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
       const on = (v: string | undefined) => v === undefined || v === "1" || v === "true";
       const tty =
         env.mirror.find(params.id)?.tty ??
-        fromInspect(await env.engine.call((d) => d.getContainer(params.id).inspect())).tty;
+        fromInspect(await env.engine.get(`/containers/${encodeURIComponent(params.id)}/json`)).tty;
       const lines = await readLogs(env.engine, params.id, tty, {
         tail: query.tail,
         since: parseSince(query.since),
