@@ -1,5 +1,7 @@
 /** What an engine can do; the API and the UI offer only these. */
 export interface Capabilities {
+  /** Bolt's compat server has the route but ignores request bodies: nothing says what to run. */
+  create: boolean;
   events: boolean;
   inspect: boolean;
   logs: boolean;
@@ -21,6 +23,7 @@ export interface Capabilities {
 export type EngineKind = "docker" | "podman" | "bolt";
 
 const FULL: Capabilities = {
+  create: true,
   events: true,
   inspect: true,
   logs: true,
@@ -40,6 +43,7 @@ const FULL: Capabilities = {
 // From Bolt's documented compat API (see shared/REFERENCE.md): list, create, start, stop, remove
 // containers and images only.
 const BOLT: Capabilities = {
+  create: false,
   events: false,
   inspect: false,
   logs: false,

@@ -112,7 +112,8 @@ export function viewOf(env: Environment): EnvironmentView {
   return {
     id: env.id,
     name: env.name,
-    kind: env.engine.facts?.kind ?? "docker",
+    // Known once the engine has answered /version.
+    kind: env.engine.facts?.kind ?? "unknown",
     status: env.mirror.status,
     url: env.url,
     error: env.mirror.error,

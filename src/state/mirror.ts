@@ -38,6 +38,8 @@ export class ContainerMirror {
   private listing: Promise<void> = Promise.resolve();
   status: EngineStatus = "connecting";
   error: string | null = null;
+  /** Goes up with every change to the list, so readers can tell whether what they made from it is stale. */
+  version = 0;
 
   constructor(
     private readonly engine: EngineClient,
@@ -234,7 +236,8 @@ export class ContainerMirror {
     for (const id of before.keys()) if (!fresh.has(id)) this.emit({ kind: "remove", id });
     for (const [id, view] of fresh) {
       const old = before.get(id);
-      if (!old || old.state !== view.state || old.status !== view.status || old.name !== view.name) {
+      // Not the status text: a polled engine words it anew each time ("Up 5 seconds").
+      if (!old || old.state !== view.state || old.name !== view.name || old.image !== view.image) {
         this.emit({ kind: "upsert", container: view });
       }
     }
@@ -262,6 +265,7 @@ export class ContainerMirror {
   }
 
   private emit(change: MirrorChange): void {
+    if (change.kind !== "status") this.version++;
     for (const l of this.listeners) l(change);
   }
 }

@@ -124,6 +124,9 @@ describe("a Bolt engine, through its Docker-compatible API server", () => {
 
     expect((await p!.api("POST", `${BASE}/${id}/stop`)).status).toBe(204);
     expect(containerState(id)).toBe("exited");
+    // Removing a stopped container takes no options, so Bolt can do it.
+    expect((await p!.api("DELETE", `${BASE}/${id}`)).status).toBe(204);
+    expect(docker("ps", "-aq", "--filter", `id=${id}`)).toBe("");
     // Bolt lists running containers only (as `docker ps` does without -a).
     await eventually(
       async () => ((await find(id)) ? undefined : true),
@@ -136,7 +139,7 @@ describe("a Bolt engine, through its Docker-compatible API server", () => {
     const name = uniqueName("bolt-no");
     const id = runContainer(name);
     await eventually(() => find(id), WITHIN_POLL);
-    const cases: [string, string][] = [
+    const cases: [string, string, unknown?][] = [
       ["POST", `${BASE}/${id}/pause`],
       ["POST", `${BASE}/${id}/unpause`],
       ["POST", `${BASE}/${id}/kill`],
@@ -144,9 +147,12 @@ describe("a Bolt engine, through its Docker-compatible API server", () => {
       ["POST", `${BASE}/${id}/rename?name=${name}-2`],
       ["GET", `${BASE}/${id}/logs`],
       ["GET", `${BASE}/${id}`],
+      ["POST", `${BASE}/${id}/stop?t=5`],
+      ["DELETE", `${BASE}/${id}?force=true`],
+      ["POST", BASE, { Image: TEST_IMAGE, name: `${name}-new` }],
     ];
-    for (const [method, path] of cases) {
-      const res = await p!.api(method, path);
+    for (const [method, path, body] of cases) {
+      const res = await p!.api(method, path, body);
       expect(res.status, `${method} ${path}`).toBe(400);
       expect(res.body.error.code, `${method} ${path}`).toBe("unsupported");
       expect(res.body.error.message, `${method} ${path}`).toMatch(/"local" \(bolt\)/);

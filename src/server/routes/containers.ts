@@ -72,8 +72,9 @@ const ContainerName = z
 
 const OnOff = z.optional(z.enum(["1", "0", "true", "false"]));
 
-type Operation = Action | "rename" | "logs" | "inspect";
+type Operation = Action | "rename" | "logs" | "inspect" | "create";
 const CAPABILITY_OF: Partial<Record<Operation, keyof Capabilities>> = {
+  create: "create",
   inspect: "inspect",
   kill: "kill",
   pause: "pause",
@@ -83,15 +84,47 @@ const CAPABILITY_OF: Partial<Record<Operation, keyof Capabilities>> = {
   logs: "logs",
 };
 
+function unsupported(env: Environment, what: string): ApiError {
+  return new ApiError(400, "unsupported", `engine "${env.name}" (${env.engine.facts?.kind}) cannot ${what}`);
+}
+
 function requireCapability(env: Environment, what: Operation): void {
   const cap = CAPABILITY_OF[what];
-  if (cap && env.engine.capabilities && !env.engine.capabilities[cap]) {
-    throw new ApiError(
-      400,
-      "unsupported",
-      `engine "${env.name}" (${env.engine.facts?.kind}) cannot ${what} containers`,
-    );
+  if (cap && env.engine.capabilities && !env.engine.capabilities[cap])
+    throw unsupported(env, `${what} containers`);
+}
+
+type WireView = ReturnType<typeof wireView>;
+const listCache = new WeakMap<Environment, { key: string; views: WireView[]; json: string }>();
+
+/**
+ * The list as clients get it, made again only when the mirror changed or the second turned (the
+ * status text counts seconds): the busiest read of the API then costs a lookup, not a serialisation.
+ */
+function listOf(env: Environment): { views: WireView[]; json: string } {
+  const key = `${env.mirror.version}:${Math.floor(Date.now() / 1000)}`;
+  const cached = listCache.get(env);
+  if (cached?.key === key) return cached;
+  const views = env.mirror.list().map(wireView);
+  const fresh = { key, views, json: JSON.stringify(views) };
+  listCache.set(env, fresh);
+  return fresh;
+}
+
+/**
+ * Options travel in the query string, which Bolt's compat server cannot take: there an action runs
+ * with the engine's defaults, and asking for anything else is refused rather than silently dropped.
+ */
+function engineOptions<T extends object>(
+  env: Environment,
+  what: string,
+  options: T,
+): T | Record<string, never> {
+  if (env.engine.capabilities?.queryStrings !== false) return options;
+  if (Object.values(options).some((v) => v !== undefined && v !== false)) {
+    throw unsupported(env, `take options for ${what}`);
   }
+  return {};
 }
 
 /** Engines answer 304 to starting a running container or stopping a stopped one: nothing to do is success. */
@@ -143,15 +176,17 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
         const i = l.indexOf("=");
         return i < 0 ? { key: l, value: undefined } : { key: l.slice(0, i), value: l.slice(i + 1) };
       });
-      const list = env.mirror
-        .list()
-        .filter(
-          (ct) =>
-            (!name || ct.name.toLowerCase().includes(name)) &&
-            (!states?.length || states.includes(ct.state)) &&
-            labels.every((l) => (l.value === undefined ? l.key in ct.labels : ct.labels[l.key] === l.value)),
-        );
-      return c.json(list.map(wireView));
+      const all = listOf(env);
+      if (!states?.length && !name && !labels.length) {
+        return c.body(all.json, 200, { "Content-Type": "application/json" });
+      }
+      const list = all.views.filter(
+        (ct) =>
+          (!name || ct.name.toLowerCase().includes(name)) &&
+          (!states?.length || states.includes(ct.state)) &&
+          labels.every((l) => (l.value === undefined ? l.key in ct.labels : ct.labels[l.key] === l.value)),
+      );
+      return c.json(list);
     },
   );
 
@@ -171,6 +206,7 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
     },
     async (c, { params, body }) => {
       const env = environmentOf(envs, params.env);
+      requireCapability(env, "create");
       const { name, ...spec } = body;
       const created = await env.engine.call((d) =>
         d.createContainer({ ...(spec as Dockerode.ContainerCreateOptions), ...(name ? { name } : {}) }),
@@ -235,7 +271,7 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
       if (t !== undefined && action !== "stop" && action !== "restart") {
         throw new ApiError(400, "invalid_request", "t: only for stop and restart");
       }
-      const timeout = t !== undefined ? { t } : {};
+      const timeout = engineOptions(env, action, t !== undefined ? { t } : {});
       await engineAction(env, params.id, (ct) => {
         switch (action) {
           case "start":
@@ -269,7 +305,8 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
     },
     async (c, { params, query }) => {
       const env = environmentOf(envs, params.env);
-      await engineAction(env, params.id, (ct) => ct.remove({ force: query.force, v: query.volumes }));
+      const options = engineOptions(env, "remove", { force: query.force, v: query.volumes });
+      await engineAction(env, params.id, (ct) => ct.remove(options));
       return c.body(null, 204);
     },
   );
