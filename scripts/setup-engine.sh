@@ -14,6 +14,14 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v chromium >/dev/null || need+=(chromium)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl ca-certificates)
+# The arm64 executable is run under user-mode emulation, with arm64 glibc from Debian's multiarch.
+arm64=()
+command -v qemu-aarch64-static >/dev/null || arm64+=(qemu-user-static)
+[ -e /lib/ld-linux-aarch64.so.1 ] || arm64+=(libc6:arm64)
+if [ ${#arm64[@]} -gt 0 ]; then
+  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+  need+=("${arm64[@]}")
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-engine: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
