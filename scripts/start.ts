@@ -4,7 +4,6 @@
  * point it at one.
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { constants } from "node:os";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..");
@@ -46,15 +45,6 @@ if (reason) {
   }
 }
 
-const args = process.argv.slice(2);
 // Replace this process with the panel: signals, stdio and the exit code are then the panel's own.
-if (typeof process.execve === "function") {
-  process.execve(BINARY, [BINARY, ...args], process.env);
-}
-
-// Fallback for runtimes without execve: run it as a child and pass signals on.
-const child = Bun.spawn([BINARY, ...args], { stdio: ["inherit", "inherit", "inherit"] });
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
-const code = await child.exited;
-const signal = child.signalCode;
-process.exit(signal ? 128 + (typeof signal === "number" ? signal : constants.signals[signal]) : code);
+// Bun (pinned at 1.4.4) has execve.
+process.execve!(BINARY, [BINARY, ...process.argv.slice(2)], process.env);

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, startTestPanel, type TestPanel } from "../helpers/panel.ts";
 
@@ -141,6 +142,7 @@ describe("--admin-password-file", () => {
       expect((await p.api("GET", "/api/v1/setup", undefined, "none")).body.needed).toBe(false);
     } finally {
       await p.stop();
+      rmSync(file, { force: true });
     }
   });
 });
