@@ -1,4 +1,3 @@
-import { X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -11,8 +10,17 @@ export interface TlsFiles {
   keyPath: string;
 }
 
+/**
+ * SHA-256 of the certificate's DER bytes, as `AB:CD:…` (what browsers and `openssl x509 -fingerprint
+ * -sha256` show). Computed here rather than with node:crypto's X509Certificate, which would load
+ * Node's whole crypto module for one hash.
+ */
 export function fingerprintOf(certPem: string): string {
-  return new X509Certificate(certPem).fingerprint256;
+  const m = /-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/.exec(certPem);
+  if (!m) throw new Error("not a PEM certificate");
+  const der = Buffer.from(m[1]!.replace(/\s+/g, ""), "base64");
+  const hex = new Bun.CryptoHasher("sha256").update(der).digest("hex").toUpperCase();
+  return hex.match(/../g)!.join(":");
 }
 
 export function loadTls(certPath: string, keyPath: string): TlsFiles {

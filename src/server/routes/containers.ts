@@ -95,18 +95,22 @@ function requireCapability(env: Environment, what: Operation): void {
 }
 
 type WireView = ReturnType<typeof wireView>;
-const listCache = new WeakMap<Environment, { key: string; views: WireView[]; json: string }>();
+const listCache = new WeakMap<
+  Environment,
+  { key: string; views: WireView[]; json: Uint8Array<ArrayBuffer> }
+>();
 
 /**
  * The list as clients get it, made again only when the mirror changed or the second turned (the
  * status text counts seconds): the busiest read of the API then costs a lookup, not a serialisation.
+ * Kept as UTF-8 bytes so that a request does not encode (and leave for the collector) a fresh copy.
  */
-function listOf(env: Environment): { views: WireView[]; json: string } {
+function listOf(env: Environment): { views: WireView[]; json: Uint8Array<ArrayBuffer> } {
   const key = `${env.mirror.version}:${Math.floor(Date.now() / 1000)}`;
   const cached = listCache.get(env);
   if (cached?.key === key) return cached;
   const views = env.mirror.list().map(wireView);
-  const fresh = { key, views, json: JSON.stringify(views) };
+  const fresh = { key, views, json: new TextEncoder().encode(JSON.stringify(views)) };
   listCache.set(env, fresh);
   return fresh;
 }
