@@ -1,7 +1,7 @@
 import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { ENGINE_URL, LABEL } from "./lib/engine.ts";
-import { ADMIN, type Panel, waitForContainers } from "./lib/panel.ts";
+import { LABEL } from "./lib/engine.ts";
+import { login, type Panel, serveCommand, waitForContainers } from "./lib/panel.ts";
 import { type Child, firstAnswer, INSECURE_TLS, memoryOf, start, type Target } from "./lib/process.ts";
 import { freePort, log, round, sleep, tempDir } from "./lib/util.ts";
 
@@ -40,21 +40,7 @@ export async function benchIdleRss(
   const dataDir = join(dir, "data");
   cpSync(seed.dataDir, dataDir, { recursive: true });
   const port = freePort();
-  const child = start(
-    [
-      ...target.command,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--data",
-      dataDir,
-      "--engine",
-      ENGINE_URL,
-      "--tls",
-      "auto",
-    ],
-    join(dir, "panel.log"),
-  );
+  const child = start(serveCommand(target, port, dataDir, "auto"), join(dir, "panel.log"));
   let panelRss: { rssKiB: number; hwmKiB: number };
   let afterLogin: number;
   try {
@@ -79,14 +65,7 @@ export async function benchIdleRss(
     await sleep(idleMs);
     panelRss = memoryOf(child.pid);
 
-    const login = await fetch(`${url}/api/v1/auth/login`, {
-      ...INSECURE_TLS,
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(ADMIN),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (login.status !== 200) throw new Error(`login: ${login.status}`);
+    await login(url);
     await sleep(idleMs);
     afterLogin = memoryOf(child.pid).rssKiB;
   } finally {

@@ -1,7 +1,6 @@
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ENGINE_URL } from "./lib/engine.ts";
-import { engineUp } from "./lib/panel.ts";
+import { engineUp, serveCommand } from "./lib/panel.ts";
 import { firstAnswer, INSECURE_TLS, start, type Target } from "./lib/process.ts";
 import { freePort, log, median, round, sleep, tempDir } from "./lib/util.ts";
 
@@ -117,21 +116,7 @@ async function timePanel(
   // Let the file system settle so the copy above is not part of the measurement.
   await sleep(20);
   const t0 = performance.now();
-  const child = start(
-    [
-      ...target.command,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--data",
-      dataDir,
-      "--engine",
-      ENGINE_URL,
-      "--tls",
-      tls,
-    ],
-    join(dir, `panel-${tls}-${i}.log`),
-  );
+  const child = start(serveCommand(target, port, dataDir, tls), join(dir, `panel-${tls}-${i}.log`));
   try {
     const first = await firstAnswer(child, url, 10_000, POLL_MS);
     let upAt = engineUp(first.body) ? first.at : undefined;

@@ -22,40 +22,48 @@ export interface PanelOptions {
   workDir: string;
 }
 
-/** Starts a panel on a free loopback port, creates the admin from a file, logs in and makes an API token. */
-export async function startPanel(o: PanelOptions): Promise<Panel> {
-  const port = freePort();
-  const passwordFile = join(o.workDir, "admin-password");
-  writeFileSync(passwordFile, `${ADMIN.password}\n`, { mode: 0o600 });
-  const child = start(
-    [
-      ...o.target.command,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--data",
-      o.dataDir,
-      "--engine",
-      ENGINE_URL,
-      "--tls",
-      o.tls,
-      "--admin-password-file",
-      passwordFile,
-    ],
-    join(o.workDir, `panel-${port}.log`),
-  );
-  const url = `${o.tls === "off" ? "http" : "https"}://127.0.0.1:${port}`;
-  await firstAnswer(child, `${url}/healthz`, 20_000, 10);
+/** The command line of a panel on 127.0.0.1:`port` against the bench's engine. */
+export function serveCommand(target: Target, port: number, dataDir: string, tls: "off" | "auto"): string[] {
+  return [
+    ...target.command,
+    "serve",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--data",
+    dataDir,
+    "--engine",
+    ENGINE_URL,
+    "--tls",
+    tls,
+  ];
+}
 
-  const login = await fetch(`${url}/api/v1/auth/login`, {
+/** Logs the bench admin in; returns the session cookie. */
+export async function login(url: string): Promise<string> {
+  const res = await fetch(`${url}/api/v1/auth/login`, {
     ...INSECURE_TLS,
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(ADMIN),
     signal: AbortSignal.timeout(10_000),
   });
-  if (login.status !== 200) throw new Error(`login: ${login.status} ${await login.text()}`);
-  const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0]!;
+  if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
+  return (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+}
+
+/** Starts a panel on a free loopback port, creates the admin from a file, logs in and makes an API token. */
+export async function startPanel(o: PanelOptions): Promise<Panel> {
+  const port = freePort();
+  const passwordFile = join(o.workDir, "admin-password");
+  writeFileSync(passwordFile, `${ADMIN.password}\n`, { mode: 0o600 });
+  const child = start(
+    [...serveCommand(o.target, port, o.dataDir, o.tls), "--admin-password-file", passwordFile],
+    join(o.workDir, `panel-${port}.log`),
+  );
+  const url = `${o.tls === "off" ? "http" : "https"}://127.0.0.1:${port}`;
+  await firstAnswer(child, `${url}/healthz`, 20_000, 10);
+
+  const cookie = await login(url);
   const tok = await fetch(`${url}/api/v1/tokens`, {
     ...INSECURE_TLS,
     method: "POST",
