@@ -2,7 +2,6 @@ import type { Database } from "bun:sqlite";
 import { hashPassword } from "./passwords.ts";
 
 export type Role = "admin" | "operator" | "viewer";
-export const ROLES: readonly Role[] = ["admin", "operator", "viewer"];
 
 export interface User {
   id: number;
@@ -26,28 +25,6 @@ export class UserStore {
     return (
       (this.db.query("SELECT * FROM users WHERE username = ?").get(username) as UserRow | null) ?? undefined
     );
-  }
-
-  byId(id: number): User | undefined {
-    return (
-      (this.db
-        .query("SELECT id, username, role, created_at FROM users WHERE id = ?")
-        .get(id) as User | null) ?? undefined
-    );
-  }
-
-  list(): User[] {
-    return this.db.query("SELECT id, username, role, created_at FROM users ORDER BY id").all() as User[];
-  }
-
-  async create(username: string, password: string, role: Role): Promise<User> {
-    const hash = await hashPassword(password);
-    const row = this.db
-      .query(
-        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id, username, role, created_at",
-      )
-      .get(username, hash, role, Date.now()) as User;
-    return row;
   }
 
   /** Creates the first admin only while no user exists; the check and the insert are one transaction. */

@@ -2,12 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { Capabilities } from "../engine/capabilities.ts";
 import { EngineClient, type EngineFacts } from "../engine/client.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
-import {
-  ContainerMirror,
-  type EngineStatus,
-  type MirrorChange,
-  type MirrorOptions,
-} from "../state/mirror.ts";
+import { ContainerMirror, type EngineStatus, type MirrorChange } from "../state/mirror.ts";
 
 /** One engine the panel manages. */
 export interface Environment {
@@ -35,10 +30,7 @@ export class Environments {
   private envs = new Map<string, Environment>();
   private listeners = new Set<Listener>();
 
-  constructor(
-    private readonly db: Database,
-    private readonly mirrorOptions: MirrorOptions = {},
-  ) {}
+  constructor(private readonly db: Database) {}
 
   /** The engine given on the command line, plus every engine added through the API. */
   start(localUrl: string, localTls?: TlsMaterial): void {
@@ -95,7 +87,7 @@ export class Environments {
 
   private open(id: string, name: string, url: string, tls?: TlsMaterial): Environment {
     const engine = new EngineClient(parseEngineUrl(url, tls));
-    const mirror = new ContainerMirror(engine, this.mirrorOptions);
+    const mirror = new ContainerMirror(engine);
     const env: Environment = { id, name, url, engine, mirror };
     this.envs.set(id, env);
     mirror.onChange((change) => this.announce(id, change));

@@ -11,16 +11,13 @@ export type MirrorChange =
   | { kind: "remove"; id: string }
   | { kind: "status"; status: EngineStatus; error: string | null };
 
-export interface MirrorOptions {
-  backoffMinMs?: number;
-  backoffMaxMs?: number;
-  /** For engines without /events: how often the list is read again. */
-  pollMs?: number;
-}
-
 // Events that say nothing about what a list shows.
 const IGNORED_ACTIONS = /^(exec_|attach|resize|top|export|commit|copy|archive-path|extract-to-dir)/;
 const INSPECT_CONCURRENCY = 8;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+/** For engines without /events: how often the list is read again. */
+export const POLL_MS = 2_000;
 
 /**
  * The engine's containers, kept in memory by one /events subscription. Lists are answered from
@@ -41,10 +38,7 @@ export class ContainerMirror {
   /** Goes up with every change to the list, so readers can tell whether what they made from it is stale. */
   version = 0;
 
-  constructor(
-    private readonly engine: EngineClient,
-    private readonly options: MirrorOptions = {},
-  ) {}
+  constructor(private readonly engine: EngineClient) {}
 
   onChange(listener: (change: MirrorChange) => void): () => void {
     this.listeners.add(listener);
@@ -58,11 +52,6 @@ export class ContainerMirror {
   stop(): void {
     this.stopped = true;
     this.abort?.abort();
-    this.wake?.();
-  }
-
-  /** Asks for a reconnect now instead of at the end of the current backoff. */
-  retryNow(): void {
     this.wake?.();
   }
 
@@ -99,8 +88,8 @@ export class ContainerMirror {
   }
 
   private async run(): Promise<void> {
-    const min = this.options.backoffMinMs ?? 500;
-    const max = this.options.backoffMaxMs ?? 10_000;
+    const min = BACKOFF_MIN_MS;
+    const max = BACKOFF_MAX_MS;
     let backoff = min;
     while (!this.stopped) {
       const upSince = Date.now();
@@ -244,11 +233,10 @@ export class ContainerMirror {
   }
 
   private async poll(): Promise<void> {
-    const every = this.options.pollMs ?? 2_000;
     await this.resync();
     this.setStatus("up", null);
     while (!this.stopped) {
-      await new Promise((r) => setTimeout(r, every));
+      await new Promise((r) => setTimeout(r, POLL_MS));
       await this.resync("changes");
     }
   }
