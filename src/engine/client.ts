@@ -30,6 +30,7 @@ function loadDockerode(): Promise<typeof Dockerode> {
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * One engine: where it is, the API version spoken with it and what it can do. `get` and `stream`
@@ -68,10 +69,15 @@ export class EngineClient {
     };
   }
 
-  /** GET of a JSON answer, e.g. `/containers/json?all=1`. */
-  async get<T>(path: string, signal?: AbortSignal): Promise<T> {
+  /** GET of a JSON answer, e.g. `/containers/json?all=1`; an engine that takes over 30 s has gone. */
+  async get<T>(path: string, signal: AbortSignal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)): Promise<T> {
     const res = await this.request(path, signal);
     return (await res.json()) as T;
+  }
+
+  /** Asks whether the engine still answers at all; throws EngineError when it does not. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    await (await this.request("/_ping", signal)).arrayBuffer();
   }
 
   /** GET of a streamed answer (events, followed logs): the body as it arrives, for as long as it lasts. */

@@ -18,6 +18,8 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
 /** For engines without /events: how often the list is read again. */
 export const POLL_MS = 2_000;
+const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 /**
  * The engine's containers, kept in memory by one /events subscription. Lists are answered from
@@ -114,31 +116,48 @@ export class ContainerMirror {
   }
 
   private async follow(): Promise<void> {
-    this.abort = new AbortController();
+    const abort = new AbortController();
+    this.abort = abort;
+    let reason = "engine event stream closed";
     const filters = encodeURIComponent(JSON.stringify({ type: ["container"] }));
-    const events = await this.engine.stream(`/events?filters=${filters}`, this.abort.signal);
+    const events = await this.engine.stream(`/events?filters=${filters}`, abort.signal);
     // Subscribed before listing, so no change between the two is missed.
     const consumed = this.consume(events);
-    await this.resync();
-    this.setStatus("up", null);
-    await consumed;
-    this.error = "engine event stream closed";
+    // An engine behind a dead link never closes the event stream: it just goes quiet, as it does when
+    // nothing happens. A ping tells the two apart.
+    const heartbeat = setInterval(() => {
+      this.engine.ping(AbortSignal.timeout(HEARTBEAT_TIMEOUT_MS)).catch((err) => {
+        reason = `engine stopped answering: ${toEngineError(err).message}`;
+        abort.abort();
+      });
+    }, HEARTBEAT_MS);
+    try {
+      await this.resync();
+      this.setStatus("up", null);
+      const failure = await consumed;
+      if (failure && !abort.signal.aborted) reason = failure;
+    } finally {
+      clearInterval(heartbeat);
+      abort.abort();
+    }
+    this.error = reason;
   }
 
-  private async consume(events: ReadableStream<Uint8Array>): Promise<void> {
+  /** Reads events until the stream ends; returns why it failed, if it did. */
+  private async consume(events: ReadableStream<Uint8Array>): Promise<string | undefined> {
     const decoder = new TextDecoder();
     let carry = "";
     try {
       const reader = events.getReader();
       for (;;) {
         const { done, value } = await reader.read();
-        if (done) return;
+        if (done) return undefined;
         const lines = (carry + decoder.decode(value, { stream: true })).split("\n");
         carry = lines.pop() ?? "";
         for (const line of lines) if (line.trim()) this.onEvent(line);
       }
     } catch (err) {
-      if (!this.stopped) this.error = toEngineError(err).message;
+      return toEngineError(err).message;
     }
   }
 

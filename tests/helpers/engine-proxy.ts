@@ -18,6 +18,7 @@ export class EngineProxy {
   private tcpServer: Server | undefined;
   private port: number | undefined;
   private sockets = new Set<Socket>();
+  private frozen = false;
 
   constructor(
     readonly path: string,
@@ -70,6 +71,17 @@ export class EngineProxy {
     rmSync(this.path, { force: true });
   }
 
+  /** The engine stops answering, but nothing is closed: what a dead link looks like from the panel. */
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) s.pause();
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const s of this.sockets) s.resume();
+  }
+
   private forward(client: Socket): void {
     const up = connect(this.upstream);
     this.sockets.add(client).add(up);
@@ -81,6 +93,11 @@ export class EngineProxy {
       }
     });
     client.pipe(up).pipe(client);
+    // After pipe(), which resumes its source.
+    if (this.frozen) {
+      client.pause();
+      up.pause();
+    }
     const drop = () => {
       client.destroy();
       up.destroy();

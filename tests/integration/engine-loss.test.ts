@@ -65,6 +65,29 @@ describe("engine loss and return", () => {
     s.close();
   });
 
+  it("notices an engine that stops answering without closing anything, and recovers when it answers again", async () => {
+    await eventually(async () => ((await engineStatus()).status === "up" ? true : undefined), 20_000);
+    proxy.freeze();
+    try {
+      const down = await eventually(
+        async () => {
+          const e = await engineStatus();
+          return e.status === "down" ? e : undefined;
+        },
+        30_000,
+        "a silent engine reported down",
+      );
+      expect(down.error).toMatch(/stopped answering/);
+    } finally {
+      proxy.thaw();
+    }
+    await eventually(
+      async () => ((await engineStatus()).status === "up" ? true : undefined),
+      30_000,
+      "up again",
+    );
+  }, 70_000);
+
   it("starts and answers with no engine at all", async () => {
     const lonely = await startTestPanel(["--engine", `unix:///tmp/${PREFIX}nothing-here.sock`]);
     try {
