@@ -57,6 +57,30 @@ describe("containers on a real engine", () => {
     expect(proxy.count(/\/containers\/json/)).toBe(before);
   });
 
+  it("follows health checks: starting, then healthy, in the state and the status text", async () => {
+    const name = uniqueName("health");
+    const id = runContainer(
+      name,
+      ["sleep", "3600"],
+      ["--health-cmd", "test -e /tmp/ready", "--health-interval", "1s", "--health-retries", "30"],
+    );
+    const starting = await eventually(async () => {
+      const c = (await p.api("GET", BASE)).body.find((x: { id: string }) => x.id === id);
+      return c?.health === "starting" ? c : undefined;
+    });
+    expect(starting.status).toMatch(/\(health: starting\)$/);
+    docker("exec", id, "touch", "/tmp/ready");
+    const healthy = await eventually(
+      async () => {
+        const c = (await p.api("GET", BASE)).body.find((x: { id: string }) => x.id === id);
+        return c?.health === "healthy" ? c : undefined;
+      },
+      15_000,
+      "healthy",
+    );
+    expect(healthy.status).toMatch(/^Up .* \(healthy\)$/);
+  });
+
   it("filters by name, state and label", async () => {
     const a = uniqueName("flt");
     const b = uniqueName("flt");
@@ -167,6 +191,10 @@ describe("containers on a real engine", () => {
     const tail = (await p.api("GET", `${BASE}/${id}/logs?tail=2&timestamps=true`)).body;
     expect(tail).toHaveLength(2);
     expect(Date.parse(tail[0].time)).toBeGreaterThan(0);
+    const future = Math.floor(Date.now() / 1000) + 3600;
+    expect((await p.api("GET", `${BASE}/${id}/logs?since=${future}`)).body).toEqual([]);
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    expect((await p.api("GET", `${BASE}/${id}/logs?tail=all&since=${since}`)).body).toHaveLength(6);
     const onlyErr = (await p.api("GET", `${BASE}/${id}/logs?stdout=0`)).body;
     expect(onlyErr.every((l: { stream: string }) => l.stream === "stderr")).toBe(true);
     const tty = uniqueName("tty");
