@@ -45,7 +45,7 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
     await page.locator('input[name="username"]').fill("admin");
     await page.locator('input[name="password"]').fill(password);
     await page.locator('button[type="submit"]').click();
-    await row(existing).waitFor({ timeout: 15_000 });
+    await row(existing).waitFor({ timeout: 30_000 });
     expect(await row(existing).getAttribute("data-state")).toBe("running");
   });
 
@@ -94,7 +94,7 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
 
   it("opens a container's page with its inspect data and a following log tail", async () => {
     const name = uniqueName("talk");
-    runContainer(name, [
+    const id = runContainer(name, [
       "sh",
       "-c",
       "echo hello-from-e2e; i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line$i; sleep 0.2; done",
@@ -106,8 +106,28 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
     const count = async () => (await logs.textContent())?.match(/line\d+/g)?.length ?? 0;
     const before = await count();
     await expect.poll(count, { timeout: 10_000 }).toBeGreaterThan(before);
+    await page.locator('[data-tab="inspect"]').click();
+    const inspect = page.locator('[data-testid="inspect"]');
+    await inspect.getByText(id).first().waitFor({ timeout: 10_000 });
+    expect(await inspect.textContent()).toContain(`"Name": "/${name}"`);
     await page.goBack();
     await row(name).waitFor();
+  });
+
+  it("logs out, and the login page lets the admin back in", async () => {
+    await page.locator('[data-testid="logout"]').click();
+    await page.locator('input[name="password"]').waitFor();
+    await page.locator('input[name="username"]').fill("admin");
+    await page.locator('input[name="password"]').fill("not-the-password");
+    await page.locator('button[type="submit"]').click();
+    await page
+      .locator('[role="alert"]')
+      .filter({ hasText: /wrong username or password/i })
+      .waitFor();
+    await page.locator('input[name="password"]').fill(password);
+    await page.locator('button[type="submit"]').click();
+    await page.locator('[data-testid="user"]').filter({ hasText: "admin" }).waitFor();
+    await page.locator('[data-testid="container-row"]').first().waitFor();
   });
 
   it("shows the engine-down banner while the engine is away, and clears it when it returns", async () => {
