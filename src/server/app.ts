@@ -6,6 +6,7 @@ import type { SessionStore } from "../auth/sessions.ts";
 import type { TokenStore } from "../auth/tokens.ts";
 import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
+import type { StatsCollectors } from "../stats/collectors.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { type AppEnv, RouteTable } from "./route-table.ts";
@@ -13,6 +14,8 @@ import { authRoutes } from "./routes/auth.ts";
 import { containerRoutes } from "./routes/containers.ts";
 import { envRoutes } from "./routes/envs.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { statsRoutes } from "./routes/stats.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { serveUi, uiEmbedded } from "./ui.ts";
 
@@ -22,6 +25,7 @@ export interface AppDeps {
   tokens: TokenStore;
   envs: Environments;
   bus: TopicBus;
+  collectors: StatsCollectors;
   version: string;
   secureCookies: boolean;
 }
@@ -73,6 +77,8 @@ export function createApp(deps: AppDeps) {
   envRoutes(routes, deps.envs);
   containerRoutes(routes, deps.envs);
   streamRoutes(routes, deps.bus);
+  statsRoutes(routes, deps.envs, deps.collectors);
+  metricsRoutes(routes, deps, deps.envs, deps.collectors, deps.version);
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;

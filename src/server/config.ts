@@ -9,6 +9,7 @@ export interface ServeConfig {
   tls: { mode: "off" } | { mode: "auto" } | { mode: "files"; cert: string; key: string };
   adminPasswordFile: string | undefined;
   adminUsername: string;
+  statsIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -20,7 +21,8 @@ export const SERVE_USAGE = `Usage: ghostpanel serve [options]
   --engine-cert-dir DIR       ca.pem, cert.pem, key.pem for a TLS engine (env DOCKER_CERT_PATH)
   --tls off|auto|CERT,KEY     HTTPS: auto makes a self-signed certificate in DIR (env GHOSTPANEL_TLS; default auto)
   --admin-password-file F     create the first admin ("admin", or --admin-username) with this password
-  --admin-username NAME       name for that admin (default admin)`;
+  --admin-username NAME       name for that admin (default admin)
+  --stats-interval SECONDS    how often live stats are read, 0.5 to 10 (env GHOSTPANEL_STATS_INTERVAL; default 1)`;
 
 const FLAGS = new Set([
   "--listen",
@@ -30,6 +32,7 @@ const FLAGS = new Set([
   "--tls",
   "--admin-password-file",
   "--admin-username",
+  "--stats-interval",
 ]);
 
 export function parseServeArgs(argv: string[], env: Record<string, string | undefined>): ServeConfig {
@@ -57,6 +60,11 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       throw new ConfigError(`--tls ${tlsArg}: expected off, auto or CERT,KEY`);
     tls = { mode: "files", cert: resolve(cert), key: resolve(key) };
   }
+  const interval = flags.get("--stats-interval") ?? env.GHOSTPANEL_STATS_INTERVAL ?? "1";
+  const seconds = Number(interval);
+  if (!/^\d+(\.\d+)?$/.test(interval) || seconds < 0.5 || seconds > 10) {
+    throw new ConfigError(`--stats-interval ${interval}: seconds from 0.5 to 10`);
+  }
   return {
     host: m[1] ?? (m[2] || "0.0.0.0"),
     port,
@@ -66,6 +74,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     tls,
     adminPasswordFile: flags.get("--admin-password-file"),
     adminUsername: flags.get("--admin-username") ?? "admin",
+    statsIntervalMs: Math.round(seconds * 1000),
   };
 }
 

@@ -6,10 +6,13 @@ import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
 import { openDatabase } from "../store/database.ts";
+import { chooseStatsSource } from "../stats/choose-source.ts";
+import { StatsCollectors } from "../stats/collectors.ts";
 import { TopicBus } from "../stream/bus.ts";
 import { registerContainerTopic } from "../stream/topics/containers.ts";
 import { registerEnvironmentTopic } from "../stream/topics/environments.ts";
 import { registerLogTopic } from "../stream/topics/logs.ts";
+import { registerStatsTopic } from "../stream/topics/stats.ts";
 import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
 import { autoTls, loadTls, type TlsFiles } from "../tls/certificate.ts";
 import { createApp } from "./app.ts";
@@ -39,6 +42,8 @@ export async function startPanel(
   registerEnvironmentTopic(bus, envs);
   registerContainerTopic(bus, envs);
   registerLogTopic(bus, envs);
+  const collectors = new StatsCollectors(envs, chooseStatsSource, config.statsIntervalMs);
+  registerStatsTopic(bus, envs, collectors);
   reportEngineStatus(envs, log);
   let tls: TlsFiles | undefined;
   try {
@@ -46,12 +51,13 @@ export async function startPanel(
     if (config.tls.mode === "auto") tls = await autoTls(config.dataDir);
     else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
   } catch (err) {
+    collectors.close();
     envs.stop();
     db.close();
     throw new ConfigError((err as Error).message);
   }
 
-  const app = createApp({ users, sessions, tokens, envs, bus, version, secureCookies: tls !== undefined });
+  const app = createApp({ users, sessions, tokens, envs, bus, collectors, version, secureCookies: tls !== undefined });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
@@ -62,6 +68,7 @@ export async function startPanel(
       ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     });
   } catch (err) {
+    collectors.close();
     envs.stop();
     db.close();
     throw new ConfigError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
@@ -79,6 +86,7 @@ export async function startPanel(
     port: server.port ?? config.port,
     tls,
     async stop() {
+      collectors.close();
       envs.stop();
       await server.stop(true);
       db.close();

@@ -24,7 +24,10 @@ export interface ContainerView {
   labels: Record<string, string>;
   ports: PortView[];
   networks: string[];
+  /** Internal: how to read its logs. */
   tty: boolean;
+  /** Internal: its init process on the host while it runs (0 otherwise), for network counters. */
+  pid: number;
 }
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -58,6 +61,7 @@ export function fromInspect(i: Dockerode.ContainerInspectInfo): ContainerView {
     ports,
     networks: Object.keys(i.NetworkSettings?.Networks ?? {}),
     tty: i.Config?.Tty ?? false,
+    pid: state.Pid ?? 0,
   };
   view.status = statusText(view, Date.now());
   return view;
@@ -87,6 +91,7 @@ export function fromListItem(c: Dockerode.ContainerInfo): ContainerView {
     })),
     networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
     tty: false,
+    pid: 0,
   };
 }
 

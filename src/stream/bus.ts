@@ -4,12 +4,19 @@ import { encodeFrame, type Message } from "./frames.ts";
 /** A transport's end of one connection: WebSocket today, QUIC and agent tunnels later. */
 export interface Sink {
   deliver(frame: Uint8Array): void;
+  /**
+   * For frames where only the newest matters: sends it unless the client is behind, in which case
+   * it is dropped (false) and the client gets a later one instead of a growing queue.
+   */
+  offer(frame: Uint8Array): boolean;
   /** The topic ended on the server side (its source is gone); the sink is no longer subscribed. */
   ended(topic: string): void;
 }
 
 export interface SubscribeContext {
   user: User;
+  /** The subscribing end, for topics that keep per-subscriber state (what it last received). */
+  sink: Sink;
 }
 
 export class TopicError extends Error {
@@ -54,11 +61,11 @@ export class TopicBus {
   }
 
   /** Subscribes a sink; throws TopicError when the topic is unknown or refused. */
-  async subscribe(name: string, sink: Sink, ctx: SubscribeContext): Promise<void> {
+  async subscribe(name: string, sink: Sink, ctx: Omit<SubscribeContext, "sink">): Promise<void> {
     const [kind = "", ...args] = name.split(":");
     const source = this.sources.get(kind);
     if (!source) throw new TopicError("unknown_topic", `unknown topic "${name}"`);
-    const first = await source.open(args, ctx);
+    const first = await source.open(args, { ...ctx, sink });
     for (const m of first) sink.deliver(encodeFrame(name, m));
     let topic = this.topics.get(name);
     if (!topic) {
@@ -86,6 +93,16 @@ export class TopicBus {
     if (!topic || topic.sinks.size === 0) return;
     const frame = encodeFrame(name, message);
     for (const sink of topic.sinks) sink.deliver(frame);
+  }
+
+  /**
+   * Sends each subscriber the frame `pick` makes for it (e.g. a delta for those that had the last
+   * frame, a keyframe for the others); `sent` says which subscribers took theirs.
+   */
+  publishLatest(name: string, pick: (sink: Sink) => Uint8Array, sent: (sink: Sink, taken: boolean) => void): void {
+    const topic = this.topics.get(name);
+    if (!topic) return;
+    for (const sink of topic.sinks) sent(sink, sink.offer(pick(sink)));
   }
 
   private end(name: string, last: Message): void {

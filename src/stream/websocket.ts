@@ -7,6 +7,13 @@ import { decodeClientMessage, encodeFrame } from "./frames.ts";
 /** Past this many bytes waiting to go out, a client is too slow to keep: it is closed and reconnects. */
 export const SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
 const MAX_TOPICS = 256;
+/** Newest-only frames (stats) wait for a client with less than this in flight; otherwise they are dropped. */
+const NEWEST_ONLY_BACKLOG = 64 * 1024;
+/** A client that has not taken a newest-only frame for this long is closed. */
+const STALLED_AFTER_MS = 30_000;
+
+/** For /metrics. */
+export const streamCounters = { connections: 0 };
 
 /**
  * One WebSocket client: the transport adapter between a socket and the topic bus. It knows
@@ -16,6 +23,7 @@ export class WebSocketConnection implements Sink {
   private topics = new Set<string>();
   private ws: ServerWebSocket<unknown> | undefined;
   private closed = false;
+  private behindSince: number | undefined;
 
   constructor(
     private readonly bus: TopicBus,
@@ -25,6 +33,7 @@ export class WebSocketConnection implements Sink {
 
   open(ws: WSContext): void {
     this.ws = ws.raw as ServerWebSocket<unknown>;
+    streamCounters.connections++;
     void this.subscribe(this.initialTopics);
   }
 
@@ -59,6 +68,7 @@ export class WebSocketConnection implements Sink {
   }
 
   close(): void {
+    if (this.ws) streamCounters.connections--;
     this.closed = true;
     for (const t of this.topics) this.bus.unsubscribe(t, this);
     this.topics.clear();
@@ -73,6 +83,23 @@ export class WebSocketConnection implements Sink {
       return;
     }
     ws.send(frame);
+  }
+
+  offer(frame: Uint8Array): boolean {
+    const ws = this.ws;
+    if (!ws || this.closed) return false;
+    if (ws.getBufferedAmount() <= NEWEST_ONLY_BACKLOG) {
+      this.behindSince = undefined;
+      ws.send(frame);
+      return true;
+    }
+    // Behind: drop this one. A client that stays behind this long is not reading at all.
+    this.behindSince ??= Date.now();
+    if (Date.now() - this.behindSince > STALLED_AFTER_MS) {
+      this.closed = true;
+      ws.close(1013, "too slow");
+    }
+    return false;
   }
 
   ended(topic: string): void {

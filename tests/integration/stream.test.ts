@@ -44,6 +44,7 @@ describe("live stream", () => {
     );
     expect(up.d).toMatchObject({ name, state: "running" });
     expect(up.d).not.toHaveProperty("tty");
+    expect(up.d).not.toHaveProperty("pid");
 
     docker("stop", "-t", "0", id);
     await s.next((f) => f.k === "upsert" && f.d.id === id && f.d.state === "exited", 10_000, mark);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Sink, TopicBus, TopicError, type TopicOutput } from "../../src/stream/bus.ts";
+import { encodeFrame } from "../../src/stream/frames.ts";
 import { decodeFrame } from "../../web/lib/frames.ts";
 
 const user = { id: 1, username: "u", role: "admin" as const, created_at: 0 };
@@ -7,8 +8,17 @@ const user = { id: 1, username: "u", role: "admin" as const, created_at: 0 };
 function sink() {
   const got: { t: string; k: string; d: unknown }[] = [];
   const ended: string[] = [];
-  const s: Sink = { deliver: (f) => got.push(decodeFrame(f)), ended: (t) => ended.push(t) };
-  return { s, got, ended };
+  const state = { slow: false };
+  const s: Sink = {
+    deliver: (f) => got.push(decodeFrame(f)),
+    offer: (f) => {
+      if (state.slow) return false;
+      got.push(decodeFrame(f));
+      return true;
+    },
+    ended: (t) => ended.push(t),
+  };
+  return { s, got, ended, state };
 }
 
 describe("topic bus", () => {
@@ -62,5 +72,26 @@ describe("topic bus", () => {
     expect(a.ended).toEqual(["logs:x"]);
     expect(stopped).toBe(1);
     expect(bus.subscriberCount("logs:x")).toBe(0);
+  });
+
+  it("offers newest-only frames per subscriber and says who took them", async () => {
+    const bus = new TopicBus();
+    bus.register("stats", { open: () => [] });
+    const fast = sink();
+    const slow = sink();
+    slow.state.slow = true;
+    await bus.subscribe("stats:x", fast.s, { user });
+    await bus.subscribe("stats:x", slow.s, { user });
+    const taken = new Map<Sink, boolean>();
+    const frame = (k: string) => encodeFrame("stats:x", { k });
+    bus.publishLatest(
+      "stats:x",
+      (s) => frame(s === fast.s ? "delta" : "key"),
+      (s, ok) => taken.set(s, ok),
+    );
+    expect(fast.got.map((f) => f.k)).toEqual(["delta"]);
+    expect(slow.got).toEqual([]);
+    expect(taken.get(fast.s)).toBe(true);
+    expect(taken.get(slow.s)).toBe(false);
   });
 });

@@ -18,6 +18,7 @@ const base: ContainerView = {
   ports: [],
   networks: [],
   tty: false,
+  pid: 0,
 };
 const at = (iso: string) => Date.parse(iso);
 

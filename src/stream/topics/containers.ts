@@ -19,7 +19,7 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments): void 
   });
 }
 
-// `tty` only tells the panel how to read logs; it is not part of what clients are shown.
-export function wireView({ tty: _tty, ...view }: ContainerView): Omit<ContainerView, "tty"> {
+// `tty` and `pid` are for the panel's own use (reading logs and network counters), not shown to clients.
+export function wireView({ tty: _tty, pid: _pid, ...view }: ContainerView): Omit<ContainerView, "tty" | "pid"> {
   return view;
 }

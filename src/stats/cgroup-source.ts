@@ -1,0 +1,400 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import type { RawSample, StatsSource, StatsTarget } from "./sample.ts";
+
+export interface CgroupSourceOptions {
+  /** Where the cgroup hierarchy is mounted; /sys/fs/cgroup unless a test points it at fixtures. */
+  cgroupRoot?: string;
+  /** Where proc is mounted; /proc unless a test points it at fixtures. */
+  procRoot?: string;
+}
+
+/** The files one container's figures come from, found once per container and kept. */
+interface ContainerFiles {
+  v2: boolean;
+  /** v1 cpuacct.usage (ns), v2 cpu.stat (usage_usec). */
+  cpu: string;
+  /** v1 memory.usage_in_bytes, v2 memory.current. */
+  memUsage: string;
+  memStat: string;
+  /** v1 memory.limit_in_bytes, v2 memory.max. */
+  memLimit: string;
+  /** pids.current; undefined when the pids controller is not there for this container. */
+  pids: string | undefined;
+  /** v1 blkio.throttle.io_service_bytes, v2 io.stat; undefined when missing. */
+  blk: string | undefined;
+  /** v1 blkio.io_service_bytes, read when the throttle file names no device (CFQ/BFQ kernels). */
+  blkFallback: string | undefined;
+}
+
+/** What every container's sample shares in one read: host CPU time, CPU count, host memory. */
+interface HostFigures {
+  system_ns: number;
+  online_cpus: number;
+  mem_total: number;
+}
+
+// dockerd's system_cpu_usage: the first seven fields of /proc/stat's "cpu" line (user nice system idle
+// iowait irq softirq — steal left out) in USER_HZ ticks, which is 100 on every Linux build.
+const USER_HZ = 100;
+const NS_PER_TICK = 1e9 / USER_HZ;
+const SYSTEM_CPU_FIELDS = 7;
+
+/**
+ * Reads each container's counters straight from its cgroup files and its network namespace's
+ * /proc/<pid>/net/dev: no engine call, a handful of small file reads per container (about 60 µs).
+ * Handles cgroup v1 (one hierarchy per controller) and v2 (one unified hierarchy), with the cgroupfs
+ * (`docker/<id>`) and systemd (`system.slice/docker-<id>.scope`) layouts, and any other parent
+ * (--cgroup-parent) found through /proc/<pid>/cgroup.
+ */
+export class CgroupSource implements StatsSource {
+  readonly name = "cgroup" as const;
+  private readonly root: string;
+  private readonly proc: string;
+  private readonly v2: boolean;
+  private readonly files = new Map<string, ContainerFiles>();
+  private memTotal = 0;
+
+  constructor(options: CgroupSourceOptions = {}) {
+    this.root = trimSlash(options.cgroupRoot ?? "/sys/fs/cgroup");
+    this.proc = trimSlash(options.procRoot ?? "/proc");
+    this.v2 = existsSync(`${this.root}/cgroup.controllers`);
+  }
+
+  /** "v1" or "v2", as found under the cgroup root. */
+  get cgroupVersion(): "v1" | "v2" {
+    return this.v2 ? "v2" : "v1";
+  }
+
+  /**
+   * Whether this process can read the engine's containers from cgroup files. Only meaningful for a
+   * local engine: the caller checks that.
+   * - `probe` (a running container with its State.Pid): its cgroup directory is found and readable,
+   *   and /proc/<pid> is that container's process (its cgroup names the container), so the network
+   *   figures are its own. The best check.
+   * - `containerId` alone: its cgroup directory is found under the usual layouts and readable.
+   * - neither (no container running yet): whether the hierarchy has a Docker parent at all.
+   */
+  static available(
+    options: CgroupSourceOptions & { probe?: StatsTarget; containerId?: string } = {},
+  ): boolean {
+    try {
+      const source = new CgroupSource(options);
+      const { probe, containerId } = options;
+      if (probe && probe.pid > 0) {
+        const cgroup = readFileSync(`${source.proc}/${probe.pid}/cgroup`, "utf8");
+        if (!cgroup.includes(probe.id)) return false;
+        return source.readNow([probe]).has(probe.id);
+      }
+      const id = probe?.id ?? containerId;
+      if (!id) return source.hasDockerParent();
+      const files = source.resolve({ id, pid: 0 });
+      if (!files) return false;
+      read(files.cpu);
+      read(files.memUsage);
+      return source.readHost() !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  async read(targets: StatsTarget[]): Promise<Map<string, RawSample>> {
+    return this.readNow(targets);
+  }
+
+  /** The same as read(), synchronously: every file here is a small kernel-generated one. */
+  readNow(targets: StatsTarget[]): Map<string, RawSample> {
+    const out = new Map<string, RawSample>();
+    if (targets.length === 0) return out;
+    const host = this.readHost();
+    if (!host) return out;
+    const at = Date.now();
+    for (const t of targets) {
+      const sample = this.readOne(t, host, at);
+      if (sample) out.set(t.id, sample);
+    }
+    // Containers no longer asked for (removed) do not keep their paths forever.
+    if (this.files.size > targets.length * 2 + 64) {
+      const asked = new Set(targets.map((t) => t.id));
+      for (const id of this.files.keys()) if (!asked.has(id)) this.files.delete(id);
+    }
+    return out;
+  }
+
+  close(): void {
+    this.files.clear();
+  }
+
+  private readOne(t: StatsTarget, host: HostFigures, at: number): RawSample | undefined {
+    if (!t.pid || t.pid <= 0) return undefined;
+    let f = this.files.get(t.id);
+    try {
+      if (!f) {
+        f = this.resolve(t);
+        if (!f) return undefined;
+        this.files.set(t.id, f);
+      }
+      const cpu_ns = f.v2
+        ? (keyedValue(read(f.cpu), "usage_usec") ?? Number.NaN) * 1000
+        : Number(read(f.cpu));
+      const usage = Number(read(f.memUsage));
+      const inactive = keyedValue(read(f.memStat), f.v2 ? "inactive_file" : "total_inactive_file") ?? 0;
+      // As the docker CLI: inactive file pages are left out, unless the figures make no sense.
+      const mem_usage = inactive < usage ? usage - inactive : usage;
+      const limit = Number(read(f.memLimit)); // v2 "max" gives NaN: no limit
+      const mem_limit =
+        Number.isFinite(limit) && limit > 0 && limit < host.mem_total ? limit : host.mem_total;
+      const pids = f.pids ? Number(read(f.pids)) : 0;
+      const [blk_read, blk_write] = f.v2 ? ioStat(f.blk) : blkioThrottle(f.blk, f.blkFallback);
+      const [net_rx, net_tx] = netDev(read(`${this.proc}/${t.pid}/net/dev`));
+      if (!Number.isFinite(cpu_ns) || !Number.isFinite(usage)) return undefined;
+      return {
+        at,
+        cpu_ns,
+        system_ns: host.system_ns,
+        online_cpus: host.online_cpus,
+        mem_usage,
+        mem_limit,
+        pids: Number.isFinite(pids) ? pids : 0,
+        blk_read,
+        blk_write,
+        net_rx,
+        net_tx,
+      };
+    } catch {
+      // Gone (the container stopped, its cgroup was removed) or unreadable: left out this time, and
+      // its paths found again next time in case it came back somewhere else.
+      this.files.delete(t.id);
+      return undefined;
+    }
+  }
+
+  private readHost(): HostFigures | undefined {
+    try {
+      const stat = read(`${this.proc}/stat`);
+      const system_ns = systemCpuNs(stat);
+      if (system_ns === undefined) return undefined;
+      if (!this.memTotal) this.memTotal = memTotal(read(`${this.proc}/meminfo`));
+      return { system_ns, online_cpus: onlineCpus(stat), mem_total: this.memTotal };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Finds a container's cgroup directories: the usual layouts first, then /proc/<pid>/cgroup. */
+  private resolve(t: StatsTarget): ContainerFiles | undefined {
+    const usual = [`docker/${t.id}`, `system.slice/docker-${t.id}.scope`];
+    if (this.v2) {
+      for (const rel of usual) {
+        const dir = `${this.root}/${rel}`;
+        if (existsSync(`${dir}/cpu.stat`)) return this.v2Files(dir);
+      }
+      const rel = this.procCgroups(t.pid).get("");
+      if (rel?.includes(t.id) && existsSync(`${this.root}${rel}/cpu.stat`)) {
+        return this.v2Files(`${this.root}${rel}`);
+      }
+      return undefined;
+    }
+    // One path per controller: the usual layout, else what /proc/<pid>/cgroup says (v1 lines are
+    // "N:cpu,cpuacct:/docker/<id>"; the controller's hierarchy is mounted under one of `mounts`).
+    let own: Map<string, string> | undefined;
+    const dirOf = (controller: string, mounts: string[], file: string): string | undefined => {
+      for (const rel of usual) {
+        for (const mount of mounts) {
+          const dir = `${this.root}/${mount}/${rel}`;
+          if (existsSync(`${dir}/${file}`)) return dir;
+        }
+      }
+      own ??= this.procCgroups(t.pid);
+      for (const [key, path] of own) {
+        // Only a path that names the container: never the host's (or a namespace's) root.
+        if (!key.split(",").includes(controller) || !path.includes(t.id)) continue;
+        for (const mount of [key, ...mounts]) {
+          const dir = `${this.root}/${mount}${path}`;
+          if (existsSync(`${dir}/${file}`)) return dir;
+        }
+      }
+      return undefined;
+    };
+    const memory = dirOf("memory", ["memory"], "memory.usage_in_bytes");
+    if (memory === undefined) return undefined;
+    const cpu = dirOf("cpuacct", ["cpuacct", "cpu,cpuacct", "cpuacct,cpu"], "cpuacct.usage");
+    if (cpu === undefined) return undefined;
+    const pids = dirOf("pids", ["pids"], "pids.current");
+    const blkio = dirOf("blkio", ["blkio"], "blkio.throttle.io_service_bytes");
+    const fallback = blkio !== undefined ? `${blkio}/blkio.io_service_bytes` : undefined;
+    return {
+      v2: false,
+      cpu: `${cpu}/cpuacct.usage`,
+      memUsage: `${memory}/memory.usage_in_bytes`,
+      memStat: `${memory}/memory.stat`,
+      memLimit: `${memory}/memory.limit_in_bytes`,
+      pids: pids !== undefined ? `${pids}/pids.current` : undefined,
+      blk: blkio !== undefined ? `${blkio}/blkio.throttle.io_service_bytes` : undefined,
+      blkFallback: fallback !== undefined && existsSync(fallback) ? fallback : undefined,
+    };
+  }
+
+  private v2Files(dir: string): ContainerFiles {
+    return {
+      v2: true,
+      cpu: `${dir}/cpu.stat`,
+      memUsage: `${dir}/memory.current`,
+      memStat: `${dir}/memory.stat`,
+      memLimit: `${dir}/memory.max`,
+      pids: existsSync(`${dir}/pids.current`) ? `${dir}/pids.current` : undefined,
+      blk: existsSync(`${dir}/io.stat`) ? `${dir}/io.stat` : undefined,
+      blkFallback: undefined,
+    };
+  }
+
+  /** /proc/<pid>/cgroup as controller list → path ("" is the v2 hierarchy). */
+  private procCgroups(pid: number): Map<string, string> {
+    const out = new Map<string, string>();
+    if (!(pid > 0)) return out;
+    let text: string;
+    try {
+      text = read(`${this.proc}/${pid}/cgroup`);
+    } catch {
+      return out;
+    }
+    for (const line of text.split("\n")) {
+      const a = line.indexOf(":");
+      const b = line.indexOf(":", a + 1);
+      if (a < 0 || b < 0) continue;
+      out.set(line.slice(a + 1, b), line.slice(b + 1));
+    }
+    return out;
+  }
+
+  /** Whether some container cgroup parent of Docker's is there (no container to check against). */
+  private hasDockerParent(): boolean {
+    const base = this.v2 ? this.root : `${this.root}/memory`;
+    if (existsSync(`${base}/docker`)) return true;
+    try {
+      return readdirSync(`${base}/system.slice`).some((d) => d.startsWith("docker-") && d.endsWith(".scope"));
+    } catch {
+      return false;
+    }
+  }
+}
+
+function read(path: string): string {
+  return readFileSync(path, "utf8");
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
+/** The number after `key ` on its own line of a "key value" file (memory.stat, cpu.stat). */
+export function keyedValue(text: string, key: string): number | undefined {
+  let start: number;
+  if (text.startsWith(key) && text.charCodeAt(key.length) === 32) {
+    start = key.length + 1;
+  } else {
+    const i = text.indexOf(`\n${key} `);
+    if (i < 0) return undefined;
+    start = i + key.length + 2;
+  }
+  const end = text.indexOf("\n", start);
+  const v = Number(end < 0 ? text.slice(start) : text.slice(start, end));
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** dockerd's system_cpu_usage from /proc/stat, ns. */
+export function systemCpuNs(stat: string): number | undefined {
+  if (!stat.startsWith("cpu ")) return undefined;
+  const end = stat.indexOf("\n");
+  const fields = stat
+    .slice(4, end < 0 ? undefined : end)
+    .trim()
+    .split(/\s+/);
+  if (fields.length < SYSTEM_CPU_FIELDS) return undefined;
+  let ticks = 0;
+  for (let i = 0; i < SYSTEM_CPU_FIELDS; i++) ticks += Number(fields[i]);
+  return Number.isFinite(ticks) ? ticks * NS_PER_TICK : undefined;
+}
+
+/** The "cpuN" lines of /proc/stat: the online CPUs. */
+export function onlineCpus(stat: string): number {
+  let n = 0;
+  let i = stat.indexOf("\ncpu");
+  while (i >= 0) {
+    const c = stat.charCodeAt(i + 4);
+    if (c < 48 || c > 57) break; // the cpu lines come first and together
+    n++;
+    i = stat.indexOf("\ncpu", i + 4);
+  }
+  return n;
+}
+
+/** MemTotal from /proc/meminfo, bytes. */
+export function memTotal(meminfo: string): number {
+  const m = /^MemTotal:\s+(\d+)\s*kB/m.exec(meminfo);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Read and write bytes of a v1 blkio file: the "Read" and "Write" lines summed over devices. */
+function blkioThrottle(path: string | undefined, fallback: string | undefined): [number, number] {
+  if (!path) return [0, 0];
+  let r = blkioLines(read(path));
+  if (r[2] === 0 && fallback) {
+    try {
+      r = blkioLines(read(fallback));
+    } catch {
+      // the fallback is optional
+    }
+  }
+  return [r[0], r[1]];
+}
+
+/** [read, write, device lines] of a v1 io_service_bytes file ("8:0 Read 4096" …, "Total 4096"). */
+export function blkioLines(text: string): [number, number, number] {
+  let rd = 0;
+  let wr = 0;
+  let lines = 0;
+  for (const line of text.split("\n")) {
+    const parts = line.split(" ");
+    if (parts.length !== 3) continue;
+    lines++;
+    const op = parts[1]!.toLowerCase();
+    if (op === "read") rd += Number(parts[2]) || 0;
+    else if (op === "write") wr += Number(parts[2]) || 0;
+  }
+  return [rd, wr, lines];
+}
+
+function ioStat(path: string | undefined): [number, number] {
+  return path ? ioStatBytes(read(path)) : [0, 0];
+}
+
+/** rbytes and wbytes of a v2 io.stat, summed over devices. */
+export function ioStatBytes(text: string): [number, number] {
+  let rd = 0;
+  let wr = 0;
+  for (const m of text.matchAll(/\b(rbytes|wbytes)=(\d+)/g)) {
+    if (m[1] === "rbytes") rd += Number(m[2]);
+    else wr += Number(m[2]);
+  }
+  return [rd, wr];
+}
+
+/** Received and transmitted bytes of /proc/<pid>/net/dev, summed over interfaces but lo. */
+export function netDev(text: string): [number, number] {
+  let rx = 0;
+  let tx = 0;
+  const lines = text.split("\n");
+  for (let i = 2; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    if (line.slice(0, colon).trim() === "lo") continue;
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
+    rx += Number(f[0]) || 0;
+    tx += Number(f[8]) || 0;
+  }
+  return [rx, tx];
+}

@@ -1,0 +1,161 @@
+import type { DeltaFrame } from "../../web/lib/stats-frames.ts";
+import type { Environment } from "../envs/environments.ts";
+import type { ContainerView } from "../state/container-view.ts";
+import { StatsFrameEncoder, type TickFigures } from "./frame-encoder.ts";
+import { cpuPercent, type RawSample, type StatsSource } from "./sample.ts";
+
+/** The newest figures of one running container, as GET …/stats and /metrics give them. */
+export interface ContainerStatsNow {
+  id: string;
+  name: string;
+  cpu_percent: number;
+  mem_usage: number;
+  mem_limit: number;
+  /** Cumulative bytes, as the engine reports them. */
+  net_rx: number;
+  net_tx: number;
+  blk_read: number;
+  blk_write: number;
+  pids: number;
+}
+
+export type SourceChooser = (env: Environment, probe: ContainerView) => StatsSource;
+
+/**
+ * One collector per engine, however many people watch: each tick reads every running container
+ * from one source, works out rates, keeps the newest figures and turns them into one delta frame.
+ * The cgroup source is cheap enough to run all the time; the engine's streaming stats cost the
+ * engine real CPU, so with that source the collector runs only while someone watches.
+ */
+export class StatsCollector {
+  readonly latest = new Map<string, ContainerStatsNow>();
+  readonly encoder: StatsFrameEncoder;
+  private prev = new Map<string, RawSample>();
+  /** Containers whose newest figures come from two samples, not one. */
+  private rated = new Set<string>();
+  private source: StatsSource | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private busy = false;
+  private watchers = 0;
+  private ticked: (() => void)[] = [];
+
+  constructor(
+    private readonly env: Environment,
+    private readonly choose: SourceChooser,
+    readonly intervalMs: number,
+    private readonly onTick: (delta: DeltaFrame) => void,
+  ) {
+    this.encoder = new StatsFrameEncoder(intervalMs, () => this.sourceName ?? "none");
+  }
+
+  get sourceName(): "cgroup" | "docker" | undefined {
+    return this.source?.name;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /**
+   * The newest figures, once every running container has two samples behind it (a CPU % needs
+   * two); waits at most `timeoutMs` for that, running the collector meanwhile.
+   */
+  async current(timeoutMs: number, lingerMs: number): Promise<ContainerStatsNow[]> {
+    const release = this.watch();
+    setTimeout(release, lingerMs);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const running = this.env.mirror.list().filter((c) => c.state === "running" && c.pid > 0);
+      if (running.every((c) => this.rated.has(c.id))) break;
+      await this.nextTick();
+    }
+    return [...this.latest.values()];
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.tick(), this.intervalMs);
+  }
+
+  /** Stops ticking; the source keeps what it holds open until its own linger runs out. */
+  pause(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  close(): void {
+    this.pause();
+    this.source?.close();
+    this.source = undefined;
+  }
+
+  /** Someone wants figures: the collector runs at least while anyone does. */
+  watch(): () => void {
+    this.watchers++;
+    this.start();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.watchers--;
+    };
+  }
+
+  private nextTick(): Promise<void> {
+    return new Promise((resolve) => this.ticked.push(resolve));
+  }
+
+  async tick(): Promise<void> {
+    // A read slower than the interval skips a tick rather than piling reads up.
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const running = this.env.mirror.list().filter((c) => c.state === "running" && c.pid > 0);
+      if (!this.source && running.length) this.source = this.choose(this.env, running[0]!);
+      const samples = this.source ? await this.source.read(running.map((c) => ({ id: c.id, pid: c.pid }))) : new Map();
+      const figures: TickFigures[] = [];
+      for (const c of running) {
+        const cur = samples.get(c.id);
+        if (!cur) continue;
+        const prev = this.prev.get(c.id);
+        this.prev.set(c.id, cur);
+        const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
+        const rate = (a: number, b: number) => (prev && seconds > 0 ? Math.max(0, (a - b) / seconds) : 0);
+        const cpu = prev ? cpuPercent(prev, cur) : 0;
+        if (prev) this.rated.add(c.id);
+        this.latest.set(c.id, {
+          id: c.id,
+          name: c.name,
+          cpu_percent: Math.round(cpu * 100) / 100,
+          mem_usage: cur.mem_usage,
+          mem_limit: cur.mem_limit,
+          net_rx: cur.net_rx,
+          net_tx: cur.net_tx,
+          blk_read: cur.blk_read,
+          blk_write: cur.blk_write,
+          pids: cur.pids,
+        });
+        figures.push({
+          id: c.id,
+          name: c.name,
+          cpu_percent: cpu,
+          mem_usage: cur.mem_usage,
+          mem_limit: cur.mem_limit,
+          net_rx_rate: rate(cur.net_rx, prev?.net_rx ?? 0),
+          net_tx_rate: rate(cur.net_tx, prev?.net_tx ?? 0),
+          blk_read_rate: rate(cur.blk_read, prev?.blk_read ?? 0),
+          blk_write_rate: rate(cur.blk_write, prev?.blk_write ?? 0),
+          pids: cur.pids,
+        });
+      }
+      const now = new Set(figures.map((f) => f.id));
+      for (const id of this.latest.keys()) if (!now.has(id)) this.latest.delete(id);
+      for (const id of this.prev.keys()) if (!now.has(id)) this.prev.delete(id);
+      for (const id of this.rated) if (!now.has(id)) this.rated.delete(id);
+      this.onTick(this.encoder.tick(figures));
+    } finally {
+      this.busy = false;
+      for (const f of this.ticked.splice(0)) f();
+      if (this.watchers === 0 && this.source?.name === "docker") this.pause();
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * One container's counters at one instant, as the kernel (cgroup files) or the engine (its stats
+ * API) reports them. Cumulative counters stay cumulative: rates are the collector's business.
+ */
+export interface RawSample {
+  /** When it was read, ms since the epoch. */
+  at: number;
+  /** CPU time the container has used, ns, cumulative. */
+  cpu_ns: number;
+  /** CPU time the whole host has used, ns, cumulative (Docker's system_cpu_usage); the CPU % denominator. */
+  system_ns: number;
+  online_cpus: number;
+  /** Bytes in use, page cache that can be reclaimed (inactive file) left out: what `docker stats` shows. */
+  mem_usage: number;
+  /** Bytes; the host's memory when the container has no limit. */
+  mem_limit: number;
+  pids: number;
+  /** Cumulative bytes. */
+  blk_read: number;
+  blk_write: number;
+  net_rx: number;
+  net_tx: number;
+}
+
+/** A running container as a source needs it. */
+export interface StatsTarget {
+  id: string;
+  /** The container's init process on the host (State.Pid), for its network namespace. */
+  pid: number;
+}
+
+/** Where samples come from: cgroup files read directly, or the engine's streaming stats API. */
+export interface StatsSource {
+  readonly name: "cgroup" | "docker";
+  /**
+   * The newest sample of each target it can read. Targets it cannot read (gone, not yet started)
+   * are left out rather than failing the rest.
+   */
+  read(targets: StatsTarget[]): Promise<Map<string, RawSample>>;
+  close(): void;
+}
+
+/** Docker's CPU % (the CLI's formula): the container's share of the host's CPU time, times the CPUs. */
+export function cpuPercent(prev: RawSample, cur: RawSample): number {
+  const cpu = cur.cpu_ns - prev.cpu_ns;
+  const system = cur.system_ns - prev.system_ns;
+  if (cpu <= 0 || system <= 0) return 0;
+  return (cpu / system) * cur.online_cpus * 100;
+}

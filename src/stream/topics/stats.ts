@@ -1,0 +1,44 @@
+import type { Environments } from "../../envs/environments.ts";
+import type { StatsCollectors } from "../../stats/collectors.ts";
+import { type Sink, type TopicBus, TopicError } from "../bus.ts";
+import { encodeFrame } from "../frames.ts";
+
+/** Every subscriber also gets a keyframe this often, so a client that went wrong puts itself right. */
+const KEYFRAME_EVERY_TICKS = 30;
+
+/**
+ * `stats:<env>`: a keyframe on subscribe, then per tick a delta (docs/protocol.md). One delta and at
+ * most one keyframe are encoded per tick, whatever the number of subscribers: a subscriber that had
+ * the previous frame gets the delta, any other (new, or dropped a frame for being slow) the keyframe.
+ */
+export function registerStatsTopic(bus: TopicBus, envs: Environments, collectors: StatsCollectors): void {
+  const lastSeq = new WeakMap<Sink, number>();
+  bus.register("stats", {
+    open: ([envId = ""], { sink }) => {
+      const env = envs.get(envId);
+      if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+      const collector = collectors.get(envId);
+      if (!collector) throw new TopicError("unsupported", `engine "${env.name}" serves no stats`);
+      const key = collector.encoder.keyframe();
+      lastSeq.set(sink, key.s);
+      return [{ k: "key", d: key }];
+    },
+    activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
+  });
+  collectors.onTick((envId, collector, delta) => {
+    const topic = `stats:${envId}`;
+    const everyone = delta.s % KEYFRAME_EVERY_TICKS === 0;
+    let deltaFrame: Uint8Array | undefined;
+    let keyFrame: Uint8Array | undefined;
+    bus.publishLatest(
+      topic,
+      (sink) =>
+        !everyone && lastSeq.get(sink) === delta.s - 1
+          ? (deltaFrame ??= encodeFrame(topic, { k: "delta", d: delta }))
+          : (keyFrame ??= encodeFrame(topic, { k: "key", d: collector.encoder.keyframe() })),
+      (sink, taken) => {
+        if (taken) lastSeq.set(sink, delta.s);
+      },
+    );
+  });
+}

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StatsTable } from "../../web/lib/stats-frames.ts";
+import { cleanupEngine, eventually, PREFIX, runContainer, uniqueName } from "../helpers/engine.ts";
+import { EngineProxy } from "../helpers/engine-proxy.ts";
+import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
+import { StreamClient } from "../helpers/stream.ts";
+
+describe("live stats through the panel", () => {
+  let p: TestPanel;
+  let burner = "";
+  let idle = "";
+
+  beforeAll(async () => {
+    p = await startTestPanel();
+    burner = runContainer(uniqueName("burn"), ["sh", "-c", "yes > /dev/null"], ["--network", "none"]);
+    idle = runContainer(uniqueName("idle"), ["sleep", "3600"], ["--network", "none"]);
+    await eventually(async () => {
+      const list = (await p.api("GET", "/api/v1/envs/local/containers")).body as {
+        id: string;
+        state: string;
+      }[];
+      return list.filter((c) => [burner, idle].includes(c.id) && c.state === "running").length === 2
+        ? 1
+        : undefined;
+    });
+  });
+  afterAll(async () => {
+    await p.stop();
+    cleanupEngine();
+  });
+
+  it("answers GET …/stats with the newest figures per running container, from the cgroup files here", async () => {
+    const res = await p.api("GET", "/api/v1/envs/local/stats");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-stats-source")).toBe("cgroup");
+    const b = res.body.find((s: { id: string }) => s.id === burner);
+    expect(b.cpu_percent).toBeGreaterThan(50);
+    expect(b.mem_limit).toBeGreaterThan(b.mem_usage);
+    expect(b.pids).toBeGreaterThanOrEqual(1);
+    const i = res.body.find((s: { id: string }) => s.id === idle);
+    expect(i.cpu_percent).toBeLessThan(5);
+    for (const k of ["net_rx", "net_tx", "blk_read", "blk_write"]) expect(typeof i[k]).toBe("number");
+    const stopped = await p.api("GET", "/api/v1/envs/nowhere/stats");
+    expect(stopped.status).toBe(404);
+  });
+
+  it("streams a keyframe, then deltas the shared decoder applies, small on the wire", async () => {
+    const s = new StreamClient(p.url, p.token, ["stats:local"]);
+    const other = new StreamClient(p.url, p.token, ["stats:local"]);
+    await Promise.all([s.open(), other.open()]);
+    const table = new StatsTable();
+    const key = await s.next((f) => f.k === "key");
+    expect(table.apply(key.k, key.d)).toBe(true);
+    let bytes = 0;
+    let applied = 0;
+    s.ws.addEventListener("message", (e) => {
+      bytes += (e.data as ArrayBuffer).byteLength;
+    });
+    const from = s.frames.length;
+    await s.next((f) => f.k === "delta", 5_000, from);
+    await eventually(
+      () => {
+        for (const f of s.frames.slice(from + applied)) {
+          expect(table.apply(f.k, f.d)).toBe(true);
+          applied++;
+        }
+        return applied >= 4 ? true : undefined;
+      },
+      15_000,
+      "four frames",
+    );
+    const views = table.views();
+    expect(views.find((v) => v.id === burner)?.cpu_percent).toBeGreaterThan(50);
+    expect(views.find((v) => v.id === idle)).toBeDefined();
+    expect(table.source).toBe("cgroup");
+    const containers = views.length;
+    const perSample = bytes / (applied * containers);
+    // docker's own stats JSON is ~2 KB per container-sample.
+    expect(perSample).toBeLessThan(60);
+    // A second watcher shares the same ticks: it too sees the same sequence numbers.
+    await other.next((f) => f.k === "delta" && f.d.s === table.seq, 5_000);
+    s.close();
+    other.close();
+  });
+
+  it("serves Prometheus metrics to a bearer token only", async () => {
+    expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${p.url}/metrics`, { headers: { cookie: p.cookie } })).status).toBe(401);
+    const res = await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${p.token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    expect(text).toContain('ghostpanel_engine_up{env="local"} 1');
+    expect(text).toMatch(/# TYPE ghostpanel_container_cpu_percent gauge/);
+    const line = text
+      .split("\n")
+      .find((l) => l.startsWith("ghostpanel_container_cpu_percent") && l.includes(burner));
+    expect(line).toMatch(/\{env="local",id="[0-9a-f]{64}",name="gptest-[^"]+"\} \d+(\.\d+)?$/);
+    expect(Number(line!.split(" ").at(-1))).toBeGreaterThan(50);
+    expect(text).toMatch(/^ghostpanel_resident_memory_bytes \d+$/m);
+  });
+});
+
+// An engine reached over TCP may be on another host: its containers' cgroup files are not ours to
+// read, so the figures come from the engine's streaming stats API, opened only while watched.
+describe("live stats from the engine's stats API", () => {
+  let p: TestPanel;
+  let proxy: EngineProxy;
+  let burner = "";
+
+  beforeAll(async () => {
+    proxy = new EngineProxy(`/tmp/${PREFIX}stats.sock`, "/var/run/docker.sock", { tcp: true });
+    await proxy.start();
+    p = await startTestPanel(["--engine", proxy.tcpUrl]);
+    burner = runContainer(uniqueName("burn-api"), ["sh", "-c", "yes > /dev/null"], ["--network", "none"]);
+    await eventually(async () => {
+      const list = (await p.api("GET", "/api/v1/envs/local/containers")).body as { id: string }[];
+      return list.some((c) => c.id === burner) ? 1 : undefined;
+    });
+  });
+  afterAll(async () => {
+    await p.stop();
+    await proxy.stop();
+    cleanupEngine();
+  });
+
+  it("reads one stream per running container, and the figures match the same expectations", async () => {
+    const before = proxy.count(/\/stats/);
+    const res = await p.api("GET", "/api/v1/envs/local/stats");
+    expect(res.headers.get("x-stats-source")).toBe("docker");
+    const b = res.body.find((s: { id: string }) => s.id === burner);
+    expect(b.cpu_percent).toBeGreaterThan(50);
+    expect(b.mem_usage).toBeGreaterThan(0);
+    const running = (await p.api("GET", "/api/v1/envs/local/containers?state=running")).body.length;
+    const opened = proxy.requests.slice(before).filter((r) => /\/stats/.test(r));
+    expect(opened.every((r) => /stream=(1|true)/.test(r))).toBe(true);
+    expect(opened.length).toBe(running);
+    // Asked again: the streams are already open, none is added.
+    await p.api("GET", "/api/v1/envs/local/stats");
+    expect(proxy.count(/\/stats/) - before).toBe(running);
+  });
+});

@@ -1,0 +1,238 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CgroupSource } from "../../src/stats/cgroup-source.ts";
+import { cpuPercent } from "../../src/stats/sample.ts";
+
+const A = "a".repeat(64);
+const B = "b".repeat(64);
+const C = "c".repeat(64);
+
+// /proc/stat: the first seven "cpu" fields (user nice system idle iowait irq softirq) are what dockerd
+// counts as system_cpu_usage; steal (70 here) is left out, as dockerd leaves it out.
+const PROC_STAT = `cpu  100 20 30 1000 40 5 6 70 0 0
+cpu0 25 5 7 250 10 1 1 17 0 0
+cpu1 25 5 8 250 10 1 2 18 0 0
+cpu2 25 5 7 250 10 1 1 17 0 0
+cpu3 25 5 8 250 10 2 2 18 0 0
+intr 123456 1 2 3
+ctxt 987654
+btime 1700000000
+processes 4242
+`;
+const SYSTEM_NS = (100 + 20 + 30 + 1000 + 40 + 5 + 6) * 10_000_000;
+const MEMINFO = "MemTotal:        2048000 kB\nMemFree:          100000 kB\nMemAvailable:    1500000 kB\n";
+const MEM_TOTAL = 2048000 * 1024;
+const NET_DEV = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo: 9999999     100    0    0    0     0          0         0  9999999     100    0    0    0     0       0          0
+  eth0:    1500      10    0    0    0     0          0         0      700       7    0    0    0     0       0          0
+  eth1:500 5 0 0 0 0 0 0 300 3 0 0 0 0 0 0
+`;
+const V1_UNLIMITED = "9223372036854771712\n";
+
+let dir: string;
+let cg: string;
+let proc: string;
+
+function put(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
+}
+
+function procFiles(pids: Record<number, string>): void {
+  put(join(proc, "stat"), PROC_STAT);
+  put(join(proc, "meminfo"), MEMINFO);
+  for (const [pid, cgroupFile] of Object.entries(pids)) {
+    put(join(proc, pid, "net/dev"), NET_DEV);
+    put(join(proc, pid, "cgroup"), cgroupFile);
+  }
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "gp-cgroup-"));
+  cg = join(dir, "sys/fs/cgroup");
+  proc = join(dir, "proc");
+  mkdirSync(cg, { recursive: true });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
+  function v1Container(id: string, opts: { cpuMount?: string; parent?: string; limit?: string } = {}) {
+    const parent = opts.parent ?? "docker";
+    put(join(cg, opts.cpuMount ?? "cpuacct", parent, id, "cpuacct.usage"), "5000000000\n");
+    const mem = join(cg, "memory", parent, id);
+    put(join(mem, "memory.usage_in_bytes"), "104857600\n");
+    put(
+      join(mem, "memory.stat"),
+      "cache 8388608\nrss 96468992\ninactive_file 1\nactive_file 2\n" +
+        "total_cache 8388608\ntotal_rss 96468992\ntotal_inactive_file 4194304\ntotal_active_file 4194304\n",
+    );
+    put(join(mem, "memory.limit_in_bytes"), opts.limit ?? V1_UNLIMITED);
+    put(join(cg, "pids", parent, id, "pids.current"), "3\n");
+    return join(cg, "blkio", parent, id);
+  }
+
+  it("reads CPU, memory less total_inactive_file, the host's memory for no limit, pids, blkio and net", async () => {
+    const blk = v1Container(A);
+    put(
+      join(blk, "blkio.throttle.io_service_bytes"),
+      "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 12288\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 12288\n" +
+        "8:16 Read 1000\n8:16 Write 24\n8:16 Total 1024\nTotal 13312\n",
+    );
+    procFiles({ 101: `4:memory:/docker/${A}\n` });
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc });
+    expect(source.name).toBe("cgroup");
+    expect(source.cgroupVersion).toBe("v1");
+    const got = await source.read([{ id: A, pid: 101 }]);
+    expect(got.get(A)).toEqual({
+      at: expect.any(Number),
+      cpu_ns: 5_000_000_000,
+      system_ns: SYSTEM_NS,
+      online_cpus: 4,
+      mem_usage: 104857600 - 4194304,
+      mem_limit: MEM_TOTAL,
+      pids: 3,
+      blk_read: 4096 + 1000,
+      blk_write: 8192 + 24,
+      net_rx: 1500 + 500,
+      net_tx: 700 + 300,
+    });
+  });
+
+  it("keeps a limit below the host's memory, takes a cpu,cpuacct mount, and falls back to blkio.io_service_bytes", async () => {
+    const blk = v1Container(B, { cpuMount: "cpu,cpuacct", limit: "268435456\n" });
+    put(join(blk, "blkio.throttle.io_service_bytes"), "Total 0\n");
+    put(join(blk, "blkio.io_service_bytes"), "8:0 Read 512\n8:0 Write 256\n8:0 Total 768\nTotal 768\n");
+    procFiles({ 102: "" });
+    const s = (await new CgroupSource({ cgroupRoot: cg, procRoot: proc }).read([{ id: B, pid: 102 }])).get(B);
+    expect(s).toMatchObject({ mem_limit: 268435456, blk_read: 512, blk_write: 256, cpu_ns: 5_000_000_000 });
+  });
+
+  it("treats a limit above the host's memory as none", async () => {
+    v1Container(A, { limit: `${MEM_TOTAL * 2}\n` });
+    procFiles({ 101: "" });
+    const s = (await new CgroupSource({ cgroupRoot: cg, procRoot: proc }).read([{ id: A, pid: 101 }])).get(A);
+    expect(s?.mem_limit).toBe(MEM_TOTAL);
+    expect(s).toMatchObject({ blk_read: 0, blk_write: 0 }); // no blkio files at all
+  });
+
+  it("finds a container under another parent (--cgroup-parent) through /proc/<pid>/cgroup", async () => {
+    v1Container(C, { parent: "custom/app" });
+    procFiles({
+      103: `4:memory:/custom/app/${C}\n2:cpuacct:/custom/app/${C}\n8:pids:/custom/app/${C}\n9:name=systemd:/\n`,
+    });
+    const s = (await new CgroupSource({ cgroupRoot: cg, procRoot: proc }).read([{ id: C, pid: 103 }])).get(C);
+    expect(s).toMatchObject({ cpu_ns: 5_000_000_000, mem_usage: 104857600 - 4194304, pids: 3 });
+  });
+
+  it("leaves out a container it cannot find or whose files vanish, and still reads the others", async () => {
+    v1Container(A);
+    v1Container(B);
+    procFiles({ 101: "", 102: "" });
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc });
+    const targets = [
+      { id: A, pid: 101 },
+      { id: B, pid: 102 },
+      { id: C, pid: 103 }, // no cgroup, no /proc/103
+      { id: "d".repeat(64), pid: 0 }, // not running
+    ];
+    expect([...(await source.read(targets)).keys()]).toEqual([A, B]);
+    rmSync(join(cg, "memory/docker", A), { recursive: true });
+    expect([...(await source.read(targets)).keys()]).toEqual([B]);
+    rmSync(join(proc, "102"), { recursive: true }); // the process went: no network namespace left
+    expect((await source.read(targets)).size).toBe(0);
+  });
+
+  it("gives cpuPercent as the docker CLI computes it between two reads", async () => {
+    v1Container(A);
+    procFiles({ 101: "" });
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc });
+    const first = (await source.read([{ id: A, pid: 101 }])).get(A)!;
+    // One second later on 4 CPUs: 400 ticks of host time, the container used 0.5 s of CPU.
+    put(join(cg, "cpuacct/docker", A, "cpuacct.usage"), "5500000000\n");
+    put(join(proc, "stat"), PROC_STAT.replace("cpu  100 20 30 1000", "cpu  300 20 30 1200"));
+    const second = (await source.read([{ id: A, pid: 101 }])).get(A)!;
+    expect(second.system_ns - first.system_ns).toBe(4_000_000_000);
+    expect(cpuPercent(first, second)).toBeCloseTo(50, 6);
+  });
+
+  it("is available only when a container's cgroup is found and /proc/<pid> is that container", () => {
+    v1Container(A);
+    procFiles({ 101: `4:memory:/docker/${A}\n`, 102: "4:memory:/\n" });
+    const opts = { cgroupRoot: cg, procRoot: proc };
+    expect(CgroupSource.available({ ...opts, probe: { id: A, pid: 101 } })).toBe(true);
+    expect(CgroupSource.available({ ...opts, probe: { id: A, pid: 102 } })).toBe(false); // another process
+    expect(CgroupSource.available({ ...opts, probe: { id: B, pid: 101 } })).toBe(false);
+    expect(CgroupSource.available({ ...opts, containerId: A })).toBe(true); // no pid: cgroup files only
+    expect(CgroupSource.available({ ...opts, containerId: B })).toBe(false);
+    expect(CgroupSource.available(opts)).toBe(true); // a docker parent exists
+    expect(CgroupSource.available({ cgroupRoot: join(dir, "nowhere"), procRoot: proc })).toBe(false);
+  });
+});
+
+describe("CgroupSource on cgroup v2", () => {
+  function v2Container(rel: string, memoryMax: string) {
+    put(join(cg, "cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc\n");
+    const d = join(cg, rel);
+    put(join(d, "cpu.stat"), "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 0\n");
+    put(join(d, "memory.current"), "73400320\n");
+    put(
+      join(d, "memory.stat"),
+      "anon 62914560\nfile 10485760\nkernel_stack 16384\nshmem 0\nactive_anon 0\ninactive_anon 62914560\n" +
+        "active_file 4194304\ninactive_file 6291456\nworkingset_refault_file 7\n",
+    );
+    put(join(d, "memory.max"), memoryMax);
+    put(join(d, "pids.current"), "7\n");
+    put(
+      join(d, "io.stat"),
+      "8:0 rbytes=1048576 wbytes=2097152 rios=10 wios=20 dbytes=0 dios=0\n" +
+        "253:0 rbytes=4096 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n",
+    );
+  }
+  const expected = {
+    at: expect.any(Number),
+    cpu_ns: 2_500_000_000,
+    system_ns: SYSTEM_NS,
+    online_cpus: 4,
+    mem_usage: 73400320 - 6291456,
+    pids: 7,
+    blk_read: 1048576 + 4096,
+    blk_write: 2097152,
+    net_rx: 2000,
+    net_tx: 1000,
+  };
+
+  it("reads the cgroupfs-like layout (/sys/fs/cgroup/docker/<id>), memory.max 'max' giving MemTotal", async () => {
+    v2Container(`docker/${A}`, "max\n");
+    procFiles({ 201: `0::/docker/${A}\n` });
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc });
+    expect(source.cgroupVersion).toBe("v2");
+    const s = (await source.read([{ id: A, pid: 201 }])).get(A);
+    expect(s).toEqual({ ...expected, mem_limit: MEM_TOTAL });
+    expect(CgroupSource.available({ cgroupRoot: cg, procRoot: proc, probe: { id: A, pid: 201 } })).toBe(true);
+  });
+
+  it("reads the systemd layout (system.slice/docker-<id>.scope) with a memory limit", async () => {
+    v2Container(`system.slice/docker-${B}.scope`, "536870912\n");
+    procFiles({ 202: `0::/system.slice/docker-${B}.scope\n` });
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc });
+    const got = await source.read([
+      { id: B, pid: 202 },
+      { id: A, pid: 201 }, // not there
+    ]);
+    expect([...got.keys()]).toEqual([B]);
+    expect(got.get(B)).toEqual({ ...expected, mem_limit: 536870912 });
+    expect(CgroupSource.available({ cgroupRoot: cg, procRoot: proc })).toBe(true);
+    expect(CgroupSource.available({ cgroupRoot: cg, procRoot: proc, probe: { id: B, pid: 202 } })).toBe(true);
+  });
+
+  it("does not mistake the namespace root for a container (cgroupns: /proc/<pid>/cgroup says 0::/)", async () => {
+    v2Container("other", "max\n");
+    put(join(cg, "cpu.stat"), "usage_usec 999999999\n");
+    procFiles({ 203: "0::/\n" });
+    const got = await new CgroupSource({ cgroupRoot: cg, procRoot: proc }).read([{ id: C, pid: 203 }]);
+    expect(got.size).toBe(0);
+  });
+});

@@ -1,0 +1,91 @@
+import { unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { quantise, StatsFrameEncoder, significant, type TickFigures } from "../../src/stats/frame-encoder.ts";
+import { encodeFrame } from "../../src/stream/frames.ts";
+import { StatsTable } from "../../web/lib/stats-frames.ts";
+
+const fig = (id: string, over: Partial<TickFigures> = {}): TickFigures => ({
+  id,
+  name: `c-${id}`,
+  cpu_percent: 0,
+  mem_usage: 10 * 1024 * 1024,
+  mem_limit: 1024 * 1024 * 1024,
+  net_rx_rate: 0,
+  net_tx_rate: 0,
+  blk_read_rate: 0,
+  blk_write_rate: 0,
+  pids: 1,
+  ...over,
+});
+
+const wire = (k: string, d: unknown) =>
+  unpack(encodeFrame("stats:local", { k, d })) as { k: string; d: unknown };
+
+describe("stats frames", () => {
+  it("quantises to what a dashboard shows", () => {
+    expect(significant(1234, 2)).toBe(1200);
+    expect(significant(99, 2)).toBe(99);
+    expect(significant(0.4, 2)).toBe(0);
+    expect(quantise(fig("a", { cpu_percent: 9.94, mem_usage: 65_432_100, net_rx_rate: 12_345 }))).toEqual([
+      99, 63_900, 1_048_576, 12_000, 0, 0, 0, 1,
+    ]);
+    expect(quantise(fig("a", { cpu_percent: 99.7 }))[0]).toBe(1000);
+  });
+
+  it("sends only what changed, and the shared decoder rebuilds the same table a keyframe gives", () => {
+    const enc = new StatsFrameEncoder(1000, () => "cgroup");
+    const client = new StatsTable();
+    const late = new StatsTable();
+    const frames: { k: string; d: unknown }[] = [];
+    // As on subscribe: a keyframe first.
+    const first = wire("key", enc.keyframe());
+    expect(client.apply(first.k, first.d)).toBe(true);
+    const ticks: TickFigures[][] = [
+      [fig("a"), fig("b")],
+      [fig("a", { cpu_percent: 50 }), fig("b")],
+      [fig("a", { cpu_percent: 50 }), fig("c", { pids: 3 })],
+      [fig("a", { cpu_percent: 25, mem_usage: 20 * 1024 * 1024 }), fig("c", { pids: 3 }), fig("d")],
+    ];
+    for (const t of ticks) {
+      const f = wire("delta", enc.tick(t));
+      frames.push(f);
+      expect(client.apply(f.k, f.d)).toBe(true);
+    }
+    // Tick 3 changed nothing of a and removed b: no row for a at all.
+    expect((frames[2]!.d as { c?: unknown }).c).toBeUndefined();
+    expect((frames[2]!.d as { x: number[] }).x).toHaveLength(1);
+    // The index b freed is used again by a later container, never in the same frame.
+    const idxOf = (t: StatsTable, id: string) => [...t.rows].find(([, r]) => r.id === id)?.[0];
+    expect(idxOf(client, "d")).toBe(1);
+    const key = wire("key", enc.keyframe());
+    expect(late.apply(key.k, key.d)).toBe(true);
+    expect(client.views()).toEqual(late.views());
+    expect(client.views().find((v) => v.id === "a")).toMatchObject({
+      cpu_percent: 25,
+      mem_usage: 20_500 * 1024, // 20 MiB to three digits of KiB
+    });
+    expect(late.source).toBe("cgroup");
+  });
+
+  it("refuses a delta that does not follow the last frame applied", () => {
+    const enc = new StatsFrameEncoder(1000, () => "docker");
+    const t = new StatsTable();
+    t.apply("key", enc.keyframe());
+    enc.tick([fig("a")]);
+    expect(t.apply("delta", enc.tick([fig("a", { cpu_percent: 3 })]))).toBe(false);
+  });
+
+  it("keeps a steady container at zero bytes and a busy one at a few", () => {
+    const enc = new StatsFrameEncoder(1000, () => "cgroup");
+    const idle = Array.from({ length: 99 }, (_, i) => fig(`idle${i}`));
+    enc.tick([...idle, fig("busy", { cpu_percent: 50 })]);
+    let bytes = 0;
+    const samples = 60;
+    for (let i = 0; i < samples; i++) {
+      const d = enc.tick([...idle, fig("busy", { cpu_percent: 50 + (i % 7) })]);
+      bytes += encodeFrame("stats:local", { k: "delta", d }).length;
+    }
+    const perContainerSample = bytes / (samples * 100);
+    expect(perContainerSample).toBeLessThan(1);
+  });
+});
