@@ -5,9 +5,9 @@ import { TokenStore } from "../auth/tokens.ts";
 import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
-import { openDatabase } from "../store/database.ts";
 import { chooseStatsSource } from "../stats/choose-source.ts";
 import { StatsCollectors } from "../stats/collectors.ts";
+import { openDatabase } from "../store/database.ts";
 import { TopicBus } from "../stream/bus.ts";
 import { registerContainerTopic } from "../stream/topics/containers.ts";
 import { registerEnvironmentTopic } from "../stream/topics/environments.ts";
@@ -57,7 +57,16 @@ export async function startPanel(
     throw new ConfigError((err as Error).message);
   }
 
-  const app = createApp({ users, sessions, tokens, envs, bus, collectors, version, secureCookies: tls !== undefined });
+  const app = createApp({
+    users,
+    sessions,
+    tokens,
+    envs,
+    bus,
+    collectors,
+    version,
+    secureCookies: tls !== undefined,
+  });
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({

@@ -111,7 +111,9 @@ export class StatsCollector {
     try {
       const running = this.env.mirror.list().filter((c) => c.state === "running" && c.pid > 0);
       if (!this.source && running.length) this.source = this.choose(this.env, running[0]!);
-      const samples = this.source ? await this.source.read(running.map((c) => ({ id: c.id, pid: c.pid }))) : new Map();
+      const samples = this.source
+        ? await this.source.read(running.map((c) => ({ id: c.id, pid: c.pid })))
+        : new Map();
       const figures: TickFigures[] = [];
       for (const c of running) {
         const cur = samples.get(c.id);

@@ -99,7 +99,11 @@ export class TopicBus {
    * Sends each subscriber the frame `pick` makes for it (e.g. a delta for those that had the last
    * frame, a keyframe for the others); `sent` says which subscribers took theirs.
    */
-  publishLatest(name: string, pick: (sink: Sink) => Uint8Array, sent: (sink: Sink, taken: boolean) => void): void {
+  publishLatest(
+    name: string,
+    pick: (sink: Sink) => Uint8Array,
+    sent: (sink: Sink, taken: boolean) => void,
+  ): void {
     const topic = this.topics.get(name);
     if (!topic) return;
     for (const sink of topic.sinks) sent(sink, sink.offer(pick(sink)));

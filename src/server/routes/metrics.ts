@@ -14,7 +14,12 @@ const label = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').repla
 class Exposition {
   private lines: string[] = [];
 
-  metric(name: string, type: "gauge" | "counter", help: string, samples: [Record<string, string>, number][]): void {
+  metric(
+    name: string,
+    type: "gauge" | "counter",
+    help: string,
+    samples: [Record<string, string>, number][],
+  ): void {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) {
       const l = Object.entries(labels)
@@ -48,7 +53,8 @@ export function metricsRoutes(
     },
     (c) => {
       const who = identify(auth, c.req.raw.headers, undefined);
-      if (!who) throw new ApiError(401, "unauthorized", "send an API token as 'Authorization: Bearer <token>'");
+      if (!who)
+        throw new ApiError(401, "unauthorized", "send an API token as 'Authorization: Bearer <token>'");
       const out = new Exposition();
       out.metric("ghostpanel_build_info", "gauge", "Version of this panel.", [[{ version }, 1]]);
       out.metric("ghostpanel_uptime_seconds", "gauge", "Seconds since the panel started.", [
@@ -71,20 +77,50 @@ export function metricsRoutes(
         const collector = collectors.get(e.id);
         return collector ? [...collector.latest.values()].map((s) => ({ env: e.id, s })) : [];
       });
-      const per = (name: string, type: "gauge" | "counter", help: string, pick: (s: (typeof rows)[0]["s"]) => number) =>
+      const per = (
+        name: string,
+        type: "gauge" | "counter",
+        help: string,
+        pick: (s: (typeof rows)[0]["s"]) => number,
+      ) =>
         out.metric(
           name,
           type,
           help,
           rows.map(({ env, s }) => [{ env, id: s.id, name: s.name }, pick(s)]),
         );
-      per("ghostpanel_container_cpu_percent", "gauge", "CPU use as docker stats shows it.", (s) => s.cpu_percent);
-      per("ghostpanel_container_memory_usage_bytes", "gauge", "Memory in use, inactive file cache excluded.", (s) => s.mem_usage);
-      per("ghostpanel_container_memory_limit_bytes", "gauge", "Memory limit (the host's memory when none).", (s) => s.mem_limit);
+      per(
+        "ghostpanel_container_cpu_percent",
+        "gauge",
+        "CPU use as docker stats shows it.",
+        (s) => s.cpu_percent,
+      );
+      per(
+        "ghostpanel_container_memory_usage_bytes",
+        "gauge",
+        "Memory in use, inactive file cache excluded.",
+        (s) => s.mem_usage,
+      );
+      per(
+        "ghostpanel_container_memory_limit_bytes",
+        "gauge",
+        "Memory limit (the host's memory when none).",
+        (s) => s.mem_limit,
+      );
       per("ghostpanel_container_network_receive_bytes_total", "counter", "Bytes received.", (s) => s.net_rx);
       per("ghostpanel_container_network_transmit_bytes_total", "counter", "Bytes sent.", (s) => s.net_tx);
-      per("ghostpanel_container_block_read_bytes_total", "counter", "Bytes read from block devices.", (s) => s.blk_read);
-      per("ghostpanel_container_block_write_bytes_total", "counter", "Bytes written to block devices.", (s) => s.blk_write);
+      per(
+        "ghostpanel_container_block_read_bytes_total",
+        "counter",
+        "Bytes read from block devices.",
+        (s) => s.blk_read,
+      );
+      per(
+        "ghostpanel_container_block_write_bytes_total",
+        "counter",
+        "Bytes written to block devices.",
+        (s) => s.blk_write,
+      );
       per("ghostpanel_container_pids", "gauge", "Processes and threads.", (s) => s.pids);
       return c.text(out.toString(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
     },

@@ -20,6 +20,10 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments): void 
 }
 
 // `tty` and `pid` are for the panel's own use (reading logs and network counters), not shown to clients.
-export function wireView({ tty: _tty, pid: _pid, ...view }: ContainerView): Omit<ContainerView, "tty" | "pid"> {
+export function wireView({
+  tty: _tty,
+  pid: _pid,
+  ...view
+}: ContainerView): Omit<ContainerView, "tty" | "pid"> {
   return view;
 }

@@ -30,15 +30,16 @@ export function registerStatsTopic(bus: TopicBus, envs: Environments, collectors
     const everyone = delta.s % KEYFRAME_EVERY_TICKS === 0;
     let deltaFrame: Uint8Array | undefined;
     let keyFrame: Uint8Array | undefined;
-    bus.publishLatest(
-      topic,
-      (sink) =>
-        !everyone && lastSeq.get(sink) === delta.s - 1
-          ? (deltaFrame ??= encodeFrame(topic, { k: "delta", d: delta }))
-          : (keyFrame ??= encodeFrame(topic, { k: "key", d: collector.encoder.keyframe() })),
-      (sink, taken) => {
-        if (taken) lastSeq.set(sink, delta.s);
-      },
-    );
+    const pick = (sink: Sink): Uint8Array => {
+      if (!everyone && lastSeq.get(sink) === delta.s - 1) {
+        deltaFrame ??= encodeFrame(topic, { k: "delta", d: delta });
+        return deltaFrame;
+      }
+      keyFrame ??= encodeFrame(topic, { k: "key", d: collector.encoder.keyframe() });
+      return keyFrame;
+    };
+    bus.publishLatest(topic, pick, (sink, taken) => {
+      if (taken) lastSeq.set(sink, delta.s);
+    });
   });
 }
