@@ -42,7 +42,10 @@ export async function startPanel(
   registerEnvironmentTopic(bus, envs);
   registerContainerTopic(bus, envs);
   registerLogTopic(bus, envs);
-  const collectors = new StatsCollectors(envs, chooseStatsSource, config.statsIntervalMs);
+  const collectors = new StatsCollectors(envs, db, chooseStatsSource, config.statsIntervalMs, [
+    "/",
+    config.dataDir,
+  ]);
   registerStatsTopic(bus, envs, collectors);
   reportEngineStatus(envs, log);
   let tls: TlsFiles | undefined;

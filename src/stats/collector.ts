@@ -43,7 +43,7 @@ export class StatsCollector {
     private readonly env: Environment,
     private readonly choose: SourceChooser,
     readonly intervalMs: number,
-    private readonly onTick: (delta: DeltaFrame) => void,
+    private readonly onTick: (delta: DeltaFrame, figures: TickFigures[], at: number) => void,
   ) {
     this.encoder = new StatsFrameEncoder(intervalMs, () => this.sourceName ?? "none");
   }
@@ -153,7 +153,7 @@ export class StatsCollector {
       for (const id of this.latest.keys()) if (!now.has(id)) this.latest.delete(id);
       for (const id of this.prev.keys()) if (!now.has(id)) this.prev.delete(id);
       for (const id of this.rated) if (!now.has(id)) this.rated.delete(id);
-      this.onTick(this.encoder.tick(figures));
+      this.onTick(this.encoder.tick(figures), figures, Date.now());
     } finally {
       this.busy = false;
       for (const f of this.ticked.splice(0)) f();

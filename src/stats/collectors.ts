@@ -1,40 +1,68 @@
+import type { Database } from "bun:sqlite";
 import type { DeltaFrame } from "../../web/lib/stats-frames.ts";
 import type { Environments } from "../envs/environments.ts";
 import { type SourceChooser, StatsCollector } from "./collector.ts";
+import type { TickFigures } from "./frame-encoder.ts";
+import { StatsHistory } from "./history.ts";
+import { type HostFigures, HostReader } from "./host.ts";
 
-type TickListener = (envId: string, collector: StatsCollector, delta: DeltaFrame) => void;
+export interface Tick {
+  delta: DeltaFrame;
+  /** Only for an engine on this machine. */
+  host: HostFigures | undefined;
+}
 
-/** The collectors of every environment whose engine serves stats, made when it first comes up. */
+type TickListener = (envId: string, collector: StatsCollector, tick: Tick) => void;
+
+interface EnvStats {
+  collector: StatsCollector;
+  history: StatsHistory;
+  host: HostReader | undefined;
+  lastHost: HostFigures | undefined;
+}
+
+/**
+ * Per environment whose engine serves stats: its collector, its history and, when the engine is on
+ * this machine, the host's own figures, all driven by the collector's tick.
+ */
 export class StatsCollectors {
-  private collectors = new Map<string, StatsCollector>();
+  private envStats = new Map<string, EnvStats>();
   private listeners = new Set<TickListener>();
 
   constructor(
     private readonly envs: Environments,
+    private readonly db: Database,
     private readonly choose: SourceChooser,
     private readonly intervalMs: number,
+    private readonly hostDisks: string[],
   ) {
     envs.onChange((id, change) => {
       if (change.kind !== "status") return;
       if (!envs.get(id)) {
         // The environment was removed.
-        this.collectors.get(id)?.close();
-        this.collectors.delete(id);
+        this.envStats.get(id)?.collector.close();
+        this.envStats.delete(id);
       } else if (change.status === "up") this.get(id)?.start();
     });
   }
 
   /** The environment's collector, or undefined when its engine has no stats. */
   get(envId: string): StatsCollector | undefined {
-    const existing = this.collectors.get(envId);
-    if (existing) return existing;
-    const env = this.envs.get(envId);
-    if (!env?.engine.capabilities?.stats) return undefined;
-    const collector = new StatsCollector(env, this.choose, this.intervalMs, (delta) => {
-      for (const l of this.listeners) l(envId, collector, delta);
-    });
-    this.collectors.set(envId, collector);
-    return collector;
+    return this.ensure(envId)?.collector;
+  }
+
+  history(envId: string): StatsHistory | undefined {
+    return this.ensure(envId)?.history;
+  }
+
+  /** Whether the environment's engine runs on this machine, so host figures are its host's. */
+  hasHost(envId: string): boolean {
+    return this.ensure(envId)?.host !== undefined;
+  }
+
+  /** The newest host figures (none before the first tick, or for an engine elsewhere). */
+  lastHost(envId: string): HostFigures | undefined {
+    return this.ensure(envId)?.lastHost;
   }
 
   onTick(listener: TickListener): void {
@@ -42,6 +70,41 @@ export class StatsCollectors {
   }
 
   close(): void {
-    for (const c of this.collectors.values()) c.close();
+    for (const s of this.envStats.values()) s.collector.close();
   }
+
+  private ensure(envId: string): EnvStats | undefined {
+    const existing = this.envStats.get(envId);
+    if (existing) return existing;
+    const env = this.envs.get(envId);
+    if (!env?.engine.capabilities?.stats) return undefined;
+    const history = new StatsHistory(this.db, envId, this.intervalMs);
+    const host = env.engine.target.socketPath ? new HostReader(this.hostDisks) : undefined;
+    const collector = new StatsCollector(env, this.choose, this.intervalMs, (delta, figures, at) => {
+      const hostFigures = host?.read(at);
+      stats.lastHost = hostFigures;
+      history.record(at, historyRows(figures, hostFigures));
+      for (const l of this.listeners) l(envId, collector, { delta, host: hostFigures });
+    });
+    const stats: EnvStats = { collector, history, host, lastHost: undefined };
+    this.envStats.set(envId, stats);
+    return stats;
+  }
+}
+
+function historyRows(figures: TickFigures[], host: HostFigures | undefined): Map<string, number[]> {
+  const rows = new Map<string, number[]>();
+  for (const f of figures) {
+    rows.set(f.id, [
+      f.cpu_percent,
+      f.mem_usage,
+      f.net_rx_rate,
+      f.net_tx_rate,
+      f.blk_read_rate,
+      f.blk_write_rate,
+      f.pids,
+    ]);
+  }
+  if (host) rows.set("host", [host.cpu_percent, host.mem_used, host.net_rx_rate, host.net_tx_rate, 0, 0, 0]);
+  return rows;
 }

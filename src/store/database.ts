@@ -31,6 +31,24 @@ const MIGRATIONS: string[] = [
      url TEXT NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // Stats history (src/stats/history.ts): one series per container (or "host") per environment,
+  // 10 s averages kept a day, 1 min averages kept 30 days.
+  `CREATE TABLE stats_series (
+     sid INTEGER PRIMARY KEY,
+     env TEXT NOT NULL,
+     ref TEXT NOT NULL,
+     UNIQUE (env, ref)
+   );
+   CREATE TABLE stats_10s (
+     sid INTEGER NOT NULL, t INTEGER NOT NULL,
+     cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL,
+     PRIMARY KEY (sid, t)
+   ) WITHOUT ROWID;
+   CREATE TABLE stats_1m (
+     sid INTEGER NOT NULL, t INTEGER NOT NULL,
+     cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL,
+     PRIMARY KEY (sid, t)
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(dataDir: string): Database {

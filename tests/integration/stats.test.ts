@@ -83,6 +83,39 @@ describe("live stats through the panel", () => {
     other.close();
   });
 
+  it("keeps history: the last 15 minutes at full rate for a container and for the host", async () => {
+    const h = await eventually(async () => {
+      const res = await p.api("GET", `/api/v1/envs/local/stats/history?id=${burner}&range=15m`);
+      return res.status === 200 && res.body.t.length >= 3 ? res.body : undefined;
+    });
+    expect(h.step_ms).toBeGreaterThanOrEqual(900);
+    expect(h.series.cpu_percent).toHaveLength(h.t.length);
+    expect(Math.max(...h.series.cpu_percent.filter((v: number | null) => v !== null))).toBeGreaterThan(50);
+    expect(h.t.at(-1)).toBeGreaterThan(Date.now() / 1000 - 10);
+    const host = await p.api("GET", "/api/v1/envs/local/stats/history?id=host&range=15m");
+    expect(host.status).toBe(200);
+    expect(host.body.series.mem_usage.at(-1)).toBeGreaterThan(0);
+    const none = await p.api("GET", `/api/v1/envs/local/stats/history?id=${"0".repeat(64)}&range=1h`);
+    expect(none.status).toBe(404);
+    const bad = await p.api("GET", `/api/v1/envs/local/stats/history?id=${burner}&range=2y`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/range/);
+  });
+
+  it("reports the host's own figures, by REST and on host:<env>", async () => {
+    const res = await p.api("GET", "/api/v1/envs/local/host");
+    expect(res.status).toBe(200);
+    expect(res.body.ncpu).toBeGreaterThanOrEqual(1);
+    expect(res.body.mem_total).toBeGreaterThan(res.body.mem_used);
+    expect(res.body.load).toHaveLength(3);
+    expect(res.body.disks.find((d: { path: string }) => d.path === "/").total).toBeGreaterThan(0);
+    const s = new StreamClient(p.url, p.token, ["host:local"]);
+    await s.open();
+    const f = await s.next((x) => x.k === "host");
+    expect(f.d.cpu_percent).toBeGreaterThanOrEqual(0);
+    s.close();
+  });
+
   it("serves Prometheus metrics to a bearer token only", async () => {
     expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${p.url}/metrics`, { headers: { cookie: p.cookie } })).status).toBe(401);

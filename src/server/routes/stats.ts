@@ -1,6 +1,7 @@
 import * as z from "zod/mini";
 import type { Environments } from "../../envs/environments.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
+import { HISTORY_FIELDS, type HistoryRange, RANGES } from "../../stats/history.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, EnvParam, json } from "../schemas.ts";
@@ -41,6 +42,72 @@ export function statsRoutes(routes: RouteTable, envs: Environments, collectors: 
       const figures = await collector.current(FIRST_FIGURES_MS, LINGER_MS);
       c.header("X-Stats-Source", collector.sourceName ?? "none");
       return c.json(figures);
+    },
+  );
+
+  routes.add(
+    {
+      method: "get",
+      path: "/api/v1/envs/{env}/stats/history",
+      tag: "stats",
+      summary:
+        "A container's (or, with id=host, the host's) figures over time: 15m at full rate, up to 24h in 10 s steps, up to 30d in 1 min steps (wider when needed to stay under 2,000 points)",
+      params: EnvParam,
+      query: z.object({
+        id: z.string().check(z.minLength(1), z.maxLength(256)),
+        range: z._default(z.enum(Object.keys(RANGES) as [HistoryRange, ...HistoryRange[]]), "15m"),
+      }),
+      responses: {
+        200: json(
+          z.object({
+            id: z.string(),
+            range: z.string(),
+            step_ms: z.number(),
+            t: z.array(z.number()),
+            series: z.object(
+              Object.fromEntries(HISTORY_FIELDS.map((f) => [f, z.array(z.nullable(z.number()))])),
+            ),
+          }),
+          "Series aligned with t (unix seconds); null where there was no figure",
+        ),
+        ...commonErrors,
+      },
+    },
+    (c, { params, query }) => {
+      const env = environmentOf(envs, params.env);
+      const history = collectors.history(env.id);
+      if (!history) throw new ApiError(400, "unsupported", `engine "${env.name}" serves no stats`);
+      // Full ids in the history; a name or an id prefix is resolved while the container exists.
+      const ref = query.id === "host" ? "host" : (env.mirror.find(query.id)?.id ?? query.id);
+      const answer = history.query(ref, query.range);
+      if (!answer)
+        throw new ApiError(404, "not_found", `no figures recorded for "${query.id}" in ${query.range}`);
+      return c.json(answer);
+    },
+  );
+
+  routes.add(
+    {
+      method: "get",
+      path: "/api/v1/envs/{env}/host",
+      tag: "stats",
+      summary: "The newest figures of the machine the engine runs on (local engines only)",
+      params: EnvParam,
+      responses: { 200: json(z.record(z.string(), z.unknown()), "Host figures"), ...commonErrors },
+    },
+    async (c, { params }) => {
+      const env = environmentOf(envs, params.env);
+      const collector = collectors.get(env.id);
+      if (!collector || !collectors.hasHost(env.id)) {
+        throw new ApiError(
+          400,
+          "unsupported",
+          `engine "${env.name}" is not on this machine: no host figures`,
+        );
+      }
+      // Two ticks: a CPU % and rates need a previous reading.
+      if (!collectors.lastHost(env.id)) await collector.current(FIRST_FIGURES_MS, LINGER_MS);
+      return c.json(collectors.lastHost(env.id) ?? {});
     },
   );
 }

@@ -25,7 +25,19 @@ export function registerStatsTopic(bus: TopicBus, envs: Environments, collectors
     },
     activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
   });
-  collectors.onTick((envId, collector, delta) => {
+  bus.register("host", {
+    open: ([envId = ""]) => {
+      const env = envs.get(envId);
+      if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+      if (!collectors.hasHost(envId)) {
+        throw new TopicError("unsupported", `engine "${env.name}" is not on this machine: no host figures`);
+      }
+      return [];
+    },
+    activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
+  });
+  collectors.onTick((envId, collector, { delta, host }) => {
+    if (host) bus.publish(`host:${envId}`, { k: "host", d: host });
     const topic = `stats:${envId}`;
     const everyone = delta.s % KEYFRAME_EVERY_TICKS === 0;
     let deltaFrame: Uint8Array | undefined;

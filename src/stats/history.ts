@@ -1,0 +1,219 @@
+import type { Database } from "bun:sqlite";
+
+/** The series history keeps, in this order (display units: %, bytes, bytes/s, count). */
+export const HISTORY_FIELDS = [
+  "cpu_percent",
+  "mem_usage",
+  "net_rx_rate",
+  "net_tx_rate",
+  "blk_read_rate",
+  "blk_write_rate",
+  "pids",
+] as const;
+const N = HISTORY_FIELDS.length;
+const COLUMNS = "cpu, mem, rx, tx, br, bw, pids";
+
+export type HistoryRange = "15m" | "1h" | "6h" | "24h" | "7d" | "30d";
+export const RANGES: Record<HistoryRange, number> = {
+  "15m": 15 * 60,
+  "1h": 3600,
+  "6h": 6 * 3600,
+  "24h": 24 * 3600,
+  "7d": 7 * 86400,
+  "30d": 30 * 86400,
+};
+const RING_SECONDS = RANGES["15m"];
+const ROLLUPS = [
+  { table: "stats_10s", seconds: 10, keep: RANGES["24h"] },
+  { table: "stats_1m", seconds: 60, keep: RANGES["30d"] },
+] as const;
+/** At most this many points per answer: longer ranges are averaged into wider steps. */
+const MAX_POINTS = 2000;
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
+export interface HistoryAnswer {
+  id: string;
+  range: HistoryRange;
+  step_ms: number;
+  /** Unix seconds. */
+  t: number[];
+  series: Record<(typeof HISTORY_FIELDS)[number], (number | null)[]>;
+}
+
+interface Bucket {
+  start: number;
+  sums: Map<string, { sum: Float64Array; n: number }>;
+}
+
+/**
+ * Figures over time: the last 15 minutes at full rate in memory (one ring per series, all sharing
+ * the tick times), and 10 s and 1 min averages in SQLite, written once per bucket in one transaction.
+ */
+export class StatsHistory {
+  private readonly slots: number;
+  private times: Float64Array;
+  private head = -1;
+  private filled = 0;
+  private rings = new Map<string, Float32Array>();
+  private lastSeen = new Map<string, number>();
+  private buckets: Bucket[] = ROLLUPS.map(() => ({ start: 0, sums: new Map() }));
+  private sids = new Map<string, number>();
+  private lastPrune = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly env: string,
+    intervalMs: number,
+  ) {
+    this.slots = Math.ceil((RING_SECONDS * 1000) / intervalMs) + 1;
+    this.times = new Float64Array(this.slots);
+  }
+
+  /** One tick: every series' values in HISTORY_FIELDS order. */
+  record(at: number, rows: Map<string, number[]>): void {
+    this.head = (this.head + 1) % this.slots;
+    this.filled = Math.min(this.filled + 1, this.slots);
+    this.times[this.head] = at;
+    for (const [ref, values] of rows) {
+      let ring = this.rings.get(ref);
+      if (!ring) {
+        ring = new Float32Array(this.slots * N).fill(Number.NaN);
+        this.rings.set(ref, ring);
+      }
+      ring.set(values, this.head * N);
+      this.lastSeen.set(ref, at);
+    }
+    for (const [ref, ring] of this.rings) {
+      if (rows.has(ref)) continue;
+      ring.fill(Number.NaN, this.head * N, this.head * N + N);
+      // Gone for longer than the ring holds: nothing left to show.
+      if (at - (this.lastSeen.get(ref) ?? 0) > RING_SECONDS * 1000) {
+        this.rings.delete(ref);
+        this.lastSeen.delete(ref);
+      }
+    }
+    ROLLUPS.forEach((r, i) => this.accumulate(r, this.buckets[i]!, at, rows));
+    if (at - this.lastPrune > PRUNE_EVERY_MS) this.prune(at);
+  }
+
+  query(ref: string, range: HistoryRange, now = Date.now()): HistoryAnswer | undefined {
+    const seconds = RANGES[range];
+    if (range === "15m") return this.fromRing(ref, range, now - seconds * 1000);
+    const sid = this.sid(ref, false);
+    if (sid === undefined) return undefined;
+    const rollup = seconds <= RANGES["24h"] ? ROLLUPS[0] : ROLLUPS[1];
+    const step = Math.max(rollup.seconds, Math.ceil(seconds / MAX_POINTS / rollup.seconds) * rollup.seconds);
+    const rows = this.db
+      .query(
+        `SELECT (t / ?1) * ?1 AS b, avg(cpu) AS c0, avg(mem) AS c1, avg(rx) AS c2, avg(tx) AS c3, avg(br) AS c4, avg(bw) AS c5, avg(pids) AS c6
+         FROM ${rollup.table} WHERE sid = ?2 AND t >= ?3 GROUP BY b ORDER BY b`,
+      )
+      .all(step, sid, Math.floor(now / 1000) - seconds) as Record<string, number>[];
+    const answer = emptyAnswer(ref, range, step * 1000);
+    for (const row of rows) {
+      answer.t.push(row.b!);
+      HISTORY_FIELDS.forEach((f, k) => answer.series[f].push(row[`c${k}`] ?? null));
+    }
+    return answer;
+  }
+
+  private fromRing(ref: string, range: HistoryRange, since: number): HistoryAnswer | undefined {
+    const ring = this.rings.get(ref);
+    if (!ring) return undefined;
+    const step =
+      this.filled > 1
+        ? Math.round(this.times[this.head]! - this.times[(this.head - 1 + this.slots) % this.slots]!)
+        : 0;
+    const answer = emptyAnswer(ref, range, step);
+    for (let i = this.filled - 1; i >= 0; i--) {
+      const slot = (this.head - i + this.slots) % this.slots;
+      if (this.times[slot]! < since) continue;
+      answer.t.push(Math.round(this.times[slot]!) / 1000);
+      HISTORY_FIELDS.forEach((f, k) => {
+        const v = ring[slot * N + k]!;
+        answer.series[f].push(Number.isNaN(v) ? null : v);
+      });
+    }
+    return answer;
+  }
+
+  private accumulate(
+    rollup: (typeof ROLLUPS)[number],
+    bucket: Bucket,
+    at: number,
+    rows: Map<string, number[]>,
+  ) {
+    const start = Math.floor(at / 1000 / rollup.seconds) * rollup.seconds;
+    if (start !== bucket.start) {
+      if (bucket.sums.size) this.flush(rollup.table, bucket);
+      bucket.start = start;
+      bucket.sums = new Map();
+    }
+    for (const [ref, values] of rows) {
+      let acc = bucket.sums.get(ref);
+      if (!acc) {
+        acc = { sum: new Float64Array(N), n: 0 };
+        bucket.sums.set(ref, acc);
+      }
+      for (let k = 0; k < N; k++) acc.sum[k]! += values[k]!;
+      acc.n++;
+    }
+  }
+
+  private flush(table: string, bucket: Bucket): void {
+    const insert = this.db.query(
+      `INSERT OR REPLACE INTO ${table} (sid, t, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const [ref, { sum, n }] of bucket.sums) {
+        insert.run(this.sid(ref, true)!, bucket.start, ...Array.from(sum, (v) => v / n));
+      }
+    })();
+  }
+
+  private prune(at: number): void {
+    this.lastPrune = at;
+    const now = Math.floor(at / 1000);
+    const sids = this.db.query("SELECT sid FROM stats_series WHERE env = ?").all(this.env) as {
+      sid: number;
+    }[];
+    this.db.transaction(() => {
+      for (const r of ROLLUPS) {
+        const del = this.db.query(`DELETE FROM ${r.table} WHERE sid = ? AND t < ?`);
+        for (const { sid } of sids) del.run(sid, now - r.keep);
+      }
+    })();
+  }
+
+  private sid(ref: string, create: boolean): number | undefined {
+    const known = this.sids.get(ref);
+    if (known !== undefined) return known;
+    const row = this.db
+      .query("SELECT sid FROM stats_series WHERE env = ? AND ref = ?")
+      .get(this.env, ref) as {
+      sid: number;
+    } | null;
+    let sid = row?.sid;
+    if (sid === undefined && create) {
+      sid = (
+        this.db
+          .query("INSERT INTO stats_series (env, ref) VALUES (?, ?) RETURNING sid")
+          .get(this.env, ref) as {
+          sid: number;
+        }
+      ).sid;
+    }
+    if (sid !== undefined) this.sids.set(ref, sid);
+    return sid;
+  }
+}
+
+function emptyAnswer(id: string, range: HistoryRange, stepMs: number): HistoryAnswer {
+  return {
+    id,
+    range,
+    step_ms: stepMs,
+    t: [],
+    series: Object.fromEntries(HISTORY_FIELDS.map((f) => [f, []])) as unknown as HistoryAnswer["series"],
+  };
+}
