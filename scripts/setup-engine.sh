@@ -14,6 +14,9 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v chromium >/dev/null || need+=(chromium)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl ca-certificates)
+# Tests make certificates with openssl and end process trees with pkill.
+command -v openssl >/dev/null || need+=(openssl)
+command -v pkill >/dev/null || need+=(procps)
 # The arm64 executable is run under user-mode emulation, with arm64 glibc from Debian's multiarch.
 arm64=()
 command -v qemu-aarch64-static >/dev/null || arm64+=(qemu-user-static)
