@@ -1,19 +1,8 @@
-import type { DeltaFrame, KeyFrame } from "../../web/lib/stats-frames.ts";
+import type { DeltaFrame, KeyFrame, StatsView } from "../../web/lib/stats-frames.ts";
 import { STAT_FIELDS } from "../../web/lib/stats-frames.ts";
 
-/** One container's figures for one tick, in display units, before quantising. */
-export interface TickFigures {
-  id: string;
-  name: string;
-  cpu_percent: number;
-  mem_usage: number;
-  mem_limit: number;
-  net_rx_rate: number;
-  net_tx_rate: number;
-  blk_read_rate: number;
-  blk_write_rate: number;
-  pids: number;
-}
+/** One container's figures for one tick, in display units, before quantising: what clients decode. */
+export type TickFigures = StatsView;
 
 /** Rounds to `digits` significant digits: small changes in a big number stop being changes. */
 export function significant(value: number, digits: number): number {

@@ -92,7 +92,9 @@ export class StatsHistory {
         this.lastSeen.delete(ref);
       }
     }
-    ROLLUPS.forEach((r, i) => this.accumulate(r, this.buckets[i]!, at, rows));
+    ROLLUPS.forEach((r, i) => {
+      this.accumulate(r, this.buckets[i]!, at, rows);
+    });
     if (at - this.lastPrune > PRUNE_EVERY_MS) this.prune(at);
   }
 
@@ -112,7 +114,9 @@ export class StatsHistory {
     const answer = emptyAnswer(ref, range, step * 1000);
     for (const row of rows) {
       answer.t.push(row.b!);
-      HISTORY_FIELDS.forEach((f, k) => answer.series[f].push(row[`c${k}`] ?? null));
+      HISTORY_FIELDS.forEach((f, k) => {
+        answer.series[f].push(row[`c${k}`] ?? null);
+      });
     }
     return answer;
   }
