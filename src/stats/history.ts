@@ -212,7 +212,7 @@ export class StatsHistory {
   }
 }
 
-function emptyAnswer(id: string, range: HistoryRange, stepMs: number): HistoryAnswer {
+export function emptyAnswer(id: string, range: HistoryRange, stepMs: number): HistoryAnswer {
   return {
     id,
     range,

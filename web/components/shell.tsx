@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, errorMessage } from "../lib/api.ts";
+import { lazy } from "../lib/lazy.ts";
 import { useContainers, useEnvs, useStreamStatus } from "../lib/live.ts";
 import { ReportError } from "../lib/report.ts";
 import type { Route } from "../lib/route.ts";
@@ -14,6 +15,15 @@ import { TopBar } from "./top-bar.tsx";
 /** The one environment the UI drives for now; everything below takes it as a parameter. */
 const ENV = "local";
 const ERROR_SHOWN_MS = 15_000;
+
+// Pages of live figures load on first visit: the login page and the container list stay small.
+const useTopPage = lazy(() => import("../pages/top.tsx"));
+const useHostPage = lazy(() =>
+  import("../pages/host.tsx").then(async (m) => {
+    await m.ready;
+    return m;
+  }),
+);
 
 interface Props {
   user: User;
@@ -50,16 +60,50 @@ export function Shell({ user, route, onLoggedOut }: Props) {
   const report = (err: unknown) => setError({ text: errorMessage(err) });
   return (
     <ReportError.Provider value={report}>
-      <TopBar user={user} onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)} />
+      <TopBar
+        user={user}
+        page={route.page}
+        onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)}
+      />
       <div class="notices">
         <EngineBanner status={status} env={env} />
         <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
       </div>
       {route.page === "container" ? (
         <ContainerPage env={ENV} caps={env?.capabilities} live={live} stream={stream} id={route.id} />
+      ) : route.page === "top" ? (
+        <TopRoute stream={stream} />
+      ) : route.page === "host" ? (
+        <HostRoute stream={stream} />
       ) : (
         <ContainersPage env={ENV} caps={env?.capabilities} live={live} />
       )}
     </ReportError.Provider>
+  );
+}
+
+function TopRoute({ stream }: { stream: Stream }) {
+  const loaded = useTopPage();
+  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
+  return <loaded.module.TopPage env={ENV} stream={stream} />;
+}
+
+function HostRoute({ stream }: { stream: Stream }) {
+  const loaded = useHostPage();
+  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
+  return <loaded.module.HostPage env={ENV} stream={stream} />;
+}
+
+function Loading({ error }: { error?: string | undefined }) {
+  return (
+    <main class="page">
+      {error ? (
+        <p class="alert" role="alert">
+          {error}
+        </p>
+      ) : (
+        <p class="muted">Loading…</p>
+      )}
+    </main>
   );
 }

@@ -1,16 +1,35 @@
+import type { Route } from "../lib/route.ts";
 import type { User } from "../lib/types.ts";
 
 interface Props {
   user: User;
+  page: Route["page"];
   onLogout: () => void;
 }
 
-export function TopBar({ user, onLogout }: Props) {
+const NAV: { href: string; label: string; pages: Route["page"][]; testid: string }[] = [
+  { href: "#/containers", label: "Containers", pages: ["containers", "container"], testid: "nav-containers" },
+  { href: "#/top", label: "Overview", pages: ["top", "host"], testid: "nav-top" },
+];
+
+export function TopBar({ user, page, onLogout }: Props) {
   return (
     <header class="top">
       <a class="brand" href="#/containers">
         GhostPanel
       </a>
+      <nav class="nav" aria-label="Main">
+        {NAV.map((n) => (
+          <a
+            key={n.href}
+            href={n.href}
+            data-testid={n.testid}
+            aria-current={n.pages.includes(page) ? "page" : undefined}
+          >
+            {n.label}
+          </a>
+        ))}
+      </nav>
       <span class="user" data-testid="user">
         {user.username}
       </span>

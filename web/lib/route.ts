@@ -4,7 +4,9 @@ export type Route =
   | { page: "setup" }
   | { page: "login" }
   | { page: "containers" }
-  | { page: "container"; id: string };
+  | { page: "container"; id: string }
+  | { page: "top" }
+  | { page: "host" };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(safeDecode);
@@ -16,6 +18,10 @@ export function parseRoute(hash: string): Route {
     case "containers":
       if (parts[1]) return { page: "container", id: parts[1] };
       return { page: "containers" };
+    case "top":
+      return { page: "top" };
+    case "host":
+      return { page: "host" };
     default:
       return { page: "containers" };
   }

@@ -7,12 +7,23 @@ import { StateBadge } from "../components/state-badge.tsx";
 import { can } from "../lib/actions.ts";
 import { useNow } from "../lib/clock.ts";
 import { portLabels, statusText } from "../lib/format.ts";
+import { lazy } from "../lib/lazy.ts";
 import type { LiveContainers } from "../lib/live.ts";
 import { navigate } from "../lib/route.ts";
 import type { Stream } from "../lib/stream.ts";
 import type { Capabilities } from "../lib/types.ts";
 
-type Tab = "logs" | "inspect";
+type Tab = "logs" | "inspect" | "stats";
+
+const TAB_LABELS: Record<Tab, string> = { logs: "Logs", inspect: "Inspect", stats: "Stats" };
+
+// The graphs and uPlot load with the first Stats tab opened, not with the page.
+const useStatsPanel = lazy(() =>
+  import("../components/stats-panel.tsx").then(async (m) => {
+    await m.ready;
+    return m;
+  }),
+);
 
 interface Props {
   env: string;
@@ -56,7 +67,7 @@ export function ContainerPage({ env, caps, live, stream, id }: Props) {
     );
   }
 
-  const tabs = (["logs", "inspect"] as const).filter((t) => can(caps, t));
+  const tabs = (["logs", "inspect", "stats"] as const).filter((t) => t === "stats" || can(caps, t));
   const current = tabs.includes(tab) ? tab : tabs[0];
   return (
     <main class="page detail">
@@ -110,7 +121,7 @@ export function ContainerPage({ env, caps, live, stream, id }: Props) {
               aria-selected={t === current}
               onClick={() => setTab(t)}
             >
-              {t === "logs" ? "Logs" : "Inspect"}
+              {TAB_LABELS[t]}
             </button>
           ))}
         </div>
@@ -132,7 +143,24 @@ export function ContainerPage({ env, caps, live, stream, id }: Props) {
           <InspectView env={env} id={c.id} version={c} />
         </section>
       )}
-      {!current && <p class="muted">This engine offers neither logs nor inspection.</p>}
+      {current === "stats" && (
+        // Mounted only while shown: its live subscription is what makes an engine stream stats.
+        <section role="tabpanel">
+          <StatsTab env={env} stream={stream} id={c.id} />
+        </section>
+      )}
     </main>
   );
+}
+
+function StatsTab({ env, stream, id }: { env: string; stream: Stream; id: string }) {
+  const loaded = useStatsPanel();
+  if (!loaded) return <p class="muted stats-loading">Loading…</p>;
+  if ("error" in loaded)
+    return (
+      <p class="alert" role="alert">
+        {loaded.error}
+      </p>
+    );
+  return <loaded.module.ContainerStats key={id} env={env} stream={stream} id={id} />;
 }

@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import type { Environments } from "../../envs/environments.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
-import { HISTORY_FIELDS, type HistoryRange, RANGES } from "../../stats/history.ts";
+import { emptyAnswer, HISTORY_FIELDS, type HistoryRange, RANGES } from "../../stats/history.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, EnvParam, json } from "../schemas.ts";
@@ -78,11 +78,15 @@ export function statsRoutes(routes: RouteTable, envs: Environments, collectors: 
       const history = collectors.history(env.id);
       if (!history) throw new ApiError(400, "unsupported", `engine "${env.name}" serves no stats`);
       // Full ids in the history; a name or an id prefix is resolved while the container exists.
-      const ref = query.id === "host" ? "host" : (env.mirror.find(query.id)?.id ?? query.id);
+      const container = query.id === "host" ? undefined : env.mirror.find(query.id);
+      const ref = query.id === "host" ? "host" : (container?.id ?? query.id);
       const answer = history.query(ref, query.range);
-      if (!answer)
-        throw new ApiError(404, "not_found", `no figures recorded for "${query.id}" in ${query.range}`);
-      return c.json(answer);
+      if (answer) return c.json(answer);
+      // Known but nothing recorded yet (just started, or the range's first bucket is still open).
+      if (container || (ref === "host" && collectors.hasHost(env.id))) {
+        return c.json(emptyAnswer(ref, query.range, 0));
+      }
+      throw new ApiError(404, "not_found", `no container "${query.id}" and no figures recorded for it`);
     },
   );
 
