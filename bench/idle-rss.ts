@@ -1,8 +1,8 @@
 import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { LABEL } from "./lib/engine.ts";
-import { login, type Panel, serveCommand, waitForContainers } from "./lib/panel.ts";
-import { type Child, firstAnswer, INSECURE_TLS, memoryOf, start, type Target } from "./lib/process.ts";
+import { login, panelAt, serveCommand, waitForContainers } from "./lib/panel.ts";
+import { type Child, firstAnswer, memoryOf, start, type Target } from "./lib/process.ts";
 import { freePort, log, round, sleep, tempDir } from "./lib/util.ts";
 
 export interface Seed {
@@ -45,20 +45,7 @@ export async function benchIdleRss(
   let afterLogin: number;
   try {
     const url = `https://127.0.0.1:${port}`;
-    const panel: Panel = {
-      child,
-      url,
-      token: seed.token,
-      async api(path) {
-        const res = await fetch(`${url}${path}`, {
-          ...INSECURE_TLS,
-          headers: { authorization: `Bearer ${seed.token}` },
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (!res.ok) throw new Error(`${path}: ${res.status}`);
-        return res.json();
-      },
-    };
+    const panel = panelAt(child, url, seed.token);
     await firstAnswer(child, `${url}/healthz`, 20_000, 10);
     await waitForContainers(panel, LABEL, containers, 60_000);
     log(`idle RSS: panel ready; idling ${idleMs / 1000} s`);
@@ -85,8 +72,8 @@ export async function benchIdleRss(
   };
 }
 
-/** The minimal server's RSS after the same treatment: started, answered a few requests, idle. */
-async function baselineRss(binary: string, dir: string, idleMs: number): Promise<number> {
+/** The minimal server's RSS (KiB) after the same treatment: started, answered a few requests, idle. */
+export async function baselineRss(binary: string, dir: string, idleMs: number): Promise<number> {
   const port = freePort();
   const child: Child = start([binary, String(port)], join(dir, "baseline.log"));
   try {

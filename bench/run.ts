@@ -1,10 +1,15 @@
 /**
- * GhostPanel benchmarks (issue #2): `npm run bench` (scripts/bench.sh) or `bun bench/run.ts [--quick]`.
+ * GhostPanel benchmarks: `npm run bench` (scripts/bench.sh) or `bun bench/run.ts [--quick] [--only GROUPS]`.
  *
+ * Issue #2:
  *   (a) container list: the panel's GET /api/v1/envs/local/containers vs the engine's own
  *       GET /containers/json?all=1, with 100 containers on the engine: p50/p99 latency and req/s
  *   (b) idle RSS of the panel mirroring those containers vs a minimal compiled Bun server
  *   (c) start-up time to the first /healthz answer vs the same minimal server
+ * Issue #3, group `stats` (bench/stats.ts): bytes per container-sample, sample-to-client latency with
+ *   1/100/1,000 clients, CPU of the cgroup vs the Docker-stats source, RSS with 100 clients.
+ *
+ * `--only list,rss,startup,stats` runs only the groups named (e.g. `--only stats`).
  *
  * Every number is also given as a ratio against a baseline measured in the same run, because these
  * machines are noisy. Budgets are printed next to the numbers and never fail the run; a benchmark
@@ -12,11 +17,12 @@
  * document (also written to bench/results.json).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { benchContainerList, type ListResult, type ListSettings } from "./container-list.ts";
 import { benchIdleRss, type RssResult, type Seed } from "./idle-rss.ts";
 import {
+  BURN_CMD,
   engineVersion,
   IMAGE,
   LABEL,
@@ -29,10 +35,25 @@ import {
 import { startPanel } from "./lib/panel.ts";
 import { panelTarget, type Target } from "./lib/process.ts";
 import { type Budget, budget, type Row, table } from "./lib/report.ts";
-import { defer, log, ROOT, RUN_ID, runCleanups, sweepTempDirs, tempDir } from "./lib/util.ts";
+import { defer, log, ROOT, RUN_ID, round, runCleanups, sweepTempDirs, tempDir } from "./lib/util.ts";
 import { benchStartup, type StartupResult } from "./startup.ts";
+import {
+  type BytesResult,
+  benchStatsBytes,
+  benchStatsCpu,
+  benchStatsLatency,
+  benchStatsRss,
+  type CpuResult,
+  type LatencyResult,
+  prepareMix,
+  type StatsRssResult,
+  type StatsSettings,
+} from "./stats.ts";
 
 const QUICK = process.argv.includes("--quick");
+const GROUPS = ["list", "rss", "startup", "stats"] as const;
+type Group = (typeof GROUPS)[number];
+const ONLY = parseOnly(process.argv);
 const CONTAINERS = 100;
 const IDLE_MS = QUICK ? 2_000 : 5_000;
 const STARTS = QUICK ? 3 : 10;
@@ -44,9 +65,44 @@ const LIST: ListSettings = {
   concurrentRequests: QUICK ? 200 : 1_000,
   rounds: QUICK ? 2 : 4,
 };
-const OVERALL_TIMEOUT_MS = 20 * 60_000;
+const STATS: StatsSettings = {
+  containers: CONTAINERS,
+  burners: 10,
+  intervalMs: 1_000,
+  bytesTicks: QUICK ? 15 : 60,
+  dockerStreamSeconds: QUICK ? 3 : 4,
+  clientCounts: [1, 100, 1_000],
+  latencyTicks: QUICK ? 10 : 30,
+  clientsPerProcess: 250,
+  cpuWindowSeconds: QUICK ? 10 : 30,
+  rssSteadySeconds: QUICK ? 5 : 20,
+  idleMs: IDLE_MS,
+};
+const STATS_RSS_CLIENTS = 100;
+const OVERALL_TIMEOUT_MS = 25 * 60_000;
 
-const BUDGETS = { listSpeedup: 5, idleRssMiB: 48, startupMs: 150 };
+const BUDGETS = {
+  listSpeedup: 5,
+  idleRssMiB: 48,
+  startupMs: 150,
+  statsBytesPerSample: 12,
+  statsP99Ms: { 100: 20, 1000: 100 } as Record<number, number>,
+  statsCpuRatio: 0.1,
+  statsRssMiB: 80,
+};
+
+function parseOnly(argv: string[]): Set<Group> {
+  const i = argv.findIndex((a) => a === "--only" || a.startsWith("--only="));
+  if (i < 0) return new Set(GROUPS);
+  const value = argv[i]!.includes("=") ? argv[i]!.split("=")[1]! : (argv[i + 1] ?? "");
+  const names = value.split(",").filter(Boolean);
+  const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length) {
+    process.stderr.write(`bench: --only takes a comma-separated list of ${GROUPS.join(", ")}\n`);
+    process.exit(2);
+  }
+  return new Set(names as Group[]);
+}
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -148,6 +204,7 @@ async function makeSeed(target: Target): Promise<Seed> {
 
 async function main(): Promise<number> {
   const started = new Date();
+  const loadBefore = loadavg();
   const target = panelTarget(tempDir("target"));
   if (target.kind === "source") {
     log("WARNING: dist/ghostpanel does not exist: measuring the panel run from source (npm run build first)");
@@ -163,7 +220,7 @@ async function main(): Promise<number> {
   log("compiling the baseline server");
   const baseline = compileBaseline();
 
-  log(`starting ${CONTAINERS} containers (${IMAGE})`);
+  const older = ONLY.has("list") || ONLY.has("rss") || ONLY.has("startup");
   // Removal waits for the creation to settle, so a signal mid-creation leaves nothing behind.
   let creating: Promise<unknown> = Promise.resolve();
   defer("bench containers", async () => {
@@ -171,43 +228,89 @@ async function main(): Promise<number> {
     const n = await removeOurContainers();
     log(`removed ${n} bench containers`);
   });
-  const t0 = performance.now();
-  creating = startContainers(CONTAINERS);
-  await creating;
-  const startSeconds = (performance.now() - t0) / 1000;
-  log(`containers up in ${startSeconds.toFixed(1)} s`);
+  let sleepers: string[] = [];
+  let startSeconds = 0;
+  if (older) {
+    log(`starting ${CONTAINERS} containers (${IMAGE})`);
+    const t0 = performance.now();
+    const starting = startContainers(CONTAINERS);
+    creating = starting;
+    sleepers = await starting;
+    startSeconds = (performance.now() - t0) / 1000;
+    log(`containers up in ${startSeconds.toFixed(1)} s`);
+  }
 
   const seed = await attempt("seed data dir", () => makeSeed(target));
   const notSeeded = <T>(): Outcome<T> => ({ ok: false, error: "no seed data dir" });
+  const skipped = <T>(): Outcome<T> => ({ ok: false, error: "skipped" });
 
-  const list = await attempt("container list", () => benchContainerList(target, LIST));
-  const rss = seed.ok
-    ? await attempt("idle RSS", () => benchIdleRss(target, baseline, seed.value, CONTAINERS, IDLE_MS))
-    : notSeeded<RssResult>();
-  const startup = seed.ok
-    ? await attempt("start-up", () => benchStartup(target, baseline, seed.value.dataDir, STARTS, CONTAINERS))
-    : notSeeded<StartupResult>();
+  const list = ONLY.has("list")
+    ? await attempt("container list", () => benchContainerList(target, LIST))
+    : skipped<ListResult>();
+  const rss = !ONLY.has("rss")
+    ? skipped<RssResult>()
+    : seed.ok
+      ? await attempt("idle RSS", () => benchIdleRss(target, baseline, seed.value, CONTAINERS, IDLE_MS))
+      : notSeeded<RssResult>();
+  const startup = !ONLY.has("startup")
+    ? skipped<StartupResult>()
+    : seed.ok
+      ? await attempt("start-up", () =>
+          benchStartup(target, baseline, seed.value.dataDir, STARTS, CONTAINERS),
+        )
+      : notSeeded<StartupResult>();
 
-  const { rows, budgets } = summarise(list, rss, startup);
+  const stats: StatsOutcomes = {
+    bytes: skipped(),
+    latency: skipped(),
+    cpu: skipped(),
+    rss: skipped(),
+  };
+  if (ONLY.has("stats")) {
+    log(`stats: making ${STATS.containers} running containers, ${STATS.burners} of them burning CPU`);
+    const mixing = prepareMix(sleepers, STATS);
+    creating = mixing;
+    const mix = await attempt("stats containers", () => mixing);
+    if (!mix.ok) {
+      for (const k of Object.keys(stats) as (keyof StatsOutcomes)[])
+        stats[k] = { ok: false, error: mix.error };
+    } else {
+      const ids = mix.value;
+      stats.bytes = await attempt("stats bytes", () => benchStatsBytes(target, ids, STATS));
+      stats.latency = await attempt("stats latency", () => benchStatsLatency(target, STATS));
+      stats.cpu = await attempt("stats CPU", () => benchStatsCpu(target, STATS));
+      stats.rss = await attempt("stats RSS", () =>
+        benchStatsRss(target, seed.ok ? seed.value : undefined, baseline, STATS, STATS_RSS_CLIENTS),
+      );
+    }
+  }
+
+  const { rows, budgets } = summarise(list, rss, startup, stats);
+  const outcomes: [string, Outcome<unknown>][] = [
+    ["container_list", list],
+    ["idle_rss", rss],
+    ["startup", startup],
+    ["stats_bytes", stats.bytes],
+    ["stats_latency", stats.latency],
+    ["stats_cpu", stats.cpu],
+    ["stats_rss", stats.rss],
+  ];
+  const ran = (o: Outcome<unknown>) => o.ok || o.error !== "skipped";
   const errors = [
     ...(seed.ok ? [] : [{ benchmark: "seed", error: seed.error }]),
-    ...[
-      ["container_list", list],
-      ["idle_rss", rss],
-      ["startup", startup],
-    ].flatMap(([name, o]) =>
-      (o as Outcome<unknown>).ok
-        ? []
-        : [{ benchmark: name as string, error: (o as { error: string }).error }],
+    ...outcomes.flatMap(([name, o]) =>
+      o.ok || !ran(o) ? [] : [{ benchmark: name, error: (o as { error: string }).error }],
     ),
   ];
+  const result = (o: Outcome<unknown>) => (o.ok ? o.value : { error: o.error });
   const cpu = cpus();
   const doc = {
     bench: "ghostpanel",
-    schema: 1,
+    schema: 2,
     date: started.toISOString(),
     duration_s: Math.round((Date.now() - started.getTime()) / 1000),
     quick: QUICK,
+    groups: [...ONLY],
     target: { kind: target.kind, path: target.path, version, bytes: target.bytes, built: target.built },
     machine: {
       cpus: cpu.length,
@@ -215,6 +318,8 @@ async function main(): Promise<number> {
       kernel: release(),
       bun: Bun.version,
       engine: { socket: SOCKET, version: engine.version, api: engine.api },
+      /** 1-, 5- and 15-minute load averages: others' work on this machine shows here */
+      loadavg: { start: loadBefore.map((l) => round(l, 2)), end: loadavg().map((l) => round(l, 2)) },
     },
     seed: seedInfo,
     run: {
@@ -224,11 +329,8 @@ async function main(): Promise<number> {
       network_mode: NETWORK_MODE,
       containers_start_s: Number(startSeconds.toFixed(1)),
     },
-    results: {
-      container_list: list.ok ? list.value : { error: list.error },
-      idle_rss: rss.ok ? rss.value : { error: rss.error },
-      startup: startup.ok ? startup.value : { error: startup.error },
-    },
+    settings: { stats: { ...STATS, rss_clients: STATS_RSS_CLIENTS, burn_cmd: BURN_CMD.join(" ") } },
+    results: Object.fromEntries(outcomes.filter(([, o]) => ran(o)).map(([name, o]) => [name, result(o)])),
     budgets,
     errors,
   };
@@ -237,8 +339,9 @@ async function main(): Promise<number> {
 
   const note =
     target.kind === "source" ? "  (measured: the panel run FROM SOURCE; dist/ghostpanel is missing)\n" : "";
+  const only = ONLY.size < GROUPS.length ? ` (only ${[...ONLY].join(", ")})` : "";
   process.stdout.write(
-    `\nGhostPanel benchmarks — ${target.path} ${version}, ${cpu.length} CPUs, ${CONTAINERS} containers on the engine\n${note}\n`,
+    `\nGhostPanel benchmarks${only} — ${target.path} ${version}, ${cpu.length} CPUs, ${CONTAINERS} containers on the engine\n${note}\n`,
   );
   process.stdout.write(`${table(rows)}\n\n`);
   if (seedInfo.panel_auto_tls_error) {
@@ -264,14 +367,24 @@ function writeResults(json: string): void {
     stderr: "pipe",
     timeout: 30_000,
   });
-  if (res.exitCode !== 0)
-    log(`biome could not format ${path}: ${res.stderr.toString().trim().slice(0, 200)}`);
+  const err = res.stderr.toString();
+  // biome.json may leave the file out (then lint does not read it either): nothing to do.
+  if (res.exitCode !== 0 && !/No files were processed/.test(err))
+    log(`biome could not format ${path}: ${err.trim().slice(0, 200)}`);
+}
+
+interface StatsOutcomes {
+  bytes: Outcome<BytesResult>;
+  latency: Outcome<LatencyResult>;
+  cpu: Outcome<CpuResult>;
+  rss: Outcome<StatsRssResult>;
 }
 
 function summarise(
   list: Outcome<ListResult>,
   rss: Outcome<RssResult>,
   startup: Outcome<StartupResult>,
+  stats: StatsOutcomes,
 ): { rows: Row[]; budgets: Budget[] } {
   const rows: Row[] = [];
   const budgets: Budget[] = [];
@@ -315,7 +428,7 @@ function summarise(
       baseline: "",
       ratio: "",
     });
-  } else failed("container list", list.error);
+  } else if (list.error !== "skipped") failed("container list", list.error);
 
   if (rss.ok) {
     const r = rss.value;
@@ -336,7 +449,7 @@ function summarise(
       baseline: "",
       ratio: x(r.panel_rss_after_login_mib / r.baseline_rss_mib),
     });
-  } else failed("idle RSS", rss.error);
+  } else if (rss.error !== "skipped") failed("idle RSS", rss.error);
 
   if (startup.ok) {
     const s = startup.value;
@@ -369,8 +482,172 @@ function summarise(
         ratio: "",
       });
     }
-  } else failed("start-up", startup.error);
+  } else if (startup.error !== "skipped") failed("start-up", startup.error);
+
+  summariseStats(stats, rows, budgets, failed);
   return { rows, budgets };
+}
+
+function summariseStats(
+  stats: StatsOutcomes,
+  rows: Row[],
+  budgets: Budget[],
+  failed: (benchmark: string, error: string) => void,
+): void {
+  const x = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)}x`;
+  const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+  const bytes = (n: number) => `${n < 100 ? n.toFixed(2) : n.toFixed(0)} B`;
+  const row = (r: Row) => {
+    rows.push(r);
+    if (r.budget) budgets.push(r.budget);
+  };
+
+  const { bytes: a, latency: b, cpu: c, rss: d } = stats;
+  if (a.ok) {
+    const r = a.value;
+    const engine = `${bytes(r.docker.bytes_per_sample)} (engine JSON)`;
+    const perTick = `per container-sample, ${r.ticks} ticks`;
+    row({
+      benchmark: "stats bytes",
+      metric: `deltas ${perTick}`,
+      panel: bytes(r.delta_bytes_per_sample),
+      baseline: engine,
+      ratio: `${x(r.ratios.delta)} fewer`,
+      budget: budget(
+        "stats bytes",
+        "delta bytes per container-sample",
+        r.delta_bytes_per_sample,
+        "B",
+        "max",
+        BUDGETS.statsBytesPerSample,
+      ),
+    });
+    row({
+      benchmark: "stats bytes",
+      metric: `all frames ${perTick} (${r.periodic_keyframes} periodic keyframes)`,
+      panel: bytes(r.all_bytes_per_sample),
+      baseline: engine,
+      ratio: `${x(r.ratios.all)} fewer`,
+      budget: budget(
+        "stats bytes",
+        "all bytes per container-sample (periodic keyframes included)",
+        r.all_bytes_per_sample,
+        "B",
+        "max",
+        BUDGETS.statsBytesPerSample,
+      ),
+    });
+    row({
+      benchmark: "stats bytes",
+      metric: `keyframe per container (${r.keyframe_containers})`,
+      panel: bytes(r.keyframe_bytes_per_container),
+      baseline: engine,
+      ratio: `${x(r.ratios.keyframe)} fewer`,
+    });
+  } else if (a.error !== "skipped") failed("stats bytes", a.error);
+
+  if (b.ok) {
+    const r = b.value;
+    const one = r.phases.find((p) => p.clients === 1);
+    for (const p of r.phases) {
+      const ratio = r.ratios.find((q) => q.clients === p.clients);
+      const base = (v: number | undefined) =>
+        one && p !== one && v !== undefined ? `${ms(v)} (1 client)` : "";
+      const limit = BUDGETS.statsP99Ms[p.clients];
+      for (const [q, v, bv, rv] of [
+        ["p50", p.sample_to_client.p50_ms, one?.sample_to_client.p50_ms, ratio?.p50],
+        ["p99", p.sample_to_client.p99_ms, one?.sample_to_client.p99_ms, ratio?.p99],
+      ] as const) {
+        row({
+          benchmark: "stats latency",
+          metric: `sample→client ${q}, ${p.clients} client${p.clients === 1 ? "" : "s"}`,
+          panel: ms(v),
+          baseline: base(bv),
+          ratio: p === one || rv === undefined ? "" : x(rv),
+          budget:
+            q === "p99" && limit !== undefined
+              ? budget("stats latency", `sample→client p99, ${p.clients} clients`, v, "ms", "max", limit)
+              : undefined,
+        });
+      }
+      row({
+        benchmark: "stats latency",
+        metric: "  p99 of the delta ticks (not the keyframe-to-all one)",
+        panel: ms(p.sample_to_client_delta_ticks.p99_ms),
+        baseline: base(one?.sample_to_client_delta_ticks.p99_ms),
+        ratio: "",
+      });
+      row({
+        benchmark: "stats latency",
+        metric: "  fan-out spread p99 (arrival − first arrival)",
+        panel: ms(p.spread.p99_ms),
+        baseline: base(one?.spread.p99_ms),
+        ratio: "",
+      });
+      row({
+        benchmark: "stats latency",
+        metric: `  CPU panel / clients (${p.client_processes} process${p.client_processes === 1 ? "" : "es"})`,
+        panel: `${p.panel_cpu_percent}% / ${p.clients_cpu_percent}%`,
+        baseline: "",
+        ratio: p.frames_missed ? `${p.frames_missed} frames missed` : "",
+      });
+    }
+    row({
+      benchmark: "stats latency",
+      metric: "tick start→first client p50/p99 (1, 100, 1000 clients)",
+      panel: r.phases
+        .map((p) => `${p.tick_to_first_client.p50_ms.toFixed(1)}/${p.tick_to_first_client.p99_ms.toFixed(1)}`)
+        .join(", "),
+      baseline: "cgroup reads + encoding",
+      ratio: "",
+    });
+  } else if (b.error !== "skipped") failed("stats latency", b.error);
+
+  if (c.ok) {
+    const r = c.value;
+    const per = (n: number) => `${(n * 1000).toFixed(2)} ms`;
+    row({
+      benchmark: "stats CPU",
+      metric: "panel+engine CPU per 1000 container-samples",
+      panel: `${per(r.cgroup.cpu_s_per_1000_samples)} (cgroup)`,
+      baseline: `${per(r.docker.cpu_s_per_1000_samples)} (docker)`,
+      ratio: x(r.ratio),
+      budget: budget("stats CPU", "cgroup / docker source CPU", r.ratio, "x", "max", BUDGETS.statsCpuRatio),
+    });
+    row({
+      benchmark: "stats CPU",
+      metric: "  the panel's own share",
+      panel: per(r.cgroup.panel_cpu_s_per_1000_samples),
+      baseline: per(r.docker.panel_cpu_s_per_1000_samples),
+      ratio: x(r.cgroup.panel_cpu_s_per_1000_samples / r.docker.panel_cpu_s_per_1000_samples),
+    });
+    row({
+      benchmark: "stats CPU",
+      metric: `  the engine's share, net of idle (idle spread ${per((r.idle.spread_s / r.cgroup.samples) * 1000)})`,
+      panel: per(r.cgroup.engine_net_cpu_s_per_1000_samples),
+      baseline: per(r.docker.engine_net_cpu_s_per_1000_samples),
+      ratio: "",
+    });
+  } else if (c.error !== "skipped") failed("stats CPU", c.error);
+
+  if (d.ok) {
+    const r = d.value;
+    row({
+      benchmark: "stats RSS",
+      metric: `VmRSS, ${r.clients} clients, ${r.steady_seconds} s`,
+      panel: `${r.rss_mib.toFixed(1)} MiB`,
+      baseline: `${r.idle_rss_mib.toFixed(1)} MiB (0 clients)`,
+      ratio: x(r.ratios.idle),
+      budget: budget("stats RSS", "VmRSS with clients", r.rss_mib, "MiB", "max", BUDGETS.statsRssMiB),
+    });
+    row({
+      benchmark: "stats RSS",
+      metric: `  the same vs the minimal server`,
+      panel: `${r.rss_mib.toFixed(1)} MiB`,
+      baseline: `${r.baseline_rss_mib.toFixed(1)} MiB (min. server)`,
+      ratio: x(r.ratios.baseline),
+    });
+  } else if (d.error !== "skipped") failed("stats RSS", d.error);
 }
 
 let exitCode = 1;

@@ -52,7 +52,8 @@ export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Pr
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-async function removeAll(ids: string[]): Promise<void> {
+/** Removes containers by id (force, with their volumes); gone already is fine. */
+export async function removeAll(ids: string[]): Promise<void> {
   const failures: string[] = [];
   await mapLimit(ids, 10, async (id) => {
     try {
@@ -81,16 +82,29 @@ export async function sweepLeftovers(): Promise<number> {
   return stale.length;
 }
 
-/** Creates and starts `count` busybox `sleep 3600` containers, `parallel` at a time. */
-export async function startContainers(count: number, parallel = 10): Promise<string[]> {
+/** What bench containers run: idle, or burning a little CPU in bursts (about 3 % of a CPU each here). */
+export const SLEEP_CMD = ["sleep", "3600"];
+export const BURN_CMD = ["sh", "-c", "while :; do usleep 100000; yes | head -c 100000 >/dev/null; done"];
+
+export interface StartOptions {
+  /** How many are created at once (10). */
+  parallel?: number;
+  /** The command (SLEEP_CMD). */
+  cmd?: string[];
+  /** Goes into the names, between the run's prefix and the number: keeps batches apart. */
+  tag?: string;
+}
+
+/** Creates and starts `count` busybox containers (`sleep 3600` unless told otherwise), `parallel` at a time. */
+export async function startContainers(count: number, o: StartOptions = {}): Promise<string[]> {
   const ids: string[] = [];
   const indexes = Array.from({ length: count }, (_, i) => i);
-  await mapLimit(indexes, parallel, async (i) => {
+  await mapLimit(indexes, o.parallel ?? 10, async (i) => {
     if (isStopping()) throw new Error("the run is ending");
-    const name = `${NAME_PREFIX}${String(i).padStart(3, "0")}`;
+    const name = `${NAME_PREFIX}${o.tag ?? ""}${String(i).padStart(3, "0")}`;
     const created = (await engine("POST", `/containers/create?name=${encodeURIComponent(name)}`, {
       Image: IMAGE,
-      Cmd: ["sleep", "3600"],
+      Cmd: o.cmd ?? SLEEP_CMD,
       Labels: { [LABEL_KEY]: RUN_ID },
       // No network: starts are quicker, and do not depend on docker0 (seen vanishing on this shared engine).
       HostConfig: { NetworkMode: NETWORK_MODE },
@@ -98,9 +112,10 @@ export async function startContainers(count: number, parallel = 10): Promise<str
     await engine("POST", `/containers/${created.Id}/start`);
     ids.push(created.Id);
   });
-  const running = (await listByLabel(LABEL)).filter((c) => c.State === "running").length;
-  if (running !== count) throw new Error(`started ${count} containers but ${running} are running`);
-  log(`${count} containers running (label ${LABEL})`);
+  const running = new Set((await listByLabel(LABEL)).filter((c) => c.State === "running").map((c) => c.Id));
+  const up = ids.filter((id) => running.has(id)).length;
+  if (up !== count) throw new Error(`started ${count} containers but ${up} are running`);
+  log(`${count} containers running (label ${LABEL}${o.tag ? `, ${o.tag}*` : ""})`);
   return ids;
 }
 

@@ -20,10 +20,18 @@ export interface PanelOptions {
   tls: "off" | "auto";
   /** Where the password file and the log go. */
   workDir: string;
+  /** The engine (the bench's socket unless told otherwise). */
+  engineUrl?: string;
 }
 
 /** The command line of a panel on 127.0.0.1:`port` against the bench's engine. */
-export function serveCommand(target: Target, port: number, dataDir: string, tls: "off" | "auto"): string[] {
+export function serveCommand(
+  target: Target,
+  port: number,
+  dataDir: string,
+  tls: "off" | "auto",
+  engineUrl = ENGINE_URL,
+): string[] {
   return [
     ...target.command,
     "serve",
@@ -32,7 +40,7 @@ export function serveCommand(target: Target, port: number, dataDir: string, tls:
     "--data",
     dataDir,
     "--engine",
-    ENGINE_URL,
+    engineUrl,
     "--tls",
     tls,
   ];
@@ -57,7 +65,7 @@ export async function startPanel(o: PanelOptions): Promise<Panel> {
   const passwordFile = join(o.workDir, "admin-password");
   writeFileSync(passwordFile, `${ADMIN.password}\n`, { mode: 0o600 });
   const child = start(
-    [...serveCommand(o.target, port, o.dataDir, o.tls), "--admin-password-file", passwordFile],
+    [...serveCommand(o.target, port, o.dataDir, o.tls, o.engineUrl), "--admin-password-file", passwordFile],
     join(o.workDir, `panel-${port}.log`),
   );
   const url = `${o.tls === "off" ? "http" : "https"}://127.0.0.1:${port}`;
@@ -74,6 +82,11 @@ export async function startPanel(o: PanelOptions): Promise<Panel> {
   if (tok.status !== 201) throw new Error(`token: ${tok.status} ${await tok.text()}`);
   const { token } = (await tok.json()) as { token: string };
 
+  return panelAt(child, url, token);
+}
+
+/** A Panel for a running panel process whose API token is known (a seeded data dir). */
+export function panelAt(child: Child, url: string, token: string): Panel {
   return {
     child,
     url,

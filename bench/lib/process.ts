@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { defer, isStopping, log, ROOT, sleep, withTimeout } from "./util.ts";
@@ -131,4 +131,78 @@ export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } {
     return Number(m[1]);
   };
   return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+}
+
+// ---- CPU time, from /proc/<pid>/stat ----
+
+/** Processes by role; a process is in the first role whose test its command name (comm) passes. */
+export function processesBy(roles: Record<string, (comm: string) => boolean>): Record<string, number[]> {
+  const out: Record<string, number[]> = Object.fromEntries(Object.keys(roles).map((r) => [r, []]));
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${name}/comm`, "utf8").trim();
+    } catch {
+      continue;
+    }
+    for (const [role, test] of Object.entries(roles)) {
+      if (test(comm)) {
+        out[role]!.push(Number(name));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU time of each thread of a process, ns, from /proc/<pid>/task/<tid>/schedstat (the scheduler's
+ * own count, exact, where utime and stime are sampled in 10 ms ticks: too coarse for a hundred
+ * shims using a few ms each). Undefined if the process is gone.
+ */
+function threadTimes(pid: number): Map<number, number> | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const out = new Map<number, number>();
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Every thread's CPU time of every pid, for a later cpuSince(). */
+export type CpuSnapshot = { at: number; pids: Map<number, Map<number, number>> };
+
+export function cpuSnapshot(pids: number[]): CpuSnapshot {
+  const out = new Map<number, Map<number, number>>();
+  for (const pid of pids) {
+    const t = threadTimes(pid);
+    if (t) out.set(pid, t);
+  }
+  return { at: performance.now(), pids: out };
+}
+
+/**
+ * CPU seconds the pids used since `before`, thread by thread: a thread (or process) that appeared
+ * meanwhile counts in full; one that ended meanwhile counts for nothing (what it used after `before`
+ * is lost).
+ */
+export function cpuSince(before: CpuSnapshot, pids: number[]): number {
+  let ns = 0;
+  for (const pid of pids) {
+    const now = threadTimes(pid);
+    if (!now) continue;
+    const then = before.pids.get(pid);
+    for (const [tid, t] of now) ns += t - (then?.get(tid) ?? 0);
+  }
+  return ns / 1e9;
 }

@@ -104,6 +104,10 @@ export function median(samples: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+export function mean(samples: number[]): number {
+  return samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : Number.NaN;
+}
+
 export function round(n: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
