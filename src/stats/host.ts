@@ -1,19 +1,7 @@
 import { readFileSync, statfsSync } from "node:fs";
+import type { HostFigures } from "../../web/lib/stats-frames.ts";
 
-/** The machine the panel (and a local engine) runs on. */
-export interface HostFigures {
-  /** Share of all CPUs' time spent not idle, 0–100. */
-  cpu_percent: number;
-  ncpu: number;
-  /** Bytes in use: total minus what the kernel calls available. */
-  mem_used: number;
-  mem_total: number;
-  load: [number, number, number];
-  /** Bytes/s over the host's own interfaces (not lo, and not the bridges and veths containers use). */
-  net_rx_rate: number;
-  net_tx_rate: number;
-  disks: { path: string; used: number; total: number }[];
-}
+export type { HostFigures };
 
 // Container traffic crosses a veth and a bridge as well as the real interface: count it once.
 const VIRTUAL = /^(lo|veth|docker|br-|virbr|cni|flannel|cali|vxlan)/;

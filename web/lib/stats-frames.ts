@@ -106,3 +106,16 @@ export class StatsTable {
     return [...this.rows.values()].map(toView);
   }
 }
+
+/** The machine a local engine runs on, once per tick (`host:<env>`). */
+export interface HostFigures {
+  /** Share of all CPUs' time, 0–100. */
+  cpu_percent: number;
+  ncpu: number;
+  mem_used: number;
+  mem_total: number;
+  load: [number, number, number];
+  net_rx_rate: number;
+  net_tx_rate: number;
+  disks: { path: string; used: number; total: number }[];
+}

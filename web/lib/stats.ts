@@ -1,7 +1,10 @@
 /** Live figures: the `stats:<env>` and `host:<env>` topics (docs/protocol.md, "Stats frames"). */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useTopic } from "./live.ts";
-import { StatsTable } from "./stats-frames.ts";
+import { type HostFigures, StatsTable } from "./stats-frames.ts";
+
+export type { HostFigures };
+
 import type { Stream } from "./stream.ts";
 
 export interface StatsListener {
@@ -82,19 +85,6 @@ export function sourceText(source: string, intervalMs: number): string {
         ? "Figures from the engine's stats API"
         : "Figures";
   return `${from}, every ${intervalMs >= 1000 ? `${intervalMs / 1000} s` : `${intervalMs} ms`}.`;
-}
-
-/** The machine a local engine runs on, once per tick (`host:<env>`). */
-export interface HostFigures {
-  /** Share of all CPUs' time, 0–100. */
-  cpu_percent: number;
-  ncpu: number;
-  mem_used: number;
-  mem_total: number;
-  load: [number, number, number];
-  net_rx_rate: number;
-  net_tx_rate: number;
-  disks: { path: string; used: number; total: number }[];
 }
 
 export interface LiveHost {
