@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { KernelFile } from "./kernel-file.ts";
 import type { RawSample, StatsSource, StatsTarget } from "./sample.ts";
 
 export interface CgroupSourceOptions {
@@ -8,22 +9,25 @@ export interface CgroupSourceOptions {
   procRoot?: string;
 }
 
-/** The files one container's figures come from, found once per container and kept. */
+/** The files one container's figures come from, found once per container and kept open. */
 interface ContainerFiles {
   v2: boolean;
   /** v1 cpuacct.usage (ns), v2 cpu.stat (usage_usec). */
-  cpu: string;
+  cpu: KernelFile;
   /** v1 memory.usage_in_bytes, v2 memory.current. */
-  memUsage: string;
-  memStat: string;
+  memUsage: KernelFile;
+  memStat: KernelFile;
   /** v1 memory.limit_in_bytes, v2 memory.max. */
-  memLimit: string;
+  memLimit: KernelFile;
   /** pids.current; undefined when the pids controller is not there for this container. */
-  pids: string | undefined;
+  pids: KernelFile | undefined;
   /** v1 blkio.throttle.io_service_bytes, v2 io.stat; undefined when missing. */
-  blk: string | undefined;
+  blk: KernelFile | undefined;
   /** v1 blkio.io_service_bytes, read when the throttle file names no device (CFQ/BFQ kernels). */
-  blkFallback: string | undefined;
+  blkFallback: KernelFile | undefined;
+  /** /proc/<pid>/net/dev of the container's process, for `pid` */
+  net: KernelFile;
+  pid: number;
 }
 
 /** What every container's sample shares in one read: host CPU time, CPU count, host memory. */
@@ -53,11 +57,13 @@ export class CgroupSource implements StatsSource {
   private readonly v2: boolean;
   private readonly files = new Map<string, ContainerFiles>();
   private memTotal = 0;
+  private readonly stat: KernelFile;
 
   constructor(options: CgroupSourceOptions = {}) {
     this.root = trimSlash(options.cgroupRoot ?? "/sys/fs/cgroup");
     this.proc = trimSlash(options.procRoot ?? "/proc");
     this.v2 = existsSync(`${this.root}/cgroup.controllers`);
+    this.stat = new KernelFile(`${this.proc}/stat`);
   }
 
   /** "v1" or "v2", as found under the cgroup root. */
@@ -77,8 +83,8 @@ export class CgroupSource implements StatsSource {
   static available(
     options: CgroupSourceOptions & { probe?: StatsTarget; containerId?: string } = {},
   ): boolean {
+    const source = new CgroupSource(options);
     try {
-      const source = new CgroupSource(options);
       const { probe, containerId } = options;
       if (probe && probe.pid > 0) {
         const cgroup = readFileSync(`${source.proc}/${probe.pid}/cgroup`, "utf8");
@@ -89,11 +95,17 @@ export class CgroupSource implements StatsSource {
       if (!id) return source.hasDockerParent();
       const files = source.resolve({ id, pid: 0 });
       if (!files) return false;
-      read(files.cpu);
-      read(files.memUsage);
-      return source.readHost() !== undefined;
+      try {
+        files.cpu.text();
+        files.memUsage.text();
+        return source.readHost() !== undefined;
+      } finally {
+        closeFiles(files);
+      }
     } catch {
       return false;
+    } finally {
+      source.close();
     }
   }
 
@@ -115,13 +127,20 @@ export class CgroupSource implements StatsSource {
     // Containers no longer asked for (removed) do not keep their paths forever.
     if (this.files.size > targets.length * 2 + 64) {
       const asked = new Set(targets.map((t) => t.id));
-      for (const id of this.files.keys()) if (!asked.has(id)) this.files.delete(id);
+      for (const id of this.files.keys()) if (!asked.has(id)) this.forget(id);
     }
     return out;
   }
 
   close(): void {
-    this.files.clear();
+    for (const id of this.files.keys()) this.forget(id);
+    this.stat.close();
+  }
+
+  private forget(id: string): void {
+    const f = this.files.get(id);
+    if (f) closeFiles(f);
+    this.files.delete(id);
   }
 
   private readOne(t: StatsTarget, host: HostFigures, at: number): RawSample | undefined {
@@ -132,20 +151,25 @@ export class CgroupSource implements StatsSource {
         f = this.resolve(t);
         if (!f) return undefined;
         this.files.set(t.id, f);
+      } else if (f.pid !== t.pid) {
+        // The container restarted: its process, and maybe its network namespace, are new.
+        f.net.close();
+        f.net = new KernelFile(`${this.proc}/${t.pid}/net/dev`);
+        f.pid = t.pid;
       }
       const cpu_ns = f.v2
-        ? (keyedValue(read(f.cpu), "usage_usec") ?? Number.NaN) * 1000
-        : Number(read(f.cpu));
-      const usage = Number(read(f.memUsage));
-      const inactive = keyedValue(read(f.memStat), f.v2 ? "inactive_file" : "total_inactive_file") ?? 0;
+        ? (keyedValue(f.cpu.text(), "usage_usec") ?? Number.NaN) * 1000
+        : Number(f.cpu.text());
+      const usage = Number(f.memUsage.text());
+      const inactive = keyedValue(f.memStat.text(), f.v2 ? "inactive_file" : "total_inactive_file") ?? 0;
       // As the docker CLI: inactive file pages are left out, unless the figures make no sense.
       const mem_usage = inactive < usage ? usage - inactive : usage;
-      const limit = Number(read(f.memLimit)); // v2 "max" gives NaN: no limit
+      const limit = Number(f.memLimit.text()); // v2 "max" gives NaN: no limit
       const mem_limit =
         Number.isFinite(limit) && limit > 0 && limit < host.mem_total ? limit : host.mem_total;
-      const pids = f.pids ? Number(read(f.pids)) : 0;
+      const pids = f.pids ? Number(f.pids.text()) : 0;
       const [blk_read, blk_write] = f.v2 ? ioStat(f.blk) : blkioThrottle(f.blk, f.blkFallback);
-      const [net_rx, net_tx] = netDev(read(`${this.proc}/${t.pid}/net/dev`));
+      const [net_rx, net_tx] = netDev(f.net.text());
       if (!Number.isFinite(cpu_ns) || !Number.isFinite(usage)) return undefined;
       return {
         at,
@@ -163,14 +187,14 @@ export class CgroupSource implements StatsSource {
     } catch {
       // Gone (the container stopped, its cgroup was removed) or unreadable: left out this time, and
       // its paths found again next time in case it came back somewhere else.
-      this.files.delete(t.id);
+      this.forget(t.id);
       return undefined;
     }
   }
 
   private readHost(): HostFigures | undefined {
     try {
-      const stat = read(`${this.proc}/stat`);
+      const stat = this.stat.text();
       const system_ns = systemCpuNs(stat);
       if (system_ns === undefined) return undefined;
       if (!this.memTotal) this.memTotal = memTotal(read(`${this.proc}/meminfo`));
@@ -186,11 +210,11 @@ export class CgroupSource implements StatsSource {
     if (this.v2) {
       for (const rel of usual) {
         const dir = `${this.root}/${rel}`;
-        if (existsSync(`${dir}/cpu.stat`)) return this.v2Files(dir);
+        if (existsSync(`${dir}/cpu.stat`)) return this.v2Files(dir, t.pid);
       }
       const rel = this.procCgroups(t.pid).get("");
       if (rel?.includes(t.id) && existsSync(`${this.root}${rel}/cpu.stat`)) {
-        return this.v2Files(`${this.root}${rel}`);
+        return this.v2Files(`${this.root}${rel}`, t.pid);
       }
       return undefined;
     }
@@ -224,27 +248,33 @@ export class CgroupSource implements StatsSource {
     const fallback = blkio !== undefined ? `${blkio}/blkio.io_service_bytes` : undefined;
     return {
       v2: false,
-      cpu: `${cpu}/cpuacct.usage`,
-      memUsage: `${memory}/memory.usage_in_bytes`,
-      memStat: `${memory}/memory.stat`,
-      memLimit: `${memory}/memory.limit_in_bytes`,
-      pids: pids !== undefined ? `${pids}/pids.current` : undefined,
-      blk: blkio !== undefined ? `${blkio}/blkio.throttle.io_service_bytes` : undefined,
-      blkFallback: fallback !== undefined && existsSync(fallback) ? fallback : undefined,
+      cpu: new KernelFile(`${cpu}/cpuacct.usage`),
+      memUsage: new KernelFile(`${memory}/memory.usage_in_bytes`),
+      memStat: new KernelFile(`${memory}/memory.stat`),
+      memLimit: new KernelFile(`${memory}/memory.limit_in_bytes`),
+      pids: optionalFile(pids !== undefined ? `${pids}/pids.current` : undefined),
+      blk: optionalFile(blkio !== undefined ? `${blkio}/blkio.throttle.io_service_bytes` : undefined),
+      blkFallback: optionalFile(fallback),
+      ...this.netFile(t.pid),
     };
   }
 
-  private v2Files(dir: string): ContainerFiles {
+  private v2Files(dir: string, pid: number): ContainerFiles {
     return {
       v2: true,
-      cpu: `${dir}/cpu.stat`,
-      memUsage: `${dir}/memory.current`,
-      memStat: `${dir}/memory.stat`,
-      memLimit: `${dir}/memory.max`,
-      pids: existsSync(`${dir}/pids.current`) ? `${dir}/pids.current` : undefined,
-      blk: existsSync(`${dir}/io.stat`) ? `${dir}/io.stat` : undefined,
+      cpu: new KernelFile(`${dir}/cpu.stat`),
+      memUsage: new KernelFile(`${dir}/memory.current`),
+      memStat: new KernelFile(`${dir}/memory.stat`),
+      memLimit: new KernelFile(`${dir}/memory.max`),
+      pids: optionalFile(`${dir}/pids.current`),
+      blk: optionalFile(`${dir}/io.stat`),
       blkFallback: undefined,
+      ...this.netFile(pid),
     };
+  }
+
+  private netFile(pid: number): { net: KernelFile; pid: number } {
+    return { net: new KernelFile(`${this.proc}/${pid}/net/dev`), pid };
   }
 
   /** /proc/<pid>/cgroup as controller list → path ("" is the v2 hierarchy). */
@@ -282,6 +312,13 @@ function read(path: string): string {
   return readFileSync(path, "utf8");
 }
 
+function optionalFile(path: string | undefined): KernelFile | undefined {
+  return path !== undefined && existsSync(path) ? new KernelFile(path) : undefined;
+}
+
+function closeFiles(f: ContainerFiles): void {
+  for (const file of [f.cpu, f.memUsage, f.memStat, f.memLimit, f.pids, f.blk, f.blkFallback, f.net]) file?.close();
+}
 function trimSlash(path: string): string {
   return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 }
@@ -335,12 +372,12 @@ export function memTotal(meminfo: string): number {
 }
 
 /** Read and write bytes of a v1 blkio file: the "Read" and "Write" lines summed over devices. */
-function blkioThrottle(path: string | undefined, fallback: string | undefined): [number, number] {
-  if (!path) return [0, 0];
-  let r = blkioLines(read(path));
+function blkioThrottle(file: KernelFile | undefined, fallback: KernelFile | undefined): [number, number] {
+  if (!file) return [0, 0];
+  let r = blkioLines(file.text());
   if (r[2] === 0 && fallback) {
     try {
-      r = blkioLines(read(fallback));
+      r = blkioLines(fallback.text());
     } catch {
       // the fallback is optional
     }
@@ -364,8 +401,8 @@ export function blkioLines(text: string): [number, number, number] {
   return [rd, wr, lines];
 }
 
-function ioStat(path: string | undefined): [number, number] {
-  return path ? ioStatBytes(read(path)) : [0, 0];
+function ioStat(file: KernelFile | undefined): [number, number] {
+  return file ? ioStatBytes(file.text()) : [0, 0];
 }
 
 /** rbytes and wbytes of a v2 io.stat, summed over devices. */

@@ -49,6 +49,66 @@ const MIGRATIONS: string[] = [
      cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL,
      PRIMARY KEY (sid, t)
    ) WITHOUT ROWID;`,
+  // Access control (#4): teams and what they own, session timeouts and CSRF, token scope and expiry,
+  // login throttling, the audit log, settings, and secrets kept encrypted (src/secrets).
+  `CREATE TABLE teams (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE team_members (
+     team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     PRIMARY KEY (team_id, user_id)
+   ) WITHOUT ROWID;
+   -- kind 'env': the whole engine; kind 'container': one container by name on that engine
+   CREATE TABLE team_resources (
+     team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+     env TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('env','container')),
+     ref TEXT NOT NULL DEFAULT '',
+     PRIMARY KEY (team_id, env, kind, ref)
+   ) WITHOUT ROWID;
+   ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE sessions ADD COLUMN csrf_hash TEXT NOT NULL DEFAULT '';
+   ALTER TABLE sessions ADD COLUMN address TEXT NOT NULL DEFAULT '';
+   CREATE INDEX sessions_user ON sessions(user_id);
+   ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+   ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'full' CHECK (scope IN ('read','full'));
+   -- JSON array of environment ids; NULL: every environment
+   ALTER TABLE api_tokens ADD COLUMN envs TEXT;
+   ALTER TABLE users ADD COLUMN password_changed_at INTEGER NOT NULL DEFAULT 0;
+   -- key: 'user:<name>' or 'addr:<address>'
+   CREATE TABLE login_failures (
+     key TEXT PRIMARY KEY,
+     failures INTEGER NOT NULL,
+     last_at INTEGER NOT NULL,
+     locked_until INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     user_id INTEGER,
+     username TEXT NOT NULL DEFAULT '',
+     address TEXT NOT NULL DEFAULT '',
+     env TEXT NOT NULL DEFAULT '',
+     action TEXT NOT NULL,
+     target TEXT NOT NULL DEFAULT '',
+     result TEXT NOT NULL,
+     status INTEGER NOT NULL DEFAULT 0,
+     detail TEXT NOT NULL DEFAULT ''
+   );
+   CREATE INDEX audit_log_at ON audit_log(at);
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) WITHOUT ROWID;
+   -- AES-GCM sealed values (src/secrets); owner: e.g. 'env:<id>:tls', 'registry:<id>:password'
+   CREATE TABLE secrets (
+     owner TEXT PRIMARY KEY,
+     sealed BLOB NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function openDatabase(dataDir: string): Database {

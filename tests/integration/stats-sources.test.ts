@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineClient } from "../../src/engine/client.ts";
 import { parseEngineUrl } from "../../src/engine/url.ts";
@@ -315,12 +315,33 @@ describe("stats sources against `docker stats`", () => {
     }
   });
 
-  it("cgroup source: a container that stops is left out, the others still read", async () => {
+  it("cgroup source: a container that stops is left out, the others still read, its files closed", async () => {
     const quiet = start("gone", ["sleep", "3600"], ["--network", "none"]);
     const source = new CgroupSource();
+    const before = openFiles(quiet);
+    const burnerBefore = openFiles(burner);
     expect((await source.read([quiet, burner])).size).toBe(2);
+    // The source keeps each container's files open between reads.
+    expect(openFiles(quiet)).toBeGreaterThan(before);
     docker("rm", "-f", quiet.id);
     const got = await source.read([quiet, burner]);
     expect([...got.keys()]).toEqual([burner.id]);
+    expect(openFiles(quiet)).toBe(before);
+    source.close();
+    expect(openFiles(burner)).toBe(burnerBefore);
   });
 });
+
+/** How many of this process's open descriptors are the container's files: its cgroups', its process's. */
+function openFiles(t: StatsTarget): number {
+  let n = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const path = readlinkSync(`/proc/self/fd/${fd}`);
+      if (path.includes(t.id) || path.startsWith(`/proc/${t.pid}/`)) n++;
+    } catch {
+      // closed between the listing and the look
+    }
+  }
+  return n;
+}

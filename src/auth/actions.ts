@@ -1,0 +1,45 @@
+import type { Role } from "./users.ts";
+
+/**
+ * Everything a caller can be allowed to do, as `<what>:<verb>`. Every route and every stream topic
+ * names one of these (src/server/route-table.ts, src/stream/bus.ts); src/auth/policy.ts decides.
+ */
+export const ACTIONS = [
+  // the caller's own account: who am I, my tokens, my password, logging out
+  "self:read",
+  "self:write",
+  "envs:read",
+  "envs:manage",
+  "containers:read",
+  "containers:operate",
+  "containers:exec",
+  "host:read",
+  "users:manage",
+  "teams:manage",
+  "audit:read",
+  "settings:manage",
+  "metrics:read",
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** What a route needs: "public" (no caller at all) or one action. */
+export type RoutePolicy = "public" | Action;
+
+const VIEWER: Action[] = ["self:read", "self:write", "envs:read", "containers:read", "host:read"];
+const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec"];
+
+export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
+  admin: new Set(ACTIONS),
+  operator: new Set(OPERATOR),
+  viewer: new Set(VIEWER),
+};
+
+/** The actions a read-only API token keeps: it changes nothing, not even its own account. */
+export const READ_ACTIONS: ReadonlySet<Action> = new Set([
+  "self:read",
+  "envs:read",
+  "containers:read",
+  "host:read",
+  "audit:read",
+  "metrics:read",
+]);
