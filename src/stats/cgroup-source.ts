@@ -317,7 +317,8 @@ function optionalFile(path: string | undefined): KernelFile | undefined {
 }
 
 function closeFiles(f: ContainerFiles): void {
-  for (const file of [f.cpu, f.memUsage, f.memStat, f.memLimit, f.pids, f.blk, f.blkFallback, f.net]) file?.close();
+  for (const file of [f.cpu, f.memUsage, f.memStat, f.memLimit, f.pids, f.blk, f.blkFallback, f.net])
+    file?.close();
 }
 function trimSlash(path: string): string {
   return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;

@@ -143,7 +143,9 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
     expect([...(await source.read(targets)).keys()]).toEqual([A, B]);
     // Files never opened are looked for on every read: a cgroup that vanished before its first read.
     rmSync(join(cg, "memory/docker", A), { recursive: true });
-    expect([...(await new CgroupSource({ cgroupRoot: cg, procRoot: proc }).read(targets)).keys()]).toEqual([B]);
+    expect([...(await new CgroupSource({ cgroupRoot: cg, procRoot: proc }).read(targets)).keys()]).toEqual([
+      B,
+    ]);
   });
 
   it("gives cpuPercent as the docker CLI computes it between two reads", async () => {
