@@ -8,6 +8,8 @@ export const ACTIONS = [
   // the caller's own account: who am I, my tokens, my password, logging out
   "self:read",
   "self:write",
+  // connecting to the live stream; each topic is then checked on its own
+  "stream:read",
   "envs:read",
   "envs:manage",
   "containers:read",
@@ -25,7 +27,14 @@ export type Action = (typeof ACTIONS)[number];
 /** What a route needs: "public" (no caller at all) or one action. */
 export type RoutePolicy = "public" | Action;
 
-const VIEWER: Action[] = ["self:read", "self:write", "envs:read", "containers:read", "host:read"];
+const VIEWER: Action[] = [
+  "self:read",
+  "self:write",
+  "stream:read",
+  "envs:read",
+  "containers:read",
+  "host:read",
+];
 const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec"];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
@@ -37,6 +46,7 @@ export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
 /** The actions a read-only API token keeps: it changes nothing, not even its own account. */
 export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "self:read",
+  "stream:read",
   "envs:read",
   "containers:read",
   "host:read",

@@ -1,10 +1,12 @@
 import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { ApiError } from "../server/errors.ts";
-import type { AppEnv } from "../server/route-table.ts";
-import { SESSION_COOKIE, type SessionStore } from "./sessions.ts";
+import type { AppContext, AppEnv } from "../server/route-table.ts";
+import type { Action } from "./actions.ts";
+import type { Caller, Policy } from "./policy.ts";
+import { hashSecret } from "./secrets.ts";
+import { CSRF_HEADER, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
 import type { TokenStore } from "./tokens.ts";
-import type { User } from "./users.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -13,43 +15,81 @@ export interface Authenticator {
   tokens: TokenStore;
 }
 
-/** Who is calling: a bearer token, else the session cookie, else nobody. */
-export function identify(auth: Authenticator, headers: Headers, cookie: string | undefined) {
+/**
+ * Who is calling: a bearer token, else the session cookie, else nobody. A bearer header that is
+ * wrong (unknown, revoked, expired) means nobody, even with a cookie beside it.
+ */
+export function identify(
+  auth: Authenticator,
+  headers: Headers,
+  cookie: string | undefined,
+): Caller | undefined {
   const header = headers.get("authorization");
   if (header) {
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const user = m ? auth.tokens.userFor(m[1]!) : undefined;
-    return user ? { user, via: "token" as const } : undefined;
+    const found = m ? auth.tokens.find(m[1]!) : undefined;
+    return found ? { user: found.user, via: "token", token: found.grant } : undefined;
   }
-  const user = cookie ? auth.sessions.userFor(cookie) : undefined;
-  return user ? { user, via: "cookie" as const } : undefined;
+  const session = cookie ? auth.sessions.find(cookie) : undefined;
+  return session ? { user: session.user, via: "cookie", csrfHash: session.csrfHash } : undefined;
+}
+
+/** Sets `caller` on every request that carries valid credentials; deciding is the route's job. */
+export function identifyCaller(auth: Authenticator): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const caller = identify(auth, c.req.raw.headers, getCookie(c, SESSION_COOKIE));
+    if (caller) c.set("caller", caller);
+    await next();
+  };
+}
+
+export const UNAUTHORIZED_MESSAGE = "log in, or send an API token as 'Authorization: Bearer <token>'";
+
+/**
+ * The gate every non-public route passes (the route table calls it with the route's action):
+ * a caller, then for cookie-authenticated changes the CSRF defence, then the policy.
+ */
+export function authorize(policy: Policy, c: AppContext, action: Action): Caller {
+  const caller = c.get("caller");
+  if (!caller) throw new ApiError(401, "unauthorized", UNAUTHORIZED_MESSAGE);
+  if (caller.via === "cookie" && !SAFE_METHODS.has(c.req.method)) checkCsrf(c, caller);
+  const env = c.req.param("env");
+  if (!policy.can(caller, action, env === undefined ? undefined : { env })) {
+    throw new ApiError(403, "forbidden", forbiddenMessage(caller, action, env));
+  }
+  return caller;
 }
 
 /**
- * Requires a caller on every route it guards. A cookie-authenticated change must come from our own
- * origin: SameSite=Strict already keeps the cookie off cross-site requests, and this refuses the
- * rest (a sibling origin, an old browser).
+ * A cookie-authenticated change must come from our own page: SameSite=Strict keeps the cookie off
+ * cross-site requests, the Origin check refuses a sibling origin, and the token (which only our
+ * page can read from its cookie) refuses anything that forged the rest.
  */
-export function requireAuth(auth: Authenticator, isPublic: (method: string, path: string) => boolean) {
-  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (isPublic(c.req.method, c.req.path)) return next();
-    const who = identify(auth, c.req.raw.headers, getCookie(c, SESSION_COOKIE));
-    if (!who) {
-      throw new ApiError(
-        401,
-        "unauthorized",
-        "log in, or send an API token as 'Authorization: Bearer <token>'",
-      );
+function checkCsrf(c: AppContext, caller: Caller): void {
+  const origin = c.req.header("origin");
+  if (origin && origin !== "null") {
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      // an Origin that is not a URL is not ours
     }
-    if (who.via === "cookie" && !SAFE_METHODS.has(c.req.method)) {
-      const origin = c.req.header("origin");
-      if (origin && new URL(origin).host !== new URL(c.req.url).host) {
-        throw new ApiError(403, "cross_origin", "request refused: it comes from another site");
-      }
+    if (host !== new URL(c.req.url).host) {
+      throw new ApiError(403, "cross_origin", "request refused: it comes from another site");
     }
-    c.set("user", who.user as User);
-    c.set("authVia", who.via);
-    await next();
-  };
-  return middleware;
+  } else if (origin === "null") {
+    throw new ApiError(403, "cross_origin", "request refused: it comes from an opaque origin");
+  }
+  const token = c.req.header(CSRF_HEADER);
+  if (!token || !caller.csrfHash || hashSecret(token) !== caller.csrfHash) {
+    throw new ApiError(403, "csrf", "request refused: the CSRF token is missing or wrong; reload the page");
+  }
+}
+
+function forbiddenMessage(caller: Caller, action: Action, env: string | undefined): string {
+  if (caller.token?.scope === "read") return `this API token is read-only: it cannot ${action}`;
+  if (env !== undefined && caller.token?.envs && !caller.token.envs.includes(env))
+    return `this API token does not reach environment "${env}"`;
+  if (action === "host:read") return `your teams do not own environment "${env}"`;
+  return `your role (${caller.user.role}) does not allow ${action}`;
 }

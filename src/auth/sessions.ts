@@ -3,39 +3,87 @@ import { hashSecret, newSecret } from "./secrets.ts";
 import type { User } from "./users.ts";
 
 export const SESSION_COOKIE = "gp_session";
-const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** Readable by the UI's script (not HttpOnly): it sends the value back as X-CSRF-Token. */
+export const CSRF_COOKIE = "gp_csrf";
+export const CSRF_HEADER = "x-csrf-token";
+
+export interface SessionLimits {
+  /** a session unused this long ends */
+  idleMs: number;
+  /** a session ends this long after login, used or not */
+  absoluteMs: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  idleMs: 60 * 60 * 1000,
+  absoluteMs: 12 * 60 * 60 * 1000,
+};
+
+// last_seen_at moves at most once a minute per session: reads do not each become a write.
+const SEEN_RESOLUTION_MS = 60_000;
+
+export interface SessionUser {
+  user: User;
+  csrfHash: string;
+}
 
 export class SessionStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
+  ) {}
 
-  /** Returns the cookie value; only its hash is stored. */
-  create(userId: number): { token: string; expiresAt: number } {
+  /** Returns the cookie value and the CSRF token; only their hashes are stored. */
+  create(userId: number, address: string): { token: string; csrf: string; expiresAt: number } {
     const token = newSecret("gps_");
+    const csrf = newSecret("");
     const now = Date.now();
-    const expiresAt = now + SESSION_TTL_MS;
+    const expiresAt = now + this.limits.absoluteMs;
     this.db
-      .query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-      .run(hashSecret(token), userId, now, expiresAt);
-    return { token, expiresAt };
+      .query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at, csrf_hash, address) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(hashSecret(token), userId, now, expiresAt, now, hashSecret(csrf), address);
+    return { token, csrf, expiresAt };
   }
 
-  userFor(token: string): User | undefined {
+  find(token: string): SessionUser | undefined {
+    const now = Date.now();
+    const hash = hashSecret(token);
     const row = this.db
       .query(
-        `SELECT u.id, u.username, u.role, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ? AND s.expires_at > ?`,
+        `SELECT u.id, u.username, u.role, u.created_at, s.last_seen_at, s.csrf_hash
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = ? AND s.expires_at > ? AND s.last_seen_at > ?`,
       )
-      .get(hashSecret(token), Date.now()) as User | null;
-    return row ?? undefined;
+      .get(hash, now, now - this.limits.idleMs) as
+      | (User & { last_seen_at: number; csrf_hash: string })
+      | null;
+    if (!row) return undefined;
+    if (now - row.last_seen_at > SEEN_RESOLUTION_MS) {
+      this.db.query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?").run(now, hash);
+    }
+    return {
+      user: { id: row.id, username: row.username, role: row.role, created_at: row.created_at },
+      csrfHash: row.csrf_hash,
+    };
   }
 
   revoke(token: string): void {
     this.db.query("DELETE FROM sessions WHERE token_hash = ?").run(hashSecret(token));
   }
 
+  /** Ends every session of a user but, optionally, the one making the change. */
+  revokeAll(userId: number, except?: string): number {
+    return this.db
+      .query("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?")
+      .run(userId, except ? hashSecret(except) : "").changes;
+  }
+
   pruneExpired(): void {
-    this.db.query("DELETE FROM sessions WHERE expires_at <= ?").run(Date.now());
+    const now = Date.now();
+    this.db
+      .query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")
+      .run(now, now - this.limits.idleMs);
   }
 }
-
-export const SESSION_MAX_AGE_S = SESSION_TTL_MS / 1000;

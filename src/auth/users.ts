@@ -1,7 +1,8 @@
 import type { Database } from "bun:sqlite";
 import { hashPassword } from "./passwords.ts";
 
-export type Role = "admin" | "operator" | "viewer";
+export const ROLES = ["admin", "operator", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface User {
   id: number;
@@ -13,6 +14,8 @@ export interface User {
 interface UserRow extends User {
   password_hash: string;
 }
+
+const COLUMNS = "id, username, role, created_at";
 
 export class UserStore {
   constructor(private readonly db: Database) {}
@@ -27,19 +30,79 @@ export class UserStore {
     );
   }
 
+  get(id: number): User | undefined {
+    return (this.db.query(`SELECT ${COLUMNS} FROM users WHERE id = ?`).get(id) as User | null) ?? undefined;
+  }
+
+  passwordHash(id: number): string | undefined {
+    const row = this.db.query("SELECT password_hash FROM users WHERE id = ?").get(id) as {
+      password_hash: string;
+    } | null;
+    return row?.password_hash;
+  }
+
+  list(): User[] {
+    return this.db.query(`SELECT ${COLUMNS} FROM users ORDER BY username`).all() as User[];
+  }
+
   /** Creates the first admin only while no user exists; the check and the insert are one transaction. */
   async createFirstAdmin(username: string, password: string): Promise<User | undefined> {
     // Checked before hashing too: argon2id costs 19 MiB and tens of milliseconds for nothing otherwise.
     if (this.count() > 0) return undefined;
     const hash = await hashPassword(password);
+    return this.db.transaction(() => (this.count() > 0 ? undefined : this.insert(username, hash, "admin")))();
+  }
+
+  /** undefined when the name is taken */
+  async create(username: string, password: string, role: Role): Promise<User | undefined> {
+    if (this.byName(username)) return undefined;
+    const hash = await hashPassword(password);
+    return this.db.transaction(() =>
+      this.byName(username) ? undefined : this.insert(username, hash, role),
+    )();
+  }
+
+  /**
+   * Changes a role. Refused (false) when it would leave no admin: the panel could never be
+   * administered again.
+   */
+  setRole(id: number, role: Role): boolean {
     return this.db.transaction(() => {
-      if (this.count() > 0) return undefined;
-      return this.db
-        .query(
-          "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, 'admin', ?) RETURNING id, username, role, created_at",
-        )
-        .get(username, hash, Date.now()) as User;
+      if (role !== "admin" && this.isLastAdmin(id)) return false;
+      this.db.query("UPDATE users SET role = ? WHERE id = ?").run(role, id);
+      return true;
     })();
+  }
+
+  async setPassword(id: number, password: string): Promise<void> {
+    const hash = await hashPassword(password);
+    this.db
+      .query("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?")
+      .run(hash, Date.now(), id);
+  }
+
+  /** false when it is the last admin (see setRole) */
+  remove(id: number): boolean {
+    return this.db.transaction(() => {
+      if (this.isLastAdmin(id)) return false;
+      this.db.query("DELETE FROM users WHERE id = ?").run(id);
+      return true;
+    })();
+  }
+
+  private isLastAdmin(id: number): boolean {
+    const row = this.db
+      .query("SELECT count(*) AS n, sum(id = ?) AS me FROM users WHERE role = 'admin'")
+      .get(id) as { n: number; me: number | null };
+    return row.n === 1 && row.me === 1;
+  }
+
+  private insert(username: string, hash: string, role: Role): User {
+    return this.db
+      .query(
+        `INSERT INTO users (username, password_hash, role, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+      )
+      .get(username, hash, role, Date.now(), Date.now()) as User;
   }
 }
 

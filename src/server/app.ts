@@ -1,8 +1,11 @@
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { requireAuth } from "../auth/middleware.ts";
+import type { LoginThrottle } from "../auth/login-throttle.ts";
+import { authorize, identifyCaller, UNAUTHORIZED_MESSAGE } from "../auth/middleware.ts";
+import type { Policy } from "../auth/policy.ts";
 import type { SessionStore } from "../auth/sessions.ts";
+import type { TeamStore } from "../auth/teams.ts";
 import type { TokenStore } from "../auth/tokens.ts";
 import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
@@ -23,6 +26,9 @@ export interface AppDeps {
   users: UserStore;
   sessions: SessionStore;
   tokens: TokenStore;
+  teams: TeamStore;
+  policy: Policy;
+  throttle: LoginThrottle;
   envs: Environments;
   bus: TopicBus;
   collectors: StatsCollectors;
@@ -56,9 +62,14 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
 
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  const routes = new RouteTable(app);
+  const routes = new RouteTable(app, (c, action) => authorize(deps.policy, c, action));
   app.onError(handleError);
-  app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) =>
+    // Unknown API paths tell a stranger nothing more than known ones do.
+    c.req.path.startsWith("/api/v1/") && !c.get("caller")
+      ? c.json(errorBody("unauthorized", UNAUTHORIZED_MESSAGE), 401)
+      : c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404),
+  );
   app.use("*", securityHeaders);
   app.use(
     "/api/*",
@@ -67,10 +78,8 @@ export function createApp(deps: AppDeps) {
       onError: (c) => c.json(errorBody("body_too_large", `request body over ${MAX_BODY_BYTES} bytes`), 413),
     }),
   );
-  app.use(
-    "/api/v1/*",
-    requireAuth(deps, (method, path) => routes.isPublic(method, path)),
-  );
+  app.use("/api/*", identifyCaller(deps));
+  app.use("/metrics", identifyCaller(deps));
 
   healthRoutes(routes, deps.envs, deps.version);
   authRoutes(routes, deps);

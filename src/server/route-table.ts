@@ -1,11 +1,13 @@
 import type { Context, Hono } from "hono";
 import * as z from "zod/mini";
+import type { Action, RoutePolicy } from "../auth/actions.ts";
+import type { Caller } from "../auth/policy.ts";
 import { ApiError } from "./errors.ts";
 import { describeIssues } from "./schemas.ts";
 
 export interface AppVariables {
-  user: import("../auth/users.ts").User;
-  authVia: "cookie" | "token";
+  /** set when the request carries valid credentials (src/auth/middleware.ts) */
+  caller: Caller | undefined;
 }
 export type AppEnv = { Variables: AppVariables };
 export type AppContext = Context<AppEnv>;
@@ -23,8 +25,8 @@ export interface RouteSpec<
   path: string;
   summary: string;
   tag: string;
-  /** Reachable without logging in. */
-  public?: boolean;
+  /** "public" (no caller needed) or the action the caller must be allowed (src/auth/actions.ts). */
+  policy: RoutePolicy;
   params?: P;
   query?: Q;
   body?: B;
@@ -46,7 +48,11 @@ type AnySpec = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefi
 export class RouteTable {
   private readonly specs: AnySpec[] = [];
 
-  constructor(private readonly app: Hono<AppEnv>) {}
+  /** `gate` lets a request through to a non-public route or throws (401, 403). */
+  constructor(
+    private readonly app: Hono<AppEnv>,
+    private readonly gate: (c: AppContext, action: Action) => void,
+  ) {}
 
   add<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
     spec: RouteSpec<P, Q, B>,
@@ -55,6 +61,8 @@ export class RouteTable {
     this.specs.push(spec as AnySpec);
     const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
     this.app.on(spec.method.toUpperCase(), honoPath, async (c) => {
+      // Before validation: nobody learns what a route takes before they are let in.
+      if (spec.policy !== "public") this.gate(c, spec.policy);
       const input = {
         params: spec.params ? check(spec.params, c.req.param(), "path") : undefined,
         query: spec.query ? check(spec.query, queryObject(c), "query") : undefined,
@@ -64,8 +72,9 @@ export class RouteTable {
     });
   }
 
-  isPublic(method: string, path: string): boolean {
-    return this.specs.some((s) => s.public && s.method === method.toLowerCase() && s.path === path);
+  /** Every route declared, for the access matrix test and the docs. */
+  list(): readonly { method: string; path: string; policy: RoutePolicy }[] {
+    return this.specs;
   }
 
   openapi(info: { title: string; version: string; description: string }): object {
@@ -86,7 +95,7 @@ export class RouteTable {
       paths[s.path]![s.method] = {
         summary: s.summary,
         tags: [s.tag],
-        ...(s.public ? { security: [] } : {}),
+        ...(s.policy === "public" ? { security: [] } : { "x-ghostpanel-action": s.policy }),
         ...(parameters.length ? { parameters } : {}),
         ...(s.body
           ? {

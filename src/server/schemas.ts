@@ -34,10 +34,9 @@ export const Username = z
   .string()
   .check(z.minLength(1), z.maxLength(64), z.regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only"));
 
-export const Credentials = z.object({
-  username: Username,
-  password: z.string().check(z.minLength(8, "password: at least 8 characters"), z.maxLength(256)),
-});
+export const Password = z.string().check(z.minLength(8, "at least 8 characters"), z.maxLength(256));
+
+export const Credentials = z.object({ username: Username, password: Password });
 
 export const EnvParam = z.object({ env: z.string().check(z.minLength(1), z.maxLength(64)) });
 

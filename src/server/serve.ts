@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { websocket } from "hono/bun";
+import { LoginThrottle } from "../auth/login-throttle.ts";
+import { Policy } from "../auth/policy.ts";
 import { SessionStore } from "../auth/sessions.ts";
+import { TeamStore } from "../auth/teams.ts";
 import { TokenStore } from "../auth/tokens.ts";
 import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
@@ -34,19 +37,22 @@ export async function startPanel(
   const users = new UserStore(db);
   const sessions = new SessionStore(db);
   const tokens = new TokenStore(db);
+  const teams = new TeamStore(db);
+  const policy = new Policy(teams);
+  const throttle = new LoginThrottle(db);
   sessions.pruneExpired();
   if (config.adminPasswordFile) await createAdminFromFile(users, config, log);
 
   const envs = new Environments(db);
-  const bus = new TopicBus();
+  const bus = new TopicBus(policy);
   registerEnvironmentTopic(bus, envs);
-  registerContainerTopic(bus, envs);
+  registerContainerTopic(bus, envs, policy);
   registerLogTopic(bus, envs);
   const collectors = new StatsCollectors(envs, db, chooseStatsSource, config.statsIntervalMs, [
     "/",
     config.dataDir,
   ]);
-  registerStatsTopic(bus, envs, collectors);
+  registerStatsTopic(bus, envs, collectors, policy);
   reportEngineStatus(envs, log);
   let tls: TlsFiles | undefined;
   try {
@@ -64,6 +70,9 @@ export async function startPanel(
     users,
     sessions,
     tokens,
+    teams,
+    policy,
+    throttle,
     envs,
     bus,
     collectors,

@@ -7,7 +7,10 @@ import { StatsHistory } from "./history.ts";
 import { type HostFigures, HostReader } from "./host.ts";
 
 export interface Tick {
+  /** the tick against the one before, for subscribers who see every container */
   delta: DeltaFrame;
+  /** every running container's figures, for those who see only some (src/stream/topics/stats.ts) */
+  figures: TickFigures[];
   /** Only for an engine on this machine. */
   host: HostFigures | undefined;
 }
@@ -84,7 +87,7 @@ export class StatsCollectors {
       const hostFigures = host?.read(at);
       stats.lastHost = hostFigures;
       history.record(at, historyRows(figures, hostFigures));
-      for (const l of this.listeners) l(envId, collector, { delta, host: hostFigures });
+      for (const l of this.listeners) l(envId, collector, { delta, figures, host: hostFigures });
     });
     const stats: EnvStats = { collector, history, host, lastHost: undefined };
     this.envStats.set(envId, stats);

@@ -1,4 +1,5 @@
-import type { User } from "../auth/users.ts";
+import type { Action } from "../auth/actions.ts";
+import type { Caller, Owned, Policy } from "../auth/policy.ts";
 import { encodeFrame, type Message } from "./frames.ts";
 
 /** A transport's end of one connection: WebSocket today, QUIC and agent tunnels later. */
@@ -14,7 +15,7 @@ export interface Sink {
 }
 
 export interface SubscribeContext {
-  user: User;
+  caller: Caller;
   /** The subscribing end, for topics that keep per-subscriber state (what it last received). */
   sink: Sink;
 }
@@ -29,10 +30,15 @@ export class TopicError extends Error {
 }
 
 /**
- * Produces one kind of topic (`containers`, `logs`, …). `open` checks a topic for a subscriber and
- * returns what that subscriber is sent first; `activate` runs while the topic has any subscriber.
+ * Produces one kind of topic (`containers`, `logs`, …). The bus lets a subscriber in only when the
+ * policy allows `action` on `resource(args)` (the topic's environment, and the container it is
+ * about, if any); `open` then returns what that subscriber is sent first; `activate` runs while
+ * the topic has any subscriber.
  */
 export interface TopicSource {
+  action: Action;
+  /** What the topic is about; throws TopicError("not_found") when there is no such thing. */
+  resource?(args: string[]): { env?: string; container?: Owned };
   open(args: string[], ctx: SubscribeContext): Promise<Message[]> | Message[];
   activate?(args: string[], out: TopicOutput): () => void;
 }
@@ -56,6 +62,8 @@ export class TopicBus {
   private sources = new Map<string, TopicSource>();
   private topics = new Map<string, Topic>();
 
+  constructor(private readonly policy: Policy) {}
+
   register(kind: string, source: TopicSource): void {
     this.sources.set(kind, source);
   }
@@ -65,6 +73,12 @@ export class TopicBus {
     const [kind = "", ...args] = name.split(":");
     const source = this.sources.get(kind);
     if (!source) throw new TopicError("unknown_topic", `unknown topic "${name}"`);
+    const resource = source.resource?.(args);
+    if (!this.policy.can(ctx.caller, source.action, resource)) {
+      // What the caller may not see does not exist for it: the same answer as a missing container.
+      if (resource?.container) throw new TopicError("not_found", `no such container in "${name}"`);
+      throw new TopicError("forbidden", `not allowed to subscribe to "${name}"`);
+    }
     const first = await source.open(args, { ...ctx, sink });
     for (const m of first) sink.deliver(encodeFrame(name, m));
     let topic = this.topics.get(name);
@@ -93,6 +107,21 @@ export class TopicBus {
     if (!topic || topic.sinks.size === 0) return;
     const frame = encodeFrame(name, message);
     for (const sink of topic.sinks) sink.deliver(frame);
+  }
+
+  /** Delivers to each subscriber the frame `pick` makes for it, if any (what it may see of a change). */
+  publishEach(name: string, pick: (sink: Sink) => Uint8Array | undefined): void {
+    const topic = this.topics.get(name);
+    if (!topic) return;
+    for (const sink of topic.sinks) {
+      const frame = pick(sink);
+      if (frame) sink.deliver(frame);
+    }
+  }
+
+  /** The topics of one kind with subscribers, e.g. every `containers:<env>`. */
+  topicNames(kind: string): string[] {
+    return [...this.topics.keys()].filter((t) => t === kind || t.startsWith(`${kind}:`));
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { ServerWebSocket } from "bun";
 import type { WSContext } from "hono/ws";
-import type { User } from "../auth/users.ts";
+import type { Caller } from "../auth/policy.ts";
 import { type Sink, type TopicBus, TopicError } from "./bus.ts";
 import { decodeClientMessage, encodeFrame } from "./frames.ts";
 
@@ -27,7 +27,7 @@ export class WebSocketConnection implements Sink {
 
   constructor(
     private readonly bus: TopicBus,
-    private readonly user: User,
+    private readonly caller: Caller,
     private readonly initialTopics: string[],
   ) {}
 
@@ -115,7 +115,7 @@ export class WebSocketConnection implements Sink {
       }
       this.topics.add(topic);
       try {
-        await this.bus.subscribe(topic, this, { user: this.user });
+        await this.bus.subscribe(topic, this, { caller: this.caller });
         // The socket may have closed while the topic opened.
         if (this.closed) this.bus.unsubscribe(topic, this);
       } catch (err) {

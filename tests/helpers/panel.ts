@@ -56,7 +56,12 @@ export async function startTestPanel(
     async api(method, path, body, auth = "token") {
       const headers: Record<string, string> = {};
       if (auth === "token" && t.token) headers.authorization = `Bearer ${t.token}`;
-      if (auth === "cookie" && t.cookie) headers.cookie = t.cookie;
+      if (auth === "cookie" && t.cookie) {
+        headers.cookie = t.cookie;
+        // What the UI does: the CSRF cookie's value goes back as a header on changes.
+        const csrf = /(?:^|;\s*)gp_csrf=([^;]+)/.exec(t.cookie)?.[1];
+        if (csrf && method !== "GET") headers["x-csrf-token"] = csrf;
+      }
       let payload: string | undefined;
       if (body !== undefined) {
         headers["content-type"] = "application/json";
@@ -89,9 +94,17 @@ export async function startTestPanel(
       res = await post("/api/v1/auth/login");
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
     } else if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${await res.text()}`);
-    t.cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+    t.cookie = sessionCookies(res);
     const tok = await t.api("POST", "/api/v1/tokens", { name: "tests" }, "cookie");
     t.token = tok.body.token;
   }
   return t;
+}
+
+/** The session and CSRF cookies a login or setup answer set, as one Cookie header. */
+export function sessionCookies(res: { headers: Headers }): string {
+  return res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0]!)
+    .join("; ");
 }

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, startTestPanel, type TestPanel } from "../helpers/panel.ts";
+import { ADMIN, sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
 
 describe("first run, login, tokens", () => {
   let p: TestPanel;
@@ -52,7 +52,7 @@ describe("first run, login, tokens", () => {
     expect(unknown.status).toBe(401);
     const ok = await p.api("POST", "/api/v1/auth/login", ADMIN, "none");
     expect(ok.status).toBe(200);
-    p.cookie = (ok.headers.get("set-cookie") ?? "").split(";")[0]!;
+    p.cookie = sessionCookies(ok);
     const me = await p.api("GET", "/api/v1/auth/me", undefined, "cookie");
     expect(me.body.user.username).toBe("admin");
   });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type Sink, TopicBus, TopicError, type TopicOutput } from "../../src/stream/bus.ts";
+import { type Sink, TopicError, type TopicOutput } from "../../src/stream/bus.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
 import { decodeFrame } from "../../web/lib/frames.ts";
+import { adminBus, adminCaller } from "../helpers/bus.ts";
 
-const user = { id: 1, username: "u", role: "admin" as const, created_at: 0 };
+const caller = adminCaller;
+const newBus = adminBus;
 
 function sink() {
   const got: { t: string; k: string; d: unknown }[] = [];
@@ -23,10 +25,11 @@ function sink() {
 
 describe("topic bus", () => {
   it("sends the snapshot to the newcomer only, fans out publishes, and runs a source only while watched", async () => {
-    const bus = new TopicBus();
+    const bus = newBus();
     let active = 0;
     let out: TopicOutput | undefined;
     bus.register("demo", {
+      action: "containers:read",
       open: (args) => {
         if (args[0] !== "ok") throw new TopicError("not_found", "no such demo");
         return [{ k: "snapshot", d: [1] }];
@@ -39,8 +42,8 @@ describe("topic bus", () => {
     });
     const a = sink();
     const b = sink();
-    await bus.subscribe("demo:ok", a.s, { user });
-    await bus.subscribe("demo:ok", b.s, { user });
+    await bus.subscribe("demo:ok", a.s, { caller });
+    await bus.subscribe("demo:ok", b.s, { caller });
     expect(active).toBe(1);
     expect(a.got.map((f) => f.k)).toEqual(["snapshot"]);
     out!.emit({ k: "tick", d: 2 });
@@ -50,15 +53,16 @@ describe("topic bus", () => {
     expect(active).toBe(1);
     bus.unsubscribe("demo:ok", b.s);
     expect(active).toBe(0);
-    await expect(bus.subscribe("demo:nope", a.s, { user })).rejects.toThrow(/no such demo/);
-    await expect(bus.subscribe("other", a.s, { user })).rejects.toThrow(/unknown topic/);
+    await expect(bus.subscribe("demo:nope", a.s, { caller })).rejects.toThrow(/no such demo/);
+    await expect(bus.subscribe("other", a.s, { caller })).rejects.toThrow(/unknown topic/);
   });
 
   it("ends a topic from the source: a last frame, then every subscriber is let go", async () => {
-    const bus = new TopicBus();
+    const bus = newBus();
     let out: TopicOutput | undefined;
     let stopped = 0;
     bus.register("logs", {
+      action: "containers:read",
       open: () => [],
       activate: (_a, o) => {
         out = o;
@@ -66,7 +70,7 @@ describe("topic bus", () => {
       },
     });
     const a = sink();
-    await bus.subscribe("logs:x", a.s, { user });
+    await bus.subscribe("logs:x", a.s, { caller });
     out!.end({ k: "end", d: { reason: "gone" } });
     expect(a.got).toEqual([{ t: "logs:x", k: "end", d: { reason: "gone" } }]);
     expect(a.ended).toEqual(["logs:x"]);
@@ -75,13 +79,13 @@ describe("topic bus", () => {
   });
 
   it("offers newest-only frames per subscriber and says who took them", async () => {
-    const bus = new TopicBus();
-    bus.register("stats", { open: () => [] });
+    const bus = newBus();
+    bus.register("stats", { action: "containers:read", open: () => [] });
     const fast = sink();
     const slow = sink();
     slow.state.slow = true;
-    await bus.subscribe("stats:x", fast.s, { user });
-    await bus.subscribe("stats:x", slow.s, { user });
+    await bus.subscribe("stats:x", fast.s, { caller });
+    await bus.subscribe("stats:x", slow.s, { caller });
     const taken = new Map<Sink, boolean>();
     const frame = (k: string) => encodeFrame("stats:x", { k });
     bus.publishLatest(

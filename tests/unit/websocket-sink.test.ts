@@ -1,8 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { TopicBus } from "../../src/stream/bus.ts";
 import { WebSocketConnection } from "../../src/stream/websocket.ts";
-
-const user = { id: 1, username: "u", role: "admin" as const, created_at: 0 };
+import { adminBus, adminCaller } from "../helpers/bus.ts";
 
 /** The part of Bun's ServerWebSocket the connection uses, with a send buffer the test controls. */
 function socket() {
@@ -24,7 +22,7 @@ function socket() {
 
 function connect() {
   const sock = socket();
-  const conn = new WebSocketConnection(new TopicBus(), user, []);
+  const conn = new WebSocketConnection(adminBus(), adminCaller, []);
   conn.open({ raw: sock } as never);
   return { sock, conn };
 }

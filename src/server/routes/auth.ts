@@ -1,38 +1,67 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod/mini";
+import { addressKey, type LoginThrottle, userKey } from "../../auth/login-throttle.ts";
 import { verifyPassword } from "../../auth/passwords.ts";
-import { SESSION_COOKIE, SESSION_MAX_AGE_S, type SessionStore } from "../../auth/sessions.ts";
+import type { Caller } from "../../auth/policy.ts";
+import { CSRF_COOKIE, SESSION_COOKIE, type SessionStore } from "../../auth/sessions.ts";
+import type { TeamStore } from "../../auth/teams.ts";
 import type { TokenStore } from "../../auth/tokens.ts";
 import { publicUser, type User, type UserStore } from "../../auth/users.ts";
+import { clientAddress } from "../client-address.ts";
 import { ApiError } from "../errors.ts";
 import type { AppContext, RouteTable } from "../route-table.ts";
-import { Credentials, commonErrors, errorResponse, json, UserSchema } from "../schemas.ts";
+import { Credentials, commonErrors, errorResponse, json, Password, UserSchema } from "../schemas.ts";
 
 export interface AuthDeps {
   users: UserStore;
   sessions: SessionStore;
   tokens: TokenStore;
+  teams: TeamStore;
+  throttle: LoginThrottle;
   secureCookies: boolean;
 }
 
 const UserAnswer = z.object({ user: UserSchema });
+const Me = z.object({ user: UserSchema, teams: z.array(z.string()), via: z.enum(["cookie", "token"]) });
 const TokenInfo = z.object({
   id: z.number(),
   name: z.string(),
   created_at: z.number(),
   last_used_at: z.nullable(z.number()),
+  expires_at: z.nullable(z.number()),
+  scope: z.enum(["read", "full"]),
+  envs: z.nullable(z.array(z.string())),
 });
+const NewTokenBody = z.object({
+  name: z.string().check(z.minLength(1), z.maxLength(100)),
+  scope: z.optional(z.enum(["read", "full"])),
+  expires_in_days: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(3650))),
+  envs: z.optional(
+    z.array(z.string().check(z.minLength(1), z.maxLength(64))).check(z.minLength(1), z.maxLength(100)),
+  ),
+});
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The caller that the route table let through: present on every non-public route. */
+export function callerOf(c: AppContext): Caller {
+  const caller = c.get("caller");
+  if (!caller) throw new ApiError(401, "unauthorized", "not logged in");
+  return caller;
+}
 
 export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
+  const cookieOptions = { sameSite: "Strict", secure: deps.secureCookies, path: "/" } as const;
   const startSession = (c: AppContext, user: User) => {
-    const { token } = deps.sessions.create(user.id);
-    setCookie(c, SESSION_COOKIE, token, {
-      httpOnly: true,
-      sameSite: "Strict",
-      secure: deps.secureCookies,
-      path: "/",
-      maxAge: SESSION_MAX_AGE_S,
-    });
+    const { token, csrf } = deps.sessions.create(user.id, clientAddress(c));
+    const maxAge = deps.sessions.limits.absoluteMs / 1000;
+    setCookie(c, SESSION_COOKIE, token, { ...cookieOptions, httpOnly: true, maxAge });
+    setCookie(c, CSRF_COOKIE, csrf, { ...cookieOptions, maxAge });
+  };
+  const endSession = (c: AppContext) => {
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (cookie) deps.sessions.revoke(cookie);
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    deleteCookie(c, CSRF_COOKIE, { path: "/" });
   };
 
   routes.add(
@@ -40,8 +69,8 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "get",
       path: "/api/v1/setup",
       tag: "auth",
+      policy: "public",
       summary: "Whether the first admin still has to be created",
-      public: true,
       responses: { 200: json(z.object({ needed: z.boolean() }), "Setup state") },
     },
     (c) => c.json({ needed: deps.users.count() === 0 }),
@@ -52,8 +81,8 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "post",
       path: "/api/v1/setup",
       tag: "auth",
+      policy: "public",
       summary: "Create the first admin (only while no user exists); logs in",
-      public: true,
       body: Credentials,
       responses: {
         201: json(UserAnswer, "Admin created"),
@@ -74,19 +103,33 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "post",
       path: "/api/v1/auth/login",
       tag: "auth",
-      summary: "Log in; sets an HttpOnly session cookie",
-      public: true,
+      policy: "public",
+      summary: "Log in; sets an HttpOnly session cookie and a CSRF cookie (send it back as X-CSRF-Token)",
       body: z.object({
         username: z.string().check(z.minLength(1), z.maxLength(64)),
         password: z.string().check(z.minLength(1), z.maxLength(256)),
       }),
-      responses: { 200: json(UserAnswer, "Logged in"), 400: commonErrors[400], 401: commonErrors[401] },
+      responses: {
+        200: json(UserAnswer, "Logged in"),
+        400: commonErrors[400],
+        401: commonErrors[401],
+        429: errorResponse("Too many failed attempts: wait (Retry-After) and try again"),
+      },
     },
     async (c, { body }) => {
+      const keys = [userKey(body.username), addressKey(clientAddress(c))];
+      const wait = deps.throttle.waitFor(keys);
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000);
+        c.header("Retry-After", String(seconds));
+        throw new ApiError(429, "too_many_attempts", `too many failed logins: try again in ${seconds} s`);
+      }
       const row = deps.users.byName(body.username);
       if (!(await verifyPassword(body.password, row?.password_hash)) || !row) {
+        deps.throttle.failed(keys);
         throw new ApiError(401, "bad_credentials", "wrong username or password");
       }
+      deps.throttle.succeeded(keys[0]!);
       startSession(c, row);
       return c.json({ user: publicUser(row) });
     },
@@ -97,13 +140,12 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "post",
       path: "/api/v1/auth/logout",
       tag: "auth",
+      policy: "self:read",
       summary: "End this session",
       responses: { 204: "Logged out", 401: commonErrors[401] },
     },
     (c) => {
-      const cookie = getCookie(c, SESSION_COOKIE);
-      if (cookie) deps.sessions.revoke(cookie);
-      deleteCookie(c, SESSION_COOKIE, { path: "/" });
+      endSession(c);
       return c.body(null, 204);
     },
   );
@@ -113,10 +155,44 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "get",
       path: "/api/v1/auth/me",
       tag: "auth",
-      summary: "The caller",
-      responses: { 200: json(UserAnswer, "The caller"), 401: commonErrors[401] },
+      policy: "self:read",
+      summary: "The caller, its teams, and how it authenticated",
+      responses: { 200: json(Me, "The caller"), 401: commonErrors[401] },
     },
-    (c) => c.json({ user: publicUser(c.get("user")) }),
+    (c) => {
+      const caller = callerOf(c);
+      return c.json({
+        user: publicUser(caller.user),
+        teams: deps.teams.teamsOf(caller.user.id),
+        via: caller.via,
+      });
+    },
+  );
+
+  routes.add(
+    {
+      method: "post",
+      path: "/api/v1/auth/password",
+      tag: "auth",
+      policy: "self:write",
+      summary: "Change the caller's password; every other session of the caller ends",
+      body: z.object({ current_password: z.string().check(z.maxLength(256)), new_password: Password }),
+      responses: {
+        204: "Changed",
+        400: commonErrors[400],
+        401: commonErrors[401],
+        403: errorResponse("Wrong current password"),
+      },
+    },
+    async (c, { body }) => {
+      const { user } = callerOf(c);
+      if (!(await verifyPassword(body.current_password, deps.users.passwordHash(user.id)))) {
+        throw new ApiError(403, "bad_credentials", "the current password is wrong");
+      }
+      await deps.users.setPassword(user.id, body.new_password);
+      deps.sessions.revokeAll(user.id, getCookie(c, SESSION_COOKIE));
+      return c.body(null, 204);
+    },
   );
 
   routes.add(
@@ -124,8 +200,10 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "post",
       path: "/api/v1/tokens",
       tag: "auth",
-      summary: "Create an API token for the caller; the token is shown only here",
-      body: z.object({ name: z.string().check(z.minLength(1), z.maxLength(100)) }),
+      policy: "self:write",
+      summary:
+        "Create an API token for the caller (optionally read-only, expiring, limited to some environments); the token is shown only here",
+      body: NewTokenBody,
       responses: {
         201: json(z.extend(TokenInfo, { token: z.string() }), "Token created"),
         400: commonErrors[400],
@@ -133,7 +211,25 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       },
     },
     (c, { body }) => {
-      const { token, info } = deps.tokens.create(c.get("user").id, body.name);
+      const caller = callerOf(c);
+      // A token never makes a token that reaches further than itself.
+      const limit = caller.token;
+      let envs = body.envs ?? null;
+      if (limit?.envs) {
+        if (envs?.some((e) => !limit.envs!.includes(e)))
+          throw new ApiError(
+            400,
+            "invalid_request",
+            "envs: this token cannot grant environments it does not reach",
+          );
+        envs ??= limit.envs;
+      }
+      const { token, info } = deps.tokens.create(caller.user.id, {
+        name: body.name,
+        scope: body.scope ?? "full",
+        expires_at: body.expires_in_days ? Date.now() + body.expires_in_days * DAY_MS : null,
+        envs,
+      });
       return c.json({ ...info, token }, 201);
     },
   );
@@ -143,10 +239,11 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "get",
       path: "/api/v1/tokens",
       tag: "auth",
-      summary: "The caller's API tokens (never their values)",
+      policy: "self:read",
+      summary: "The caller's API tokens (never their values), with their last use",
       responses: { 200: json(z.array(TokenInfo), "Tokens"), 401: commonErrors[401] },
     },
-    (c) => c.json(deps.tokens.list(c.get("user").id)),
+    (c) => c.json(deps.tokens.list(callerOf(c).user.id)),
   );
 
   routes.add(
@@ -154,12 +251,13 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       method: "delete",
       path: "/api/v1/tokens/{id}",
       tag: "auth",
+      policy: "self:write",
       summary: "Revoke one of the caller's API tokens",
       params: z.object({ id: z.coerce.number().check(z.int(), z.positive()) }),
       responses: { 204: "Revoked", 401: commonErrors[401], 404: commonErrors[404] },
     },
     (c, { params }) => {
-      if (!deps.tokens.revoke(c.get("user").id, params.id)) {
+      if (!deps.tokens.revoke(callerOf(c).user.id, params.id)) {
         throw new ApiError(404, "not_found", `no token ${params.id}`);
       }
       return c.body(null, 204);

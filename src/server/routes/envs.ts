@@ -29,6 +29,7 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
       method: "get",
       path: "/api/v1/envs",
       tag: "environments",
+      policy: "envs:read",
       summary: "Engines this panel manages, with their status",
       responses: { 200: json(z.array(EnvironmentSchema), "Environments"), 401: commonErrors[401] },
     },
@@ -40,6 +41,7 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
       method: "get",
       path: "/api/v1/envs/{env}",
       tag: "environments",
+      policy: "envs:read",
       summary: "One environment",
       params: EnvParam,
       responses: { 200: json(EnvironmentSchema, "Environment"), ...commonErrors },
@@ -52,6 +54,7 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
       method: "post",
       path: "/api/v1/envs",
       tag: "environments",
+      policy: "envs:manage",
       summary: "Add an engine by URL (unix://, tcp://, https://)",
       body: z.object({
         name: z
@@ -86,6 +89,7 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
       method: "delete",
       path: "/api/v1/envs/{env}",
       tag: "environments",
+      policy: "envs:manage",
       summary: "Stop managing an engine (the engine itself is untouched)",
       params: EnvParam,
       responses: { 204: "Removed", ...commonErrors },

@@ -9,8 +9,8 @@ export function healthRoutes(routes: RouteTable, envs: Environments, version: st
       method: "get",
       path: "/healthz",
       tag: "health",
+      policy: "public",
       summary: "Liveness, with each engine's reachability (no auth)",
-      public: true,
       responses: {
         200: json(
           z.object({

@@ -47,8 +47,8 @@ export function metricsRoutes(
       method: "get",
       path: "/metrics",
       tag: "stats",
+      policy: "metrics:read",
       summary: "Prometheus text format: the panel's own figures and per-container figures (bearer token)",
-      public: true,
       responses: { 200: "Prometheus exposition", 401: errorResponse("No valid bearer token") },
     },
     (c) => {

@@ -30,6 +30,7 @@ export function statsRoutes(routes: RouteTable, envs: Environments, collectors: 
       method: "get",
       path: "/api/v1/envs/{env}/stats",
       tag: "stats",
+      policy: "containers:read",
       summary:
         "Newest figures per running container (cpu_percent as `docker stats` shows it; bytes and cumulative counters as the engine reports them). The X-Stats-Source header says where they come from: cgroup or docker.",
       params: EnvParam,
@@ -50,6 +51,7 @@ export function statsRoutes(routes: RouteTable, envs: Environments, collectors: 
       method: "get",
       path: "/api/v1/envs/{env}/stats/history",
       tag: "stats",
+      policy: "containers:read",
       summary:
         "A container's (or, with id=host, the host's) figures over time: 15m at full rate, up to 24h in 10 s steps, up to 30d in 1 min steps (wider when needed to stay under 2,000 points)",
       params: EnvParam,
@@ -95,6 +97,7 @@ export function statsRoutes(routes: RouteTable, envs: Environments, collectors: 
       method: "get",
       path: "/api/v1/envs/{env}/host",
       tag: "stats",
+      policy: "host:read",
       summary: "The newest figures of the machine the engine runs on (local engines only)",
       params: EnvParam,
       responses: { 200: json(z.record(z.string(), z.unknown()), "Host figures"), ...commonErrors },

@@ -5,12 +5,13 @@ import { WebSocketConnection } from "../../stream/websocket.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, errorResponse } from "../schemas.ts";
+import { callerOf } from "./auth.ts";
 
 /** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
 export function streamRoutes(routes: RouteTable, bus: TopicBus): void {
   const upgrade = upgradeWebSocket((c) => {
     const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
-    const conn = new WebSocketConnection(bus, c.get("user"), topics);
+    const conn = new WebSocketConnection(bus, callerOf(c), topics);
     return {
       onOpen: (_evt, ws) => conn.open(ws),
       onMessage: (evt) => conn.message(evt.data),
@@ -22,6 +23,7 @@ export function streamRoutes(routes: RouteTable, bus: TopicBus): void {
       method: "get",
       path: "/api/v1/stream",
       tag: "stream",
+      policy: "stream:read",
       summary: "WebSocket of msgpack frames (docs/protocol.md); ?topics=a,b subscribes on connect",
       query: z.object({ topics: z.optional(z.string().check(z.maxLength(16_384))) }),
       responses: {

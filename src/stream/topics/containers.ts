@@ -1,23 +1,80 @@
+import type { Audience, Caller, Owned, Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
 import type { ContainerView } from "../../state/container-view.ts";
-import { type TopicBus, TopicError } from "../bus.ts";
+import { type Sink, type TopicBus, TopicError } from "../bus.ts";
+import { encodeFrame, type Message } from "../frames.ts";
 
-/** `containers:<env>`: the mirror's list, then every change to it. */
-export function registerContainerTopic(bus: TopicBus, envs: Environments): void {
+/**
+ * `containers:<env>`: the mirror's list, then every change to it — each subscriber only what its
+ * teams own. A change is encoded once per audience (everyone who sees the same set), not once per
+ * subscriber; when team ownership changes, every subscriber gets a fresh snapshot.
+ */
+export function registerContainerTopic(bus: TopicBus, envs: Environments, policy: Policy): void {
+  const callers = new WeakMap<Sink, Caller>();
+  // What each engine's subscribers were last told about, so that a removal reaches only those who
+  // saw the container.
+  const known = new Map<string, Map<string, Owned>>();
+  const envOf = (envId: string) => {
+    const env = envs.get(envId);
+    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+    return env;
+  };
   bus.register("containers", {
-    open: ([envId]) => {
-      const env = envs.get(envId ?? "");
-      if (!env) throw new TopicError("not_found", `no environment "${envId ?? ""}"`);
-      return [{ k: "snapshot", d: env.mirror.list().map(wireView) }];
+    action: "containers:read",
+    resource: ([envId = ""]) => ({ env: envOf(envId).id }),
+    open: ([envId = ""], { caller, sink }) => {
+      const env = envOf(envId);
+      callers.set(sink, caller);
+      const audience = policy.audience(caller, envId);
+      return [{ k: "snapshot", d: env.mirror.list().filter(audience.sees).map(wireView) }];
     },
   });
-  envs.onChange((envId, change) => {
+
+  const publish = (envId: string, make: (audience: Audience) => Message | undefined) => {
+    const frames = new Map<string, Uint8Array | undefined>();
     const topic = `containers:${envId}`;
-    if (change.kind === "snapshot") bus.publish(topic, { k: "snapshot", d: change.containers.map(wireView) });
-    else if (change.kind === "upsert") bus.publish(topic, { k: "upsert", d: wireView(change.container) });
-    else if (change.kind === "remove") bus.publish(topic, { k: "remove", d: { id: change.id } });
+    bus.publishEach(topic, (sink) => {
+      const caller = callers.get(sink);
+      if (!caller) return undefined;
+      const audience = policy.audience(caller, envId);
+      if (!frames.has(audience.key)) {
+        const m = make(audience);
+        frames.set(audience.key, m && encodeFrame(topic, m));
+      }
+      return frames.get(audience.key);
+    });
+  };
+  const snapshot = (envId: string, list: ContainerView[]) => {
+    known.set(envId, new Map(list.map((c) => [c.id, c])));
+    publish(envId, (a) => ({ k: "snapshot", d: list.filter(a.sees).map(wireView) }));
+  };
+
+  envs.onChange((envId, change) => {
+    if (change.kind === "snapshot") snapshot(envId, change.containers);
+    else if (change.kind === "upsert") {
+      const c = change.container;
+      const before = known.get(envId)?.get(c.id);
+      if (!known.has(envId)) known.set(envId, new Map());
+      known.get(envId)!.set(c.id, c);
+      publish(envId, (a) =>
+        a.sees(c) ? { k: "upsert", d: wireView(c) } : before && a.sees(before) ? removal(c.id) : undefined,
+      );
+    } else if (change.kind === "remove") {
+      const before = known.get(envId)?.get(change.id);
+      known.get(envId)?.delete(change.id);
+      publish(envId, (a) => (before === undefined || a.sees(before) ? removal(change.id) : undefined));
+    }
+  });
+  policy.onOwnershipChange(() => {
+    for (const topic of bus.topicNames("containers")) {
+      const envId = topic.slice("containers:".length);
+      const env = envs.get(envId);
+      if (env) snapshot(envId, env.mirror.list());
+    }
   });
 }
+
+const removal = (id: string): Message => ({ k: "remove", d: { id } });
 
 // `tty` and `pid` are for the panel's own use (reading logs and network counters), not shown to clients.
 export function wireView({

@@ -4,6 +4,7 @@ import type { TopicBus } from "../bus.ts";
 /** `envs`: the list of environments with their status, sent again whenever an engine comes or goes. */
 export function registerEnvironmentTopic(bus: TopicBus, envs: Environments): void {
   bus.register("envs", {
+    action: "envs:read",
     open: () => [{ k: "envs", d: envs.list() }],
   });
   envs.onChange((_id, change) => {

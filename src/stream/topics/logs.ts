@@ -23,6 +23,11 @@ export function registerLogTopic(bus: TopicBus, envs: Environments): void {
     return { env, container, key: `${envId}:${container.id}` };
   };
   bus.register("logs", {
+    action: "containers:read",
+    resource: (args) => {
+      const { env, container } = resolve(args);
+      return { env: env.id, container };
+    },
     open: (args) => {
       const { key } = resolve(args);
       const lines = recent.get(key);

@@ -1,5 +1,9 @@
+import type { DeltaFrame, KeyFrame } from "../../../web/lib/stats-frames.ts";
+import type { Audience, Caller, Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
+import type { StatsCollector } from "../../stats/collector.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
+import { StatsFrameEncoder, type TickFigures } from "../../stats/frame-encoder.ts";
 import { type Sink, type TopicBus, TopicError } from "../bus.ts";
 import { encodeFrame } from "../frames.ts";
 
@@ -7,28 +11,81 @@ import { encodeFrame } from "../frames.ts";
 const KEYFRAME_EVERY_TICKS = 30;
 
 /**
- * `stats:<env>`: a keyframe on subscribe, then per tick a delta (docs/protocol.md). One delta and at
- * most one keyframe are encoded per tick, whatever the number of subscribers: a subscriber that had
- * the previous frame gets the delta, any other (new, or dropped a frame for being slow) the keyframe.
+ * The frames of one audience (subscribers who see the same containers). Those who see everything
+ * share the collector's own encoder; the others get one encoder per audience, fed the figures of
+ * what they may see.
  */
-export function registerStatsTopic(bus: TopicBus, envs: Environments, collectors: StatsCollectors): void {
+interface AudienceFrames {
+  encoder: { keyframe(): KeyFrame; seq: number };
+  /** this tick's delta, and its encoded frames once asked for */
+  delta?: DeltaFrame;
+  deltaFrame?: Uint8Array;
+  keyFrame?: Uint8Array;
+  own?: { encoder: StatsFrameEncoder; audience: Audience };
+}
+
+/**
+ * `stats:<env>`: a keyframe on subscribe, then per tick a delta (docs/protocol.md). One delta and at
+ * most one keyframe are encoded per tick and audience, whatever the number of subscribers: a
+ * subscriber that had the previous frame gets the delta, any other (new, or dropped a frame for
+ * being slow) the keyframe.
+ */
+export function registerStatsTopic(
+  bus: TopicBus,
+  envs: Environments,
+  collectors: StatsCollectors,
+  policy: Policy,
+): void {
   const lastSeq = new WeakMap<Sink, number>();
+  const callers = new WeakMap<Sink, Caller>();
+  const audiences = new Map<string, Map<string, AudienceFrames>>();
+
+  const framesFor = (envId: string, collector: StatsCollector, caller: Caller): AudienceFrames => {
+    const audience = policy.audience(caller, envId);
+    const byKey = audiences.get(envId) ?? new Map<string, AudienceFrames>();
+    audiences.set(envId, byKey);
+    let frames = byKey.get(audience.key);
+    if (!frames) {
+      if (audience.key === "*") frames = { encoder: collector.encoder };
+      else {
+        const encoder = new StatsFrameEncoder(collector.intervalMs, () => collector.sourceName ?? "none");
+        frames = { encoder, own: { encoder, audience } };
+      }
+      byKey.set(audience.key, frames);
+    }
+    return frames;
+  };
+  const envOf = (envId: string) => {
+    const env = envs.get(envId);
+    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+    return env;
+  };
+
   bus.register("stats", {
-    open: ([envId = ""], { sink }) => {
-      const env = envs.get(envId);
-      if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+    action: "containers:read",
+    resource: ([envId = ""]) => ({ env: envOf(envId).id }),
+    open: ([envId = ""], { caller, sink }) => {
+      const env = envOf(envId);
       const collector = collectors.get(envId);
       if (!collector) throw new TopicError("unsupported", `engine "${env.name}" serves no stats`);
-      const key = collector.encoder.keyframe();
+      callers.set(sink, caller);
+      const key = framesFor(envId, collector, caller).encoder.keyframe();
       lastSeq.set(sink, key.s);
       return [{ k: "key", d: key }];
     },
-    activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
+    activate: ([envId = ""]) => {
+      const release = collectors.get(envId)?.watch() ?? (() => {});
+      return () => {
+        release();
+        audiences.delete(envId);
+      };
+    },
   });
   bus.register("host", {
+    action: "host:read",
+    resource: ([envId = ""]) => ({ env: envOf(envId).id }),
     open: ([envId = ""]) => {
-      const env = envs.get(envId);
-      if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+      const env = envOf(envId);
       if (!collectors.hasHost(envId)) {
         throw new TopicError("unsupported", `engine "${env.name}" is not on this machine: no host figures`);
       }
@@ -36,22 +93,44 @@ export function registerStatsTopic(bus: TopicBus, envs: Environments, collectors
     },
     activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
   });
-  collectors.onTick((envId, collector, { delta, host }) => {
+  // Ownership changed: every subscriber starts again from a keyframe of what it may now see.
+  policy.onOwnershipChange(() => audiences.clear());
+
+  collectors.onTick((envId, collector, { delta, figures, host }) => {
     if (host) bus.publish(`host:${envId}`, { k: "host", d: host });
     const topic = `stats:${envId}`;
-    const everyone = delta.s % KEYFRAME_EVERY_TICKS === 0;
-    let deltaFrame: Uint8Array | undefined;
-    let keyFrame: Uint8Array | undefined;
+    // Audiences made during this tick's sending (after an ownership change) start with a keyframe.
+    for (const frames of audiences.get(envId)?.values() ?? []) {
+      frames.delta = frames.own
+        ? frames.own.encoder.tick(visible(figures, frames.own.audience, envId))
+        : delta;
+      frames.deltaFrame = undefined;
+      frames.keyFrame = undefined;
+    }
+    const seen = new Map<Sink, AudienceFrames>();
     const pick = (sink: Sink): Uint8Array => {
-      if (!everyone && lastSeq.get(sink) === delta.s - 1) {
-        deltaFrame ??= encodeFrame(topic, { k: "delta", d: delta });
-        return deltaFrame;
+      const caller = callers.get(sink)!;
+      const frames = framesFor(envId, collector, caller);
+      seen.set(sink, frames);
+      const d = frames.delta;
+      if (d && d.s % KEYFRAME_EVERY_TICKS !== 0 && lastSeq.get(sink) === d.s - 1) {
+        frames.deltaFrame ??= encodeFrame(topic, { k: "delta", d });
+        return frames.deltaFrame;
       }
-      keyFrame ??= encodeFrame(topic, { k: "key", d: collector.encoder.keyframe() });
-      return keyFrame;
+      frames.keyFrame ??= encodeFrame(topic, { k: "key", d: frames.encoder.keyframe() });
+      return frames.keyFrame;
     };
     bus.publishLatest(topic, pick, (sink, taken) => {
-      if (taken) lastSeq.set(sink, delta.s);
+      if (taken) lastSeq.set(sink, seen.get(sink)!.encoder.seq);
     });
+
+    function visible(all: TickFigures[], audience: Audience, env: string): TickFigures[] {
+      const mirror = envs.get(env)?.mirror;
+      if (!mirror) return [];
+      return all.filter((f) => {
+        const c = mirror.find(f.id);
+        return c !== undefined && audience.sees(c);
+      });
+    }
   });
 }

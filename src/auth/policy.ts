@@ -1,0 +1,92 @@
+import { type Action, READ_ACTIONS, ROLE_ACTIONS } from "./actions.ts";
+import { TEAM_LABEL, type TeamStore } from "./teams.ts";
+import type { User } from "./users.ts";
+
+/** What an API token was limited to when it was made. */
+export interface TokenGrant {
+  id: number;
+  scope: "read" | "full";
+  /** environment ids; null: every environment */
+  envs: string[] | null;
+}
+
+/** Who is calling and through what: a session cookie, or a token and its limits. */
+export interface Caller {
+  user: User;
+  via: "cookie" | "token";
+  token?: TokenGrant;
+  /** the session's CSRF token hash, for cookie callers */
+  csrfHash?: string;
+}
+
+/** The little of a container that ownership depends on. */
+export interface Owned {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * What one caller may see of an engine's containers. Callers who see the same set share a key, so a
+ * stream can encode each frame once per audience instead of once per subscriber.
+ */
+export interface Audience {
+  key: string;
+  sees(container: Owned): boolean;
+}
+
+const EVERYTHING: Audience = { key: "*", sees: () => true };
+
+/**
+ * The one place that says yes or no: `can(caller, action, resource)`. Routes reach it through the
+ * route table (every route names its action), stream topics through the bus; handlers ask it again
+ * for the one resource they act on, and lists and streams filter through `audience`.
+ *
+ * A caller may do an action when its role has it, its token's scope and engines allow it, and —
+ * unless it is an admin — one of its teams owns the resource: the engine (assigned to the team), or
+ * the container (labelled `ghostpanel.team=<team>`, or assigned by name).
+ */
+export class Policy {
+  constructor(private readonly teams: TeamStore) {}
+
+  can(caller: Caller, action: Action, resource?: { env?: string; container?: Owned }): boolean {
+    if (!ROLE_ACTIONS[caller.user.role].has(action)) return false;
+    const token = caller.token;
+    if (token?.scope === "read" && !READ_ACTIONS.has(action)) return false;
+    const env = resource?.env;
+    if (env === undefined) return true;
+    if (token?.envs && !token.envs.includes(env)) return false;
+    if (caller.user.role === "admin") return true;
+    if (resource?.container) return this.audience(caller, env).sees(resource.container);
+    // Engine-wide figures (the host's) need the engine itself; lists are filtered instead.
+    return action !== "host:read" || this.ownsEnv(caller, env);
+  }
+
+  /** Whether the caller's teams own the whole engine (admins own everything). */
+  ownsEnv(caller: Caller, env: string): boolean {
+    return caller.user.role === "admin" || this.teams.ownership(caller.user.id).envs.has(env);
+  }
+
+  audience(caller: Caller, env: string): Audience {
+    if (caller.token?.envs && !caller.token.envs.includes(env)) return { key: "-", sees: () => false };
+    if (caller.user.role === "admin") return EVERYTHING;
+    const own = this.teams.ownership(caller.user.id);
+    if (own.envs.has(env)) return EVERYTHING;
+    const assigned = [...own.containers].filter((c) => c.startsWith(`${env}\u0000`));
+    return {
+      key: `teams:${[...own.teams].sort().join(",")}|${assigned.sort().join(",")}`,
+      sees: (c) => {
+        const team = c.labels[TEAM_LABEL];
+        return (team !== undefined && own.teams.has(team)) || own.containers.has(`${env}\u0000${c.name}`);
+      },
+    };
+  }
+
+  teamsOf(caller: Caller): string[] {
+    return this.teams.teamsOf(caller.user.id);
+  }
+
+  /** Called whenever who owns what may have changed (a team, its members, a user's role). */
+  onOwnershipChange(listener: () => void): void {
+    this.teams.onChange(listener);
+  }
+}

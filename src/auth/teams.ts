@@ -1,0 +1,150 @@
+import type { Database } from "bun:sqlite";
+
+export interface Team {
+  id: number;
+  name: string;
+  created_at: number;
+  members: number[];
+  /** what the team owns besides containers labelled `ghostpanel.team=<name>` */
+  resources: TeamResource[];
+}
+
+export interface TeamResource {
+  env: string;
+  /** "env": every resource of that engine; "container": one container, by name */
+  kind: "env" | "container";
+  ref: string;
+}
+
+/** What a user's teams own, in the form every check reads it. */
+export interface Ownership {
+  teams: ReadonlySet<string>;
+  envs: ReadonlySet<string>;
+  /** `${env}\u0000${container name}` */
+  containers: ReadonlySet<string>;
+}
+
+export const TEAM_LABEL = "ghostpanel.team";
+
+/**
+ * Teams, their members and what they own. Ownership is read on every list and every frame a
+ * non-admin gets, so each user's is kept in memory and dropped whenever any team changes.
+ */
+export class TeamStore {
+  private cache = new Map<number, Ownership>();
+  private listeners: (() => void)[] = [];
+
+  constructor(private readonly db: Database) {}
+
+  /** Called after any change, so that open streams can re-filter what they send. */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  list(): Team[] {
+    const teams = this.db.query("SELECT id, name, created_at FROM teams ORDER BY name").all() as Omit<
+      Team,
+      "members" | "resources"
+    >[];
+    const members = this.db.query("SELECT team_id, user_id FROM team_members").all() as {
+      team_id: number;
+      user_id: number;
+    }[];
+    const resources = this.db
+      .query("SELECT team_id, env, kind, ref FROM team_resources")
+      .all() as (TeamResource & {
+      team_id: number;
+    })[];
+    return teams.map((t) => ({
+      ...t,
+      members: members.filter((m) => m.team_id === t.id).map((m) => m.user_id),
+      resources: resources
+        .filter((r) => r.team_id === t.id)
+        .map(({ env, kind, ref }) => ({ env, kind, ref })),
+    }));
+  }
+
+  get(id: number): Team | undefined {
+    return this.list().find((t) => t.id === id);
+  }
+
+  byName(name: string): Team | undefined {
+    return this.list().find((t) => t.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** undefined when the name is taken */
+  create(name: string): Team | undefined {
+    const row = this.db
+      .query("INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id")
+      .get(name, Date.now()) as { id: number } | null;
+    if (!row) return undefined;
+    this.changed();
+    return this.get(row.id);
+  }
+
+  remove(id: number): boolean {
+    const gone = this.db.query("DELETE FROM teams WHERE id = ?").run(id).changes > 0;
+    if (gone) this.changed();
+    return gone;
+  }
+
+  /** Replaces a team's members and explicit resources in one transaction. */
+  update(id: number, change: { members?: number[]; resources?: TeamResource[] }): void {
+    this.db.transaction(() => {
+      if (change.members) {
+        this.db.query("DELETE FROM team_members WHERE team_id = ?").run(id);
+        const add = this.db.query("INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?, ?)");
+        for (const user of change.members) add.run(id, user);
+      }
+      if (change.resources) {
+        this.db.query("DELETE FROM team_resources WHERE team_id = ?").run(id);
+        const add = this.db.query(
+          "INSERT OR IGNORE INTO team_resources (team_id, env, kind, ref) VALUES (?, ?, ?, ?)",
+        );
+        for (const r of change.resources) add.run(id, r.env, r.kind, r.kind === "env" ? "" : r.ref);
+      }
+    })();
+    this.changed();
+  }
+
+  /** Names of the teams a user is in. */
+  teamsOf(userId: number): string[] {
+    return [...this.ownership(userId).teams];
+  }
+
+  ownership(userId: number): Ownership {
+    let own = this.cache.get(userId);
+    if (own) return own;
+    const teams = this.db
+      .query("SELECT t.id, t.name FROM teams t JOIN team_members m ON m.team_id = t.id WHERE m.user_id = ?")
+      .all(userId) as { id: number; name: string }[];
+    const ids = teams.map((t) => t.id);
+    const resources = ids.length
+      ? (this.db
+          .query(
+            `SELECT env, kind, ref FROM team_resources WHERE team_id IN (${ids.map(() => "?").join(",")})`,
+          )
+          .all(...ids) as TeamResource[])
+      : [];
+    own = {
+      teams: new Set(teams.map((t) => t.name)),
+      envs: new Set(resources.filter((r) => r.kind === "env").map((r) => r.env)),
+      containers: new Set(
+        resources.filter((r) => r.kind === "container").map((r) => `${r.env}\u0000${r.ref}`),
+      ),
+    };
+    this.cache.set(userId, own);
+    return own;
+  }
+
+  /** Users removed or changed elsewhere (users.ts) drop their cached ownership too. */
+  forget(userId?: number): void {
+    if (userId === undefined) this.cache.clear();
+    else this.cache.delete(userId);
+    for (const l of this.listeners) l();
+  }
+
+  private changed(): void {
+    this.forget();
+  }
+}
