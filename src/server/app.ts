@@ -20,6 +20,8 @@ import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { streamRoutes } from "./routes/stream.ts";
+import { teamRoutes } from "./routes/teams.ts";
+import { userRoutes } from "./routes/users.ts";
 import { serveUi, uiEmbedded } from "./ui.ts";
 
 export interface AppDeps {
@@ -83,11 +85,13 @@ export function createApp(deps: AppDeps) {
 
   healthRoutes(routes, deps.envs, deps.version);
   authRoutes(routes, deps);
+  userRoutes(routes, deps);
+  teamRoutes(routes, deps.teams, deps.users, deps.envs);
   envRoutes(routes, deps.envs);
-  containerRoutes(routes, deps.envs);
-  streamRoutes(routes, deps.bus);
-  statsRoutes(routes, deps.envs, deps.collectors);
-  metricsRoutes(routes, deps, deps.envs, deps.collectors, deps.version);
+  containerRoutes(routes, deps.envs, deps.policy);
+  streamRoutes(routes, deps.bus, deps);
+  statsRoutes(routes, deps.envs, deps.collectors, deps.policy);
+  metricsRoutes(routes, deps.policy, deps.envs, deps.collectors, deps.version);
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;
@@ -112,5 +116,5 @@ export function createApp(deps: AppDeps) {
     }
     return c.json(errorBody("not_found", `no route for GET ${c.req.path}`), 404);
   });
-  return app;
+  return { app, routes: routes.list() };
 }

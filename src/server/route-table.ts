@@ -39,6 +39,12 @@ export interface RouteInput<P, Q, B> {
   body: Out<B>;
 }
 
+export interface RouteInfo {
+  method: string;
+  path: string;
+  policy: RoutePolicy;
+}
+
 type AnySpec = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
 
 /**
@@ -73,7 +79,7 @@ export class RouteTable {
   }
 
   /** Every route declared, for the access matrix test and the docs. */
-  list(): readonly { method: string; path: string; policy: RoutePolicy }[] {
+  list(): readonly RouteInfo[] {
     return this.specs;
   }
 

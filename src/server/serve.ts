@@ -20,9 +20,12 @@ import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
 import { autoTls, loadTls, type TlsFiles } from "../tls/certificate.ts";
 import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
+import type { RouteInfo } from "./route-table.ts";
 
 export interface RunningPanel {
   url: string;
+  /** every API route and the action it needs (for the access-matrix test) */
+  routes: readonly RouteInfo[];
   port: number;
   tls: TlsFiles | undefined;
   stop(): Promise<void>;
@@ -66,7 +69,7 @@ export async function startPanel(
     throw new ConfigError((err as Error).message);
   }
 
-  const app = createApp({
+  const { app, routes } = createApp({
     users,
     sessions,
     tokens,
@@ -104,6 +107,7 @@ export async function startPanel(
 
   return {
     url,
+    routes,
     port: server.port ?? config.port,
     tls,
     async stop() {

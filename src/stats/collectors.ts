@@ -11,11 +11,10 @@ export interface Tick {
   delta: DeltaFrame;
   /** every running container's figures, for those who see only some (src/stream/topics/stats.ts) */
   figures: TickFigures[];
-  /** Only for an engine on this machine. */
-  host: HostFigures | undefined;
 }
 
 type TickListener = (envId: string, collector: StatsCollector, tick: Tick) => void;
+type HostListener = (envId: string, host: HostFigures) => void;
 
 interface EnvStats {
   collector: StatsCollector;
@@ -31,6 +30,7 @@ interface EnvStats {
 export class StatsCollectors {
   private envStats = new Map<string, EnvStats>();
   private listeners = new Set<TickListener>();
+  private hostListeners = new Set<HostListener>();
 
   constructor(
     private readonly envs: Environments,
@@ -72,6 +72,11 @@ export class StatsCollectors {
     this.listeners.add(listener);
   }
 
+  /** The host's figures, each tick, for an engine on this machine. */
+  onHost(listener: HostListener): void {
+    this.hostListeners.add(listener);
+  }
+
   close(): void {
     for (const s of this.envStats.values()) s.collector.close();
   }
@@ -84,10 +89,12 @@ export class StatsCollectors {
     const history = new StatsHistory(this.db, envId, this.intervalMs);
     const host = env.engine.target.socketPath ? new HostReader(this.hostDisks) : undefined;
     const collector = new StatsCollector(env, this.choose, this.intervalMs, (delta, figures, at) => {
+      // Frames first: the host's figures and the history are bookkeeping no client should wait for.
+      for (const l of this.listeners) l(envId, collector, { delta, figures });
       const hostFigures = host?.read(at);
       stats.lastHost = hostFigures;
+      if (hostFigures) for (const l of this.hostListeners) l(envId, hostFigures);
       history.record(at, historyRows(figures, hostFigures));
-      for (const l of this.listeners) l(envId, collector, { delta, figures, host: hostFigures });
     });
     const stats: EnvStats = { collector, history, host, lastHost: undefined };
     this.envStats.set(envId, stats);

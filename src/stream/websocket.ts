@@ -12,6 +12,9 @@ const NEWEST_ONLY_BACKLOG = 64 * 1024;
 /** A client that has not taken a newest-only frame for this long is closed. */
 const STALLED_AFTER_MS = 30_000;
 
+/** How often a connection checks that its session or token still stands (logout, revocation, a new role). */
+export const RECHECK_MS = 10_000;
+
 /** For /metrics. */
 export const streamCounters = { connections: 0 };
 
@@ -24,17 +27,31 @@ export class WebSocketConnection implements Sink {
   private ws: ServerWebSocket<unknown> | undefined;
   private closed = false;
   private behindSince: number | undefined;
+  private recheckTimer: ReturnType<typeof setInterval> | undefined;
 
+  /**
+   * `recheck` identifies the caller again from the credentials it connected with: undefined once
+   * they were revoked or expired.
+   */
   constructor(
     private readonly bus: TopicBus,
     private readonly caller: Caller,
     private readonly initialTopics: string[],
+    private readonly recheck: () => Caller | undefined = () => caller,
   ) {}
 
   open(ws: WSContext): void {
     this.ws = ws.raw as ServerWebSocket<unknown>;
     streamCounters.connections++;
+    this.recheckTimer = setInterval(() => this.checkCredentials(), RECHECK_MS);
     void this.subscribe(this.initialTopics);
+  }
+
+  /** A stream lives no longer than the session or token that opened it, nor past a change of role. */
+  checkCredentials(): void {
+    const now = this.recheck();
+    if (!now) this.ws?.close(4401, "session ended: log in again");
+    else if (now.user.role !== this.caller.user.role) this.ws?.close(4403, "your role changed: reconnect");
   }
 
   message(data: unknown): void {
@@ -69,6 +86,7 @@ export class WebSocketConnection implements Sink {
 
   close(): void {
     if (this.ws) streamCounters.connections--;
+    clearInterval(this.recheckTimer);
     this.closed = true;
     for (const t of this.topics) this.bus.unsubscribe(t, this);
     this.topics.clear();

@@ -1,5 +1,8 @@
 import type Dockerode from "dockerode";
 import * as z from "zod/mini";
+import type { Action as PolicyAction } from "../../auth/actions.ts";
+import type { Policy } from "../../auth/policy.ts";
+import { TEAM_LABEL } from "../../auth/teams.ts";
 import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { readLogs } from "../../engine/logs.ts";
@@ -7,8 +10,9 @@ import type { Environment, Environments } from "../../envs/environments.ts";
 import { fromInspect } from "../../state/container-view.ts";
 import { wireView } from "../../stream/topics/containers.ts";
 import { ApiError } from "../errors.ts";
-import type { RouteTable } from "../route-table.ts";
+import type { AppContext, RouteTable } from "../route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../schemas.ts";
+import { callerOf } from "./auth.ts";
 import { environmentOf } from "./envs.ts";
 
 const ContainerSchema = z.object({
@@ -154,7 +158,57 @@ function parseSince(since: string | undefined): number | undefined {
   return Math.floor(t / 1000);
 }
 
-export function containerRoutes(routes: RouteTable, envs: Environments): void {
+/**
+ * The container a non-admin names, if its teams own it: the engine is then given its full id, so
+ * a name or id prefix cannot land on another container. What a caller may not see answers 404,
+ * as if it did not exist. Callers who see the whole engine pass the reference through unchanged.
+ */
+export function ownedRef(
+  c: AppContext,
+  policy: Policy,
+  env: Environment,
+  ref: string,
+  action: PolicyAction,
+): string {
+  const caller = callerOf(c);
+  if (policy.audience(caller, env.id).key === "*") return ref;
+  const container = env.mirror.find(ref);
+  if (!container || !policy.can(caller, action, { env: env.id, container })) {
+    throw new ApiError(404, "not_found", `no container "${ref}" in environment "${env.id}"`);
+  }
+  return container.id;
+}
+
+/**
+ * A non-admin's new container must belong to one of its teams, or nobody (the creator included)
+ * could see it afterwards: the team label is added when the caller is in exactly one team.
+ */
+function withTeamLabel(
+  c: AppContext,
+  policy: Policy,
+  env: Environment,
+  labels: unknown,
+): Record<string, string> {
+  const caller = callerOf(c);
+  const given = labels && typeof labels === "object" ? (labels as Record<string, string>) : {};
+  if (policy.audience(caller, env.id).key === "*") return given;
+  const teams = policy.teamsOf(caller);
+  const team = given[TEAM_LABEL];
+  if (team !== undefined) {
+    if (!teams.includes(team)) throw new ApiError(403, "forbidden", `you are not in team "${team}"`);
+    return given;
+  }
+  if (teams.length === 1) return { ...given, [TEAM_LABEL]: teams[0]! };
+  throw teams.length === 0
+    ? new ApiError(403, "forbidden", "you are in no team: an admin has to add you to one first")
+    : new ApiError(
+        400,
+        "invalid_request",
+        `Labels: set "${TEAM_LABEL}" to one of your teams (${teams.join(", ")})`,
+      );
+}
+
+export function containerRoutes(routes: RouteTable, envs: Environments, policy: Policy): void {
   routes.add(
     {
       method: "get",
@@ -182,11 +236,13 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
         return i < 0 ? { key: l, value: undefined } : { key: l.slice(0, i), value: l.slice(i + 1) };
       });
       const all = listOf(env);
-      if (!states?.length && !name && !labels.length) {
+      const audience = policy.audience(callerOf(c), env.id);
+      if (!states?.length && !name && !labels.length && audience.key === "*") {
         return c.body(all.json, 200, { "Content-Type": "application/json" });
       }
       const list = all.views.filter(
         (ct) =>
+          audience.sees(ct) &&
           (!name || ct.name.toLowerCase().includes(name)) &&
           (!states?.length || states.includes(ct.state)) &&
           labels.every((l) => (l.value === undefined ? l.key in ct.labels : ct.labels[l.key] === l.value)),
@@ -214,8 +270,13 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
       const env = environmentOf(envs, params.env);
       requireCapability(env, "create");
       const { name, ...spec } = body;
+      const Labels = withTeamLabel(c, policy, env, spec.Labels);
       const created = await env.engine.call((d) =>
-        d.createContainer({ ...(spec as Dockerode.ContainerCreateOptions), ...(name ? { name } : {}) }),
+        d.createContainer({
+          ...(spec as Dockerode.ContainerCreateOptions),
+          Labels,
+          ...(name ? { name } : {}),
+        }),
       );
       await env.mirror.refresh(created.id);
       const warnings = ((created as unknown as { Warnings?: string[] }).Warnings ?? []).filter(Boolean);
@@ -236,7 +297,8 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
     async (c, { params }) => {
       const env = environmentOf(envs, params.env);
       requireCapability(env, "inspect");
-      return c.json(await env.engine.get<object>(`/containers/${encodeURIComponent(params.id)}/json`));
+      const ref = ownedRef(c, policy, env, params.id, "containers:read");
+      return c.json(await env.engine.get<object>(`/containers/${encodeURIComponent(ref)}/json`));
     },
   );
 
@@ -255,7 +317,8 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
     async (c, { params, query }) => {
       const env = environmentOf(envs, params.env);
       requireCapability(env, "rename");
-      await engineAction(env, params.id, (ct) => ct.rename({ name: query.name }));
+      const ref = ownedRef(c, policy, env, params.id, "containers:operate");
+      await engineAction(env, ref, (ct) => ct.rename({ name: query.name }));
       return c.body(null, 204);
     },
   );
@@ -281,7 +344,8 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
         throw new ApiError(400, "invalid_request", "t: only for stop and restart");
       }
       const timeout = engineOptions(env, action, t !== undefined ? { t } : {});
-      await engineAction(env, params.id, (ct) => {
+      const ref = ownedRef(c, policy, env, params.id, "containers:operate");
+      await engineAction(env, ref, (ct) => {
         switch (action) {
           case "start":
             return ct.start();
@@ -316,7 +380,8 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
     async (c, { params, query }) => {
       const env = environmentOf(envs, params.env);
       const options = engineOptions(env, "remove", { force: query.force, v: query.volumes });
-      await engineAction(env, params.id, (ct) => ct.remove(options));
+      const ref = ownedRef(c, policy, env, params.id, "containers:operate");
+      await engineAction(env, ref, (ct) => ct.remove(options));
       return c.body(null, 204);
     },
   );
@@ -345,10 +410,11 @@ export function containerRoutes(routes: RouteTable, envs: Environments): void {
       const env = environmentOf(envs, params.env);
       requireCapability(env, "logs");
       const on = (v: string | undefined) => v === undefined || v === "1" || v === "true";
+      const ref = ownedRef(c, policy, env, params.id, "containers:read");
       const tty =
-        env.mirror.find(params.id)?.tty ??
-        fromInspect(await env.engine.get(`/containers/${encodeURIComponent(params.id)}/json`)).tty;
-      const lines = await readLogs(env.engine, params.id, tty, {
+        env.mirror.find(ref)?.tty ??
+        fromInspect(await env.engine.get(`/containers/${encodeURIComponent(ref)}/json`)).tty;
+      const lines = await readLogs(env.engine, ref, tty, {
         tail: query.tail,
         since: parseSince(query.since),
         timestamps: query.timestamps,

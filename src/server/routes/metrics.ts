@@ -1,10 +1,11 @@
-import { type Authenticator, identify } from "../../auth/middleware.ts";
+import type { Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
 import { streamCounters } from "../../stream/websocket.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { errorResponse } from "../schemas.ts";
+import { callerOf } from "./auth.ts";
 
 const started = Date.now();
 
@@ -37,7 +38,7 @@ class Exposition {
 /** GET /metrics: the panel's own figures and every container's, for Prometheus; bearer token only. */
 export function metricsRoutes(
   routes: RouteTable,
-  auth: Authenticator,
+  policy: Policy,
   envs: Environments,
   collectors: StatsCollectors,
   version: string,
@@ -52,8 +53,9 @@ export function metricsRoutes(
       responses: { 200: "Prometheus exposition", 401: errorResponse("No valid bearer token") },
     },
     (c) => {
-      const who = identify(auth, c.req.raw.headers, undefined);
-      if (!who)
+      // Scrapers use tokens; a browser session has no business here.
+      const caller = callerOf(c);
+      if (caller.via !== "token")
         throw new ApiError(401, "unauthorized", "send an API token as 'Authorization: Bearer <token>'");
       const out = new Exposition();
       out.metric("ghostpanel_build_info", "gauge", "Version of this panel.", [[{ version }, 1]]);
@@ -66,7 +68,7 @@ export function metricsRoutes(
       out.metric("ghostpanel_stream_connections", "gauge", "Open live-stream connections.", [
         [{}, streamCounters.connections],
       ]);
-      const list = envs.list();
+      const list = envs.list().filter((e) => policy.can(caller, "metrics:read", { env: e.id }));
       out.metric(
         "ghostpanel_engine_up",
         "gauge",

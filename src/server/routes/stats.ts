@@ -1,10 +1,13 @@
 import * as z from "zod/mini";
+import type { Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
 import { emptyAnswer, HISTORY_FIELDS, type HistoryRange, RANGES } from "../../stats/history.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, EnvParam, json } from "../schemas.ts";
+import { callerOf } from "./auth.ts";
+import { ownedRef } from "./containers.ts";
 import { environmentOf } from "./envs.ts";
 
 const StatsSchema = z.object({
@@ -24,7 +27,12 @@ const StatsSchema = z.object({
 const FIRST_FIGURES_MS = 5_000;
 const LINGER_MS = 30_000;
 
-export function statsRoutes(routes: RouteTable, envs: Environments, collectors: StatsCollectors): void {
+export function statsRoutes(
+  routes: RouteTable,
+  envs: Environments,
+  collectors: StatsCollectors,
+  policy: Policy,
+): void {
   routes.add(
     {
       method: "get",
@@ -41,8 +49,15 @@ export function statsRoutes(routes: RouteTable, envs: Environments, collectors: 
       const collector = collectors.get(env.id);
       if (!collector) throw new ApiError(400, "unsupported", `engine "${env.name}" serves no stats`);
       const figures = await collector.current(FIRST_FIGURES_MS, LINGER_MS);
+      const audience = policy.audience(callerOf(c), env.id);
       c.header("X-Stats-Source", collector.sourceName ?? "none");
-      return c.json(figures);
+      if (audience.key === "*") return c.json(figures);
+      return c.json(
+        figures.filter((f) => {
+          const container = env.mirror.find(f.id);
+          return container !== undefined && audience.sees(container);
+        }),
+      );
     },
   );
 
@@ -79,9 +94,14 @@ export function statsRoutes(routes: RouteTable, envs: Environments, collectors: 
       const env = environmentOf(envs, params.env);
       const history = collectors.history(env.id);
       if (!history) throw new ApiError(400, "unsupported", `engine "${env.name}" serves no stats`);
-      // Full ids in the history; a name or an id prefix is resolved while the container exists.
-      const container = query.id === "host" ? undefined : env.mirror.find(query.id);
-      const ref = query.id === "host" ? "host" : (container?.id ?? query.id);
+      if (query.id === "host" && !policy.can(callerOf(c), "host:read", { env: env.id })) {
+        throw new ApiError(403, "forbidden", `your teams do not own environment "${env.id}"`);
+      }
+      // Full ids in the history; a name or an id prefix is resolved while the container exists
+      // (and, for those who see only their teams' containers, only while it exists).
+      const owned = query.id === "host" ? query.id : ownedRef(c, policy, env, query.id, "containers:read");
+      const container = query.id === "host" ? undefined : env.mirror.find(owned);
+      const ref = query.id === "host" ? "host" : (container?.id ?? owned);
       const answer = history.query(ref, query.range);
       if (answer) return c.json(answer);
       // Known but nothing recorded yet (just started, or the range's first bucket is still open).

@@ -1,5 +1,8 @@
 import { upgradeWebSocket } from "hono/bun";
+import { getCookie } from "hono/cookie";
 import * as z from "zod/mini";
+import { type Authenticator, identify } from "../../auth/middleware.ts";
+import { SESSION_COOKIE } from "../../auth/sessions.ts";
 import type { TopicBus } from "../../stream/bus.ts";
 import { WebSocketConnection } from "../../stream/websocket.ts";
 import { ApiError } from "../errors.ts";
@@ -8,10 +11,12 @@ import { commonErrors, errorResponse } from "../schemas.ts";
 import { callerOf } from "./auth.ts";
 
 /** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
-export function streamRoutes(routes: RouteTable, bus: TopicBus): void {
+export function streamRoutes(routes: RouteTable, bus: TopicBus, auth: Authenticator): void {
   const upgrade = upgradeWebSocket((c) => {
     const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
-    const conn = new WebSocketConnection(bus, callerOf(c), topics);
+    const headers = c.req.raw.headers;
+    const cookie = getCookie(c, SESSION_COOKIE);
+    const conn = new WebSocketConnection(bus, callerOf(c), topics, () => identify(auth, headers, cookie));
     return {
       onOpen: (_evt, ws) => conn.open(ws),
       onMessage: (evt) => conn.message(evt.data),

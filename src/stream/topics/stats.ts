@@ -96,8 +96,8 @@ export function registerStatsTopic(
   // Ownership changed: every subscriber starts again from a keyframe of what it may now see.
   policy.onOwnershipChange(() => audiences.clear());
 
-  collectors.onTick((envId, collector, { delta, figures, host }) => {
-    if (host) bus.publish(`host:${envId}`, { k: "host", d: host });
+  collectors.onHost((envId, host) => bus.publish(`host:${envId}`, { k: "host", d: host }));
+  collectors.onTick((envId, collector, { delta, figures }) => {
     const topic = `stats:${envId}`;
     // Audiences made during this tick's sending (after an ownership change) start with a keyframe.
     for (const frames of audiences.get(envId)?.values() ?? []) {

@@ -1,0 +1,312 @@
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanupEngine, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
+import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
+import { type Frame, StreamClient } from "../helpers/stream.ts";
+
+/**
+ * Every route and every stream topic, against every kind of caller, with the expected answer
+ * written out here by hand — not derived from the policy code it checks. A route added to the
+ * panel without a line here fails the first test.
+ */
+
+const CALLERS = [
+  "admin",
+  "admin-readonly", // an admin's read-only token
+  "operator", // in no team
+  "viewer", // in no team
+  "alpha", // an operator in the team that owns the test container
+  "beta", // an operator in another team
+  "none",
+  "expired", // an admin's token past its expiry
+  "revoked", // an admin's token, revoked
+] as const;
+type CallerKind = (typeof CALLERS)[number];
+
+const ANYONE = new Set<CallerKind>(CALLERS);
+const LOGGED_IN = new Set<CallerKind>(["admin", "admin-readonly", "operator", "viewer", "alpha", "beta"]);
+const CAN_WRITE_SELF = new Set<CallerKind>(["admin", "operator", "viewer", "alpha", "beta"]);
+const OPERATORS = new Set<CallerKind>(["admin", "operator", "alpha", "beta"]);
+const ADMIN = new Set<CallerKind>(["admin"]);
+const ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly"]);
+const OWNER_READ = new Set<CallerKind>(["admin", "admin-readonly", "alpha"]);
+const OWNER_WRITE = new Set<CallerKind>(["admin", "alpha"]);
+
+interface Sample {
+  /** "METHOD /path/{with}/{params}" exactly as the route table declares it */
+  route: string;
+  /** the concrete request; {owned} is the alpha team's container */
+  path: string;
+  body?: unknown;
+  allow: Set<CallerKind>;
+}
+
+// Mutations are sent with input the handler refuses after the gate (400), or that the engine
+// refuses (409): an allowed caller gets past the policy without changing anything. Denied means
+// 401, 403, or 404 where a container the caller may not see is treated as missing.
+const SAMPLES: Sample[] = [
+  { route: "GET /healthz", path: "/healthz", allow: ANYONE },
+  { route: "GET /api/v1/setup", path: "/api/v1/setup", allow: ANYONE },
+  { route: "POST /api/v1/setup", path: "/api/v1/setup", body: {}, allow: ANYONE },
+  { route: "POST /api/v1/auth/login", path: "/api/v1/auth/login", body: {}, allow: ANYONE },
+  { route: "POST /api/v1/auth/logout", path: "/api/v1/auth/logout", allow: LOGGED_IN },
+  { route: "GET /api/v1/auth/me", path: "/api/v1/auth/me", allow: LOGGED_IN },
+  { route: "POST /api/v1/auth/password", path: "/api/v1/auth/password", body: {}, allow: CAN_WRITE_SELF },
+  { route: "POST /api/v1/tokens", path: "/api/v1/tokens", body: {}, allow: CAN_WRITE_SELF },
+  { route: "GET /api/v1/tokens", path: "/api/v1/tokens", allow: LOGGED_IN },
+  { route: "DELETE /api/v1/tokens/{id}", path: "/api/v1/tokens/0", allow: CAN_WRITE_SELF },
+  { route: "GET /api/v1/users", path: "/api/v1/users", allow: ADMIN },
+  { route: "POST /api/v1/users", path: "/api/v1/users", body: {}, allow: ADMIN },
+  { route: "PUT /api/v1/users/{id}", path: "/api/v1/users/0", body: {}, allow: ADMIN },
+  { route: "DELETE /api/v1/users/{id}", path: "/api/v1/users/0", allow: ADMIN },
+  { route: "GET /api/v1/teams", path: "/api/v1/teams", allow: ADMIN },
+  { route: "POST /api/v1/teams", path: "/api/v1/teams", body: {}, allow: ADMIN },
+  { route: "PUT /api/v1/teams/{id}", path: "/api/v1/teams/0", body: {}, allow: ADMIN },
+  { route: "DELETE /api/v1/teams/{id}", path: "/api/v1/teams/0", allow: ADMIN },
+  { route: "GET /api/v1/envs", path: "/api/v1/envs", allow: LOGGED_IN },
+  { route: "GET /api/v1/envs/{env}", path: "/api/v1/envs/local", allow: LOGGED_IN },
+  { route: "POST /api/v1/envs", path: "/api/v1/envs", body: {}, allow: ADMIN },
+  // the local environment cannot be removed: 400 for whoever may try
+  { route: "DELETE /api/v1/envs/{env}", path: "/api/v1/envs/local", allow: ADMIN },
+  { route: "GET /api/v1/envs/{env}/containers", path: "/api/v1/envs/local/containers", allow: LOGGED_IN },
+  {
+    route: "POST /api/v1/envs/{env}/containers",
+    path: "/api/v1/envs/local/containers",
+    body: {},
+    allow: OPERATORS,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/containers/{id}",
+    path: "/api/v1/envs/local/containers/{owned}",
+    allow: OWNER_READ,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/rename",
+    path: "/api/v1/envs/local/containers/{owned}/rename",
+    allow: OPERATORS,
+  },
+  // it is running already: nothing happens to those let through (204)
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/{action}",
+    path: "/api/v1/envs/local/containers/{owned}/start",
+    allow: OWNER_WRITE,
+  },
+  // running, and no ?force: 409 to those let through
+  {
+    route: "DELETE /api/v1/envs/{env}/containers/{id}",
+    path: "/api/v1/envs/local/containers/{owned}",
+    allow: OWNER_WRITE,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/containers/{id}/logs",
+    path: "/api/v1/envs/local/containers/{owned}/logs?tail=1",
+    allow: OWNER_READ,
+  },
+  { route: "GET /api/v1/envs/{env}/stats", path: "/api/v1/envs/local/stats", allow: LOGGED_IN },
+  {
+    route: "GET /api/v1/envs/{env}/stats/history",
+    path: "/api/v1/envs/local/stats/history?id={owned}",
+    allow: OWNER_READ,
+  },
+  { route: "GET /api/v1/envs/{env}/host", path: "/api/v1/envs/local/host", allow: ADMIN_READ },
+  { route: "GET /metrics", path: "/metrics", allow: ADMIN_READ },
+  // not a WebSocket request: 426 to those let through
+  { route: "GET /api/v1/stream", path: "/api/v1/stream", allow: LOGGED_IN },
+];
+
+interface TopicSample {
+  topic: string;
+  allow: Set<CallerKind>;
+}
+
+const TOPICS: TopicSample[] = [
+  { topic: "envs", allow: LOGGED_IN },
+  { topic: "containers:local", allow: LOGGED_IN },
+  { topic: "stats:local", allow: LOGGED_IN },
+  { topic: "host:local", allow: ADMIN_READ },
+  { topic: "logs:local:{owned}", allow: OWNER_READ },
+];
+
+const DENIED = new Set([401, 403, 404]);
+
+describe("access matrix: every route and topic against every caller", () => {
+  let p: TestPanel;
+  const tokens = new Map<CallerKind, string>();
+  let owned = "";
+  let unowned = "";
+
+  const fill = (s: string) => s.replaceAll("{owned}", owned);
+
+  beforeAll(async () => {
+    p = await startTestPanel();
+    owned = uniqueName("alpha");
+    unowned = uniqueName("nobody");
+    // It logs a line, so that its logs topic has something to send.
+    runContainer(owned, ["sh", "-c", "echo ready; exec sleep 3600"], ["--label", "ghostpanel.team=alpha"]);
+    runContainer(unowned);
+    await eventually(async () => {
+      const res = await p.api("GET", "/api/v1/envs/local/containers");
+      return res.body.some((c: { name: string }) => c.name === owned) ? true : undefined;
+    });
+
+    const made = async (username: string, role: string) => {
+      const res = await p.api("POST", "/api/v1/users", { username, password: "matrix-password", role });
+      expect(res.status).toBe(201);
+      return res.body.id as number;
+    };
+    const tokenOf = async (username: string) => {
+      const login = await fetch(`${p.url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username, password: "matrix-password" }),
+      });
+      expect(login.status).toBe(200);
+      const cookie = sessionCookies(login);
+      const csrf = /gp_csrf=([^;]+)/.exec(cookie)![1]!;
+      const res = await fetch(`${p.url}/api/v1/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
+        body: JSON.stringify({ name: "matrix" }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { token: string }).token;
+    };
+    await made("m-operator", "operator");
+    await made("m-viewer", "viewer");
+    const alpha = await made("m-alpha", "operator");
+    const beta = await made("m-beta", "operator");
+    for (const [name, member] of [
+      ["alpha", alpha],
+      ["beta", beta],
+    ] as const) {
+      const team = await p.api("POST", "/api/v1/teams", { name });
+      expect(team.status).toBe(201);
+      expect((await p.api("PUT", `/api/v1/teams/${team.body.id}`, { members: [member] })).status).toBe(200);
+    }
+    tokens.set("admin", p.token);
+    tokens.set("operator", await tokenOf("m-operator"));
+    tokens.set("viewer", await tokenOf("m-viewer"));
+    tokens.set("alpha", await tokenOf("m-alpha"));
+    tokens.set("beta", await tokenOf("m-beta"));
+    const ro = await p.api("POST", "/api/v1/tokens", { name: "ro", scope: "read" });
+    tokens.set("admin-readonly", ro.body.token);
+    const expiring = await p.api("POST", "/api/v1/tokens", { name: "old", expires_in_days: 1 });
+    tokens.set("expired", expiring.body.token);
+    // A day is too long to wait: its expiry is moved into the past, as time would.
+    const db = new Database(join(p.dataDir, "ghostpanel.db"));
+    db.query("UPDATE api_tokens SET expires_at = ? WHERE id = ?").run(Date.now() - 1000, expiring.body.id);
+    db.close();
+    const revoked = await p.api("POST", "/api/v1/tokens", { name: "gone" });
+    expect((await p.api("DELETE", `/api/v1/tokens/${revoked.body.id}`)).status).toBe(204);
+    tokens.set("revoked", revoked.body.token);
+  }, 60_000);
+
+  afterAll(async () => {
+    await p?.stop();
+    cleanupEngine();
+  });
+
+  it("has a sample for every route the panel serves, and no sample for a route it does not", () => {
+    const served = p.panel.routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort();
+    const sampled = SAMPLES.map((s) => s.route).sort();
+    expect(sampled).toEqual(served);
+    expect(p.panel.routes.every((r) => r.policy)).toBe(true);
+  });
+
+  const call = async (caller: CallerKind, s: Sample) => {
+    const headers: Record<string, string> = {};
+    const token = tokens.get(caller);
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (s.body !== undefined) headers["content-type"] = "application/json";
+    const method = s.route.split(" ")[0]!;
+    const res = await fetch(p.url + fill(s.path), {
+      method,
+      headers,
+      body: s.body === undefined ? undefined : JSON.stringify(s.body),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  for (const caller of CALLERS) {
+    it(`routes, as ${caller}`, async () => {
+      const wrong: string[] = [];
+      for (const s of SAMPLES) {
+        const status = await call(caller, s);
+        const expected = s.allow.has(caller) ? "allow" : "deny";
+        const got = DENIED.has(status) ? "deny" : "allow";
+        if (status >= 500) wrong.push(`${s.route}: ${status}`);
+        else if (got !== expected) wrong.push(`${s.route}: expected ${expected}, got ${status}`);
+      }
+      expect(wrong).toEqual([]);
+    });
+
+    it(`stream topics, as ${caller}`, async () => {
+      const token = tokens.get(caller);
+      if (!token) {
+        const res = await fetch(`${p.url}/api/v1/stream`, { headers: { upgrade: "websocket" } });
+        expect(res.status).toBe(401);
+        return;
+      }
+      if (!LOGGED_IN.has(caller)) {
+        const res = await fetch(`${p.url}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(401);
+        return;
+      }
+      const topics = TOPICS.map((t) => fill(t.topic));
+      const client = new StreamClient(p.url, token, topics);
+      try {
+        await client.open();
+        const wrong: string[] = [];
+        for (const t of TOPICS) {
+          const topic = fill(t.topic);
+          const expected = t.allow.has(caller) ? "allow" : "deny";
+          // host frames come once a tick; the others send their first frame on subscribe
+          const first = await client.next((f) => f.t === topic, 5_000).catch(() => undefined);
+          const got = first === undefined || first.k === "error" ? "deny" : "allow";
+          if (got !== expected) wrong.push(`${t.topic}: expected ${expected}, got ${first?.k ?? "nothing"}`);
+        }
+        expect(wrong).toEqual([]);
+      } finally {
+        client.close();
+      }
+    });
+  }
+
+  it("lists, streams and stats show a team member only its team's containers", async () => {
+    const names = async (caller: CallerKind) =>
+      (
+        (await (
+          await fetch(`${p.url}/api/v1/envs/local/containers`, {
+            headers: { authorization: `Bearer ${tokens.get(caller)}` },
+          })
+        ).json()) as { name: string }[]
+      ).map((c) => c.name);
+    expect(await names("alpha")).toEqual([owned]);
+    expect(await names("beta")).toEqual([]);
+    expect(await names("viewer")).toEqual([]);
+    expect(await names("admin")).toEqual(expect.arrayContaining([owned, unowned]));
+
+    const client = new StreamClient(p.url, tokens.get("alpha")!, ["containers:local", "stats:local"]);
+    try {
+      const snapshot = await client.next((f) => f.t === "containers:local" && f.k === "snapshot");
+      expect(snapshot.d.map((c: { name: string }) => c.name)).toEqual([owned]);
+      // The first tick that carries figures names only the owned container.
+      const rows = await eventually(async () => {
+        const named = client.frames
+          .filter((f: Frame) => f.t === "stats:local")
+          .flatMap((f) => (f.k === "key" ? f.d.c : (f.d.n ?? [])))
+          .map((r: unknown[]) => r[2]);
+        return named.length ? named : undefined;
+      }, 15_000);
+      expect([...new Set(rows)]).toEqual([owned]);
+    } finally {
+      client.close();
+    }
+    const stats = await fetch(`${p.url}/api/v1/envs/local/stats`, {
+      headers: { authorization: `Bearer ${tokens.get("alpha")}` },
+    });
+    expect(((await stats.json()) as { name: string }[]).map((s) => s.name)).toEqual([owned]);
+  }, 30_000);
+});
