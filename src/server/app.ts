@@ -9,6 +9,8 @@ import type { TeamStore } from "../auth/teams.ts";
 import type { TokenStore } from "../auth/tokens.ts";
 import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
+import { DEFAULT_ENGINE_SAFETY, ENGINE_SAFETY_KEY, type EngineSafety } from "../settings/engine-safety.ts";
+import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { errorBody, handleError } from "./errors.ts";
@@ -18,6 +20,7 @@ import { containerRoutes } from "./routes/containers.ts";
 import { envRoutes } from "./routes/envs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
+import { settingsRoutes } from "./routes/settings.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { streamRoutes } from "./routes/stream.ts";
 import { teamRoutes } from "./routes/teams.ts";
@@ -31,6 +34,7 @@ export interface AppDeps {
   teams: TeamStore;
   policy: Policy;
   throttle: LoginThrottle;
+  settings: SettingsStore;
   envs: Environments;
   bus: TopicBus;
   collectors: StatsCollectors;
@@ -88,7 +92,10 @@ export function createApp(deps: AppDeps) {
   userRoutes(routes, deps);
   teamRoutes(routes, deps.teams, deps.users, deps.envs);
   envRoutes(routes, deps.envs);
-  containerRoutes(routes, deps.envs, deps.policy);
+  containerRoutes(routes, deps.envs, deps.policy, () =>
+    deps.settings.get<EngineSafety>(ENGINE_SAFETY_KEY, DEFAULT_ENGINE_SAFETY),
+  );
+  settingsRoutes(routes, deps.settings);
   streamRoutes(routes, deps.bus, deps);
   statsRoutes(routes, deps.envs, deps.collectors, deps.policy);
   metricsRoutes(routes, deps.policy, deps.envs, deps.collectors, deps.version);

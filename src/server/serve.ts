@@ -8,6 +8,7 @@ import { TokenStore } from "../auth/tokens.ts";
 import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
+import { SettingsStore } from "../settings/settings-store.ts";
 import { chooseStatsSource } from "../stats/choose-source.ts";
 import { StatsCollectors } from "../stats/collectors.ts";
 import { openDatabase } from "../store/database.ts";
@@ -43,6 +44,7 @@ export async function startPanel(
   const teams = new TeamStore(db);
   const policy = new Policy(teams);
   const throttle = new LoginThrottle(db);
+  const settings = new SettingsStore(db);
   sessions.pruneExpired();
   if (config.adminPasswordFile) await createAdminFromFile(users, config, log);
 
@@ -76,6 +78,7 @@ export async function startPanel(
     teams,
     policy,
     throttle,
+    settings,
     envs,
     bus,
     collectors,

@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import type Dockerode from "dockerode";
 import * as z from "zod/mini";
 import type { Action as PolicyAction } from "../../auth/actions.ts";
@@ -7,6 +8,7 @@ import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { readLogs } from "../../engine/logs.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
+import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
 import { fromInspect } from "../../state/container-view.ts";
 import { wireView } from "../../stream/topics/containers.ts";
 import { ApiError } from "../errors.ts";
@@ -208,7 +210,21 @@ function withTeamLabel(
       );
 }
 
-export function containerRoutes(routes: RouteTable, envs: Environments, policy: Policy): void {
+/** Where a host path really leads on this machine (for an engine on it); as written when it does not exist yet. */
+function localRealPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+export function containerRoutes(
+  routes: RouteTable,
+  envs: Environments,
+  policy: Policy,
+  engineSafety: () => EngineSafety,
+): void {
   routes.add(
     {
       method: "get",
@@ -270,6 +286,15 @@ export function containerRoutes(routes: RouteTable, envs: Environments, policy: 
       const env = environmentOf(envs, params.env);
       requireCapability(env, "create");
       const { name, ...spec } = body;
+      if (callerOf(c).user.role !== "admin") {
+        const problems = safetyViolations(
+          spec,
+          engineSafety(),
+          env.engine.target.socketPath ? localRealPath : undefined,
+        );
+        if (problems.length)
+          throw new ApiError(403, "engine_safety", `${problems.join("; ")} (ask an admin)`);
+      }
       const Labels = withTeamLabel(c, policy, env, spec.Labels);
       const created = await env.engine.call((d) =>
         d.createContainer({
