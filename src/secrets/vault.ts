@@ -33,8 +33,8 @@ export class SecretVault {
 
   seal(owner: string, plain: Uint8Array): Uint8Array {
     const { createCipheriv, randomBytes } = nodeCrypto();
-    // 96-bit random nonces: with one key, ~2^32 seals before a repeat gets likely; a panel makes a
-    // handful per engine or registry it is told about.
+    // Random 96-bit nonces are safe for up to 2^32 seals under one key (NIST SP 800-38D); a panel
+    // seals a handful per engine or registry it is told about.
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(owner, "utf8"));
