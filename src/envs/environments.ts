@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { Capabilities } from "../engine/capabilities.ts";
 import { EngineClient, type EngineFacts } from "../engine/client.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
+import type { SecretVault } from "../secrets/vault.ts";
 import { ContainerMirror, type EngineStatus, type MirrorChange } from "../state/mirror.ts";
 
 /** One engine the panel manages. */
@@ -9,6 +10,8 @@ export interface Environment {
   id: string;
   name: string;
   url: string;
+  /** Connects with a TLS client certificate; the material itself is never shown. */
+  tls: boolean;
   engine: EngineClient;
   mirror: ContainerMirror;
 }
@@ -19,6 +22,7 @@ export interface EnvironmentView {
   kind: string;
   status: EngineStatus;
   url: string;
+  tls: boolean;
   error: string | null;
   facts: EngineFacts | null;
   capabilities: Capabilities | null;
@@ -30,7 +34,10 @@ export class Environments {
   private envs = new Map<string, Environment>();
   private listeners = new Set<Listener>();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly vault: SecretVault,
+  ) {}
 
   /** The engine given on the command line, plus every engine added through the API. */
   start(localUrl: string, localTls?: TlsMaterial): void {
@@ -40,16 +47,26 @@ export class Environments {
       name: string;
       url: string;
     }[];
-    for (const r of rows) this.open(r.id, r.name, r.url);
+    for (const r of rows) {
+      const sealed = this.vault.get(tlsOwner(r.id));
+      this.open(r.id, r.name, r.url, sealed === undefined ? undefined : (JSON.parse(sealed) as TlsMaterial));
+    }
   }
 
-  /** Adds an engine by URL; the caller has validated the URL with parseEngineUrl. */
-  add(name: string, url: string): Environment {
+  /**
+   * Adds an engine by URL, with its TLS client material if it has some; the caller has validated
+   * both (parseEngineUrl, checkTlsMaterial). The material is kept sealed in the vault, beside the
+   * environment's row and in the same transaction, never in the row itself.
+   */
+  add(name: string, url: string, tls?: TlsMaterial): Environment {
     const id = name.toLowerCase();
-    this.db
-      .query("INSERT INTO environments (id, name, url, created_at) VALUES (?, ?, ?, ?)")
-      .run(id, name, url, Date.now());
-    return this.open(id, name, url);
+    this.db.transaction(() => {
+      this.db
+        .query("INSERT INTO environments (id, name, url, created_at) VALUES (?, ?, ?, ?)")
+        .run(id, name, url, Date.now());
+      if (tls) this.vault.put(tlsOwner(id), JSON.stringify(tls));
+    })();
+    return this.open(id, name, url, tls);
   }
 
   remove(id: string): boolean {
@@ -57,7 +74,10 @@ export class Environments {
     if (!env || id === "local") return false;
     env.mirror.stop();
     this.envs.delete(id);
-    this.db.query("DELETE FROM environments WHERE id = ?").run(id);
+    this.db.transaction(() => {
+      this.db.query("DELETE FROM environments WHERE id = ?").run(id);
+      this.vault.delete(tlsOwner(id));
+    })();
     this.announce(id, { kind: "status", status: "down", error: "removed" });
     return true;
   }
@@ -88,7 +108,7 @@ export class Environments {
   private open(id: string, name: string, url: string, tls?: TlsMaterial): Environment {
     const engine = new EngineClient(parseEngineUrl(url, tls));
     const mirror = new ContainerMirror(engine);
-    const env: Environment = { id, name, url, engine, mirror };
+    const env: Environment = { id, name, url, tls: tls !== undefined, engine, mirror };
     this.envs.set(id, env);
     mirror.onChange((change) => this.announce(id, change));
     mirror.start();
@@ -100,6 +120,11 @@ export class Environments {
   }
 }
 
+/** The vault owner of an environment's TLS client material. */
+function tlsOwner(id: string): string {
+  return `env:${id}:tls`;
+}
+
 export function viewOf(env: Environment): EnvironmentView {
   return {
     id: env.id,
@@ -108,6 +133,7 @@ export function viewOf(env: Environment): EnvironmentView {
     kind: env.engine.facts?.kind ?? "unknown",
     status: env.mirror.status,
     url: env.url,
+    tls: env.tls,
     error: env.mirror.error,
     facts: env.engine.facts ?? null,
     capabilities: env.engine.capabilities ?? null,

@@ -8,6 +8,8 @@ import { TokenStore } from "../auth/tokens.ts";
 import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
+import { SecretKeyError } from "../secrets/key-file.ts";
+import { openVault, type SecretVault } from "../secrets/vault.ts";
 import { SettingsStore } from "../settings/settings-store.ts";
 import { chooseStatsSource } from "../stats/choose-source.ts";
 import { StatsCollectors } from "../stats/collectors.ts";
@@ -38,6 +40,14 @@ export async function startPanel(
   log: (line: string) => void = console.log,
 ): Promise<RunningPanel> {
   const db = openDatabase(config.dataDir);
+  let vault: SecretVault;
+  try {
+    vault = openVault(db, config.dataDir);
+  } catch (err) {
+    db.close();
+    // A refused or mismatched key file is the operator's to fix: one line (main.ts), no stack.
+    throw err instanceof SecretKeyError ? new ConfigError(err.message) : err;
+  }
   const users = new UserStore(db);
   const sessions = new SessionStore(db);
   const tokens = new TokenStore(db);
@@ -48,7 +58,7 @@ export async function startPanel(
   sessions.pruneExpired();
   if (config.adminPasswordFile) await createAdminFromFile(users, config, log);
 
-  const envs = new Environments(db);
+  const envs = new Environments(db, vault);
   const bus = new TopicBus(policy);
   registerEnvironmentTopic(bus, envs);
   registerContainerTopic(bus, envs, policy);

@@ -36,6 +36,7 @@ export class StatsCollector {
   private source: StatsSource | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private busy = false;
+  private closed = false;
   private watchers = 0;
   private ticked: (() => void)[] = [];
 
@@ -64,7 +65,7 @@ export class StatsCollector {
     const release = this.watch();
     setTimeout(release, lingerMs);
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !this.closed) {
       const running = this.env.mirror.list().filter((c) => c.state === "running" && c.pid > 0);
       if (running.every((c) => this.rated.has(c.id))) break;
       await this.nextTick();
@@ -73,6 +74,8 @@ export class StatsCollector {
   }
 
   start(): void {
+    // A watcher arriving while the panel stops does not start it again.
+    if (this.closed) return;
     this.timer ??= setInterval(() => void this.tick(), this.intervalMs);
   }
 
@@ -83,9 +86,12 @@ export class StatsCollector {
   }
 
   close(): void {
+    this.closed = true;
     this.pause();
     this.source?.close();
     this.source = undefined;
+    // No tick comes any more: whoever waits for one (current()) gets what there is.
+    for (const f of this.ticked.splice(0)) f();
   }
 
   /** Someone wants figures: the collector runs at least while anyone does. */
@@ -114,6 +120,8 @@ export class StatsCollector {
       const samples = this.source
         ? await this.source.read(running.map((c) => ({ id: c.id, pid: c.pid })))
         : new Map();
+      // Closed during the read (the panel is stopping): the database the figures go to may be closed.
+      if (this.closed) return;
       const figures: TickFigures[] = [];
       for (const c of running) {
         const cur = samples.get(c.id);

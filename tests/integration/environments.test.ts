@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +24,7 @@ interface EnvItem {
   kind: string;
   status: string;
   url: string;
+  tls: boolean;
   error: string | null;
   facts: Record<string, unknown> | null;
 }
@@ -102,7 +105,7 @@ describe("environments: more engines than the local one", () => {
   it("adds an engine by URL, and lists it beside local, both up", async () => {
     const res = await p!.api("POST", "/api/v1/envs", { name: "edge1", url: edge!.url });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ id: "edge1", name: "edge1", url: edge!.url });
+    expect(res.body).toMatchObject({ id: "edge1", name: "edge1", url: edge!.url, tls: false });
     expect(["connecting", "up"]).toContain(res.body.status);
     const up = await whenStatus(p!, "edge1", "up");
     expect(up).toMatchObject({ kind: "docker", error: null });
@@ -257,6 +260,130 @@ describe("environments: more engines than the local one", () => {
       } finally {
         await t.stop();
       }
+    });
+
+    it("adds a TLS engine with its client certificate, never shows it, and opens it again after a restart", async () => {
+      const pem = (name: string) => readFileSync(join(certs.clientDir, name), "utf8");
+      const material = { ca: pem("ca.pem"), cert: pem("cert.pem"), key: pem("key.pem") };
+      const keyLines = material.key.split("\n").filter((l) => l && !l.startsWith("-----"));
+      const keyBase64 = keyLines.join("");
+      // What must not be found: the PEM label, the key's base64 (whole and line by line) and its DER bytes.
+      const needles = [
+        Buffer.from("PRIVATE KEY"),
+        Buffer.from(keyBase64),
+        ...keyLines.map((l) => Buffer.from(l)),
+        Buffer.from(keyBase64, "base64"),
+      ];
+      const dataDir = mkdtempSync(join(tmpdir(), "gptest-data-"));
+      const dbFiles = () =>
+        ["ghostpanel.db", "ghostpanel.db-wal"].map((f) => join(dataDir, f)).filter(existsSync);
+      const inClear = () =>
+        dbFiles().flatMap((f) => {
+          const bytes = readFileSync(f);
+          return needles.filter((n) => bytes.includes(n)).map((n) => `${f}: ${n.toString().slice(0, 20)}…`);
+        });
+      const secretOwners = () => {
+        const db = new Database(join(dataDir, "ghostpanel.db"));
+        try {
+          return db.query("SELECT owner, length(sealed) AS n FROM secrets").all() as {
+            owner: string;
+            n: number;
+          }[];
+        } finally {
+          db.close();
+        }
+      };
+      let running: TestPanel | undefined;
+      try {
+        running = await startTestPanel([], true, { dataDir });
+        const res = await running.api("POST", "/api/v1/envs", {
+          name: "EdgeTls",
+          url: edge!.tcpUrl,
+          tls: material,
+        });
+        expect(res.status).toBe(201);
+        expect(res.body).toMatchObject({ id: "edgetls", url: edge!.tcpUrl, tls: true });
+        await whenStatus(running, "edgetls", "up");
+        const name = uniqueName("sealed");
+        const id = runOnEdge(name);
+        await eventually(async () => (await containersOf(running!, "edgetls")).find((c) => c.id === id));
+
+        const shown = [
+          JSON.stringify(res.body),
+          JSON.stringify(await envsOf(running)),
+          JSON.stringify((await running.api("GET", "/api/v1/envs/edgetls")).body),
+        ].join("\n");
+        expect(shown).not.toContain("-----BEGIN");
+        for (const line of keyLines) expect(shown).not.toContain(line);
+        expect((await envsOf(running)).map((e) => [e.id, e.tls])).toEqual([
+          ["local", false],
+          ["edgetls", true],
+        ]);
+
+        // Restarted on the same data directory, the engine comes up again: the material was opened.
+        await running.stop();
+        running = await startTestPanel([], true, { dataDir });
+        const back = await whenStatus(running, "edgetls", "up");
+        expect(back).toMatchObject({ name: "EdgeTls", tls: true, kind: "docker" });
+        await eventually(async () => (await containersOf(running!, "edgetls")).find((c) => c.id === id));
+
+        // The material is in the database, sealed (a little longer than the PEM text), and in clear
+        // neither there nor in the write-ahead log: now, while the panel runs, and after it stopped.
+        const sealed = secretOwners();
+        expect(sealed.map((r) => r.owner)).toEqual(["env:edgetls:tls"]);
+        expect(sealed[0]!.n).toBeGreaterThan(material.cert.length + material.key.length);
+        expect(dbFiles()).toContain(join(dataDir, "ghostpanel.db-wal"));
+        expect(inClear()).toEqual([]);
+        await running.stop();
+        running = undefined;
+        expect(inClear()).toEqual([]);
+
+        // Removing the environment removes its sealed material too.
+        running = await startTestPanel([], true, { dataDir });
+        expect((await running.api("DELETE", "/api/v1/envs/edgetls")).status).toBe(204);
+        expect(secretOwners()).toEqual([]);
+      } finally {
+        await running?.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it("refuses TLS material that cannot work, with a 400 that says why", async () => {
+      const pem = (name: string) => readFileSync(join(certs.clientDir, name), "utf8");
+      const good = { ca: pem("ca.pem"), cert: pem("cert.pem"), key: pem("key.pem") };
+      const ec = (cipher?: string) =>
+        generateKeyPairSync("ec", {
+          namedCurve: "P-256",
+          publicKeyEncoding: { type: "spki", format: "pem" },
+          privateKeyEncoding: cipher
+            ? { type: "pkcs8", format: "pem", cipher, passphrase: "secret" }
+            : { type: "pkcs8", format: "pem" },
+        }).privateKey;
+      const garbled = (label: string) => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+      const url = edge!.tcpUrl;
+      const echoed = [good.cert, good.key].map((p) => p.split("\n")[1]!);
+      const cases: [string, unknown, RegExp][] = [
+        [edge!.url, good, /tcp:\/\/ or https:\/\//],
+        ["http://127.0.0.1:2375", good, /tcp:\/\/ or https:\/\//],
+        [url, { ...good, cert: "hello" }, /tls\.cert: not PEM/],
+        [url, { ...good, cert: garbled("CERTIFICATE") }, /tls\.cert: certificate 1 does not parse/],
+        [url, { ...good, ca: garbled("CERTIFICATE") }, /tls\.ca: certificate 1 does not parse/],
+        [url, { ...good, key: good.cert }, /tls\.key: not PEM/],
+        [url, { ...good, key: garbled("PRIVATE KEY") }, /tls\.key: the private key does not parse/],
+        [url, { ...good, key: ec() }, /does not belong to the certificate/],
+        [url, { ...good, key: ec("aes-256-cbc") }, /encrypted/],
+        [url, { cert: good.cert }, /key/],
+      ];
+      for (const [engineUrl, tls, message] of cases) {
+        const res = await p!.api("POST", "/api/v1/envs", { name: "badtls", url: engineUrl, tls });
+        const what = `${engineUrl} ${JSON.stringify(tls).slice(0, 80)}`;
+        expect(res.status, what).toBe(400);
+        expect(res.body.error.code, what).toMatch(/^invalid_(tls|request)$/);
+        expect(res.body.error.message, what).toMatch(message);
+        // Nothing given is echoed back.
+        for (const line of echoed) expect(JSON.stringify(res.body), what).not.toContain(line);
+      }
+      expect((await envsOf(p!)).map((e) => e.id)).not.toContain("badtls");
     });
 
     it("reports the engine down with an error, without crashing, when it has no certificate", async () => {

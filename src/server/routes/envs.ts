@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { checkTlsMaterial, TlsMaterialError } from "../../engine/tls-material.ts";
 import { EngineUrlError, parseEngineUrl } from "../../engine/url.ts";
 import { type Environment, type Environments, viewOf } from "../../envs/environments.ts";
 import { ApiError } from "../errors.ts";
@@ -11,6 +12,9 @@ export const EnvironmentSchema = z.object({
   kind: z.string(),
   status: z.enum(["connecting", "up", "down"]),
   url: z.string(),
+  tls: z
+    .boolean()
+    .check(z.describe("whether it connects with a TLS client certificate (which the API never returns)")),
   error: z.nullable(z.string()),
   facts: z.nullable(z.record(z.string(), z.unknown())),
   capabilities: z.nullable(z.record(z.string(), z.boolean())),
@@ -55,7 +59,8 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
       path: "/api/v1/envs",
       tag: "environments",
       policy: "envs:manage",
-      summary: "Add an engine by URL (unix://, tcp://, https://)",
+      summary:
+        "Add an engine by URL (unix://, tcp://, https://), with a TLS client certificate if it needs one (stored encrypted, never returned)",
       body: z.object({
         name: z
           .string()
@@ -68,19 +73,48 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
             ),
           ),
         url: z.string().check(z.minLength(1), z.maxLength(1024)),
+        tls: z.optional(
+          z.object({
+            ca: z.optional(
+              z
+                .string()
+                .check(
+                  z.minLength(1),
+                  z.describe("PEM: the CA the engine's certificate must chain to (default: the system's)"),
+                ),
+            ),
+            cert: z.string().check(z.minLength(1), z.describe("PEM: the client certificate, then its chain")),
+            key: z.string().check(z.minLength(1), z.describe("PEM: the client's private key, unencrypted")),
+          }),
+        ),
       }),
       responses: { 201: json(EnvironmentSchema, "Added"), 409: errorResponse("Name taken"), ...commonErrors },
     },
     (c, { body }) => {
+      let secure: boolean;
       try {
-        parseEngineUrl(body.url);
+        secure = parseEngineUrl(body.url, body.tls).protocol === "https";
       } catch (err) {
         if (err instanceof EngineUrlError) throw new ApiError(400, "invalid_url", err.message);
         throw err;
       }
+      if (body.tls) {
+        if (!secure)
+          throw new ApiError(
+            400,
+            "invalid_tls",
+            "tls: client certificates need a tcp:// or https:// engine URL",
+          );
+        try {
+          checkTlsMaterial(body.tls);
+        } catch (err) {
+          if (err instanceof TlsMaterialError) throw new ApiError(400, "invalid_tls", err.message);
+          throw err;
+        }
+      }
       if (envs.hasName(body.name))
         throw new ApiError(409, "conflict", `an environment named "${body.name}" exists`);
-      return c.json(viewOf(envs.add(body.name, body.url)), 201);
+      return c.json(viewOf(envs.add(body.name, body.url, body.tls)), 201);
     },
   );
 
