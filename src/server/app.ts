@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { AuditLog } from "../audit/audit-log.ts";
+import { auditRequests } from "../audit/middleware.ts";
 import type { LoginThrottle } from "../auth/login-throttle.ts";
 import { authorize, identifyCaller, UNAUTHORIZED_MESSAGE } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
@@ -13,6 +15,7 @@ import type { StatsCollectors } from "../stats/collectors.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { type AppEnv, RouteTable } from "./route-table.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { containerRoutes } from "./routes/containers.ts";
 import { envRoutes } from "./routes/envs.ts";
@@ -32,6 +35,7 @@ export interface AppDeps {
   envs: Environments;
   bus: TopicBus;
   collectors: StatsCollectors;
+  audit: AuditLog;
   version: string;
   secureCookies: boolean;
 }
@@ -70,6 +74,8 @@ export function createApp(deps: AppDeps) {
       ? c.json(errorBody("unauthorized", UNAUTHORIZED_MESSAGE), 401)
       : c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404),
   );
+  // First, so that it sees the answer of everything after it, refusals included.
+  app.use("*", auditRequests(deps.audit, routes));
   app.use("*", securityHeaders);
   app.use(
     "/api/*",
@@ -88,6 +94,7 @@ export function createApp(deps: AppDeps) {
   streamRoutes(routes, deps.bus);
   statsRoutes(routes, deps.envs, deps.collectors);
   metricsRoutes(routes, deps, deps.envs, deps.collectors, deps.version);
+  auditRoutes(routes, deps.audit);
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { noteAudit } from "../../audit/middleware.ts";
 import { EngineUrlError, parseEngineUrl } from "../../engine/url.ts";
 import { type Environment, type Environments, viewOf } from "../../envs/environments.ts";
 import { ApiError } from "../errors.ts";
@@ -72,6 +73,7 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
       responses: { 201: json(EnvironmentSchema, "Added"), 409: errorResponse("Name taken"), ...commonErrors },
     },
     (c, { body }) => {
+      noteAudit(c, { target: { name: body.name } });
       try {
         parseEngineUrl(body.url);
       } catch (err) {
