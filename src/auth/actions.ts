@@ -53,3 +53,9 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "audit:read",
   "metrics:read",
 ]);
+
+/**
+ * Actions that change things even when a route reaches them by GET: a WebSocket that runs commands
+ * in a container is a GET. Audited like any change; every other GET is a read.
+ */
+export const CHANGING_ACTIONS: ReadonlySet<Action> = new Set(["containers:exec"]);

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { AuditLog } from "../audit/audit-log.ts";
+import { auditRequests } from "../audit/middleware.ts";
 import type { LoginThrottle } from "../auth/login-throttle.ts";
 import { authorize, identifyCaller, UNAUTHORIZED_MESSAGE } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
@@ -9,12 +11,13 @@ import type { TeamStore } from "../auth/teams.ts";
 import type { TokenStore } from "../auth/tokens.ts";
 import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
-import { DEFAULT_ENGINE_SAFETY, ENGINE_SAFETY_KEY, type EngineSafety } from "../settings/engine-safety.ts";
+import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { type AppEnv, RouteTable } from "./route-table.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { containerRoutes } from "./routes/containers.ts";
 import { envRoutes } from "./routes/envs.ts";
@@ -38,6 +41,7 @@ export interface AppDeps {
   envs: Environments;
   bus: TopicBus;
   collectors: StatsCollectors;
+  audit: AuditLog;
   version: string;
   secureCookies: boolean;
 }
@@ -76,6 +80,8 @@ export function createApp(deps: AppDeps) {
       ? c.json(errorBody("unauthorized", UNAUTHORIZED_MESSAGE), 401)
       : c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404),
   );
+  // First, so that it sees the answer of everything after it, refusals included.
+  app.use("*", auditRequests(deps.audit, routes));
   app.use("*", securityHeaders);
   app.use(
     "/api/*",
@@ -92,13 +98,12 @@ export function createApp(deps: AppDeps) {
   userRoutes(routes, deps);
   teamRoutes(routes, deps.teams, deps.users, deps.envs);
   envRoutes(routes, deps.envs);
-  containerRoutes(routes, deps.envs, deps.policy, () =>
-    deps.settings.get<EngineSafety>(ENGINE_SAFETY_KEY, DEFAULT_ENGINE_SAFETY),
-  );
+  containerRoutes(routes, deps.envs, deps.policy, () => readEngineSafety(deps.settings));
   settingsRoutes(routes, deps.settings);
   streamRoutes(routes, deps.bus, deps);
   statsRoutes(routes, deps.envs, deps.collectors, deps.policy);
   metricsRoutes(routes, deps.policy, deps.envs, deps.collectors, deps.version);
+  auditRoutes(routes, deps.audit);
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;

@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import * as z from "zod/mini";
+import type { AuditNote } from "../audit/middleware.ts";
 import type { Action, RoutePolicy } from "../auth/actions.ts";
 import type { Caller } from "../auth/policy.ts";
 import { ApiError } from "./errors.ts";
@@ -8,6 +9,8 @@ import { describeIssues } from "./schemas.ts";
 export interface AppVariables {
   /** set when the request carries valid credentials (src/auth/middleware.ts) */
   caller: Caller | undefined;
+  /** what a handler adds to the request's audit entry (src/audit/middleware.ts) */
+  audit: AuditNote | undefined;
 }
 export type AppEnv = { Variables: AppVariables };
 export type AppContext = Context<AppEnv>;

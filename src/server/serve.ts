@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { websocket } from "hono/bun";
+import { AuditLog } from "../audit/audit-log.ts";
 import { LoginThrottle } from "../auth/login-throttle.ts";
 import { Policy } from "../auth/policy.ts";
 import { SessionStore } from "../auth/sessions.ts";
@@ -56,6 +57,7 @@ export async function startPanel(
   const throttle = new LoginThrottle(db);
   const settings = new SettingsStore(db);
   sessions.pruneExpired();
+  const audit = new AuditLog(db);
   if (config.adminPasswordFile) await createAdminFromFile(users, config, log);
 
   const envs = new Environments(db, vault);
@@ -92,6 +94,7 @@ export async function startPanel(
     envs,
     bus,
     collectors,
+    audit,
     version,
     secureCookies: tls !== undefined,
   });
@@ -110,6 +113,7 @@ export async function startPanel(
     db.close();
     throw new ConfigError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
+  audit.startRetention();
   const scheme = tls ? "https" : "http";
   const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
   const url = `${scheme}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${server.port}`;
@@ -126,6 +130,7 @@ export async function startPanel(
     async stop() {
       collectors.close();
       envs.stop();
+      audit.stop();
       await server.stop(true);
       db.close();
     },

@@ -1,4 +1,5 @@
 import { posix } from "node:path";
+import type { SettingsStore } from "./settings-store.ts";
 
 /**
  * What non-admins may ask an engine for. Whoever can start a privileged container, mount the
@@ -14,7 +15,7 @@ export interface EngineSafety {
   allowed_bind_paths: string[];
 }
 
-export const ENGINE_SAFETY_KEY = "security.engine";
+const ENGINE_SAFETY_KEY = "security.engine";
 
 export const DEFAULT_ENGINE_SAFETY: EngineSafety = {
   allow_privileged: false,
@@ -23,6 +24,16 @@ export const DEFAULT_ENGINE_SAFETY: EngineSafety = {
   allow_capabilities: false,
   allowed_bind_paths: [],
 };
+
+/** The saved settings; fields never saved keep their (closed) defaults. */
+export function readEngineSafety(settings: SettingsStore): EngineSafety {
+  const saved = settings.read(ENGINE_SAFETY_KEY);
+  return { ...DEFAULT_ENGINE_SAFETY, ...(saved && typeof saved === "object" ? saved : {}) };
+}
+
+export function writeEngineSafety(settings: SettingsStore, value: EngineSafety): void {
+  settings.write(ENGINE_SAFETY_KEY, value);
+}
 
 interface HostConfigLike {
   Privileged?: unknown;

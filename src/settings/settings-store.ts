@@ -4,19 +4,20 @@ import type { Database } from "bun:sqlite";
 export class SettingsStore {
   constructor(private readonly db: Database) {}
 
-  get<T>(key: string, fallback: T): T {
+  /** The stored value, or undefined when never set (or unreadable). */
+  read(key: string): unknown {
     const row = this.db.query("SELECT value FROM settings WHERE key = ?").get(key) as {
       value: string;
     } | null;
-    if (!row) return fallback;
+    if (!row) return undefined;
     try {
-      return { ...fallback, ...(JSON.parse(row.value) as T) };
+      return JSON.parse(row.value);
     } catch {
-      return fallback;
+      return undefined;
     }
   }
 
-  put<T>(key: string, value: T): void {
+  write(key: string, value: unknown): void {
     this.db
       .query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
       .run(key, JSON.stringify(value));

@@ -9,13 +9,21 @@ export interface BinaryPanel {
   url: string;
   dataDir: string;
   output: () => string;
+  /** SIGKILL, as a crash would: nothing is flushed or closed; waits until the process is gone. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Runs the built executable on a free loopback port and waits until it says where it listens. */
-export async function startBinary(args: string[] = []): Promise<BinaryPanel> {
+/**
+ * Runs the built executable on a free loopback port and waits until it says where it listens.
+ * With `dataDir` (to restart on the data another run left) the caller owns it: stop() leaves it.
+ */
+export async function startBinary(
+  args: string[] = [],
+  options: { dataDir?: string } = {},
+): Promise<BinaryPanel> {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` first`);
-  const dataDir = mkdtempSync(join(tmpdir(), "gptest-bin-"));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "gptest-bin-"));
   const proc = Bun.spawn([BINARY, "serve", "--listen", "127.0.0.1:0", "--data", dataDir, ...args], {
     stdout: "pipe",
     stderr: "pipe",
@@ -46,11 +54,15 @@ export async function startBinary(args: string[] = []): Promise<BinaryPanel> {
     url,
     dataDir,
     output: () => out,
+    async kill() {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
     async stop() {
       proc.kill("SIGTERM");
       const exited = await Promise.race([proc.exited, Bun.sleep(5_000).then(() => "timeout")]);
       if (exited === "timeout") proc.kill("SIGKILL");
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -112,6 +112,10 @@ const SAMPLES: Sample[] = [
   { route: "GET /api/v1/envs/{env}/host", path: "/api/v1/envs/local/host", allow: ADMIN_READ },
   { route: "GET /metrics", path: "/metrics", allow: ADMIN_READ },
   { route: "GET /api/v1/settings/security", path: "/api/v1/settings/security", allow: ADMIN },
+  { route: "GET /api/v1/audit", path: "/api/v1/audit?limit=1", allow: ADMIN_READ },
+  { route: "GET /api/v1/audit/export", path: "/api/v1/audit/export?format=jsonl&limit=1", allow: ADMIN_READ },
+  { route: "GET /api/v1/settings/audit", path: "/api/v1/settings/audit", allow: ADMIN_READ },
+  { route: "PUT /api/v1/settings/audit", path: "/api/v1/settings/audit", body: {}, allow: ADMIN },
   { route: "PUT /api/v1/settings/security", path: "/api/v1/settings/security", body: {}, allow: ADMIN },
   // not a WebSocket request: 426 to those let through
   { route: "GET /api/v1/stream", path: "/api/v1/stream", allow: LOGGED_IN },

@@ -16,8 +16,9 @@ import { TopBar } from "./top-bar.tsx";
 const ENV = "local";
 const ERROR_SHOWN_MS = 15_000;
 
-// Pages of live figures load on first visit: the login page and the container list stay small.
+// Pages beyond the container list load on first visit: the login page and the list stay small.
 const useTopPage = lazy(() => import("../pages/top.tsx"));
+const useAuditPage = lazy(() => import("../pages/audit.tsx"));
 const useHostPage = lazy(() =>
   import("../pages/host.tsx").then(async (m) => {
     await m.ready;
@@ -75,6 +76,8 @@ export function Shell({ user, route, onLoggedOut }: Props) {
         <TopRoute stream={stream} />
       ) : route.page === "host" ? (
         <HostRoute stream={stream} />
+      ) : route.page === "audit" ? (
+        <AuditRoute user={user} />
       ) : (
         <ContainersPage env={ENV} caps={env?.capabilities} live={live} />
       )}
@@ -92,6 +95,12 @@ function HostRoute({ stream }: { stream: Stream }) {
   const loaded = useHostPage();
   if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
   return <loaded.module.HostPage env={ENV} stream={stream} />;
+}
+
+function AuditRoute({ user }: { user: User }) {
+  const loaded = useAuditPage();
+  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
+  return <loaded.module.AuditPage canManage={user.role === "admin"} />;
 }
 
 function Loading({ error }: { error?: string | undefined }) {

@@ -7,9 +7,10 @@ interface Props {
   onLogout: () => void;
 }
 
-const NAV: { href: string; label: string; pages: Route["page"][]; testid: string }[] = [
+const NAV: { href: string; label: string; pages: Route["page"][]; testid: string; adminOnly?: true }[] = [
   { href: "#/containers", label: "Containers", pages: ["containers", "container"], testid: "nav-containers" },
   { href: "#/top", label: "Overview", pages: ["top", "host"], testid: "nav-top" },
+  { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
 ];
 
 export function TopBar({ user, page, onLogout }: Props) {
@@ -19,7 +20,7 @@ export function TopBar({ user, page, onLogout }: Props) {
         GhostPanel
       </a>
       <nav class="nav" aria-label="Main">
-        {NAV.map((n) => (
+        {NAV.filter((n) => !n.adminOnly || user.role === "admin").map((n) => (
           <a
             key={n.href}
             href={n.href}

@@ -6,7 +6,8 @@ export type Route =
   | { page: "containers" }
   | { page: "container"; id: string }
   | { page: "top" }
-  | { page: "host" };
+  | { page: "host" }
+  | { page: "audit" };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(safeDecode);
@@ -22,6 +23,8 @@ export function parseRoute(hash: string): Route {
       return { page: "top" };
     case "host":
       return { page: "host" };
+    case "audit":
+      return { page: "audit" };
     default:
       return { page: "containers" };
   }

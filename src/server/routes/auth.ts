@@ -1,5 +1,6 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod/mini";
+import { noteAudit } from "../../audit/middleware.ts";
 import { addressKey, type LoginThrottle, userKey } from "../../auth/login-throttle.ts";
 import { verifyPassword } from "../../auth/passwords.ts";
 import type { Caller } from "../../auth/policy.ts";
@@ -91,8 +92,10 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       },
     },
     async (c, { body }) => {
+      noteAudit(c, { user: { username: body.username } });
       const user = await deps.users.createFirstAdmin(body.username, body.password);
       if (!user) throw new ApiError(409, "already_set_up", "the panel is already set up; log in instead");
+      noteAudit(c, { user });
       startSession(c, user);
       return c.json({ user: publicUser(user) }, 201);
     },
@@ -117,6 +120,8 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       },
     },
     async (c, { body }) => {
+      // Who tried, whether or not it works out: the audit log keeps failed attempts by name.
+      noteAudit(c, { user: { username: body.username } });
       const keys = [userKey(body.username), addressKey(clientAddress(c))];
       const wait = deps.throttle.waitFor(keys);
       if (wait > 0) {
@@ -130,8 +135,10 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
         throw new ApiError(401, "bad_credentials", "wrong username or password");
       }
       deps.throttle.succeeded(keys[0]!);
+      const user = publicUser(row);
+      noteAudit(c, { user });
       startSession(c, row);
-      return c.json({ user: publicUser(row) });
+      return c.json({ user });
     },
   );
 
@@ -211,6 +218,7 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       },
     },
     (c, { body }) => {
+      noteAudit(c, { target: { name: body.name } });
       const caller = callerOf(c);
       // A token never makes a token that reaches further than itself.
       const limit = caller.token;
@@ -230,6 +238,7 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
         expires_at: body.expires_in_days ? Date.now() + body.expires_in_days * DAY_MS : null,
         envs,
       });
+      noteAudit(c, { target: { id: info.id } });
       return c.json({ ...info, token }, 201);
     },
   );

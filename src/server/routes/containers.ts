@@ -1,6 +1,7 @@
 import { realpathSync } from "node:fs";
 import type Dockerode from "dockerode";
 import * as z from "zod/mini";
+import { noteAudit } from "../../audit/middleware.ts";
 import type { Action as PolicyAction } from "../../auth/actions.ts";
 import type { Policy } from "../../auth/policy.ts";
 import { TEAM_LABEL } from "../../auth/teams.ts";
@@ -286,6 +287,7 @@ export function containerRoutes(
       const env = environmentOf(envs, params.env);
       requireCapability(env, "create");
       const { name, ...spec } = body;
+      noteAudit(c, { target: { name: name ?? "", image: body.Image } });
       if (callerOf(c).user.role !== "admin") {
         const problems = safetyViolations(
           spec,

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { noteAudit } from "../../audit/middleware.ts";
 import { checkTlsMaterial, TlsMaterialError } from "../../engine/tls-material.ts";
 import { EngineUrlError, parseEngineUrl } from "../../engine/url.ts";
 import { type Environment, type Environments, viewOf } from "../../envs/environments.ts";
@@ -91,6 +92,7 @@ export function envRoutes(routes: RouteTable, envs: Environments): void {
       responses: { 201: json(EnvironmentSchema, "Added"), 409: errorResponse("Name taken"), ...commonErrors },
     },
     (c, { body }) => {
+      noteAudit(c, { target: { name: body.name } });
       let secure: boolean;
       try {
         secure = parseEngineUrl(body.url, body.tls).protocol === "https";

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { DEFAULT_ENGINE_SAFETY, ENGINE_SAFETY_KEY, type EngineSafety } from "../../settings/engine-safety.ts";
+import { readEngineSafety, writeEngineSafety } from "../../settings/engine-safety.ts";
 import type { SettingsStore } from "../../settings/settings-store.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, json } from "../schemas.ts";
@@ -34,7 +34,7 @@ export function settingsRoutes(routes: RouteTable, settings: SettingsStore): voi
         "What non-admins may ask of an engine (privileged, host namespaces, devices, capabilities, bind paths)",
       responses: { 200: json(EngineSafetySchema, "Settings"), 401: commonErrors[401] },
     },
-    (c) => c.json(settings.get<EngineSafety>(ENGINE_SAFETY_KEY, DEFAULT_ENGINE_SAFETY)),
+    (c) => c.json(readEngineSafety(settings)),
   );
 
   routes.add(
@@ -48,8 +48,8 @@ export function settingsRoutes(routes: RouteTable, settings: SettingsStore): voi
       responses: { 200: json(EngineSafetySchema, "Saved"), 400: commonErrors[400], 401: commonErrors[401] },
     },
     (c, { body }) => {
-      settings.put(ENGINE_SAFETY_KEY, body);
-      return c.json(settings.get<EngineSafety>(ENGINE_SAFETY_KEY, DEFAULT_ENGINE_SAFETY));
+      writeEngineSafety(settings, body);
+      return c.json(readEngineSafety(settings));
     },
   );
 }

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { noteAudit } from "../../audit/middleware.ts";
 import type { TeamStore } from "../../auth/teams.ts";
 import type { UserStore } from "../../auth/users.ts";
 import type { Environments } from "../../envs/environments.ts";
@@ -61,6 +62,7 @@ export function teamRoutes(routes: RouteTable, teams: TeamStore, users: UserStor
       responses: { 201: json(TeamSchema, "Created"), 409: errorResponse("Name taken"), ...commonErrors },
     },
     (c, { body }) => {
+      noteAudit(c, { target: { team: body.name } });
       const team = teams.create(body.name);
       if (!team) throw new ApiError(409, "conflict", `a team named "${body.name}" exists`);
       return c.json(team, 201);
@@ -82,7 +84,7 @@ export function teamRoutes(routes: RouteTable, teams: TeamStore, users: UserStor
       responses: { 200: json(TeamSchema, "Changed"), ...commonErrors },
     },
     (c, { params, body }) => {
-      teamOf(params.id);
+      noteAudit(c, { target: { team: teamOf(params.id).name } });
       const unknownUser = body.members?.find((id) => !users.get(id));
       if (unknownUser !== undefined)
         throw new ApiError(400, "invalid_request", `members: no user ${unknownUser}`);
@@ -108,7 +110,7 @@ export function teamRoutes(routes: RouteTable, teams: TeamStore, users: UserStor
       responses: { 204: "Removed", ...commonErrors },
     },
     (c, { params }) => {
-      teamOf(params.id);
+      noteAudit(c, { target: { team: teamOf(params.id).name } });
       teams.remove(params.id);
       return c.body(null, 204);
     },

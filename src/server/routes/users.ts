@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { noteAudit } from "../../audit/middleware.ts";
 import type { SessionStore } from "../../auth/sessions.ts";
 import type { TeamStore } from "../../auth/teams.ts";
 import { publicUser, ROLES, type UserStore } from "../../auth/users.ts";
@@ -51,6 +52,7 @@ export function userRoutes(routes: RouteTable, deps: UserRouteDeps): void {
       responses: { 201: json(UserWithTeams, "Created"), 409: errorResponse("Name taken"), ...commonErrors },
     },
     async (c, { body }) => {
+      noteAudit(c, { target: { username: body.username, role: body.role } });
       const user = await deps.users.create(body.username, body.password, body.role);
       if (!user) throw new ApiError(409, "conflict", `a user named "${body.username}" exists`);
       return c.json(withTeams(user), 201);
@@ -70,6 +72,13 @@ export function userRoutes(routes: RouteTable, deps: UserRouteDeps): void {
     },
     async (c, { params, body }) => {
       const user = userOf(params.id);
+      noteAudit(c, {
+        target: {
+          username: user.username,
+          ...(body.role ? { role: body.role } : {}),
+          ...(body.password ? { password: "reset" } : {}),
+        },
+      });
       if (body.role && body.role !== user.role) {
         if (!deps.users.setRole(user.id, body.role)) throw new ApiError(409, "last_admin", LAST_ADMIN);
         // Open sessions were granted under the old role: the user logs in again.
@@ -95,7 +104,7 @@ export function userRoutes(routes: RouteTable, deps: UserRouteDeps): void {
       responses: { 204: "Removed", 409: errorResponse("Last admin"), ...commonErrors },
     },
     (c, { params }) => {
-      userOf(params.id);
+      noteAudit(c, { target: { username: userOf(params.id).username } });
       if (!deps.users.remove(params.id)) throw new ApiError(409, "last_admin", LAST_ADMIN);
       deps.teams.forget(params.id);
       return c.body(null, 204);
