@@ -18,6 +18,7 @@ import { autoTls, CertificateError, loadTls, type TlsFiles } from "../tls/certif
 import { ReloadableTlsServer } from "../tls/reload.ts";
 import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
+import { serveHttpsRedirect } from "./https-redirect.ts";
 
 export interface RunningPanel {
   url: string;
@@ -82,9 +83,20 @@ export async function startPanel(
   const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
   const shownName = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
   let listener: { port: number | undefined; stop(closeActiveConnections: true): Promise<void> };
+  let redirect: ReturnType<typeof Bun.serve> | undefined;
+  let listening = `${config.host}:${config.port}`;
   try {
     if (tls) listener = tlsServer = new ReloadableTlsServer(serve, config.host, config.port, tls);
     else listener = serve({ port: config.port });
+    if (config.listenHttp) {
+      listening = `${config.listenHttp.host}:${config.listenHttp.port}`;
+      redirect = serveHttpsRedirect(
+        config.listenHttp.host,
+        config.listenHttp.port,
+        listener.port!,
+        shownName,
+      );
+    }
   } catch (err) {
     await tlsServer?.stop();
     collectors.close();
@@ -93,13 +105,14 @@ export async function startPanel(
     if (err instanceof CertificateError) throw new ConfigError(`--tls: ${err.message}`);
     const { code, message } = err as NodeJS.ErrnoException;
     throw new ConfigError(
-      `cannot listen on ${config.host}:${config.port}: ${code === "EADDRINUSE" ? "something listens there already" : message}`,
+      `cannot listen on ${listening}: ${code === "EADDRINUSE" ? "something listens there already" : message}`,
     );
   }
   const port = listener.port ?? config.port;
   const scheme = tls ? "https" : "http";
   const url = `${scheme}://${shownName}:${port}`;
   log(`GhostPanel ${version} listening on ${scheme}://${config.host}:${port} — open ${url}`);
+  if (redirect) log(`Plain HTTP on ${config.listenHttp?.host}:${redirect.port} redirects to HTTPS.`);
   if (tls) log(`TLS certificate ${tls.certPath}\n  SHA-256 fingerprint ${tls.fingerprint}`);
   if (users.count() === 0) log(`First run: open ${url} to create the admin account (or POST /api/v1/setup).`);
   log(`Data directory: ${config.dataDir}`);
@@ -117,7 +130,7 @@ export async function startPanel(
       if (reloadTls) process.off("SIGHUP", reloadTls);
       collectors.close();
       envs.stop();
-      await listener.stop(true);
+      await Promise.all([listener.stop(true), redirect?.stop(true)]);
       db.close();
     },
   };
