@@ -28,6 +28,8 @@ export interface AppDeps {
   collectors: StatsCollectors;
   version: string;
   secureCookies: boolean;
+  /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
+  tlsFingerprint: () => string | null;
 }
 
 /** JSON bodies this API takes are small; anything larger is refused before it is read. */
@@ -52,6 +54,8 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");
   c.header("Referrer-Policy", "no-referrer");
+  // Keyed on this request's own transport: RFC 6797 has the header sent over HTTPS only.
+  if (c.req.url.startsWith("https:")) c.header("Strict-Transport-Security", "max-age=31536000");
 };
 
 export function createApp(deps: AppDeps) {
@@ -72,7 +76,7 @@ export function createApp(deps: AppDeps) {
     requireAuth(deps, (method, path) => routes.isPublic(method, path)),
   );
 
-  healthRoutes(routes, deps.envs, deps.version);
+  healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint);
   authRoutes(routes, deps);
   envRoutes(routes, deps.envs);
   containerRoutes(routes, deps.envs);

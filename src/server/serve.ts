@@ -72,6 +72,7 @@ export async function startPanel(
     collectors,
     version,
     secureCookies: tls !== undefined,
+    tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
   });
   const serve = (listen: { port: number; reusePort?: true; tls?: { cert: string; key: string } }) =>
     Bun.serve({
