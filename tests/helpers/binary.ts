@@ -9,6 +9,8 @@ export interface BinaryPanel {
   url: string;
   dataDir: string;
   output: () => string;
+  /** Sends the process a signal (SIGHUP to reload the certificate). */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -40,12 +42,14 @@ export async function startBinary(args: string[] = []): Promise<BinaryPanel> {
   }
   if (!url) {
     proc.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`the panel did not start:\n${out}`);
   }
   return {
     url,
     dataDir,
     output: () => out,
+    signal: (name) => proc.kill(name),
     async stop() {
       proc.kill("SIGTERM");
       const exited = await Promise.race([proc.exited, Bun.sleep(5_000).then(() => "timeout")]);
