@@ -44,6 +44,8 @@ export interface AppDeps {
   audit: AuditLog;
   version: string;
   secureCookies: boolean;
+  /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
+  tlsFingerprint: () => string | null;
 }
 
 /** JSON bodies this API takes are small; anything larger is refused before it is read. */
@@ -68,6 +70,8 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");
   c.header("Referrer-Policy", "no-referrer");
+  // Keyed on this request's own transport: RFC 6797 has the header sent over HTTPS only.
+  if (c.req.url.startsWith("https:")) c.header("Strict-Transport-Security", "max-age=31536000");
 };
 
 export function createApp(deps: AppDeps) {
@@ -93,7 +97,7 @@ export function createApp(deps: AppDeps) {
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));
 
-  healthRoutes(routes, deps.envs, deps.version);
+  healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint);
   authRoutes(routes, deps);
   userRoutes(routes, deps);
   teamRoutes(routes, deps.teams, deps.users, deps.envs);

@@ -7,6 +7,8 @@ export interface ServeConfig {
   engineUrl: string;
   engineCertDir: string | undefined;
   tls: { mode: "off" } | { mode: "auto" } | { mode: "files"; cert: string; key: string };
+  /** A plain-HTTP listener that redirects to HTTPS (only with TLS on). */
+  listenHttp: { host: string; port: number } | undefined;
   adminPasswordFile: string | undefined;
   adminUsername: string;
   statsIntervalMs: number;
@@ -19,7 +21,10 @@ export const SERVE_USAGE = `Usage: ghostpanel serve [options]
   --data DIR                  data directory (env GHOSTPANEL_DATA; default ./ghostpanel-data)
   --engine URL                engine: unix:///var/run/docker.sock, tcp://host:2375 (env GHOSTPANEL_ENGINE)
   --engine-cert-dir DIR       ca.pem, cert.pem, key.pem for a TLS engine (env DOCKER_CERT_PATH)
-  --tls off|auto|CERT,KEY     HTTPS: auto makes a self-signed certificate in DIR (env GHOSTPANEL_TLS; default auto)
+  --tls off|auto|CERT,KEY     HTTPS: auto makes a self-signed certificate in DIR (env GHOSTPANEL_TLS; default auto);
+                              SIGHUP reads the certificate and key files again, open connections stay
+  --listen-http HOST:PORT     also listen for plain HTTP there and redirect it to HTTPS (308; needs TLS on;
+                              env GHOSTPANEL_LISTEN_HTTP)
   --admin-password-file F     create the first admin ("admin", or --admin-username) with this password
   --admin-username NAME       name for that admin (default admin)
   --stats-interval SECONDS    how often live stats are read, 0.5 to 10 (env GHOSTPANEL_STATS_INTERVAL; default 1)`;
@@ -30,6 +35,7 @@ const FLAGS = new Set([
   "--engine",
   "--engine-cert-dir",
   "--tls",
+  "--listen-http",
   "--admin-password-file",
   "--admin-username",
   "--stats-interval",
@@ -47,10 +53,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     if (value === undefined || value === "") throw new ConfigError(`${name} needs a value`);
     flags.set(name!, value);
   }
-  const listen = flags.get("--listen") ?? env.GHOSTPANEL_LISTEN ?? "0.0.0.0:9443";
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new ConfigError(`--listen ${listen}: expected HOST:PORT, e.g. 0.0.0.0:9443`);
+  const listen = hostPort("--listen", flags.get("--listen") ?? env.GHOSTPANEL_LISTEN ?? "0.0.0.0:9443", 9443);
   const tlsArg = flags.get("--tls") ?? env.GHOSTPANEL_TLS ?? "auto";
   let tls: ServeConfig["tls"];
   if (tlsArg === "off" || tlsArg === "auto") tls = { mode: tlsArg };
@@ -60,22 +63,38 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       throw new ConfigError(`--tls ${tlsArg}: expected off, auto or CERT,KEY`);
     tls = { mode: "files", cert: resolve(cert), key: resolve(key) };
   }
+  const listenHttpArg = flags.get("--listen-http") ?? env.GHOSTPANEL_LISTEN_HTTP;
+  const listenHttp = listenHttpArg === undefined ? undefined : hostPort("--listen-http", listenHttpArg, 80);
+  if (listenHttp && tls.mode === "off") {
+    throw new ConfigError(
+      "--listen-http redirects plain HTTP to HTTPS, so it needs TLS: use --tls auto or --tls CERT,KEY, or leave --listen-http out",
+    );
+  }
   const interval = flags.get("--stats-interval") ?? env.GHOSTPANEL_STATS_INTERVAL ?? "1";
   const seconds = Number(interval);
   if (!/^\d+(\.\d+)?$/.test(interval) || seconds < 0.5 || seconds > 10) {
     throw new ConfigError(`--stats-interval ${interval}: seconds from 0.5 to 10`);
   }
   return {
-    host: m[1] ?? (m[2] || "0.0.0.0"),
-    port,
+    ...listen,
     dataDir: resolve(flags.get("--data") ?? env.GHOSTPANEL_DATA ?? "ghostpanel-data"),
     engineUrl: flags.get("--engine") ?? env.GHOSTPANEL_ENGINE ?? defaultEngine(env),
     engineCertDir: flags.get("--engine-cert-dir") ?? env.DOCKER_CERT_PATH,
     tls,
+    listenHttp,
     adminPasswordFile: flags.get("--admin-password-file"),
     adminUsername: flags.get("--admin-username") ?? "admin",
     statsIntervalMs: Math.round(seconds * 1000),
   };
+}
+
+function hostPort(flag: string, value: string, examplePort: number): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) {
+    throw new ConfigError(`${flag} ${value}: expected HOST:PORT, e.g. 0.0.0.0:${examplePort}`);
+  }
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 }
 
 // DOCKER_HOST is what every Docker tool already honours.

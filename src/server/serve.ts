@@ -21,9 +21,11 @@ import { registerEnvironmentTopic } from "../stream/topics/environments.ts";
 import { registerLogTopic } from "../stream/topics/logs.ts";
 import { registerStatsTopic } from "../stream/topics/stats.ts";
 import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
-import { autoTls, loadTls, type TlsFiles } from "../tls/certificate.ts";
+import { autoTls, CertificateError, loadTls, type TlsFiles } from "../tls/certificate.ts";
+import { ReloadableTlsServer } from "../tls/reload.ts";
 import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
+import { serveHttpsRedirect } from "./https-redirect.ts";
 import type { RouteInfo } from "./route-table.ts";
 
 export interface RunningPanel {
@@ -80,9 +82,10 @@ export async function startPanel(
     collectors.close();
     envs.stop();
     db.close();
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError(`${err instanceof CertificateError ? "--tls: " : ""}${(err as Error).message}`);
   }
 
+  let tlsServer: ReloadableTlsServer | undefined;
   const { app, routes } = createApp({
     users,
     sessions,
@@ -97,43 +100,93 @@ export async function startPanel(
     audit,
     version,
     secureCookies: tls !== undefined,
+    tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
   });
-  let server: ReturnType<typeof Bun.serve>;
-  try {
-    server = Bun.serve({
+  const serve = (listen: { port: number; reusePort?: true; tls?: { cert: string; key: string } }) =>
+    Bun.serve({
       hostname: config.host,
-      port: config.port,
       fetch: app.fetch,
       websocket: { ...websocket, backpressureLimit: SEND_BUFFER_LIMIT * 2, maxPayloadLength: 64 * 1024 },
-      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+      ...listen,
     });
+  const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
+  const shownName = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
+  let listener: { port: number | undefined; stop(closeActiveConnections: true): Promise<void> };
+  let redirect: ReturnType<typeof Bun.serve> | undefined;
+  let listening = `${config.host}:${config.port}`;
+  try {
+    if (tls) listener = tlsServer = new ReloadableTlsServer(serve, config.host, config.port, tls);
+    else listener = serve({ port: config.port });
+    if (config.listenHttp) {
+      listening = `${config.listenHttp.host}:${config.listenHttp.port}`;
+      redirect = serveHttpsRedirect(
+        config.listenHttp.host,
+        config.listenHttp.port,
+        listener.port!,
+        shownName,
+      );
+    }
   } catch (err) {
+    await tlsServer?.stop();
     collectors.close();
     envs.stop();
     db.close();
-    throw new ConfigError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+    if (err instanceof CertificateError) throw new ConfigError(`--tls: ${err.message}`);
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw new ConfigError(
+      `cannot listen on ${listening}: ${code === "EADDRINUSE" ? "something listens there already" : message}`,
+    );
   }
   audit.startRetention();
+  const port = listener.port ?? config.port;
   const scheme = tls ? "https" : "http";
-  const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
-  const url = `${scheme}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${server.port}`;
-  log(`GhostPanel ${version} listening on ${scheme}://${config.host}:${server.port} — open ${url}`);
+  const url = `${scheme}://${shownName}:${port}`;
+  log(`GhostPanel ${version} listening on ${scheme}://${config.host}:${port} — open ${url}`);
+  if (redirect) log(`Plain HTTP on ${config.listenHttp?.host}:${redirect.port} redirects to HTTPS.`);
   if (tls) log(`TLS certificate ${tls.certPath}\n  SHA-256 fingerprint ${tls.fingerprint}`);
   if (users.count() === 0) log(`First run: open ${url} to create the admin account (or POST /api/v1/setup).`);
   log(`Data directory: ${config.dataDir}`);
 
+  const reloadTls = tlsServer && certificateReloader(tlsServer, log);
+  if (reloadTls) process.on("SIGHUP", reloadTls);
+
   return {
     url,
     routes,
-    port: server.port ?? config.port,
-    tls,
+    port,
+    get tls() {
+      return tlsServer?.files;
+    },
     async stop() {
+      if (reloadTls) process.off("SIGHUP", reloadTls);
       collectors.close();
       envs.stop();
       audit.stop();
-      await server.stop(true);
+      await Promise.all([listener.stop(true), redirect?.stop(true)]);
       db.close();
     },
+  };
+}
+
+/**
+ * SIGHUP is how servers are told that their files changed (certbot's deploy hooks send it, as
+ * they do to nginx): the certificate and key are read again, and refused in words if unusable.
+ */
+function certificateReloader(server: ReloadableTlsServer, log: (line: string) => void): () => void {
+  return () => {
+    try {
+      const { changed, files } = server.reload();
+      log(
+        changed
+          ? `TLS certificate reloaded from ${files.certPath}\n  SHA-256 fingerprint ${files.fingerprint}`
+          : `TLS certificate unchanged (SHA-256 fingerprint ${files.fingerprint}).`,
+      );
+    } catch (err) {
+      log(
+        `TLS certificate not reloaded: ${(err as Error).message}. ` +
+          `Still serving SHA-256 fingerprint ${server.files.fingerprint}.`,
+      );
+    }
   };
 }
 

@@ -2,6 +2,9 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 
+/** A certificate or key that cannot be served, said in words. */
+export class CertificateError extends Error {}
+
 export interface TlsFiles {
   cert: string;
   key: string;
@@ -24,9 +27,47 @@ export function fingerprintOf(certPem: string): string {
 }
 
 export function loadTls(certPath: string, keyPath: string): TlsFiles {
-  const cert = readFileSync(certPath, "utf8");
-  const key = readFileSync(keyPath, "utf8");
+  const cert = readPem(certPath, "certificate");
+  const key = readPem(keyPath, "key");
+  if (!cert.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new CertificateError(`the certificate file ${certPath} holds no PEM certificate`);
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    throw new CertificateError(`the key file ${keyPath} holds no PEM private key`);
+  }
   return { cert, key, fingerprint: fingerprintOf(cert), certPath, keyPath };
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+};
+
+function readPem(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw new CertificateError(`cannot read the ${what} file ${path}: ${FILE_ERRORS[code ?? ""] ?? message}`);
+  }
+}
+
+/**
+ * Bun checks the pair when a listener starts (BoringSSL, `ERR_OSSL_*` codes): the common case in
+ * words, the rest with OpenSSL's own text. Undefined when the error is not about the pair.
+ */
+export function pairProblem(err: unknown, files: TlsFiles): CertificateError | undefined {
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (code === "ERR_OSSL_X509_KEY_VALUES_MISMATCH") {
+    return new CertificateError(`the key ${files.keyPath} does not match the certificate ${files.certPath}`);
+  }
+  if (typeof code === "string" && code.startsWith("ERR_OSSL")) {
+    return new CertificateError(
+      `the certificate ${files.certPath} and key ${files.keyPath} cannot be used (${String(message)})`,
+    );
+  }
+  return undefined;
 }
 
 /**

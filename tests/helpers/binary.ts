@@ -11,6 +11,8 @@ export interface BinaryPanel {
   output: () => string;
   /** SIGKILL, as a crash would: nothing is flushed or closed; waits until the process is gone. */
   kill(): Promise<void>;
+  /** Sends the process a signal (SIGHUP to reload the certificate). */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startBinary(
   }
   if (!url) {
     proc.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`the panel did not start:\n${out}`);
   }
   return {
@@ -58,6 +61,7 @@ export async function startBinary(
       proc.kill("SIGKILL");
       await proc.exited;
     },
+    signal: (name) => proc.kill(name),
     async stop() {
       proc.kill("SIGTERM");
       const exited = await Promise.race([proc.exited, Bun.sleep(5_000).then(() => "timeout")]);

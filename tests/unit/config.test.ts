@@ -32,6 +32,40 @@ describe("serve options", () => {
     expect(c.tls).toMatchObject({ mode: "files" });
   });
 
+  it("takes --listen-http, or GHOSTPANEL_LISTEN_HTTP, for the redirect to HTTPS", () => {
+    expect(parseServeArgs([], {}).listenHttp).toBeUndefined();
+    expect(parseServeArgs(["--listen-http", "0.0.0.0:80"], {}).listenHttp).toEqual({
+      host: "0.0.0.0",
+      port: 80,
+    });
+    expect(parseServeArgs(["--listen-http=[::]:8080", "--tls", "a.pem,b.pem"], {}).listenHttp).toEqual({
+      host: "::",
+      port: 8080,
+    });
+    expect(parseServeArgs([], { GHOSTPANEL_LISTEN_HTTP: ":80" }).listenHttp).toEqual({
+      host: "0.0.0.0",
+      port: 80,
+    });
+    expect(
+      parseServeArgs(["--listen-http", "127.0.0.1:81"], { GHOSTPANEL_LISTEN_HTTP: ":80" }).listenHttp,
+    ).toEqual({
+      host: "127.0.0.1",
+      port: 81,
+    });
+  });
+
+  it("refuses --listen-http without TLS, or without a port", () => {
+    expect(() => parseServeArgs(["--listen-http", ":80", "--tls", "off"], {})).toThrow(
+      "--listen-http redirects plain HTTP to HTTPS, so it needs TLS: use --tls auto or --tls CERT,KEY, or leave --listen-http out",
+    );
+    expect(() => parseServeArgs([], { GHOSTPANEL_LISTEN_HTTP: ":80", GHOSTPANEL_TLS: "off" })).toThrow(
+      /needs TLS/,
+    );
+    expect(() => parseServeArgs(["--listen-http", "80"], {})).toThrow(
+      "--listen-http 80: expected HOST:PORT, e.g. 0.0.0.0:80",
+    );
+  });
+
   it("refuses bad options with a message", () => {
     expect(() => parseServeArgs(["--listen", "9443"], {})).toThrow(/HOST:PORT/);
     expect(() => parseServeArgs(["--listen", "x:99999"], {})).toThrow(/HOST:PORT/);

@@ -1,4 +1,5 @@
 import { AuthForm } from "../components/auth-form.tsx";
+import { TlsFingerprint } from "../components/tls-fingerprint.tsx";
 import { api } from "../lib/api.ts";
 import type { User } from "../lib/types.ts";
 
@@ -13,6 +14,8 @@ export function LoginPage({ onDone }: { onDone: (user: User) => void }) {
         const { user } = await api<{ user: User }>("POST", "/auth/login", { username, password });
         onDone(user);
       }}
-    />
+    >
+      <TlsFingerprint />
+    </AuthForm>
   );
 }

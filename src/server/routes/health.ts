@@ -3,30 +3,40 @@ import type { Environments } from "../../envs/environments.ts";
 import type { RouteTable } from "../route-table.ts";
 import { json } from "../schemas.ts";
 
-export function healthRoutes(routes: RouteTable, envs: Environments, version: string): void {
+export function healthRoutes(
+  routes: RouteTable,
+  envs: Environments,
+  version: string,
+  tlsFingerprint: () => string | null,
+): void {
   routes.add(
     {
       method: "get",
       path: "/healthz",
       tag: "health",
       policy: "public",
-      summary: "Liveness, with each engine's reachability (no auth)",
+      summary: "Liveness, with each engine's reachability and the TLS certificate's fingerprint (no auth)",
       responses: {
         200: json(
           z.object({
             status: z.literal("ok"),
             version: z.string(),
             engines: z.array(z.object({ id: z.string(), status: z.string(), error: z.nullable(z.string()) })),
+            // Public, as the certificate is: users compare it with the one their browser was given.
+            tls: z.nullable(z.object({ fingerprint_sha256: z.string() })),
           }),
           "The panel is up; engines may not be",
         ),
       },
     },
-    (c) =>
-      c.json({
+    (c) => {
+      const fingerprint = tlsFingerprint();
+      return c.json({
         status: "ok",
         version,
         engines: envs.list().map((e) => ({ id: e.id, status: e.status, error: e.error })),
-      }),
+        tls: fingerprint === null ? null : { fingerprint_sha256: fingerprint },
+      });
+    },
   );
 }
