@@ -7,9 +7,24 @@ interface Props {
   onLogout: () => void;
 }
 
-const NAV: { href: string; label: string; pages: Route["page"][]; testid: string }[] = [
+interface NavLink {
+  href: string;
+  label: string;
+  pages: Route["page"][];
+  testid: string;
+}
+
+const NAV: NavLink[] = [
   { href: "#/containers", label: "Containers", pages: ["containers", "container"], testid: "nav-containers" },
   { href: "#/top", label: "Overview", pages: ["top", "host"], testid: "nav-top" },
+];
+
+/** Access control (issue #4): the account for everyone, who may do what for admins only. */
+const ACCESS_NAV: (NavLink & { adminOnly?: true })[] = [
+  { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
+  { href: "#/users", label: "Users", pages: ["users"], testid: "nav-users", adminOnly: true },
+  { href: "#/teams", label: "Teams", pages: ["teams"], testid: "nav-teams", adminOnly: true },
+  { href: "#/security", label: "Security", pages: ["security"], testid: "nav-security", adminOnly: true },
 ];
 
 export function TopBar({ user, page, onLogout }: Props) {
@@ -19,7 +34,7 @@ export function TopBar({ user, page, onLogout }: Props) {
         GhostPanel
       </a>
       <nav class="nav" aria-label="Main">
-        {NAV.map((n) => (
+        {[...NAV, ...ACCESS_NAV.filter((n) => !n.adminOnly || user.role === "admin")].map((n) => (
           <a
             key={n.href}
             href={n.href}

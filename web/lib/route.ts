@@ -6,7 +6,16 @@ export type Route =
   | { page: "containers" }
   | { page: "container"; id: string }
   | { page: "top" }
-  | { page: "host" };
+  | { page: "host" }
+  | { page: AccessPage };
+
+/** Account, users, teams and security settings: loaded together, on first visit to any of them. */
+export const ACCESS_PAGES = ["account", "users", "teams", "security"] as const;
+export type AccessPage = (typeof ACCESS_PAGES)[number];
+
+export function isAccessPage(part: string | undefined): part is AccessPage {
+  return (ACCESS_PAGES as readonly (string | undefined)[]).includes(part);
+}
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(safeDecode);
@@ -23,6 +32,7 @@ export function parseRoute(hash: string): Route {
     case "host":
       return { page: "host" };
     default:
+      if (isAccessPage(parts[0])) return { page: parts[0] };
       return { page: "containers" };
   }
 }
