@@ -72,6 +72,14 @@ describe("the access pages in Chromium, from dist/ghostpanel", () => {
     await expect.poll(() => row.locator("select").inputValue()).toBe("admin");
   });
 
+  it("fits the Users page in 360 px: no sideways scrolling", async () => {
+    await admin.setViewportSize({ width: 360, height: 740 });
+    await admin.locator(`[data-testid="user-row"][data-name="${viewerName}"]`).waitFor();
+    const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await admin.setViewportSize({ width: 1280, height: 900 });
+    expect(overflow).toBeLessThanOrEqual(0);
+  });
+
   it("creates a team and makes the viewer a member", async () => {
     await admin.locator('[data-testid="nav-teams"]').click();
     await admin.locator('input[name="team_name"]').fill(teamName);

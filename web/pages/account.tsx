@@ -123,7 +123,7 @@ function Tokens() {
       )}
       {tokens.data?.length === 0 && <p class="muted">No tokens yet.</p>}
       {tokens.data && tokens.data.length > 0 && (
-        <table class="list">
+        <table class="list labelled">
           <thead>
             <tr>
               <th>Name</th>
@@ -141,11 +141,11 @@ function Tokens() {
             {tokens.data.map((t) => (
               <tr key={t.id} data-testid="token-row" data-name={t.name}>
                 <td class="a-name">{t.name}</td>
-                <td>{t.scope === "read" ? "read-only" : "full"}</td>
-                <td>{t.envs ? t.envs.join(", ") : "all"}</td>
-                <td>{dateTime(t.created_at)}</td>
-                <td>{dateTime(t.expires_at)}</td>
-                <td>{dateTime(t.last_used_at)}</td>
+                <td data-label="Scope">{t.scope === "read" ? "read-only" : "full"}</td>
+                <td data-label="Environments">{t.envs ? t.envs.join(", ") : "all"}</td>
+                <td data-label="Created">{dateTime(t.created_at)}</td>
+                <td data-label="Expires">{dateTime(t.expires_at)}</td>
+                <td data-label="Last used">{dateTime(t.last_used_at)}</td>
                 <td class="a-actions">
                   <button type="button" class="danger-text" disabled={busy} onClick={() => setRevoking(t)}>
                     Revoke

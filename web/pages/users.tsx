@@ -44,7 +44,7 @@ export function UsersPage({ me }: { me: User }) {
         </p>
       )}
       {users.data && (
-        <table class="list">
+        <table class="list labelled">
           <thead>
             <tr>
               <th>Username</th>
@@ -63,7 +63,7 @@ export function UsersPage({ me }: { me: User }) {
                   {u.username}
                   {u.id === me.id && <span class="muted"> (you)</span>}
                 </td>
-                <td>
+                <td data-label="Role">
                   <select
                     aria-label={`Role of ${u.username}`}
                     value={u.role}
@@ -82,8 +82,10 @@ export function UsersPage({ me }: { me: User }) {
                     ))}
                   </select>
                 </td>
-                <td>{u.teams.length ? u.teams.join(", ") : <span class="muted">none</span>}</td>
-                <td>{dateTime(u.created_at)}</td>
+                <td data-label="Teams">
+                  {u.teams.length ? u.teams.join(", ") : <span class="muted">none</span>}
+                </td>
+                <td data-label="Created">{dateTime(u.created_at)}</td>
                 <td class="a-actions">
                   <div class="actions">
                     <button
