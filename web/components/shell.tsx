@@ -58,8 +58,9 @@ export function Shell({ user, route, onUser, onLoggedOut }: Props) {
         if (code === SESSION_ENDED) sessionEnded();
         else
           api<Me>("GET", "/auth/me")
-            .then(({ user }) => onUser(user))
-            .then(() => stream.reconnect(), report);
+            .then(({ user }) => onUser(user), report)
+            // Even after a failure: a refused stream retries by itself, and its "lost" check above asks again.
+            .finally(() => stream.reconnect());
       }),
     [stream],
   );
