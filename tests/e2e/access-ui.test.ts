@@ -121,6 +121,43 @@ describe("the access pages in Chromium, from dist/ghostpanel", () => {
     await admin.locator('input[name="allow_privileged"], [data-testid="security-error"]').first().waitFor();
   });
 
+  it("edits the security settings (against a stand-in answering the API's contract)", async () => {
+    const puts: unknown[] = [];
+    await admin.route("**/api/v1/settings/security", async (route) => {
+      const req = route.request();
+      if (req.method() === "PUT") puts.push(req.postDataJSON());
+      await route.fulfill({
+        json:
+          req.method() === "PUT"
+            ? req.postDataJSON()
+            : {
+                allow_privileged: false,
+                allow_host_namespaces: false,
+                allow_devices: false,
+                allow_capabilities: true,
+                allowed_bind_paths: ["/srv"],
+              },
+      });
+    });
+    await admin.locator('[data-testid="nav-account"]').click();
+    await admin.locator('[data-testid="nav-security"]').click();
+    await admin.locator('input[name="allow_devices"]').check();
+    await admin.locator('input[name="bind_path"]').fill("/data/shared");
+    await admin.locator('input[name="bind_path"]').press("Enter");
+    await admin.getByRole("button", { name: "Save" }).click();
+    await admin.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    expect(puts).toEqual([
+      {
+        allow_privileged: false,
+        allow_host_namespaces: false,
+        allow_devices: true,
+        allow_capabilities: true,
+        allowed_bind_paths: ["/srv", "/data/shared"],
+      },
+    ]);
+    await admin.unroute("**/api/v1/settings/security");
+  });
+
   it("shows a viewer no admin links, and their role and team on the account page", async () => {
     viewerContext = await browser.newContext({
       ignoreHTTPSErrors: true,
