@@ -86,6 +86,7 @@ function App() {
     <Shell
       user={user}
       route={route}
+      onUser={setUser}
       onLoggedOut={() => {
         setUser(null);
         navigate("#/login");

@@ -1,11 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, errorMessage } from "../lib/api.ts";
+import { api, errorMessage, sessionEnded } from "../lib/api.ts";
 import { lazy } from "../lib/lazy.ts";
 import { useContainers, useEnvs, useStreamStatus } from "../lib/live.ts";
 import { ReportError } from "../lib/report.ts";
-import type { Route } from "../lib/route.ts";
-import { Stream, streamUrl } from "../lib/stream.ts";
-import type { User } from "../lib/types.ts";
+import { type AccessPage, isAccessPage, type Route } from "../lib/route.ts";
+import { SESSION_ENDED, Stream, streamUrl } from "../lib/stream.ts";
+import type { Me, User } from "../lib/types.ts";
 import { ContainerPage } from "../pages/container.tsx";
 import { ContainersPage } from "../pages/containers.tsx";
 import { EngineBanner } from "./engine-banner.tsx";
@@ -25,15 +25,18 @@ const useHostPage = lazy(() =>
     return m;
   }),
 );
+const useAccessPages = lazy(() => import("../pages/access.tsx"));
 
 interface Props {
   user: User;
   route: Route;
+  /** The user as the server now sees it (after a change of role). */
+  onUser: (user: User) => void;
   onLoggedOut: () => void;
 }
 
 /** Everything behind the login: owns the live stream for as long as the user is logged in. */
-export function Shell({ user, route, onLoggedOut }: Props) {
+export function Shell({ user, route, onUser, onLoggedOut }: Props) {
   const [stream] = useState(() => new Stream(streamUrl()));
   useEffect(() => () => stream.close(), [stream]);
   const status = useStreamStatus(stream);
@@ -47,6 +50,21 @@ export function Shell({ user, route, onLoggedOut }: Props) {
   useEffect(() => {
     if (status === "lost") api("GET", "/auth/me").catch(() => {});
   }, [status]);
+
+  // Ended by the server: a session gone means logging in again; a new role means what this user may
+  // see changed, so learn it before streaming again.
+  useEffect(
+    () =>
+      stream.onEnded((code) => {
+        if (code === SESSION_ENDED) sessionEnded();
+        else
+          api<Me>("GET", "/auth/me")
+            .then(({ user }) => onUser(user), report)
+            // Even after a failure: a refused stream retries by itself, and its "lost" check above asks again.
+            .finally(() => stream.reconnect());
+      }),
+    [stream],
+  );
 
   useEffect(() => {
     if (!error) return;
@@ -78,6 +96,8 @@ export function Shell({ user, route, onLoggedOut }: Props) {
         <HostRoute stream={stream} />
       ) : route.page === "audit" ? (
         <AuditRoute user={user} />
+      ) : isAccessPage(route.page) ? (
+        <AccessRoute page={route.page} user={user} />
       ) : (
         <ContainersPage env={ENV} caps={env?.capabilities} live={live} />
       )}
@@ -101,6 +121,12 @@ function AuditRoute({ user }: { user: User }) {
   const loaded = useAuditPage();
   if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
   return <loaded.module.AuditPage canManage={user.role === "admin"} />;
+}
+
+function AccessRoute({ page, user }: { page: AccessPage; user: User }) {
+  const loaded = useAccessPages();
+  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
+  return <loaded.module.AccessPages page={page} user={user} />;
 }
 
 function Loading({ error }: { error?: string | undefined }) {

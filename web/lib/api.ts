@@ -20,6 +20,12 @@ export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler;
 }
 
+/** The session is gone (a 401, or the live stream closed for it): to the login page. */
+export function sessionEnded(): void {
+  sendToLogin();
+  onUnauthorized();
+}
+
 /** The session's CSRF token: the panel sets it in a cookie only our own pages can read. */
 function csrfToken(): string {
   return /(?:^|;\s*)gp_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? "";
@@ -44,10 +50,7 @@ export async function api<T>(
   } catch {
     throw new ApiError(0, "network", "The panel server cannot be reached.");
   }
-  if (res.status === 401) {
-    sendToLogin();
-    onUnauthorized();
-  }
+  if (res.status === 401) sessionEnded();
   if (!res.ok) throw await toError(res);
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;

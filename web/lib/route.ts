@@ -7,7 +7,16 @@ export type Route =
   | { page: "container"; id: string }
   | { page: "top" }
   | { page: "host" }
-  | { page: "audit" };
+  | { page: "audit" }
+  | { page: AccessPage };
+
+/** Account, users, teams and security settings: loaded together, on first visit to any of them. */
+export const ACCESS_PAGES = ["account", "users", "teams", "security"] as const;
+export type AccessPage = (typeof ACCESS_PAGES)[number];
+
+export function isAccessPage(part: string | undefined): part is AccessPage {
+  return (ACCESS_PAGES as readonly (string | undefined)[]).includes(part);
+}
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").map(safeDecode);
@@ -26,6 +35,7 @@ export function parseRoute(hash: string): Route {
     case "audit":
       return { page: "audit" };
     default:
+      if (isAccessPage(parts[0])) return { page: parts[0] };
       return { page: "containers" };
   }
 }

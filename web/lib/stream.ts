@@ -12,6 +12,11 @@ interface Subscription {
   fresh: boolean;
 }
 
+/** Close codes with which the server ends a stream over its credentials: reconnecting as is cannot help. */
+export const SESSION_ENDED = 4401;
+export const ROLE_CHANGED = 4403;
+export type EndCode = typeof SESSION_ENDED | typeof ROLE_CHANGED;
+
 const MIN_DELAY = 500;
 const MAX_DELAY = 10_000;
 const PING_EVERY = 25_000;
@@ -21,6 +26,7 @@ export class Stream {
   #subs = new Map<string, Subscription>();
   #status: StreamStatus = "connecting";
   #statusListeners = new Set<(status: StreamStatus) => void>();
+  #endListeners = new Set<(code: EndCode) => void>();
   #delay = MIN_DELAY;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #pinger: ReturnType<typeof setInterval> | undefined;
@@ -38,6 +44,20 @@ export class Stream {
   onStatus(listener: (status: StreamStatus) => void): () => void {
     this.#statusListeners.add(listener);
     return () => this.#statusListeners.delete(listener);
+  }
+
+  /** The server ended the stream (SESSION_ENDED, ROLE_CHANGED): it stays down until `reconnect()`. */
+  onEnded(listener: (code: EndCode) => void): () => void {
+    this.#endListeners.add(listener);
+    return () => this.#endListeners.delete(listener);
+  }
+
+  /** After the server ended the stream, once the cause is dealt with (e.g. the user reloaded). */
+  reconnect(): void {
+    if (this.#closed || this.#ws) return;
+    clearTimeout(this.#retry);
+    this.#delay = MIN_DELAY;
+    this.#connect();
   }
 
   /**
@@ -86,8 +106,10 @@ export class Stream {
       this.#heard = true;
       if (ev.data instanceof ArrayBuffer) this.#dispatch(new Uint8Array(ev.data));
     };
-    ws.onclose = () => {
-      if (this.#ws === ws) this.#lost();
+    ws.onclose = (ev) => {
+      if (this.#ws !== ws) return;
+      if (ev.code === SESSION_ENDED || ev.code === ROLE_CHANGED) this.#ended(ev.code);
+      else this.#lost();
     };
   }
 
@@ -125,6 +147,12 @@ export class Stream {
     this.#setStatus("lost");
     this.#retry = setTimeout(() => this.#connect(), this.#delay);
     this.#delay = Math.min(this.#delay * 2, MAX_DELAY);
+  }
+
+  #ended(code: EndCode): void {
+    this.#drop();
+    this.#setStatus("lost");
+    for (const listener of this.#endListeners) listener(code);
   }
 
   #drop(): void {
