@@ -46,8 +46,8 @@ export function serveCommand(
   ];
 }
 
-/** Logs the bench admin in; returns the session cookie. */
-export async function login(url: string): Promise<string> {
+/** Logs the bench admin in; returns the session and CSRF cookies and the CSRF token. */
+export async function login(url: string): Promise<{ cookie: string; csrf: string }> {
   const res = await fetch(`${url}/api/v1/auth/login`, {
     ...INSECURE_TLS,
     method: "POST",
@@ -56,7 +56,11 @@ export async function login(url: string): Promise<string> {
     signal: AbortSignal.timeout(10_000),
   });
   if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
-  return (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0]!)
+    .join("; ");
+  return { cookie, csrf: /gp_csrf=([^;]+)/.exec(cookie)?.[1] ?? "" };
 }
 
 /** Starts a panel on a free loopback port, creates the admin from a file, logs in and makes an API token. */
@@ -71,11 +75,11 @@ export async function startPanel(o: PanelOptions): Promise<Panel> {
   const url = `${o.tls === "off" ? "http" : "https"}://127.0.0.1:${port}`;
   await firstAnswer(child, `${url}/healthz`, 20_000, 10);
 
-  const cookie = await login(url);
+  const { cookie, csrf } = await login(url);
   const tok = await fetch(`${url}/api/v1/tokens`, {
     ...INSECURE_TLS,
     method: "POST",
-    headers: { "content-type": "application/json", cookie },
+    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
     body: JSON.stringify({ name: "bench" }),
     signal: AbortSignal.timeout(10_000),
   });

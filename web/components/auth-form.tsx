@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { errorMessage } from "../lib/api.ts";
+import { TextField } from "./text-field.tsx";
 
 interface Props {
   title: string;
@@ -42,27 +43,23 @@ export function AuthForm({ title, submitLabel, passwordAutocomplete, validate, o
       >
         <h1>{title}</h1>
         {children}
-        <label class="field">
-          Username
-          <input
-            name="username"
-            autocomplete="username"
-            autocapitalize="none"
-            spellcheck={false}
-            value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          Password
-          <input
-            name="password"
-            type="password"
-            autocomplete={passwordAutocomplete}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="Username"
+          name="username"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck={false}
+          value={username}
+          onValue={setUsername}
+        />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autocomplete={passwordAutocomplete}
+          value={password}
+          onValue={setPassword}
+        />
         {error && (
           <p class="alert" role="alert">
             {error}

@@ -3,6 +3,7 @@ import { type Action, actionsFor, can, LABELS, rename, runAction, WARNINGS } fro
 import { ReportError } from "../lib/report.ts";
 import type { Capabilities, Container } from "../lib/types.ts";
 import { ConfirmDialog } from "./confirm-dialog.tsx";
+import { TextField } from "./text-field.tsx";
 
 interface Props {
   env: string;
@@ -70,16 +71,14 @@ export function ContainerActions({ env, container, caps, withRename, onRemoved }
           onConfirm={() => void perform("rename")}
           onCancel={() => setAsking(null)}
         >
-          <label class="field">
-            New name
-            <input
-              name="name"
-              required
-              pattern="[a-zA-Z0-9][a-zA-Z0-9_.\-]*"
-              value={newName}
-              onInput={(e) => setNewName(e.currentTarget.value)}
-            />
-          </label>
+          <TextField
+            label="New name"
+            name="name"
+            required
+            pattern="[a-zA-Z0-9][a-zA-Z0-9_.\-]*"
+            value={newName}
+            onValue={setNewName}
+          />
         </ConfirmDialog>
       )}
       {asking && asking !== "rename" && (

@@ -1,5 +1,7 @@
 import { useRef, useState } from "preact/hooks";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { TableHead } from "../components/table-head.tsx";
+import { TextField } from "../components/text-field.tsx";
 import { api } from "../lib/api.ts";
 import { dateTime, useChange, useFetched } from "../lib/fetched.ts";
 import type { ApiToken, Env, Me } from "../lib/types.ts";
@@ -61,36 +63,30 @@ function PasswordForm() {
     >
       <h2>Change password</h2>
       <div class="form-row">
-        <label class="field">
-          Current password
-          <input
-            type="password"
-            name="current_password"
-            autocomplete="current-password"
-            value={current}
-            onInput={(e) => setCurrent(e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          New password
-          <input
-            type="password"
-            name="new_password"
-            autocomplete="new-password"
-            value={next}
-            onInput={(e) => setNext(e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          New password again
-          <input
-            type="password"
-            name="new_password_again"
-            autocomplete="new-password"
-            value={again}
-            onInput={(e) => setAgain(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="Current password"
+          type="password"
+          name="current_password"
+          autocomplete="current-password"
+          value={current}
+          onValue={setCurrent}
+        />
+        <TextField
+          label="New password"
+          type="password"
+          name="new_password"
+          autocomplete="new-password"
+          value={next}
+          onValue={setNext}
+        />
+        <TextField
+          label="New password again"
+          type="password"
+          name="new_password_again"
+          autocomplete="new-password"
+          value={again}
+          onValue={setAgain}
+        />
         <button type="submit" class="primary" disabled={busy}>
           Change password
         </button>
@@ -124,19 +120,7 @@ function Tokens() {
       {tokens.data?.length === 0 && <p class="muted">No tokens yet.</p>}
       {tokens.data && tokens.data.length > 0 && (
         <table class="list labelled">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Scope</th>
-              <th>Environments</th>
-              <th>Created</th>
-              <th>Expires</th>
-              <th>Last used</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Scope", "Environments", "Created", "Expires", "Last used"]} actions />
           <tbody>
             {tokens.data.map((t) => (
               <tr key={t.id} data-testid="token-row" data-name={t.name}>
@@ -207,16 +191,7 @@ function NewToken({ onCreated }: { onCreated: () => void }) {
       }}
     >
       <div class="form-row">
-        <label class="field">
-          Name
-          <input
-            name="token_name"
-            required
-            maxLength={100}
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
+        <TextField label="Name" name="token_name" required maxLength={100} value={name} onValue={setName} />
         <label class="field">
           Scope
           <select
@@ -228,18 +203,16 @@ function NewToken({ onCreated }: { onCreated: () => void }) {
             <option value="read">Read-only</option>
           </select>
         </label>
-        <label class="field">
-          Expires in days
-          <input
-            name="expires_in_days"
-            type="number"
-            min={1}
-            max={3650}
-            placeholder="never"
-            value={days}
-            onInput={(e) => setDays(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="Expires in days"
+          name="expires_in_days"
+          type="number"
+          min={1}
+          max={3650}
+          placeholder="never"
+          value={days}
+          onValue={setDays}
+        />
         <button type="submit" class="primary" disabled={busy}>
           Create token
         </button>

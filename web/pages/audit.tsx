@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { TableHead } from "../components/table-head.tsx";
 import { api, errorMessage } from "../lib/api.ts";
 
 interface AuditEntry {
@@ -151,17 +152,7 @@ export function AuditPage({ canManage }: Props) {
       {entries?.length === 0 && <p class="empty muted">No entry matches.</p>}
       {entries && entries.length > 0 && (
         <table class="list audit" data-testid="audit-table">
-          <thead>
-            <tr>
-              <th>Time</th>
-              <th>User</th>
-              <th>Address</th>
-              <th>Engine</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Result</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Time", "User", "Address", "Engine", "Action", "Target", "Result"]} />
           <tbody>
             {entries.map((e) => (
               <tr key={e.id}>

@@ -1,5 +1,6 @@
 import { useMemo, useState } from "preact/hooks";
 import { ContainerRow } from "../components/container-row.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { useNow } from "../lib/clock.ts";
 import type { LiveContainers } from "../lib/live.ts";
 import type { Capabilities, Container, ContainerState } from "../lib/types.ts";
@@ -85,18 +86,7 @@ export function ContainersPage({ env, caps, live }: Props) {
       )}
       {shown.length > 0 && (
         <table class="list">
-          <thead>
-            <tr>
-              <th>State</th>
-              <th>Name</th>
-              <th>Image</th>
-              <th>Status</th>
-              <th>Ports</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["State", "Name", "Image", "Status", "Ports"]} actions />
           <tbody>
             {shown.map((c) => (
               <ContainerRow key={c.id} env={env} container={c} caps={caps} now={now} />

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { TextField } from "../components/text-field.tsx";
 import { api } from "../lib/api.ts";
 import { useChange, useFetched } from "../lib/fetched.ts";
 import type { Env, Team, TeamResource, UserEntry } from "../lib/types.ts";
@@ -116,17 +117,15 @@ function NewTeam({ onCreated }: { onCreated: () => void }) {
       }}
     >
       <div class="form-row">
-        <label class="field">
-          New team
-          <input
-            name="team_name"
-            required
-            pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*"
-            title="letters, digits, _ . - (starting with a letter or digit)"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="New team"
+          name="team_name"
+          required
+          pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*"
+          title="letters, digits, _ . - (starting with a letter or digit)"
+          value={name}
+          onValue={setName}
+        />
         <button type="submit" class="primary" disabled={busy}>
           Create team
         </button>

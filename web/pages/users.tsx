@@ -1,5 +1,7 @@
 import { useState } from "preact/hooks";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { TableHead } from "../components/table-head.tsx";
+import { TextField } from "../components/text-field.tsx";
 import { api } from "../lib/api.ts";
 import { dateTime, useChange, useFetched } from "../lib/fetched.ts";
 import type { Role, User, UserEntry } from "../lib/types.ts";
@@ -45,17 +47,7 @@ export function UsersPage({ me }: { me: User }) {
       )}
       {users.data && (
         <table class="list labelled">
-          <thead>
-            <tr>
-              <th>Username</th>
-              <th>Role</th>
-              <th>Teams</th>
-              <th>Created</th>
-              <th>
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Username", "Role", "Teams", "Created"]} actions />
           <tbody>
             {users.data.map((u) => (
               <tr key={u.id} data-testid="user-row" data-name={u.username}>
@@ -131,18 +123,16 @@ export function UsersPage({ me }: { me: User }) {
           onCancel={() => setAsking(null)}
           onConfirm={answer}
         >
-          <label class="field">
-            New password
-            <input
-              type="password"
-              name="new_password"
-              autocomplete="new-password"
-              required
-              minLength={8}
-              value={password}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-            />
-          </label>
+          <TextField
+            label="New password"
+            type="password"
+            name="new_password"
+            autocomplete="new-password"
+            required
+            minLength={8}
+            value={password}
+            onValue={setPassword}
+          />
           <p class="muted">Their open sessions end.</p>
         </ConfirmDialog>
       )}
@@ -179,31 +169,27 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
     >
       <h2>New user</h2>
       <div class="form-row">
-        <label class="field">
-          Username
-          <input
-            name="username"
-            required
-            pattern="[A-Za-z0-9_.\-]+"
-            autocomplete="off"
-            autocapitalize="none"
-            spellcheck={false}
-            value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
-          />
-        </label>
-        <label class="field">
-          Password
-          <input
-            name="password"
-            type="password"
-            required
-            minLength={8}
-            autocomplete="new-password"
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="Username"
+          name="username"
+          required
+          pattern="[A-Za-z0-9_.\-]+"
+          autocomplete="off"
+          autocapitalize="none"
+          spellcheck={false}
+          value={username}
+          onValue={setUsername}
+        />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          required
+          minLength={8}
+          autocomplete="new-password"
+          value={password}
+          onValue={setPassword}
+        />
         <label class="field">
           Role
           <select name="role" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
