@@ -31,6 +31,7 @@ export class StatsCollectors {
   private envStats = new Map<string, EnvStats>();
   private listeners = new Set<TickListener>();
   private hostListeners = new Set<HostListener>();
+  private closed = false;
 
   constructor(
     private readonly envs: Environments,
@@ -78,12 +79,16 @@ export class StatsCollectors {
   }
 
   close(): void {
+    this.closed = true;
     for (const s of this.envStats.values()) s.collector.close();
   }
 
   private ensure(envId: string): EnvStats | undefined {
     const existing = this.envStats.get(envId);
     if (existing) return existing;
+    // A request or an engine event still in flight while the panel stops must not start a
+    // collector that would write to the closed database.
+    if (this.closed) return undefined;
     const env = this.envs.get(envId);
     if (!env?.engine.capabilities?.stats) return undefined;
     const history = new StatsHistory(this.db, envId, this.intervalMs);
