@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
-import { ADMIN } from "../helpers/panel.ts";
+import { ADMIN, tokenFor } from "../helpers/panel.ts";
 import { launchChromium } from "./browser.ts";
 
 describe("the audit page in Chromium, from dist/ghostpanel", () => {
@@ -20,25 +20,7 @@ describe("the audit page in Chromium, from dist/ghostpanel", () => {
 
   beforeAll(async () => {
     panel = await startBinary(["--tls", "off"]);
-    const setup = await fetch(`${panel.url}/api/v1/setup`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(ADMIN),
-    });
-    const cookie = setup.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .join("; ");
-    const made = await fetch(`${panel.url}/api/v1/tokens`, {
-      method: "POST",
-      headers: {
-        cookie,
-        "x-csrf-token": /gp_csrf=([^;]+)/.exec(cookie)![1]!,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ name: "e2e" }),
-    });
-    token = ((await made.json()) as { token: string }).token;
+    token = await tokenFor(panel.url, ADMIN, "e2e", "setup");
     // More than a page: 120 refused changes.
     for (let i = 0; i < 120; i++) await api("POST", "/envs", { name: `bad-${i}`, url: "ftp://nowhere" });
     browser = await launchChromium();

@@ -108,3 +108,33 @@ export function sessionCookies(res: { headers: Headers }): string {
     .map((c) => c.split(";")[0]!)
     .join("; ");
 }
+
+/**
+ * Logs in (or, with `setup`, creates the first admin) as the UI does and makes an API token with
+ * that session: the cookie plus the CSRF token it came with. Returns the token.
+ */
+export async function tokenFor(
+  url: string,
+  credentials: { username: string; password: string },
+  name: string,
+  how: "login" | "setup" = "login",
+): Promise<string> {
+  const started = await fetch(`${url}/api/v1/${how === "setup" ? "setup" : "auth/login"}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(credentials),
+  });
+  if (!started.ok) throw new Error(`${how}: ${started.status} ${await started.text()}`);
+  const cookie = sessionCookies(started);
+  const made = await fetch(`${url}/api/v1/tokens`, {
+    method: "POST",
+    headers: {
+      cookie,
+      "x-csrf-token": /gp_csrf=([^;]+)/.exec(cookie)?.[1] ?? "",
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ name }),
+  });
+  if (made.status !== 201) throw new Error(`token: ${made.status} ${await made.text()}`);
+  return ((await made.json()) as { token: string }).token;
+}

@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupEngine, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
-import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
+import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
 
 /**
@@ -161,23 +161,8 @@ describe("access matrix: every route and topic against every caller", () => {
       expect(res.status).toBe(201);
       return res.body.id as number;
     };
-    const tokenOf = async (username: string) => {
-      const login = await fetch(`${p.url}/api/v1/auth/login`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username, password: "matrix-password" }),
-      });
-      expect(login.status).toBe(200);
-      const cookie = sessionCookies(login);
-      const csrf = /gp_csrf=([^;]+)/.exec(cookie)![1]!;
-      const res = await fetch(`${p.url}/api/v1/tokens`, {
-        method: "POST",
-        headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf },
-        body: JSON.stringify({ name: "matrix" }),
-      });
-      expect(res.status).toBe(201);
-      return ((await res.json()) as { token: string }).token;
-    };
+    const tokenOf = (username: string) =>
+      tokenFor(p.url, { username, password: "matrix-password" }, "matrix");
     await made("m-operator", "operator");
     await made("m-viewer", "viewer");
     const alpha = await made("m-alpha", "operator");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
-import { ADMIN, sessionCookies } from "../helpers/panel.ts";
+import { ADMIN, tokenFor } from "../helpers/panel.ts";
 
 const TOTAL = 1000;
 const KILL_AFTER = 500;
@@ -25,23 +25,7 @@ describe("audit durability across SIGKILL (built executable)", () => {
   it("keeps every acknowledged entry and an intact database", async () => {
     const args = ["--tls", "off"];
     panel = await startBinary(args, { dataDir });
-    const setup = await fetch(`${panel.url}/api/v1/setup`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(ADMIN),
-    });
-    expect(setup.status).toBe(201);
-    const cookie = sessionCookies(setup);
-    const made = await fetch(`${panel.url}/api/v1/tokens`, {
-      method: "POST",
-      headers: {
-        cookie,
-        "x-csrf-token": /gp_csrf=([^;]+)/.exec(cookie)![1]!,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ name: "durability" }),
-    });
-    const { token } = (await made.json()) as { token: string };
+    const token = await tokenFor(panel.url, ADMIN, "durability", "setup");
 
     // Half the changes succeed (a token made: two commits, the token's and the entry's), half are
     // refused by the handler (an engine URL it cannot use); each carries its marker into the target.

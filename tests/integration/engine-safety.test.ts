@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupEngine, docker, RUN_LABEL, TEST_IMAGE, uniqueName } from "../helpers/engine.ts";
-import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
+import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 
 describe("engine safety for non-admins, on by default", () => {
   let p: TestPanel;
@@ -33,22 +33,7 @@ describe("engine safety for non-admins, on by default", () => {
     await p.api("PUT", `/api/v1/teams/${team.body.id}`, {
       members: [users.find((u) => u.username === "ops")!.id],
     });
-    const login = await fetch(`${p.url}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "ops", password: "safety-pass" }),
-    });
-    const cookie = sessionCookies(login);
-    const made = await fetch(`${p.url}/api/v1/tokens`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        cookie,
-        "x-csrf-token": /gp_csrf=([^;]+)/.exec(cookie)![1]!,
-      },
-      body: JSON.stringify({ name: "ops" }),
-    });
-    operator = ((await made.json()) as { token: string }).token;
+    operator = await tokenFor(p.url, { username: "ops", password: "safety-pass" }, "ops");
   });
 
   afterAll(async () => {
