@@ -42,6 +42,8 @@ export interface TopicSource {
   /** What the topic is about; throws TopicError("not_found") when there is no such thing. */
   resource?(args: string[]): { env?: string; container?: Owned };
   open(args: string[], ctx: SubscribeContext): Promise<Message[]> | Message[];
+  /** The policy kept a caller out (for topics whose refusals are audited). */
+  refused?(args: string[], ctx: Omit<SubscribeContext, "sink">, refusal: TopicError): void;
   activate?(args: string[], out: TopicOutput): () => void;
   /** What a subscriber sends to the topic (keystrokes to a shell); only subscribers may send. */
   input?(args: string[], message: Message): void;
@@ -83,10 +85,12 @@ export class TopicBus {
     const resource = source.resource?.(args);
     if (!this.policy.can(ctx.caller, source.action, resource)) {
       // What the caller may not see does not exist for it: the same answer as a missing container.
-      if (resource?.container && !this.policy.can(ctx.caller, "containers:read", resource)) {
-        throw new TopicError("not_found", `no such container in "${name}"`);
-      }
-      throw new TopicError("forbidden", `not allowed to subscribe to "${name}"`);
+      const refusal =
+        resource?.container && !this.policy.can(ctx.caller, "containers:read", resource)
+          ? new TopicError("not_found", `no such container in "${name}"`)
+          : new TopicError("forbidden", `not allowed to subscribe to "${name}"`);
+      source.refused?.(args, ctx, refusal);
+      throw refusal;
     }
     const first = await source.open(args, { ...ctx, sink });
     for (const m of first) sink.deliver(encodeFrame(name, m));

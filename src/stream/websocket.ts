@@ -139,8 +139,8 @@ export class WebSocketConnection implements Sink {
       this.topics.add(topic);
       try {
         await this.bus.subscribe(topic, this, { caller: this.caller, address: this.address });
-        // The socket may have closed while the topic opened.
-        if (this.closed) this.bus.unsubscribe(topic, this);
+        // The socket may have closed, or the client unsubscribed, while the topic opened.
+        if (this.closed || !this.topics.has(topic)) this.bus.unsubscribe(topic, this);
       } catch (err) {
         this.topics.delete(topic);
         if (err instanceof TopicError) this.sendError(topic, err.code, err.message);

@@ -122,6 +122,12 @@ describe("exec: a shell in a container over the stream", () => {
     await eventually(() =>
       shells(owned) === before && !docker("top", owned).includes("sleep 1234") ? true : undefined,
     );
+    // Unsubscribed while the shell was still starting: it is ended as soon as it has started.
+    const quick = topicFor();
+    client.send(encodeMessage({ op: "sub", topics: [quick] }));
+    client.send(encodeMessage({ op: "unsub", topics: [quick] }));
+    await client.next((f) => f.t === quick && f.k === "started");
+    await eventually(() => (shells(owned) === before ? true : undefined));
     client.close();
   }, 30_000);
 
@@ -200,9 +206,16 @@ describe("exec: a shell in a container over the stream", () => {
         result: "ok",
       }),
     ]);
+    // The refusals of the tests before, each one entry too.
     const refused = db
-      .query("SELECT username, result FROM audit_log WHERE action LIKE 'EXEC %' AND result != 'ok'")
+      .query(
+        "SELECT username, result, status FROM audit_log WHERE action LIKE 'EXEC %' AND result != 'ok' ORDER BY id",
+      )
       .all();
-    expect(refused).toEqual([{ username: "x-alpha", result: "denied" }]);
+    expect(refused).toEqual([
+      { username: "x-viewer", result: "denied", status: 403 },
+      { username: "x-beta", result: "denied", status: 404 },
+      { username: "x-alpha", result: "denied", status: 403 },
+    ]);
   }, 30_000);
 });

@@ -1,6 +1,7 @@
 import type { Duplex } from "node:stream";
 import type Dockerode from "dockerode";
 import type { NewAuditEntry } from "../../audit/audit-log.ts";
+import type { Caller } from "../../auth/policy.ts";
 import type { EngineClient } from "../../engine/client.ts";
 import type { Environments } from "../../envs/environments.ts";
 import { type EngineSafety, localRealPath, safetyViolations } from "../../settings/engine-safety.ts";
@@ -10,6 +11,13 @@ const SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** Marks every process of one session (children inherit it), so the session can be ended whole. */
 const SESSION_ENV = "GHOSTPANEL_EXEC";
 const MAX_TERMINAL_SIZE = 1000;
+/** The HTTP status an audit entry gives each refusal, as if a route had answered it. */
+const STATUS_OF: Record<string, number> = {
+  forbidden: 403,
+  engine_safety: 403,
+  not_found: 404,
+  not_running: 409,
+};
 
 interface Session {
   exec: Dockerode.Exec;
@@ -48,6 +56,19 @@ export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: 
     return { env, container, key: args.join(":") };
   };
 
+  /** Who started which shell where, as the audit log has it (its result still to add). */
+  const entryOf = (args: string[], caller: Caller, address = "") => {
+    const { env, container } = resolve(args);
+    return {
+      user_id: caller.user.id,
+      username: caller.user.username,
+      address,
+      env: env.id,
+      action: `EXEC exec:${env.id}:${container.name}`,
+      target: `id=${container.id} cmd=sh`,
+    };
+  };
+
   bus.register("exec", {
     action: "containers:exec",
     resource: (args) => {
@@ -58,14 +79,7 @@ export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: 
       const { env, container, key } = resolve(args);
       if (sessions.has(key)) throw new TopicError("busy", "this terminal session already has its subscriber");
       sessions.set(key, "starting");
-      const entry = {
-        user_id: caller.user.id,
-        username: caller.user.username,
-        address: address ?? "",
-        env: env.id,
-        action: `EXEC exec:${env.id}:${container.name}`,
-        target: `id=${container.id} cmd=sh`,
-      };
+      const entry = entryOf(args, caller, address);
       try {
         if (container.state !== "running")
           throw new TopicError("not_running", "the container is not running");
@@ -90,17 +104,27 @@ export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: 
         return [{ k: "started" }];
       } catch (err) {
         sessions.delete(key);
-        const refused = err instanceof TopicError && err.code === "engine_safety";
+        const refusal =
+          err instanceof TopicError
+            ? err
+            : new TopicError("engine_error", `could not start a shell: ${(err as Error).message}`);
+        const status = STATUS_OF[refusal.code] ?? 502;
         audit({
           ...entry,
-          result: refused ? "denied" : "error",
-          status: refused ? 403 : 502,
-          detail: String((err as Error).message),
+          result: status === 403 ? "denied" : "error",
+          status,
+          detail: `${refusal.code}: ${refusal.message}`,
         });
-        if (err instanceof TopicError) throw err;
-        throw new TopicError("engine_error", `could not start a shell: ${(err as Error).message}`);
+        throw refusal;
       }
     },
+    refused: (args, { caller, address }, refusal) =>
+      audit({
+        ...entryOf(args, caller, address),
+        result: "denied",
+        status: STATUS_OF[refusal.code] ?? 403,
+        detail: `${refusal.code}: ${refusal.message}`,
+      }),
     activate: (args, out) => {
       const key = args.join(":");
       const session = sessions.get(key);
@@ -110,6 +134,8 @@ export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: 
       session.stream.on("data", (chunk: Buffer) =>
         out.emit({ k: "output", d: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) }),
       );
+      // A connection reset or a write after the end: 'close' follows and tells the subscriber.
+      session.stream.on("error", () => {});
       session.stream.once("close", async () => {
         if (done) return;
         done = true;
@@ -181,5 +207,6 @@ async function hangUp({ engine, container, marker }: Session): Promise<void> {
       const exec = await d.getContainer(container).exec({ Cmd: ["sh", "-c", script, "sh", marker] });
       await exec.start({ Detach: true });
     })
+    // Nothing to hang up on when the container has stopped or gone: its processes went with it.
     .catch(() => {});
 }
