@@ -85,8 +85,11 @@ export function ContainerTerminal({ stream, env, id }: { stream: Stream; env: st
     const unstyle = openUnderCsp(term, parent);
     fit.fit();
     const topic = `exec:${env}:${id}:${sessionId()}`;
+    let starts = 0;
     const unsubscribe = stream.subscribe(topic, (kind, data) => {
       if (kind === "started") {
+        // The stream reconnected and subscribed again: the old shell ended with the connection.
+        if (starts++ > 0) term.write("\r\n[connection lost: this is a new shell]\r\n");
         setState({ at: "open" });
         stream.resize(topic, term.cols, term.rows);
         term.focus();
