@@ -72,6 +72,44 @@ describe("the terminal in Chromium, from dist/ghostpanel", () => {
     await eventually(() => (shells() === 0 ? true : undefined));
   });
 
+  it("shows no Terminal tab to a viewer, even of the team that owns the container", async () => {
+    const owned = runContainer(
+      uniqueName("viewed"),
+      ["sleep", "3600"],
+      ["--label", "ghostpanel.team=watchers"],
+    );
+    const csrf = (await page.context().cookies()).find((c) => c.name === "gp_csrf")!.value;
+    const post = async (method: "post" | "put", path: string, data: unknown) => {
+      const res = await page.request[method](`${panel.url}/api/v1${path}`, {
+        data,
+        headers: { "x-csrf-token": csrf },
+      });
+      expect(res.ok()).toBe(true);
+      return (await res.json()) as { id: number };
+    };
+    const viewer = await post("post", "/users", {
+      username: "watcher",
+      password: "e2e-password-123",
+      role: "viewer",
+    });
+    const team = await post("post", "/teams", { name: "watchers" });
+    await post("put", `/teams/${team.id}`, { members: [viewer.id] });
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const other = await context.newPage();
+      await other.goto(panel.url);
+      await other.locator('input[name="username"]').fill("watcher");
+      await other.locator('input[name="password"]').fill("e2e-password-123");
+      await other.locator('button[type="submit"]').click();
+      await other.locator('[data-testid="user"]').waitFor();
+      await other.goto(`${panel.url}/#/containers/${owned}`);
+      await other.locator('[data-tab="logs"]').waitFor();
+      expect(await other.locator('[data-tab="terminal"]').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("logged no error and no CSP violation", () => {
     expect(problems).toEqual([]);
   });
