@@ -11,6 +11,7 @@ import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
 import { SecretKeyError } from "../secrets/key-file.ts";
 import { openVault, type SecretVault } from "../secrets/vault.ts";
+import { readEngineSafety } from "../settings/engine-safety.ts";
 import { SettingsStore } from "../settings/settings-store.ts";
 import { chooseStatsSource } from "../stats/choose-source.ts";
 import { StatsCollectors } from "../stats/collectors.ts";
@@ -18,6 +19,7 @@ import { openDatabase } from "../store/database.ts";
 import { TopicBus } from "../stream/bus.ts";
 import { registerContainerTopic } from "../stream/topics/containers.ts";
 import { registerEnvironmentTopic } from "../stream/topics/environments.ts";
+import { registerExecTopic } from "../stream/topics/exec.ts";
 import { registerLogTopic } from "../stream/topics/logs.ts";
 import { registerStatsTopic } from "../stream/topics/stats.ts";
 import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
@@ -67,6 +69,11 @@ export async function startPanel(
   registerEnvironmentTopic(bus, envs);
   registerContainerTopic(bus, envs, policy);
   registerLogTopic(bus, envs);
+  registerExecTopic(bus, {
+    envs,
+    engineSafety: () => readEngineSafety(settings),
+    audit: (entry) => audit.append(entry),
+  });
   const collectors = new StatsCollectors(envs, db, chooseStatsSource, config.statsIntervalMs, [
     "/",
     config.dataDir,

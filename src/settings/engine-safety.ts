@@ -1,3 +1,4 @@
+import { realpathSync } from "node:fs";
 import { posix } from "node:path";
 import type { SettingsStore } from "./settings-store.ts";
 
@@ -130,4 +131,13 @@ function pathAllowed(source: string, prefixes: string[]): boolean {
     const p = posix.normalize(prefix).replace(/\/+$/, "");
     return p !== "" && (path === p || path.startsWith(`${p}/`));
   });
+}
+
+/** Where a host path really leads on this machine (for an engine on it); as written when it does not exist yet. */
+export function localRealPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }

@@ -16,6 +16,8 @@ export interface Sink {
 
 export interface SubscribeContext {
   caller: Caller;
+  /** where the caller connects from, for the audit log, when the transport knows */
+  address?: string;
   /** The subscribing end, for topics that keep per-subscriber state (what it last received). */
   sink: Sink;
 }
@@ -40,7 +42,11 @@ export interface TopicSource {
   /** What the topic is about; throws TopicError("not_found") when there is no such thing. */
   resource?(args: string[]): { env?: string; container?: Owned };
   open(args: string[], ctx: SubscribeContext): Promise<Message[]> | Message[];
+  /** The policy kept a caller out (for topics whose refusals are audited). */
+  refused?(args: string[], ctx: Omit<SubscribeContext, "sink">, refusal: TopicError): void;
   activate?(args: string[], out: TopicOutput): () => void;
+  /** What a subscriber sends to the topic (keystrokes to a shell); only subscribers may send. */
+  input?(args: string[], message: Message): void;
 }
 
 export interface TopicOutput {
@@ -53,6 +59,9 @@ interface Topic {
   sinks: Set<Sink>;
   deactivate?: () => void;
 }
+
+/** Past this a client message's payload is refused: a terminal sends keystrokes and pastes, not files. */
+export const MAX_INPUT_BYTES = 64 * 1024;
 
 /**
  * Topics named `<kind>[:<env>[:<id>]]`. A message is encoded once per publish and handed to every
@@ -76,8 +85,12 @@ export class TopicBus {
     const resource = source.resource?.(args);
     if (!this.policy.can(ctx.caller, source.action, resource)) {
       // What the caller may not see does not exist for it: the same answer as a missing container.
-      if (resource?.container) throw new TopicError("not_found", `no such container in "${name}"`);
-      throw new TopicError("forbidden", `not allowed to subscribe to "${name}"`);
+      const refusal =
+        resource?.container && !this.policy.can(ctx.caller, "containers:read", resource)
+          ? new TopicError("not_found", `no such container in "${name}"`)
+          : new TopicError("forbidden", `not allowed to subscribe to "${name}"`);
+      source.refused?.(args, ctx, refusal);
+      throw refusal;
     }
     const first = await source.open(args, { ...ctx, sink });
     for (const m of first) sink.deliver(encodeFrame(name, m));
@@ -100,6 +113,20 @@ export class TopicBus {
     if (!topic?.sinks.delete(sink) || topic.sinks.size > 0) return;
     this.topics.delete(name);
     topic.deactivate?.();
+  }
+
+  /** Hands a subscriber's message to its topic's source; throws TopicError when it may not send it. */
+  input(name: string, sink: Sink, message: Message): void {
+    const [kind = "", ...args] = name.split(":");
+    const source = this.sources.get(kind);
+    if (!this.topics.get(name)?.sinks.has(sink)) {
+      throw new TopicError("not_subscribed", `not subscribed to "${name}"`);
+    }
+    if (!source?.input) throw new TopicError("unsupported", `"${name}" takes no input`);
+    if (message.d instanceof Uint8Array && message.d.byteLength > MAX_INPUT_BYTES) {
+      throw new TopicError("too_large", `input is limited to ${MAX_INPUT_BYTES} bytes per message`);
+    }
+    source.input(args, message);
   }
 
   publish(name: string, message: Message): void {

@@ -38,6 +38,7 @@ export class WebSocketConnection implements Sink {
     private readonly caller: Caller,
     private readonly initialTopics: string[],
     private readonly recheck: () => Caller | undefined = () => caller,
+    private readonly address = "",
   ) {}
 
   open(ws: WSContext): void {
@@ -59,7 +60,7 @@ export class WebSocketConnection implements Sink {
       this.ws?.close(1003, "binary msgpack frames only");
       return;
     }
-    let msg: { op?: unknown; topics?: unknown };
+    let msg: { op?: unknown; topics?: unknown; t?: unknown; d?: unknown };
     try {
       msg = decodeClientMessage(new Uint8Array(data as ArrayBuffer)) as typeof msg;
     } catch {
@@ -79,8 +80,12 @@ export class WebSocketConnection implements Sink {
       case "ping":
         this.deliver(encodeFrame("", { k: "pong" }));
         return;
+      case "input":
+      case "resize":
+        this.input(msg.op, msg.t, msg.d);
+        return;
       default:
-        this.sendError("", "bad_op", 'op must be "sub", "unsub" or "ping"');
+        this.sendError("", "bad_op", 'op must be "sub", "unsub", "ping", "input" or "resize"');
     }
   }
 
@@ -133,14 +138,27 @@ export class WebSocketConnection implements Sink {
       }
       this.topics.add(topic);
       try {
-        await this.bus.subscribe(topic, this, { caller: this.caller });
-        // The socket may have closed while the topic opened.
-        if (this.closed) this.bus.unsubscribe(topic, this);
+        await this.bus.subscribe(topic, this, { caller: this.caller, address: this.address });
+        // The socket may have closed, or the client unsubscribed, while the topic opened.
+        if (this.closed || !this.topics.has(topic)) this.bus.unsubscribe(topic, this);
       } catch (err) {
         this.topics.delete(topic);
         if (err instanceof TopicError) this.sendError(topic, err.code, err.message);
         else this.sendError(topic, "internal", "could not subscribe");
       }
+    }
+  }
+
+  private input(op: "input" | "resize", topic: unknown, data: unknown): void {
+    if (typeof topic !== "string") {
+      this.sendError("", "bad_frame", `"${op}" needs a topic (t)`);
+      return;
+    }
+    try {
+      this.bus.input(topic, this, { k: op, d: data });
+    } catch (err) {
+      if (err instanceof TopicError) this.sendError(topic, err.code, err.message);
+      else this.sendError(topic, "internal", `could not take "${op}"`);
     }
   }
 

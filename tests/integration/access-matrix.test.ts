@@ -132,6 +132,8 @@ const TOPICS: TopicSample[] = [
   { topic: "stats:local", allow: LOGGED_IN },
   { topic: "host:local", allow: ADMIN_READ },
   { topic: "logs:local:{owned}", allow: OWNER_READ },
+  // {session}: each caller's own terminal, so that one caller's closing shell never answers "busy"
+  { topic: "exec:local:{owned}:{session}", allow: OWNER_WRITE },
 ];
 
 const DENIED = new Set([401, 403, 404]);
@@ -245,13 +247,14 @@ describe("access matrix: every route and topic against every caller", () => {
         expect(res.status).toBe(401);
         return;
       }
-      const topics = TOPICS.map((t) => fill(t.topic));
+      const topicOf = (t: TopicSample) => fill(t.topic).replace("{session}", `matrix-${caller}`);
+      const topics = TOPICS.map(topicOf);
       const client = new StreamClient(p.url, token, topics);
       try {
         await client.open();
         const wrong: string[] = [];
         for (const t of TOPICS) {
-          const topic = fill(t.topic);
+          const topic = topicOf(t);
           const expected = t.allow.has(caller) ? "allow" : "deny";
           // host frames come once a tick; the others send their first frame on subscribe
           const first = await client.next((f) => f.t === topic, 5_000).catch(() => undefined);

@@ -57,6 +57,37 @@ describe("topic bus", () => {
     await expect(bus.subscribe("other", a.s, { caller })).rejects.toThrow(/unknown topic/);
   });
 
+  it("hands input to the source only from a subscriber, and only up to the size limit", async () => {
+    const bus = newBus();
+    const taken: unknown[] = [];
+    bus.register("term", {
+      action: "containers:read",
+      open: () => [],
+      input: (args, m) => taken.push([args, m.k, m.d]),
+    });
+    bus.register("quiet", { action: "containers:read", open: () => [] });
+    const a = sink();
+    const b = sink();
+    await bus.subscribe("term:x", a.s, { caller });
+    await bus.subscribe("quiet", a.s, { caller });
+    bus.input("term:x", a.s, { k: "input", d: new Uint8Array([104, 105]) });
+    expect(taken).toEqual([[["x"], "input", new Uint8Array([104, 105])]]);
+    const code = (run: () => void) => {
+      try {
+        run();
+      } catch (err) {
+        return (err as TopicError).code;
+      }
+    };
+    expect(code(() => bus.input("term:x", b.s, { k: "input", d: new Uint8Array(1) }))).toBe("not_subscribed");
+    expect(code(() => bus.input("term:y", a.s, { k: "input", d: new Uint8Array(1) }))).toBe("not_subscribed");
+    expect(code(() => bus.input("quiet", a.s, { k: "input", d: new Uint8Array(1) }))).toBe("unsupported");
+    expect(code(() => bus.input("term:x", a.s, { k: "input", d: new Uint8Array(64 * 1024 + 1) }))).toBe(
+      "too_large",
+    );
+    expect(taken).toHaveLength(1);
+  });
+
   it("ends a topic from the source: a last frame, then every subscriber is let go", async () => {
     const bus = newBus();
     let out: TopicOutput | undefined;

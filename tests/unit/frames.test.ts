@@ -19,6 +19,25 @@ describe("stream frames", () => {
     expect(unpack(encodeMessage({ op: "unsub", topics: [huge] }))).toEqual({ op: "unsub", topics: [huge] });
   });
 
+  it("terminal input and sizes encode as bytes and integers of every width", () => {
+    const t = "exec:local:web:session-1";
+    for (const size of [0, 5, 255, 256, 65_535, 65_536]) {
+      const d = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
+      expect(new Uint8Array(unpack(encodeMessage({ op: "input", t, d })).d)).toEqual(d);
+    }
+    for (const [cols, rows] of [
+      [80, 24],
+      [127, 128],
+      [1000, 70_000],
+    ] as const) {
+      expect(unpack(encodeMessage({ op: "resize", t, d: { cols, rows } }))).toEqual({
+        op: "resize",
+        t,
+        d: { cols, rows },
+      });
+    }
+  });
+
   it("refuses frames that are not maps with t and k", () => {
     expect(() => decodeFrame(new Uint8Array([0x01]))).toThrow();
     expect(() => decodeFrame(encodeMessage({ op: "ping" }))).toThrow(/t or k/);

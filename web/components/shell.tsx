@@ -89,7 +89,14 @@ export function Shell({ user, route, onUser, onLoggedOut }: Props) {
         <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
       </div>
       {route.page === "container" ? (
-        <ContainerPage env={ENV} caps={env?.capabilities} live={live} stream={stream} id={route.id} />
+        <ContainerPage
+          env={ENV}
+          caps={env?.capabilities}
+          live={live}
+          stream={stream}
+          id={route.id}
+          canExec={user.role === "admin" || user.role === "operator"}
+        />
       ) : route.page === "top" ? (
         <TopRoute stream={stream} />
       ) : route.page === "host" ? (

@@ -20,6 +20,9 @@ export type EndCode = typeof SESSION_ENDED | typeof ROLE_CHANGED;
 const MIN_DELAY = 500;
 const MAX_DELAY = 10_000;
 const PING_EVERY = 25_000;
+const INPUT_PIECE = 16 * 1024;
+/** Frames after which the server has let the subscriber go. */
+const LAST_KINDS = new Set(["end", "error", "exit"]);
 
 export class Stream {
   #ws: WebSocket | null = null;
@@ -62,7 +65,7 @@ export class Stream {
 
   /**
    * The server sends one snapshot per subscription, so a handler joining a topic that is already
-   * subscribed sees only the frames after it. `end` and `error` frames finish the subscription:
+   * subscribed sees only the frames after it. `end`, `exit` and `error` frames finish the subscription:
    * subscribe again to resume.
    */
   subscribe(topic: string, handler: TopicHandler): () => void {
@@ -81,6 +84,17 @@ export class Stream {
       this.#subs.delete(topic);
       this.#send({ op: "unsub", topics: [topic] });
     };
+  }
+
+  /** Keystrokes for a topic that takes them (exec), in pieces well below the server's 64 KiB per message. */
+  input(topic: string, bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; at += INPUT_PIECE) {
+      this.#send({ op: "input", t: topic, d: bytes.subarray(at, at + INPUT_PIECE) });
+    }
+  }
+
+  resize(topic: string, cols: number, rows: number): void {
+    this.#send({ op: "resize", t: topic, d: { cols, rows } });
   }
 
   close(): void {
@@ -126,7 +140,7 @@ export class Stream {
     const first = sub.fresh;
     sub.fresh = false;
     // Drop the subscription before the handlers run so one of them may subscribe afresh.
-    if (frame.k === "end" || frame.k === "error") this.#subs.delete(frame.t);
+    if (LAST_KINDS.has(frame.k)) this.#subs.delete(frame.t);
     for (const handler of [...sub.handlers]) handler(frame.k, frame.d, first);
   }
 

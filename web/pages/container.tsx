@@ -13,13 +13,26 @@ import { navigate } from "../lib/route.ts";
 import type { Stream } from "../lib/stream.ts";
 import type { Capabilities } from "../lib/types.ts";
 
-type Tab = "logs" | "inspect" | "stats";
+type Tab = "logs" | "inspect" | "stats" | "terminal";
 
-const TAB_LABELS: Record<Tab, string> = { logs: "Logs", inspect: "Inspect", stats: "Stats" };
+const TAB_LABELS: Record<Tab, string> = {
+  logs: "Logs",
+  inspect: "Inspect",
+  stats: "Stats",
+  terminal: "Terminal",
+};
 
 // The graphs and uPlot load with the first Stats tab opened, not with the page.
 const useStatsPanel = lazy(() =>
   import("../components/stats-panel.tsx").then(async (m) => {
+    await m.ready;
+    return m;
+  }),
+);
+
+// xterm.js (~100 KB gzipped) loads with the first terminal opened.
+const useTerminal = lazy(() =>
+  import("../components/terminal.tsx").then(async (m) => {
     await m.ready;
     return m;
   }),
@@ -32,9 +45,11 @@ interface Props {
   stream: Stream;
   /** Full id as linked from the list; an id prefix or a name typed into the address works too. */
   id: string;
+  /** The user's role may run commands in containers (admins, operators; the server decides which). */
+  canExec: boolean;
 }
 
-export function ContainerPage({ env, caps, live, stream, id }: Props) {
+export function ContainerPage({ env, caps, live, stream, id, canExec }: Props) {
   const [tab, setTab] = useState<Tab>("logs");
   const now = useNow(30_000);
   const c =
@@ -67,7 +82,9 @@ export function ContainerPage({ env, caps, live, stream, id }: Props) {
     );
   }
 
-  const tabs = (["logs", "inspect", "stats"] as const).filter((t) => t === "stats" || can(caps, t));
+  const tabs = (["logs", "inspect", "stats", "terminal"] as const).filter((t) =>
+    t === "terminal" ? canExec && c.state === "running" : t === "stats" || can(caps, t),
+  );
   const current = tabs.includes(tab) ? tab : tabs[0];
   return (
     <main class="page detail">
@@ -149,8 +166,26 @@ export function ContainerPage({ env, caps, live, stream, id }: Props) {
           <StatsTab env={env} stream={stream} id={c.id} />
         </section>
       )}
+      {current === "terminal" && (
+        // Mounted only while shown: leaving the tab ends the shell.
+        <section role="tabpanel">
+          <TerminalTab env={env} stream={stream} id={c.id} />
+        </section>
+      )}
     </main>
   );
+}
+
+function TerminalTab({ env, stream, id }: { env: string; stream: Stream; id: string }) {
+  const loaded = useTerminal();
+  if (!loaded) return <p class="muted">Loading…</p>;
+  if ("error" in loaded)
+    return (
+      <p class="alert" role="alert">
+        {loaded.error}
+      </p>
+    );
+  return <loaded.module.ContainerTerminal key={id} env={env} stream={stream} id={id} />;
 }
 
 function StatsTab({ env, stream, id }: { env: string; stream: Stream; id: string }) {

@@ -1,4 +1,3 @@
-import { realpathSync } from "node:fs";
 import type Dockerode from "dockerode";
 import * as z from "zod/mini";
 import { noteAudit } from "../../audit/middleware.ts";
@@ -9,7 +8,7 @@ import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { readLogs } from "../../engine/logs.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
-import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
+import { type EngineSafety, localRealPath, safetyViolations } from "../../settings/engine-safety.ts";
 import { fromInspect } from "../../state/container-view.ts";
 import { wireView } from "../../stream/topics/containers.ts";
 import { ApiError } from "../errors.ts";
@@ -209,15 +208,6 @@ function withTeamLabel(
         "invalid_request",
         `Labels: set "${TEAM_LABEL}" to one of your teams (${teams.join(", ")})`,
       );
-}
-
-/** Where a host path really leads on this machine (for an engine on it); as written when it does not exist yet. */
-function localRealPath(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
 }
 
 export function containerRoutes(

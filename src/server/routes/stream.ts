@@ -5,6 +5,7 @@ import { type Authenticator, identify } from "../../auth/middleware.ts";
 import { SESSION_COOKIE } from "../../auth/sessions.ts";
 import type { TopicBus } from "../../stream/bus.ts";
 import { WebSocketConnection } from "../../stream/websocket.ts";
+import { clientAddress } from "../client-address.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, errorResponse } from "../schemas.ts";
@@ -16,7 +17,13 @@ export function streamRoutes(routes: RouteTable, bus: TopicBus, auth: Authentica
     const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
     const headers = c.req.raw.headers;
     const cookie = getCookie(c, SESSION_COOKIE);
-    const conn = new WebSocketConnection(bus, callerOf(c), topics, () => identify(auth, headers, cookie));
+    const conn = new WebSocketConnection(
+      bus,
+      callerOf(c),
+      topics,
+      () => identify(auth, headers, cookie),
+      clientAddress(c),
+    );
     return {
       onOpen: (_evt, ws) => conn.open(ws),
       onMessage: (evt) => conn.message(evt.data),

@@ -1,0 +1,212 @@
+import type { Duplex } from "node:stream";
+import type Dockerode from "dockerode";
+import type { NewAuditEntry } from "../../audit/audit-log.ts";
+import type { Caller } from "../../auth/policy.ts";
+import type { EngineClient } from "../../engine/client.ts";
+import type { Environments } from "../../envs/environments.ts";
+import { type EngineSafety, localRealPath, safetyViolations } from "../../settings/engine-safety.ts";
+import { type TopicBus, TopicError } from "../bus.ts";
+
+const SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** Marks every process of one session (children inherit it), so the session can be ended whole. */
+const SESSION_ENV = "GHOSTPANEL_EXEC";
+const MAX_TERMINAL_SIZE = 1000;
+/** The HTTP status an audit entry gives each refusal, as if a route had answered it. */
+const STATUS_OF: Record<string, number> = {
+  forbidden: 403,
+  engine_safety: 403,
+  not_found: 404,
+  not_running: 409,
+};
+
+interface Session {
+  exec: Dockerode.Exec;
+  stream: Duplex;
+  engine: EngineClient;
+  container: string;
+  marker: string;
+}
+
+export interface ExecTopicDeps {
+  envs: Environments;
+  engineSafety: () => EngineSafety;
+  audit: (entry: NewAuditEntry) => void;
+}
+
+/**
+ * `exec:<env>:<container>:<session>`: one interactive `sh` (with a TTY) per topic, for its one
+ * subscriber. The shell starts when the subscriber is let in and ends when it leaves.
+ */
+export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: ExecTopicDeps): void {
+  // Reserved as soon as a subscriber is being let in: a second one for the same topic is refused
+  // even while the first's shell is still starting.
+  const sessions = new Map<string, Session | "starting">();
+  const resolve = (args: string[]) => {
+    const [envId = "", ref = "", session = ""] = args;
+    if (args.length !== 3 || !SESSION_ID.test(session)) {
+      throw new TopicError(
+        "bad_topic",
+        "exec topics are exec:<env>:<container>:<session id of 8-64 [A-Za-z0-9_-]>",
+      );
+    }
+    const env = envs.get(envId);
+    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+    const container = env.mirror.find(ref);
+    if (!container) throw new TopicError("not_found", `no container "${ref}" in environment "${envId}"`);
+    return { env, container, key: args.join(":") };
+  };
+
+  /** Who started which shell where, as the audit log has it (its result still to add). */
+  const entryOf = (args: string[], caller: Caller, address = "") => {
+    const { env, container } = resolve(args);
+    return {
+      user_id: caller.user.id,
+      username: caller.user.username,
+      address,
+      env: env.id,
+      action: `EXEC exec:${env.id}:${container.name}`,
+      target: `id=${container.id} cmd=sh`,
+    };
+  };
+
+  bus.register("exec", {
+    action: "containers:exec",
+    resource: (args) => {
+      const { env, container } = resolve(args);
+      return { env: env.id, container };
+    },
+    open: async (args, { caller, address }) => {
+      const { env, container, key } = resolve(args);
+      if (sessions.has(key)) throw new TopicError("busy", "this terminal session already has its subscriber");
+      sessions.set(key, "starting");
+      const entry = entryOf(args, caller, address);
+      try {
+        if (container.state !== "running")
+          throw new TopicError("not_running", "the container is not running");
+        if (caller.user.role !== "admin") await refuseUnsafe(env.engine, container.id, engineSafety());
+        const marker = `${SESSION_ENV}=${crypto.randomUUID()}`;
+        const started = await env.engine.call(async (d) => {
+          // The container's own user and no Privileged: exec gets no more rights than the container has.
+          const exec = await d.getContainer(container.id).exec({
+            Cmd: ["sh"],
+            Env: [marker],
+            AttachStdin: true,
+            AttachStdout: true,
+            AttachStderr: true,
+            Tty: true,
+          });
+          // Tty on start too: the engine multiplexes the output (8-byte frame headers) unless told.
+          const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+          return { exec, stream };
+        });
+        sessions.set(key, { ...started, engine: env.engine, container: container.id, marker });
+        audit({ ...entry, result: "ok", status: 101, detail: "" });
+        return [{ k: "started" }];
+      } catch (err) {
+        sessions.delete(key);
+        const refusal =
+          err instanceof TopicError
+            ? err
+            : new TopicError("engine_error", `could not start a shell: ${(err as Error).message}`);
+        const status = STATUS_OF[refusal.code] ?? 502;
+        audit({
+          ...entry,
+          result: status === 403 ? "denied" : "error",
+          status,
+          detail: `${refusal.code}: ${refusal.message}`,
+        });
+        throw refusal;
+      }
+    },
+    refused: (args, { caller, address }, refusal) =>
+      audit({
+        ...entryOf(args, caller, address),
+        result: "denied",
+        status: STATUS_OF[refusal.code] ?? 403,
+        detail: `${refusal.code}: ${refusal.message}`,
+      }),
+    activate: (args, out) => {
+      const key = args.join(":");
+      const session = sessions.get(key);
+      if (!session || session === "starting") return () => {};
+      // Set once the shell has exited or the subscriber has left, whichever came first.
+      let done = false;
+      session.stream.on("data", (chunk: Buffer) =>
+        out.emit({ k: "output", d: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) }),
+      );
+      // A connection reset or a write after the end: 'close' follows and tells the subscriber.
+      session.stream.on("error", () => {});
+      session.stream.once("close", async () => {
+        if (done) return;
+        done = true;
+        const code = await session.exec
+          .inspect()
+          .then((i) => i.ExitCode)
+          .catch(() => null);
+        out.end({ k: "exit", d: { code } });
+      });
+      return () => {
+        sessions.delete(key);
+        if (done) return;
+        done = true;
+        session.stream.destroy();
+        // The engine keeps an exec running after its client is gone (moby#9098): hang up on it.
+        void hangUp(session);
+      };
+    },
+    input: (args, message) => {
+      const session = sessions.get(args.join(":"));
+      if (!session || session === "starting") return;
+      if (message.k === "input") {
+        if (!(message.d instanceof Uint8Array))
+          throw new TopicError("bad_frame", "input data (d) must be binary");
+        session.stream.write(message.d);
+        return;
+      }
+      const { cols, rows } = (message.d ?? {}) as { cols?: unknown; rows?: unknown };
+      if (!isSize(cols) || !isSize(rows)) {
+        throw new TopicError("bad_frame", `resize needs integer cols and rows (1-${MAX_TERMINAL_SIZE})`);
+      }
+      // A resize that fails (the shell just exited) changes nothing worth telling.
+      session.exec.resize({ w: cols, h: rows }).catch(() => {});
+    },
+  });
+}
+
+const isSize = (n: unknown): n is number =>
+  Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_TERMINAL_SIZE;
+
+/**
+ * A non-admin's shell runs with whatever the container was given: exec into a privileged container
+ * or one on the host's namespaces is what the engine-safety settings keep non-admins from.
+ */
+async function refuseUnsafe(engine: EngineClient, id: string, safety: EngineSafety): Promise<void> {
+  const inspect = await engine.get<{ HostConfig?: Record<string, unknown> }>(`/containers/${id}/json`);
+  // Inspect shows the engine's defaults like choices: CgroupnsMode is "host" by default on cgroup v1
+  // hosts, and the container's cgroup view gives a shell nothing of the host, so it is not held against it.
+  const { CgroupnsMode: _, ...hostConfig } = inspect.HostConfig ?? {};
+  const problems = safetyViolations(
+    { HostConfig: hostConfig },
+    safety,
+    engine.target.socketPath ? localRealPath : undefined,
+  );
+  if (problems.length) {
+    throw new TopicError(
+      "engine_safety",
+      `no shell in this container: ${problems.join("; ")} (ask an admin)`,
+    );
+  }
+}
+
+/** HUPs every process carrying the session's marker, through a second exec in the container. */
+async function hangUp({ engine, container, marker }: Session): Promise<void> {
+  // environ is NUL-separated, which some greps (busybox -F) do not read past: one line per variable.
+  const script = `for p in /proc/[0-9]*; do tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qxF "$1" && kill -HUP "\${p#/proc/}"; done; true`;
+  await engine
+    .call(async (d) => {
+      const exec = await d.getContainer(container).exec({ Cmd: ["sh", "-c", script, "sh", marker] });
+      await exec.start({ Detach: true });
+    })
+    // Nothing to hang up on when the container has stopped or gone: its processes went with it.
+    .catch(() => {});
+}
