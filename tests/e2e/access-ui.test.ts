@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
-import { launchChromium } from "./browser.ts";
+import { launchChromium, logIn, watchProblems } from "./browser.ts";
 
 // Users, teams, tokens and roles as an admin and a viewer see them, in the built binary's UI.
 describe("the access pages in Chromium, from dist/ghostpanel", () => {
@@ -17,19 +17,8 @@ describe("the access pages in Chromium, from dist/ghostpanel", () => {
   const viewerName = `viewer-${suffix}`;
   const teamName = `team-${suffix}`;
 
-  const watch = (page: Page) => {
-    // Not every console error: the failed logins and a 404 below are expected to log some.
-    page.on("console", (m) => {
-      if (/content security policy/i.test(m.text())) problems.push(m.text());
-    });
-    page.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
-  };
-
-  const logIn = async (page: Page, username: string, password: string) => {
-    await page.locator('input[name="username"]').fill(username);
-    await page.locator('input[name="password"]').fill(password);
-    await page.locator('button[type="submit"]').click();
-  };
+  // Not every console error: the failed logins below are expected to log some.
+  const watch = (page: Page) => watchProblems(page, problems, false);
 
   beforeAll(async () => {
     panel = await startBinary(["--tls", "auto"]);

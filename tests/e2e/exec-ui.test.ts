@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
 import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
-import { launchChromium } from "./browser.ts";
+import { launchChromium, logIn, newPage, watchProblems } from "./browser.ts";
 
 // A shell in a container as a user gets it: the Terminal tab of the built binary's UI, under its CSP.
 describe("the terminal in Chromium, from dist/ghostpanel", () => {
@@ -18,21 +18,11 @@ describe("the terminal in Chromium, from dist/ghostpanel", () => {
     id = runContainer(name, ["sleep", "3600"], ["--network", "none"]);
     panel = await startBinary(["--tls", "auto"]);
     browser = await launchChromium();
-    const context = await browser.newContext({
-      ignoreHTTPSErrors: true,
-      viewport: { width: 1280, height: 900 },
-    });
-    page = await context.newPage();
-    // Errors of any kind, CSP violations included (Chromium reports them on the console).
-    page.on("console", (m) => {
-      if (m.type() === "error" || /content security policy/i.test(m.text())) problems.push(m.text());
-    });
-    page.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
+    page = await newPage(browser);
+    watchProblems(page, problems);
     page.on("request", (r) => requested.push(new URL(r.url()).pathname));
     await page.goto(panel.url);
-    await page.locator('input[name="username"]').fill("admin");
-    await page.locator('input[name="password"]').fill("e2e-password-123");
-    await page.locator('button[type="submit"]').click();
+    await logIn(page, "admin", "e2e-password-123");
     await page.locator('[data-testid="user"]').waitFor();
   });
   afterAll(async () => {
@@ -98,9 +88,7 @@ describe("the terminal in Chromium, from dist/ghostpanel", () => {
     try {
       const other = await context.newPage();
       await other.goto(panel.url);
-      await other.locator('input[name="username"]').fill("watcher");
-      await other.locator('input[name="password"]').fill("e2e-password-123");
-      await other.locator('button[type="submit"]').click();
+      await logIn(other, "watcher", "e2e-password-123");
       await other.locator('[data-testid="user"]').waitFor();
       await other.goto(`${panel.url}/#/containers/${owned}`);
       await other.locator('[data-tab="logs"]').waitFor();

@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
 import { cleanupEngine, runContainer, uniqueName } from "../helpers/engine.ts";
-import { launchChromium } from "./browser.ts";
+import { launchChromium, logIn, newPage, watchProblems } from "./browser.ts";
 
 // Live figures as a user sees them: the overview of every container, and a container's graphs.
 describe("the stats UI in Chromium, from dist/ghostpanel", () => {
@@ -19,20 +19,10 @@ describe("the stats UI in Chromium, from dist/ghostpanel", () => {
     runContainer(idle, ["sleep", "3600"], ["--network", "none"]);
     panel = await startBinary(["--tls", "auto"]);
     browser = await launchChromium();
-    const context = await browser.newContext({
-      ignoreHTTPSErrors: true,
-      viewport: { width: 1280, height: 900 },
-    });
-    page = await context.newPage();
-    // Errors of any kind, CSP violations included (Chromium reports them on the console).
-    page.on("console", (m) => {
-      if (m.type() === "error" || /content security policy/i.test(m.text())) problems.push(m.text());
-    });
-    page.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
+    page = await newPage(browser);
+    watchProblems(page, problems);
     await page.goto(panel.url);
-    await page.locator('input[name="username"]').fill("admin");
-    await page.locator('input[name="password"]').fill("e2e-password-123");
-    await page.locator('button[type="submit"]').click();
+    await logIn(page, "admin", "e2e-password-123");
     await page.locator('[data-testid="user"]').waitFor();
   });
   afterAll(async () => {
