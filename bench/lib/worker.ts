@@ -98,22 +98,12 @@ export class WorkerProcess {
   }
 
   private async pumpStdout(): Promise<void> {
-    const decoder = new TextDecoder();
-    let pending = "";
     try {
-      for await (const chunk of chunks(this.proc.stdout)) {
-        pending += decoder.decode(chunk, { stream: true });
-        let nl = pending.indexOf("\n");
-        while (nl >= 0) {
-          const line = pending.slice(0, nl).trim();
-          pending = pending.slice(nl + 1);
-          nl = pending.indexOf("\n");
-          if (!line) continue;
-          try {
-            this.queue.push(JSON.parse(line) as WorkerMessage);
-          } catch {
-            log(`${this.name}: ${line.slice(0, 200)}`);
-          }
+      for await (const line of lines(this.proc.stdout)) {
+        try {
+          this.queue.push(JSON.parse(line) as WorkerMessage);
+        } catch {
+          log(`${this.name}: ${line.slice(0, 200)}`);
         }
         this.wake();
       }
@@ -167,26 +157,32 @@ export function workerMain<C extends { maxMs: number }>(
   }, config.maxMs);
   deadline.unref();
   void (async () => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of chunks(Bun.stdin.stream())) {
-      pending += decoder.decode(chunk, { stream: true });
-      let nl = pending.indexOf("\n");
-      while (nl >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        nl = pending.indexOf("\n");
-        if (!line) continue;
-        try {
-          await onCommand(line, config);
-        } catch (err) {
-          emit({ type: "error", message: (err as Error).message });
-        }
+    for await (const line of lines(Bun.stdin.stream())) {
+      try {
+        await onCommand(line, config);
+      } catch (err) {
+        emit({ type: "error", message: (err as Error).message });
       }
     }
     process.exit(0);
   })();
   return config;
+}
+
+/** A byte stream's lines, trimmed, empty ones left out. */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of chunks(stream)) {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl = pending.indexOf("\n");
+    while (nl >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf("\n");
+      if (line) yield line;
+    }
+  }
 }
 
 /** A byte stream's chunks (this project's DOM typings give ReadableStream no async iterator). */

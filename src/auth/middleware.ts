@@ -43,6 +43,13 @@ export function identifyCaller(auth: Authenticator): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The caller that the route table let through: present on every non-public route. */
+export function callerOf(c: AppContext): Caller {
+  const caller = c.get("caller");
+  if (!caller) throw new ApiError(401, "unauthorized", "not logged in");
+  return caller;
+}
+
 export const UNAUTHORIZED_MESSAGE = "log in, or send an API token as 'Authorization: Bearer <token>'";
 
 /**

@@ -46,7 +46,12 @@ const EVERYTHING: Audience = { key: "*", sees: () => true };
  * the container (labelled `ghostpanel.team=<team>`, or assigned by name).
  */
 export class Policy {
-  constructor(private readonly teams: TeamStore) {}
+  /** Non-admins' audiences per user and engine: asked for every frame a stream sends each of them. */
+  private audiences = new Map<string, Audience>();
+
+  constructor(private readonly teams: TeamStore) {
+    teams.onChange(() => this.audiences.clear());
+  }
 
   can(caller: Caller, action: Action, resource?: { env?: string; container?: Owned }): boolean {
     if (!ROLE_ACTIONS[caller.user.role].has(action)) return false;
@@ -69,16 +74,22 @@ export class Policy {
   audience(caller: Caller, env: string): Audience {
     if (caller.token?.envs && !caller.token.envs.includes(env)) return { key: "-", sees: () => false };
     if (caller.user.role === "admin") return EVERYTHING;
+    const cacheKey = `${caller.user.id}\u0000${env}`;
+    const cached = this.audiences.get(cacheKey);
+    if (cached) return cached;
     const own = this.teams.ownership(caller.user.id);
-    if (own.envs.has(env)) return EVERYTHING;
     const assigned = [...own.containers].filter((c) => c.startsWith(`${env}\u0000`));
-    return {
-      key: `teams:${[...own.teams].sort().join(",")}|${assigned.sort().join(",")}`,
-      sees: (c) => {
-        const team = c.labels[TEAM_LABEL];
-        return (team !== undefined && own.teams.has(team)) || own.containers.has(`${env}\u0000${c.name}`);
-      },
-    };
+    const audience: Audience = own.envs.has(env)
+      ? EVERYTHING
+      : {
+          key: `teams:${[...own.teams].sort().join(",")}|${assigned.sort().join(",")}`,
+          sees: (c) => {
+            const team = c.labels[TEAM_LABEL];
+            return (team !== undefined && own.teams.has(team)) || own.containers.has(`${env}\u0000${c.name}`);
+          },
+        };
+    this.audiences.set(cacheKey, audience);
+    return audience;
   }
 
   teamsOf(caller: Caller): string[] {

@@ -68,10 +68,6 @@ export class TeamStore {
     return this.list().find((t) => t.id === id);
   }
 
-  byName(name: string): Team | undefined {
-    return this.list().find((t) => t.name.toLowerCase() === name.toLowerCase());
-  }
-
   /** undefined when the name is taken */
   create(name: string): Team | undefined {
     const row = this.db

@@ -80,15 +80,19 @@ export async function startPanel(
   ]);
   registerStatsTopic(bus, envs, collectors, policy);
   reportEngineStatus(envs, log);
+  // What a start that fails half-way lets go of, before saying why.
+  const release = () => {
+    collectors.close();
+    envs.stop();
+    db.close();
+  };
   let tls: TlsFiles | undefined;
   try {
     envs.start(config.engineUrl, config.engineCertDir ? readCertDir(config.engineCertDir) : undefined);
     if (config.tls.mode === "auto") tls = await autoTls(config.dataDir);
     else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
   } catch (err) {
-    collectors.close();
-    envs.stop();
-    db.close();
+    release();
     throw new ConfigError(`${err instanceof CertificateError ? "--tls: " : ""}${(err as Error).message}`);
   }
 
@@ -135,9 +139,7 @@ export async function startPanel(
     }
   } catch (err) {
     await tlsServer?.stop();
-    collectors.close();
-    envs.stop();
-    db.close();
+    release();
     if (err instanceof CertificateError) throw new ConfigError(`--tls: ${err.message}`);
     const { code, message } = err as NodeJS.ErrnoException;
     throw new ConfigError(

@@ -62,8 +62,10 @@ const nonEmpty = (v: unknown) => Array.isArray(v) && v.length > 0;
 export function safetyViolations(
   body: Record<string, unknown>,
   s: EngineSafety,
-  realPath: (path: string) => string = (p) => p,
+  /** the engine runs on this machine: host paths can be looked at here */
+  onThisMachine: boolean,
 ): string[] {
+  const realPath = onThisMachine ? localRealPath : (p: string) => p;
   const h = (body.HostConfig ?? {}) as HostConfigLike;
   const out: string[] = [];
   if (!s.allow_privileged) {
@@ -133,8 +135,8 @@ function pathAllowed(source: string, prefixes: string[]): boolean {
   });
 }
 
-/** Where a host path really leads on this machine (for an engine on it); as written when it does not exist yet. */
-export function localRealPath(path: string): string {
+/** Where a host path really leads on this machine; as written when it does not exist yet. */
+function localRealPath(path: string): string {
   try {
     return realpathSync(path);
   } catch {

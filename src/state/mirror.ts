@@ -7,8 +7,9 @@ export type EngineStatus = "connecting" | "up" | "down";
 
 export type MirrorChange =
   | { kind: "snapshot"; containers: ContainerView[] }
-  | { kind: "upsert"; container: ContainerView }
-  | { kind: "remove"; id: string }
+  // `before`/`container`: what the mirror held until now, for listeners that filter by it (who may see it)
+  | { kind: "upsert"; container: ContainerView; before: ContainerView | undefined }
+  | { kind: "remove"; id: string; container: ContainerView }
   | { kind: "status"; status: EngineStatus; error: string | null };
 
 // Events that say nothing about what a list shows.
@@ -173,7 +174,7 @@ export class ContainerMirror {
     if (!id || IGNORED_ACTIONS.test(action)) return;
     if (action === "destroy") {
       this.pending.delete(id);
-      if (this.containers.delete(id)) this.emit({ kind: "remove", id });
+      this.forget(id);
       return;
     }
     this.pending.add(id);
@@ -198,13 +199,19 @@ export class ContainerMirror {
   private async inspectInto(id: string): Promise<void> {
     try {
       const view = fromInspect(await this.inspect(id));
+      const before = this.containers.get(view.id);
       this.containers.set(view.id, view);
-      this.emit({ kind: "upsert", container: view });
+      this.emit({ kind: "upsert", container: view, before });
     } catch (err) {
-      if (err instanceof EngineError && err.status === 404 && this.containers.delete(id)) {
-        this.emit({ kind: "remove", id });
-      }
+      if (err instanceof EngineError && err.status === 404) this.forget(id);
     }
+  }
+
+  private forget(id: string): void {
+    const gone = this.containers.get(id);
+    if (!gone) return;
+    this.containers.delete(id);
+    this.emit({ kind: "remove", id, container: gone });
   }
 
   /**
@@ -241,12 +248,12 @@ export class ContainerMirror {
       this.emit({ kind: "snapshot", containers: this.list() });
       return;
     }
-    for (const id of before.keys()) if (!fresh.has(id)) this.emit({ kind: "remove", id });
+    for (const [id, gone] of before) if (!fresh.has(id)) this.emit({ kind: "remove", id, container: gone });
     for (const [id, view] of fresh) {
       const old = before.get(id);
       // Not the status text: a polled engine words it anew each time ("Up 5 seconds").
       if (!old || old.state !== view.state || old.name !== view.name || old.image !== view.image) {
-        this.emit({ kind: "upsert", container: view });
+        this.emit({ kind: "upsert", container: view, before: old });
       }
     }
   }

@@ -56,7 +56,8 @@ export interface TopicOutput {
 }
 
 interface Topic {
-  sinks: Set<Sink>;
+  /** each subscriber, with who subscribed it (what a filtered topic may send it) */
+  sinks: Map<Sink, Caller>;
   deactivate?: () => void;
 }
 
@@ -96,15 +97,15 @@ export class TopicBus {
     for (const m of first) sink.deliver(encodeFrame(name, m));
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = { sinks: new Set() };
+      topic = { sinks: new Map() };
       this.topics.set(name, topic);
-      topic.sinks.add(sink);
+      topic.sinks.set(sink, ctx.caller);
       topic.deactivate = source.activate?.(args, {
         emit: (m) => this.publish(name, m),
         end: (m) => this.end(name, m),
       });
     } else {
-      topic.sinks.add(sink);
+      topic.sinks.set(sink, ctx.caller);
     }
   }
 
@@ -133,15 +134,15 @@ export class TopicBus {
     const topic = this.topics.get(name);
     if (!topic || topic.sinks.size === 0) return;
     const frame = encodeFrame(name, message);
-    for (const sink of topic.sinks) sink.deliver(frame);
+    for (const sink of topic.sinks.keys()) sink.deliver(frame);
   }
 
   /** Delivers to each subscriber the frame `pick` makes for it, if any (what it may see of a change). */
-  publishEach(name: string, pick: (sink: Sink) => Uint8Array | undefined): void {
+  publishEach(name: string, pick: (sink: Sink, caller: Caller) => Uint8Array | undefined): void {
     const topic = this.topics.get(name);
     if (!topic) return;
-    for (const sink of topic.sinks) {
-      const frame = pick(sink);
+    for (const [sink, caller] of topic.sinks) {
+      const frame = pick(sink, caller);
       if (frame) sink.deliver(frame);
     }
   }
@@ -157,12 +158,12 @@ export class TopicBus {
    */
   publishLatest(
     name: string,
-    pick: (sink: Sink) => Uint8Array,
+    pick: (sink: Sink, caller: Caller) => Uint8Array,
     sent: (sink: Sink, taken: boolean) => void,
   ): void {
     const topic = this.topics.get(name);
     if (!topic) return;
-    for (const sink of topic.sinks) sent(sink, sink.offer(pick(sink)));
+    for (const [sink, caller] of topic.sinks) sent(sink, sink.offer(pick(sink, caller)));
   }
 
   private end(name: string, last: Message): void {
@@ -171,7 +172,7 @@ export class TopicBus {
     if (!topic) return;
     this.topics.delete(name);
     topic.deactivate?.();
-    for (const sink of topic.sinks) sink.ended(name);
+    for (const sink of topic.sinks.keys()) sink.ended(name);
   }
 
   subscriberCount(name: string): number {

@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanupEngine, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
 
@@ -302,5 +302,29 @@ describe("access matrix: every route and topic against every caller", () => {
       headers: { authorization: `Bearer ${tokens.get("alpha")}` },
     });
     expect(((await stats.json()) as { name: string }[]).map((s) => s.name)).toEqual([owned]);
+  }, 30_000);
+
+  it("streams a team member the creation and removal of its team's containers only", async () => {
+    const client = new StreamClient(p.url, tokens.get("alpha")!, ["containers:local"]);
+    try {
+      await client.next((f) => f.k === "snapshot");
+      const mine = runContainer(
+        uniqueName("alpha-more"),
+        ["sleep", "3600"],
+        ["--label", "ghostpanel.team=alpha"],
+      );
+      const theirs = runContainer(
+        uniqueName("beta-more"),
+        ["sleep", "3600"],
+        ["--label", "ghostpanel.team=beta"],
+      );
+      await client.next((f) => f.k === "upsert" && f.d.id === mine);
+      docker("rm", "-f", theirs, mine);
+      await client.next((f) => f.k === "remove" && f.d.id === mine);
+      // The other team's container came and went without a word to this subscriber.
+      expect(client.frames.filter((f) => f.d?.id === theirs)).toEqual([]);
+    } finally {
+      client.close();
+    }
   }, 30_000);
 });

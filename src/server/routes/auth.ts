@@ -2,8 +2,8 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod/mini";
 import { noteAudit } from "../../audit/middleware.ts";
 import { addressKey, type LoginThrottle, userKey } from "../../auth/login-throttle.ts";
+import { callerOf } from "../../auth/middleware.ts";
 import { verifyPassword } from "../../auth/passwords.ts";
-import type { Caller } from "../../auth/policy.ts";
 import { CSRF_COOKIE, SESSION_COOKIE, type SessionStore } from "../../auth/sessions.ts";
 import type { TeamStore } from "../../auth/teams.ts";
 import type { TokenStore } from "../../auth/tokens.ts";
@@ -42,13 +42,6 @@ const NewTokenBody = z.object({
   ),
 });
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** The caller that the route table let through: present on every non-public route. */
-export function callerOf(c: AppContext): Caller {
-  const caller = c.get("caller");
-  if (!caller) throw new ApiError(401, "unauthorized", "not logged in");
-  return caller;
-}
 
 export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
   const cookieOptions = { sameSite: "Strict", secure: deps.secureCookies, path: "/" } as const;

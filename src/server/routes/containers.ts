@@ -2,19 +2,19 @@ import type Dockerode from "dockerode";
 import * as z from "zod/mini";
 import { noteAudit } from "../../audit/middleware.ts";
 import type { Action as PolicyAction } from "../../auth/actions.ts";
+import { callerOf } from "../../auth/middleware.ts";
 import type { Policy } from "../../auth/policy.ts";
 import { TEAM_LABEL } from "../../auth/teams.ts";
 import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { readLogs } from "../../engine/logs.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
-import { type EngineSafety, localRealPath, safetyViolations } from "../../settings/engine-safety.ts";
+import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
 import { fromInspect } from "../../state/container-view.ts";
 import { wireView } from "../../stream/topics/containers.ts";
 import { ApiError } from "../errors.ts";
 import type { AppContext, RouteTable } from "../route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../schemas.ts";
-import { callerOf } from "./auth.ts";
 import { environmentOf } from "./envs.ts";
 
 const ContainerSchema = z.object({
@@ -279,11 +279,7 @@ export function containerRoutes(
       const { name, ...spec } = body;
       noteAudit(c, { target: { name: name ?? "", image: body.Image } });
       if (callerOf(c).user.role !== "admin") {
-        const problems = safetyViolations(
-          spec,
-          engineSafety(),
-          env.engine.target.socketPath ? localRealPath : undefined,
-        );
+        const problems = safetyViolations(spec, engineSafety(), env.engine.target.socketPath !== undefined);
         if (problems.length)
           throw new ApiError(403, "engine_safety", `${problems.join("; ")} (ask an admin)`);
       }

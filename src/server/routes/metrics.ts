@@ -1,3 +1,4 @@
+import { callerOf } from "../../auth/middleware.ts";
 import type { Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
@@ -5,7 +6,6 @@ import { streamCounters } from "../../stream/websocket.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { errorResponse } from "../schemas.ts";
-import { callerOf } from "./auth.ts";
 
 const started = Date.now();
 

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { callerOf } from "../../auth/middleware.ts";
 import type { Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
@@ -6,7 +7,6 @@ import { emptyAnswer, HISTORY_FIELDS, type HistoryRange, RANGES } from "../../st
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, EnvParam, json } from "../schemas.ts";
-import { callerOf } from "./auth.ts";
 import { ownedRef } from "./containers.ts";
 import { environmentOf } from "./envs.ts";
 

@@ -1,7 +1,7 @@
 import { upgradeWebSocket } from "hono/bun";
 import { getCookie } from "hono/cookie";
 import * as z from "zod/mini";
-import { type Authenticator, identify } from "../../auth/middleware.ts";
+import { type Authenticator, callerOf, identify } from "../../auth/middleware.ts";
 import { SESSION_COOKIE } from "../../auth/sessions.ts";
 import type { TopicBus } from "../../stream/bus.ts";
 import { WebSocketConnection } from "../../stream/websocket.ts";
@@ -9,7 +9,6 @@ import { clientAddress } from "../client-address.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, errorResponse } from "../schemas.ts";
-import { callerOf } from "./auth.ts";
 
 /** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
 export function streamRoutes(routes: RouteTable, bus: TopicBus, auth: Authenticator): void {

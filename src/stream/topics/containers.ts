@@ -1,7 +1,7 @@
-import type { Audience, Caller, Owned, Policy } from "../../auth/policy.ts";
+import type { Audience, Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
 import type { ContainerView } from "../../state/container-view.ts";
-import { type Sink, type TopicBus, TopicError } from "../bus.ts";
+import { type TopicBus, TopicError } from "../bus.ts";
 import { encodeFrame, type Message } from "../frames.ts";
 
 /**
@@ -10,10 +10,6 @@ import { encodeFrame, type Message } from "../frames.ts";
  * subscriber; when team ownership changes, every subscriber gets a fresh snapshot.
  */
 export function registerContainerTopic(bus: TopicBus, envs: Environments, policy: Policy): void {
-  const callers = new WeakMap<Sink, Caller>();
-  // What each engine's subscribers were last told about, so that a removal reaches only those who
-  // saw the container.
-  const known = new Map<string, Map<string, Owned>>();
   const envOf = (envId: string) => {
     const env = envs.get(envId);
     if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
@@ -22,20 +18,16 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments, policy
   bus.register("containers", {
     action: "containers:read",
     resource: ([envId = ""]) => ({ env: envOf(envId).id }),
-    open: ([envId = ""], { caller, sink }) => {
-      const env = envOf(envId);
-      callers.set(sink, caller);
+    open: ([envId = ""], { caller }) => {
       const audience = policy.audience(caller, envId);
-      return [{ k: "snapshot", d: env.mirror.list().filter(audience.sees).map(wireView) }];
+      return [{ k: "snapshot", d: envOf(envId).mirror.list().filter(audience.sees).map(wireView) }];
     },
   });
 
   const publish = (envId: string, make: (audience: Audience) => Message | undefined) => {
     const frames = new Map<string, Uint8Array | undefined>();
     const topic = `containers:${envId}`;
-    bus.publishEach(topic, (sink) => {
-      const caller = callers.get(sink);
-      if (!caller) return undefined;
+    bus.publishEach(topic, (_sink, caller) => {
       const audience = policy.audience(caller, envId);
       if (!frames.has(audience.key)) {
         const m = make(audience);
@@ -44,25 +36,19 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments, policy
       return frames.get(audience.key);
     });
   };
-  const snapshot = (envId: string, list: ContainerView[]) => {
-    known.set(envId, new Map(list.map((c) => [c.id, c])));
+  const snapshot = (envId: string, list: ContainerView[]) =>
     publish(envId, (a) => ({ k: "snapshot", d: list.filter(a.sees).map(wireView) }));
-  };
 
   envs.onChange((envId, change) => {
     if (change.kind === "snapshot") snapshot(envId, change.containers);
     else if (change.kind === "upsert") {
-      const c = change.container;
-      const before = known.get(envId)?.get(c.id);
-      if (!known.has(envId)) known.set(envId, new Map());
-      known.get(envId)!.set(c.id, c);
+      const { container: c, before } = change;
+      // Seen before and not now (its labels changed): gone, for this audience.
       publish(envId, (a) =>
         a.sees(c) ? { k: "upsert", d: wireView(c) } : before && a.sees(before) ? removal(c.id) : undefined,
       );
     } else if (change.kind === "remove") {
-      const before = known.get(envId)?.get(change.id);
-      known.get(envId)?.delete(change.id);
-      publish(envId, (a) => (before === undefined || a.sees(before) ? removal(change.id) : undefined));
+      publish(envId, (a) => (a.sees(change.container) ? removal(change.id) : undefined));
     }
   });
   policy.onOwnershipChange(() => {

@@ -4,7 +4,7 @@ import type { NewAuditEntry } from "../../audit/audit-log.ts";
 import type { Caller } from "../../auth/policy.ts";
 import type { EngineClient } from "../../engine/client.ts";
 import type { Environments } from "../../envs/environments.ts";
-import { type EngineSafety, localRealPath, safetyViolations } from "../../settings/engine-safety.ts";
+import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
 import { type TopicBus, TopicError } from "../bus.ts";
 
 const SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -188,7 +188,7 @@ async function refuseUnsafe(engine: EngineClient, id: string, safety: EngineSafe
   const problems = safetyViolations(
     { HostConfig: hostConfig },
     safety,
-    engine.target.socketPath ? localRealPath : undefined,
+    engine.target.socketPath !== undefined,
   );
   if (problems.length) {
     throw new TopicError(

@@ -37,7 +37,6 @@ export function registerStatsTopic(
   policy: Policy,
 ): void {
   const lastSeq = new WeakMap<Sink, number>();
-  const callers = new WeakMap<Sink, Caller>();
   const audiences = new Map<string, Map<string, AudienceFrames>>();
 
   const framesFor = (envId: string, collector: StatsCollector, caller: Caller): AudienceFrames => {
@@ -68,7 +67,6 @@ export function registerStatsTopic(
       const env = envOf(envId);
       const collector = collectors.get(envId);
       if (!collector) throw new TopicError("unsupported", `engine "${env.name}" serves no stats`);
-      callers.set(sink, caller);
       const key = framesFor(envId, collector, caller).encoder.keyframe();
       lastSeq.set(sink, key.s);
       return [{ k: "key", d: key }];
@@ -107,11 +105,11 @@ export function registerStatsTopic(
       frames.deltaFrame = undefined;
       frames.keyFrame = undefined;
     }
-    const seen = new Map<Sink, AudienceFrames>();
-    const pick = (sink: Sink): Uint8Array => {
-      const caller = callers.get(sink)!;
+    // publishLatest calls `sent` for a subscriber right after `pick`: the seq of what was offered.
+    let offered = 0;
+    const pick = (sink: Sink, caller: Caller): Uint8Array => {
       const frames = framesFor(envId, collector, caller);
-      seen.set(sink, frames);
+      offered = frames.encoder.seq;
       const d = frames.delta;
       if (d && d.s % KEYFRAME_EVERY_TICKS !== 0 && lastSeq.get(sink) === d.s - 1) {
         frames.deltaFrame ??= encodeFrame(topic, { k: "delta", d });
@@ -121,7 +119,7 @@ export function registerStatsTopic(
       return frames.keyFrame;
     };
     bus.publishLatest(topic, pick, (sink, taken) => {
-      if (taken) lastSeq.set(sink, seen.get(sink)!.encoder.seq);
+      if (taken) lastSeq.set(sink, offered);
     });
 
     function visible(all: TickFigures[], audience: Audience, env: string): TickFigures[] {
