@@ -75,6 +75,16 @@ export class EngineClient {
     return (await res.json()) as T;
   }
 
+  /** POST of a JSON body made by the panel (never a caller's object), with the JSON answer. */
+  async post<T>(path: string, body: unknown): Promise<T> {
+    const res = await this.request(path, AbortSignal.timeout(REQUEST_TIMEOUT_MS), true, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as T;
+  }
+
   /** Asks whether the engine still answers at all; throws EngineError when it does not. */
   async ping(signal?: AbortSignal): Promise<void> {
     await (await this.request("/_ping", signal)).arrayBuffer();
@@ -99,7 +109,12 @@ export class EngineClient {
     }
   }
 
-  private async request(path: string, signal?: AbortSignal, idleTimeout = true): Promise<Response> {
+  private async request(
+    path: string,
+    signal?: AbortSignal,
+    idleTimeout = true,
+    init: RequestInit = {},
+  ): Promise<Response> {
     const t = this.target;
     const url = t.socketPath
       ? `http://localhost${this.prefix}${path}`
@@ -107,6 +122,7 @@ export class EngineClient {
     let res: Response;
     try {
       res = await fetch(url, {
+        ...init,
         signal,
         timeout: idleTimeout,
         ...(t.socketPath ? { unix: t.socketPath } : {}),

@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import type { AuditNote } from "../audit/middleware.ts";
 import type { Action, RoutePolicy } from "../auth/actions.ts";
 import type { Caller } from "../auth/policy.ts";
+import { parseStrictJson, StrictJsonError } from "../safety/strict-json.ts";
 import { ApiError } from "./errors.ts";
 import { describeIssues } from "./schemas.ts";
 
@@ -150,8 +151,9 @@ async function readJson(c: AppContext): Promise<unknown> {
   const text = await c.req.text();
   if (!text.trim()) throw new ApiError(400, "invalid_request", "body: a JSON body is required");
   try {
-    return JSON.parse(text);
-  } catch {
+    return parseStrictJson(text);
+  } catch (err) {
+    if (err instanceof StrictJsonError) throw new ApiError(400, "invalid_request", `body: ${err.message}`);
     throw new ApiError(400, "bad_json", "body: malformed JSON");
   }
 }

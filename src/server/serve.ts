@@ -70,6 +70,7 @@ export async function startPanel(
   registerContainerTopic(bus, envs, policy);
   registerLogTopic(bus, envs);
   registerExecTopic(bus, {
+    policy,
     envs,
     engineSafety: () => readEngineSafety(settings),
     audit: (entry) => audit.append(entry),

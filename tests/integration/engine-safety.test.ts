@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupEngine, docker, RUN_LABEL, TEST_IMAGE, uniqueName } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
@@ -6,7 +6,8 @@ import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 describe("engine safety for non-admins, on by default", () => {
   let p: TestPanel;
   let operator = "";
-  const dir = `/tmp/${uniqueName("bind")}`;
+  // Under /run (root's, 0755): a listed path is bindable only when nobody but root can change its parents.
+  const dir = mkdtempSync("/run/gptest-bind-");
   const [labelKey, labelValue] = RUN_LABEL.split("=") as [string, string];
 
   const create = (token: string, HostConfig: object) =>
@@ -23,6 +24,7 @@ describe("engine safety for non-admins, on by default", () => {
     });
 
   beforeAll(async () => {
+    chmodSync(dir, 0o755);
     p = await startTestPanel();
     expect(
       (await p.api("POST", "/api/v1/users", { username: "ops", password: "safety-pass", role: "operator" }))
@@ -78,7 +80,9 @@ describe("engine safety for non-admins, on by default", () => {
       allowed_bind_paths: [dir],
     });
     expect(saved.status).toBe(200);
-    expect((await create(operator, { Binds: [`${dir}/app:/app`] })).status).toBe(201);
+    expect((await create(operator, { Binds: [`${dir}:/app`] })).status).toBe(201);
+    // Exactly the listed path: below it, a container could have swapped a directory for a symlink.
+    expect((await create(operator, { Binds: [`${dir}/app:/app`] })).status).toBe(403);
     expect((await create(operator, { Binds: [`${dir}-other:/app`] })).status).toBe(403);
     expect(
       (await p.api("PUT", "/api/v1/settings/security", { ...saved.body, allow_privileged: true })).status,

@@ -1,4 +1,5 @@
 import { Database } from "bun:sqlite";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../web/lib/frames.ts";
@@ -223,4 +224,48 @@ describe("exec: a shell in a container over the stream", () => {
       { username: "x-alpha", result: "denied", status: 403 },
     ]);
   }, 30_000);
+
+  it("refuses a shell in a team's container that an admin gave what a non-admin could not ask for", async () => {
+    const hostDir = `/tmp/${uniqueName("voldir")}`;
+    const bindVolume = uniqueName("bindvol");
+    mkdirSync(hostDir);
+    docker("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", `device=${hostDir}`, bindVolume);
+    const made: string[] = [];
+    try {
+      const cases: [string, string[]][] = [
+        ["seccomp", ["--security-opt", "seccomp=unconfined"]],
+        ["paths", ["--security-opt", "systempaths=unconfined"]],
+        ["caps", ["--cap-add", "SYS_ADMIN"]],
+        ["pid", ["--pid", "host"]],
+        ["hostvol", ["-v", `${bindVolume}:/data`]],
+      ];
+      for (const [hint, extra] of cases) {
+        const name = uniqueName(hint);
+        const id = runContainer(name, ["sleep", "3600"], [...extra, "--label", "ghostpanel.team=alpha"]);
+        made.push(id);
+        await eventually(async () => {
+          const res = await p.api("GET", "/api/v1/envs/local/containers");
+          return res.body.some((c: { name: string }) => c.name === name) ? true : undefined;
+        });
+        const { client, first } = await open(topicFor(id), tokens.get("alpha"));
+        client.close();
+        expect(first, hint).toMatchObject({ k: "error", d: { code: "engine_safety" } });
+      }
+      // An anonymous volume (the image's own VOLUME, or -v /path) is the container's: a shell is fine.
+      const plain = uniqueName("anon");
+      const id = runContainer(plain, ["sleep", "3600"], ["-v", "/data", "--label", "ghostpanel.team=alpha"]);
+      made.push(id);
+      await eventually(async () => {
+        const res = await p.api("GET", "/api/v1/envs/local/containers");
+        return res.body.some((c: { name: string }) => c.name === plain) ? true : undefined;
+      });
+      const { client, first } = await open(topicFor(id), tokens.get("alpha"));
+      client.close();
+      expect(first.k).toBe("started");
+    } finally {
+      docker("rm", "-f", "-v", ...made);
+      docker("volume", "rm", "-f", bindVolume);
+      rmSync(hostDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -79,7 +79,12 @@ export function SecurityPage() {
             ))}
           </fieldset>
           <fieldset class="choices">
-            <legend>Bind mounts allowed under these host paths</legend>
+            <legend>Host paths non-admins may bind</legend>
+            <p class="muted">
+              Each path exactly, not what is below it: a container could swap a sub-directory for a link to /
+              before the engine mounts it. A path must exist, contain no symlink, and every directory above it
+              must be root's and writable by no one else.
+            </p>
             {draft.allowed_bind_paths.length === 0 ? (
               <p class="muted">None: non-admins cannot bind-mount host paths.</p>
             ) : (
@@ -107,7 +112,7 @@ export function SecurityPage() {
             <div class="form-row">
               <input
                 name="bind_path"
-                aria-label="Host path prefix"
+                aria-label="Host path"
                 placeholder="/srv/data"
                 value={path}
                 onInput={(e) => setPath(e.currentTarget.value)}

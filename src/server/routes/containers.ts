@@ -9,7 +9,10 @@ import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { readLogs } from "../../engine/logs.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
-import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
+import { safetyContext } from "../../safety/context.ts";
+import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../../safety/create-schema.ts";
+import { vetCreate } from "../../safety/rules.ts";
+import type { EngineSafety } from "../../settings/engine-safety.ts";
 import { fromInspect } from "../../state/container-view.ts";
 import { wireView } from "../../stream/topics/containers.ts";
 import { ApiError } from "../errors.ts";
@@ -70,11 +73,6 @@ const LogLineSchema = z.object({
   time: z.nullable(z.string()),
   text: z.string(),
 });
-
-// Docker's own rule for container names.
-const ContainerName = z
-  .string()
-  .check(z.regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "container names are [a-zA-Z0-9][a-zA-Z0-9_.-]+"));
 
 const OnOff = z.optional(z.enum(["1", "0", "true", "false"]));
 
@@ -182,6 +180,16 @@ export function ownedRef(
 }
 
 /**
+ * The engine's 409 for a name in use quotes the full id of the container holding it, which may be
+ * another team's: the caller learns only that the name is taken.
+ */
+function nameTaken(err: unknown, name: string | undefined): unknown {
+  if (err instanceof EngineError && err.status === 409 && /already in use/i.test(err.message))
+    return new ApiError(409, "name_taken", `the name "${name ?? ""}" is already in use`);
+  return err;
+}
+
+/**
  * A non-admin's new container must belong to one of its teams, or nobody (the creator included)
  * could see it afterwards: the team label is added when the caller is in exactly one team.
  */
@@ -264,11 +272,13 @@ export function containerRoutes(
       path: "/api/v1/envs/{env}/containers",
       tag: "containers",
       policy: "containers:operate",
-      summary: "Create a container: Docker's ContainerCreate body plus `name`",
+      summary:
+        "Create a container: Docker's ContainerCreate body plus `name`; every field is checked (docs/security.md)",
       params: EnvParam,
-      body: z.looseObject({ name: z.optional(ContainerName), Image: z.string().check(z.minLength(1)) }),
+      body: ContainerCreateSchema,
       responses: {
         201: json(z.object({ id: z.string(), warnings: z.array(z.string()) }), "Created"),
+        403: errorResponse("Refused by engine safety (the message names each field)"),
         409: errorResponse("Name taken"),
         ...commonErrors,
       },
@@ -276,24 +286,36 @@ export function containerRoutes(
     async (c, { params, body }) => {
       const env = environmentOf(envs, params.env);
       requireCapability(env, "create");
+      const caller = callerOf(c);
       const { name, ...spec } = body;
       noteAudit(c, { target: { name: name ?? "", image: body.Image } });
-      if (callerOf(c).user.role !== "admin") {
-        const problems = safetyViolations(spec, engineSafety(), env.engine.target.socketPath !== undefined);
-        if (problems.length)
-          throw new ApiError(403, "engine_safety", `${problems.join("; ")} (ask an admin)`);
+      let config: Omit<ContainerCreate, "name"> = spec;
+      let volumes: string[] = [];
+      if (caller.user.role !== "admin") {
+        const vetted = await vetCreate(body, safetyContext(env, policy, caller, engineSafety()));
+        if (vetted.problems.length)
+          throw new ApiError(403, "engine_safety", `${vetted.problems.join("; ")} (ask an admin)`);
+        const { name: _sameName, ...checked } = vetted.body;
+        config = checked;
+        volumes = vetted.volumesToCreate;
       }
-      const Labels = withTeamLabel(c, policy, env, spec.Labels);
-      const created = await env.engine.call((d) =>
-        d.createContainer({
-          ...(spec as Dockerode.ContainerCreateOptions),
-          Labels,
-          ...(name ? { name } : {}),
-        }),
-      );
-      await env.mirror.refresh(created.id);
-      const warnings = ((created as unknown as { Warnings?: string[] }).Warnings ?? []).filter(Boolean);
-      return c.json({ id: created.id, warnings }, 201);
+      const Labels = withTeamLabel(c, policy, env, config.Labels);
+      // A volume the engine would make on its own carries no team, and any team could then use it.
+      const team = Labels[TEAM_LABEL];
+      for (const volume of volumes) {
+        await env.engine.post("/volumes/create", {
+          Name: volume,
+          Labels: team ? { [TEAM_LABEL]: team } : {},
+        });
+      }
+      const query = name ? `?name=${encodeURIComponent(name.replace(/^\//, ""))}` : "";
+      const created = await env.engine
+        .post<{ Id: string; Warnings?: string[] | null }>(`/containers/create${query}`, { ...config, Labels })
+        .catch((err) => {
+          throw nameTaken(err, name);
+        });
+      await env.mirror.refresh(created.Id);
+      return c.json({ id: created.Id, warnings: (created.Warnings ?? []).filter(Boolean) }, 201);
     },
   );
 
@@ -331,7 +353,9 @@ export function containerRoutes(
       const env = environmentOf(envs, params.env);
       requireCapability(env, "rename");
       const ref = ownedRef(c, policy, env, params.id, "containers:operate");
-      await engineAction(env, ref, (ct) => ct.rename({ name: query.name }));
+      await engineAction(env, ref, (ct) => ct.rename({ name: query.name })).catch((err) => {
+        throw nameTaken(err, query.name);
+      });
       return c.body(null, 204);
     },
   );

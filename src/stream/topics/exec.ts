@@ -1,10 +1,13 @@
 import type { Duplex } from "node:stream";
 import type Dockerode from "dockerode";
 import type { NewAuditEntry } from "../../audit/audit-log.ts";
-import type { Caller } from "../../auth/policy.ts";
+import type { Caller, Policy } from "../../auth/policy.ts";
 import type { EngineClient } from "../../engine/client.ts";
-import type { Environments } from "../../envs/environments.ts";
-import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
+import type { Environment, Environments } from "../../envs/environments.ts";
+import { safetyContext } from "../../safety/context.ts";
+import type { SafetyContext } from "../../safety/rules.ts";
+import { type InspectAnswer, vetRunning } from "../../safety/running.ts";
+import type { EngineSafety } from "../../settings/engine-safety.ts";
 import { type TopicBus, TopicError } from "../bus.ts";
 
 const SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -29,6 +32,7 @@ interface Session {
 
 export interface ExecTopicDeps {
   envs: Environments;
+  policy: Policy;
   engineSafety: () => EngineSafety;
   audit: (entry: NewAuditEntry) => void;
 }
@@ -37,7 +41,7 @@ export interface ExecTopicDeps {
  * `exec:<env>:<container>:<session>`: one interactive `sh` (with a TTY) per topic, for its one
  * subscriber. The shell starts when the subscriber is let in and ends when it leaves.
  */
-export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: ExecTopicDeps): void {
+export function registerExecTopic(bus: TopicBus, { envs, policy, engineSafety, audit }: ExecTopicDeps): void {
   // Reserved as soon as a subscriber is being let in: a second one for the same topic is refused
   // even while the first's shell is still starting.
   const sessions = new Map<string, Session | "starting">();
@@ -83,7 +87,8 @@ export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: 
       try {
         if (container.state !== "running")
           throw new TopicError("not_running", "the container is not running");
-        if (caller.user.role !== "admin") await refuseUnsafe(env.engine, container.id, engineSafety());
+        if (caller.user.role !== "admin")
+          await refuseUnsafe(env, container.id, safetyContext(env, policy, caller, engineSafety()));
         const marker = `${SESSION_ENV}=${crypto.randomUUID()}`;
         const started = await env.engine.call(async (d) => {
           // The container's own user and no Privileged: exec gets no more rights than the container has.
@@ -178,18 +183,12 @@ const isSize = (n: unknown): n is number =>
 
 /**
  * A non-admin's shell runs with whatever the container was given: exec into a privileged container
- * or one on the host's namespaces is what the engine-safety settings keep non-admins from.
+ * or one on the host's namespaces is what the engine-safety settings keep non-admins from, so a
+ * shell is given only in a container the caller could have made (src/safety/running.ts).
  */
-async function refuseUnsafe(engine: EngineClient, id: string, safety: EngineSafety): Promise<void> {
-  const inspect = await engine.get<{ HostConfig?: Record<string, unknown> }>(`/containers/${id}/json`);
-  // Inspect shows the engine's defaults like choices: CgroupnsMode is "host" by default on cgroup v1
-  // hosts, and the container's cgroup view gives a shell nothing of the host, so it is not held against it.
-  const { CgroupnsMode: _, ...hostConfig } = inspect.HostConfig ?? {};
-  const problems = safetyViolations(
-    { HostConfig: hostConfig },
-    safety,
-    engine.target.socketPath !== undefined,
-  );
+async function refuseUnsafe(env: Environment, id: string, ctx: SafetyContext): Promise<void> {
+  const inspect = await env.engine.get<InspectAnswer>(`/containers/${encodeURIComponent(id)}/json`);
+  const problems = await vetRunning(inspect, ctx);
   if (problems.length) {
     throw new TopicError(
       "engine_safety",

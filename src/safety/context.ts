@@ -1,0 +1,61 @@
+import type { Caller, Policy } from "../auth/policy.ts";
+import { TEAM_LABEL } from "../auth/teams.ts";
+import { EngineError } from "../engine/errors.ts";
+import type { Environment } from "../envs/environments.ts";
+import type { EngineSafety } from "../settings/engine-safety.ts";
+import type { SafetyContext } from "./rules.ts";
+
+interface Labelled {
+  Labels?: Record<string, string> | null;
+}
+interface VolumeAnswer extends Labelled {
+  Driver?: string;
+  Options?: Record<string, string> | null;
+}
+
+/**
+ * The answers a check needs about one engine, for one caller: containers from the mirror (the
+ * policy says which are the caller's), networks and volumes from the engine itself, asked when a
+ * body names them.
+ */
+export function safetyContext(
+  env: Environment,
+  policy: Policy,
+  caller: Caller,
+  settings: EngineSafety,
+): SafetyContext {
+  const wholeEngine = policy.ownsEnv(caller, env.id);
+  const teams = new Set(policy.teamsOf(caller));
+  const ours = (thing: Labelled) => wholeEngine || teams.has(thing.Labels?.[TEAM_LABEL] ?? "\u0000");
+  const lookUp = async <T>(path: string): Promise<T | undefined> => {
+    try {
+      return await env.engine.get<T>(path);
+    } catch (err) {
+      if (err instanceof EngineError && err.status === 404) return undefined;
+      throw err;
+    }
+  };
+  return {
+    settings,
+    onThisMachine: env.engine.target.socketPath !== undefined,
+    ownedContainer(ref) {
+      const container = env.mirror.find(ref);
+      return container && policy.can(caller, "containers:operate", { env: env.id, container })
+        ? container.id
+        : undefined;
+    },
+    async ownsNetwork(name) {
+      const network = await lookUp<Labelled>(`/networks/${encodeURIComponent(name)}`);
+      return network !== undefined && ours(network);
+    },
+    async volume(name) {
+      const volume = await lookUp<VolumeAnswer>(`/volumes/${encodeURIComponent(name)}`);
+      if (!volume) return "missing";
+      // The local driver's bind options make a "volume" of any host directory, whoever owns it.
+      const o = volume.Options ?? {};
+      if ((o.o ?? "").split(",").includes("bind") || (o.device ?? "") !== "" || (o.type ?? "") === "none")
+        return { refused: "it is a host directory bound through the volume driver", hostBind: true };
+      return ours(volume) ? "owned" : { refused: "it belongs to another team, or to none" };
+    },
+  };
+}

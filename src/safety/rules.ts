@@ -1,0 +1,432 @@
+import type { EngineSafety } from "../settings/engine-safety.ts";
+import type { ContainerCreate, EndpointSettings, HostConfig, Mount } from "./create-schema.ts";
+import { hostPathProblem } from "./host-paths.ts";
+
+/**
+ * What a check needs to know beyond the body: the admin's settings, whether host paths can be
+ * looked at here, and which containers, networks and volumes the caller's teams own.
+ */
+export interface SafetyContext {
+  settings: EngineSafety;
+  /** the engine runs on this machine, so its host paths are this machine's */
+  onThisMachine: boolean;
+  /** the full id of a container the caller may operate, by name or id; undefined when it may not */
+  ownedContainer(ref: string): string | undefined;
+  /** whether the caller's teams own this network (the engine's own bridge/none count as everyone's) */
+  ownsNetwork(name: string): Promise<boolean>;
+  /** "owned" by the caller's teams, "missing" (the panel makes it, labelled), or why it is refused */
+  volume(name: string): Promise<"owned" | "missing" | { refused: string; hostBind?: boolean }>;
+}
+
+export interface Vetted {
+  /** one sentence per problem, each starting with the field; none when the body is fine */
+  problems: string[];
+  /** the body to send: references to owned containers replaced by their full ids */
+  body: ContainerCreate;
+  /** named volumes the body uses that do not exist yet: made first, with the caller's team label */
+  volumesToCreate: string[];
+}
+
+/**
+ * How each field of ContainerCreate is treated for a non-admin (admins get the schema only):
+ * - "free": nothing in it reaches past the container (its own command, limits, ports, DNS…);
+ * - "admin": refused whenever it is set, because it reaches the host or the runtime beneath;
+ * - a check: allowed within a rule (below), or when an admin's setting allows it.
+ * docs/security.md lists the same table with the reasons; a test keeps the two equal.
+ */
+type FieldRule = "free" | "admin" | "checked";
+
+export const CONFIG_RULES: Record<string, FieldRule> = {
+  name: "free",
+  Hostname: "free",
+  Domainname: "free",
+  User: "free",
+  AttachStdin: "free",
+  AttachStdout: "free",
+  AttachStderr: "free",
+  ExposedPorts: "free",
+  Tty: "free",
+  OpenStdin: "free",
+  StdinOnce: "free",
+  Env: "free",
+  Cmd: "free",
+  Healthcheck: "free",
+  ArgsEscaped: "free",
+  Image: "free",
+  Volumes: "checked",
+  WorkingDir: "free",
+  Entrypoint: "free",
+  NetworkDisabled: "free",
+  OnBuild: "free",
+  Labels: "checked",
+  StopSignal: "free",
+  StopTimeout: "free",
+  Shell: "free",
+  HostConfig: "checked",
+  NetworkingConfig: "checked",
+};
+
+export const HOST_CONFIG_RULES: Record<keyof HostConfig, FieldRule> = {
+  CpuShares: "free",
+  Memory: "free",
+  CgroupParent: "admin",
+  BlkioWeight: "free",
+  BlkioWeightDevice: "checked",
+  BlkioDeviceReadBps: "checked",
+  BlkioDeviceWriteBps: "checked",
+  BlkioDeviceReadIOps: "checked",
+  BlkioDeviceWriteIOps: "checked",
+  CpuPeriod: "free",
+  CpuQuota: "free",
+  CpuRealtimePeriod: "admin",
+  CpuRealtimeRuntime: "admin",
+  CpusetCpus: "free",
+  CpusetMems: "free",
+  Devices: "checked",
+  DeviceCgroupRules: "checked",
+  DeviceRequests: "checked",
+  MemoryReservation: "free",
+  MemorySwap: "free",
+  MemorySwappiness: "free",
+  NanoCpus: "free",
+  OomKillDisable: "admin",
+  Init: "free",
+  PidsLimit: "free",
+  Ulimits: "free",
+  CpuCount: "free",
+  CpuPercent: "free",
+  IOMaximumIOps: "free",
+  IOMaximumBandwidth: "free",
+  Binds: "checked",
+  ContainerIDFile: "admin",
+  LogConfig: "checked",
+  NetworkMode: "checked",
+  PortBindings: "free",
+  RestartPolicy: "free",
+  AutoRemove: "free",
+  VolumeDriver: "admin",
+  VolumesFrom: "checked",
+  Mounts: "checked",
+  ConsoleSize: "free",
+  Annotations: "admin",
+  CapAdd: "checked",
+  CapDrop: "free",
+  CgroupnsMode: "checked",
+  Dns: "free",
+  DnsOptions: "free",
+  DnsSearch: "free",
+  ExtraHosts: "free",
+  GroupAdd: "free",
+  IpcMode: "checked",
+  Cgroup: "admin",
+  Links: "checked",
+  OomScoreAdj: "checked",
+  PidMode: "checked",
+  Privileged: "checked",
+  PublishAllPorts: "free",
+  ReadonlyRootfs: "free",
+  SecurityOpt: "checked",
+  StorageOpt: "admin",
+  Tmpfs: "free",
+  UTSMode: "checked",
+  UsernsMode: "checked",
+  ShmSize: "free",
+  Sysctls: "admin",
+  Runtime: "checked",
+  Isolation: "checked",
+  MaskedPaths: "checked",
+  ReadonlyPaths: "checked",
+};
+
+export const ENDPOINT_RULES: Record<keyof EndpointSettings, FieldRule> = {
+  IPAMConfig: "free",
+  Links: "checked",
+  MacAddress: "free",
+  Aliases: "free",
+  DriverOpts: "admin",
+  GwPriority: "free",
+  NetworkID: "free",
+  EndpointID: "free",
+  Gateway: "free",
+  IPAddress: "free",
+  IPPrefixLen: "free",
+  IPv6Gateway: "free",
+  GlobalIPv6Address: "free",
+  GlobalIPv6PrefixLen: "free",
+  DNSNames: "free",
+};
+
+export const MOUNT_RULES: Record<keyof Mount, FieldRule> = {
+  Target: "free",
+  Source: "checked",
+  Type: "checked",
+  ReadOnly: "free",
+  Consistency: "free",
+  BindOptions: "checked",
+  VolumeOptions: "checked",
+  ImageOptions: "admin",
+  TmpfsOptions: "free",
+};
+
+/** Log drivers that write on the engine's own disk; the others send to an address the body names. */
+const LOCAL_LOG_DRIVERS = new Set(["", "json-file", "local", "none"]);
+const LOCAL_LOG_OPTIONS = new Set(["max-size", "max-file", "compress", "mode", "max-buffer-size"]);
+/** The isolation a Linux engine uses anyway; "hyperv"/"process" mean nothing here but are refused. */
+const DEFAULT_ISOLATION = new Set(["", "default"]);
+const DEFAULT_RUNTIMES = new Set(["", "runc"]);
+/** A container's own namespaces: not shared with the host or with anyone. */
+const OWN_IPC = new Set(["", "none", "private", "shareable"]);
+const OWN_NETWORKS = new Set(["", "default", "bridge", "none"]);
+const SAFE_SECURITY_OPTS = /^no-new-privileges(?:[:=]true)?$/;
+const SAFE_BIND_OPTIONS = new Set([
+  "ro",
+  "rw",
+  "nocopy",
+  "private",
+  "rprivate",
+  "consistent",
+  "cached",
+  "delegated",
+]);
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Not given, or given as the engine's own default: nothing for a rule to look at. */
+function unset(v: unknown): boolean {
+  if (v === undefined || v === null || v === "" || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === "object" && Object.keys(v as object).length === 0;
+}
+
+/**
+ * The one decision for a non-admin's create body. Every field is looked at through the tables
+ * above; a field missing from them (none: a test walks the schema) would be refused.
+ */
+export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Promise<Vetted> {
+  const problems: string[] = [];
+  const volumesToCreate = new Set<string>();
+  const out: ContainerCreate = structuredClone(body);
+  const s = ctx.settings;
+
+  for (const [key, value] of Object.entries(body)) {
+    if (unset(value)) continue;
+    const rule = CONFIG_RULES[key] ?? "admin";
+    if (rule === "admin") problems.push(`${key}: only admins may set this`);
+  }
+  // Anonymous volumes live in the engine's storage; their keys are paths inside the container.
+  for (const target of Object.keys(body.Volumes ?? {})) {
+    if (!target.startsWith("/")) problems.push(`Volumes: "${target}" is not an absolute container path`);
+  }
+
+  const h = body.HostConfig;
+  if (h) {
+    const oh = out.HostConfig!;
+    for (const [key, value] of Object.entries(h)) {
+      if (unset(value) && key !== "MaskedPaths" && key !== "ReadonlyPaths") continue;
+      if (value === null || value === undefined) continue;
+      const rule = (HOST_CONFIG_RULES as Record<string, FieldRule>)[key] ?? "admin";
+      if (rule === "admin") problems.push(`HostConfig.${key}: only admins may set this`);
+    }
+    const no = (field: string, why: string) => problems.push(`HostConfig.${field}: ${why}`);
+
+    if (h.Privileged === true && !s.allow_privileged)
+      no("Privileged", "privileged containers are not allowed");
+    for (const field of ["MaskedPaths", "ReadonlyPaths"] as const) {
+      // Even [] counts: it un-masks /proc/kcore, /proc/sysrq-trigger and the rest.
+      if (h[field] !== undefined && h[field] !== null && !s.allow_privileged)
+        no(field, "changing the paths the runtime hides from containers is not allowed");
+    }
+    for (const opt of h.SecurityOpt ?? []) {
+      if (!SAFE_SECURITY_OPTS.test(opt) && !s.allow_privileged)
+        no("SecurityOpt", `"${opt}" is not allowed (only no-new-privileges)`);
+    }
+    if (!unset(h.CapAdd) && !s.allow_capabilities) no("CapAdd", "added capabilities are not allowed");
+    if (!s.allow_devices) {
+      for (const field of [
+        "Devices",
+        "DeviceRequests",
+        "DeviceCgroupRules",
+        "BlkioWeightDevice",
+        "BlkioDeviceReadBps",
+        "BlkioDeviceWriteBps",
+        "BlkioDeviceReadIOps",
+        "BlkioDeviceWriteIOps",
+      ] as const) {
+        if (!unset(h[field])) no(field, "host devices are not allowed");
+      }
+    }
+    if (h.OomScoreAdj !== undefined && h.OomScoreAdj !== null && h.OomScoreAdj < 0)
+      no(
+        "OomScoreAdj",
+        "a negative score (spared by the OOM killer before the host's own processes) is not allowed",
+      );
+    if (!DEFAULT_RUNTIMES.has(h.Runtime ?? ""))
+      no("Runtime", `runtime "${h.Runtime}" is not allowed (runc only)`);
+    if (!DEFAULT_ISOLATION.has(h.Isolation ?? "")) no("Isolation", "only the default isolation is allowed");
+    if (h.LogConfig) {
+      const type = h.LogConfig.Type ?? "";
+      if (!LOCAL_LOG_DRIVERS.has(type))
+        no("LogConfig.Type", `log driver "${type}" is not allowed (json-file, local or none)`);
+      for (const option of Object.keys(h.LogConfig.Config ?? {})) {
+        if (!LOCAL_LOG_OPTIONS.has(option))
+          no(
+            "LogConfig.Config",
+            `log option "${option}" is not allowed (${[...LOCAL_LOG_OPTIONS].join(", ")})`,
+          );
+      }
+    }
+
+    // Namespaces: the container's own, the host's (a setting), or an owned container's.
+    const namespace = (
+      field: "PidMode" | "IpcMode" | "UTSMode" | "UsernsMode" | "CgroupnsMode" | "NetworkMode",
+    ) => {
+      const mode = h[field] ?? "";
+      if (mode === "host") {
+        if (!s.allow_host_namespaces) no(field, "the host's namespace is not allowed");
+        return;
+      }
+      if (mode.startsWith("container:")) {
+        if (field === "UTSMode" || field === "UsernsMode" || field === "CgroupnsMode") {
+          no(field, `"${mode}" is not allowed`);
+          return;
+        }
+        const id = ctx.ownedContainer(mode.slice("container:".length));
+        if (id) oh[field] = `container:${id}`;
+        else no(field, `no container "${mode.slice("container:".length)}" of your teams to share with`);
+        return;
+      }
+      return mode;
+    };
+    const pid = namespace("PidMode");
+    if (pid) no("PidMode", `"${pid}" is not a PID mode (host or container:<name>)`);
+    const ipc = namespace("IpcMode");
+    if (ipc && !OWN_IPC.has(ipc)) no("IpcMode", `"${ipc}" is not allowed`);
+    const uts = namespace("UTSMode");
+    if (uts) no("UTSMode", `"${uts}" is not allowed`);
+    const userns = namespace("UsernsMode");
+    if (userns) no("UsernsMode", `"${userns}" is not allowed`);
+    namespace("CgroupnsMode");
+    const network = namespace("NetworkMode");
+    if (network && !OWN_NETWORKS.has(network) && !(await ctx.ownsNetwork(network)))
+      no("NetworkMode", `network "${network}" is not one of your teams'`);
+
+    // Other containers reached from this one: only the caller's own.
+    if (h.VolumesFrom) {
+      oh.VolumesFrom = h.VolumesFrom.map((entry) => {
+        const [ref = "", mode, ...rest] = entry.split(":");
+        const id = ctx.ownedContainer(ref);
+        if (!id || rest.length || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
+          no("VolumesFrom", `"${entry}": no container of your teams by that name`);
+          return entry;
+        }
+        return mode ? `${id}:${mode}` : id;
+      });
+    }
+    if (h.Links) oh.Links = linksOf(h.Links, ctx, (why) => no("Links", why));
+
+    for (const bind of h.Binds ?? []) {
+      const problem = await bindProblem(bind, ctx, volumesToCreate);
+      if (problem) no("Binds", problem);
+    }
+    for (const [i, m] of (h.Mounts ?? []).entries()) {
+      for (const problem of await mountProblems(m, ctx, volumesToCreate)) no(`Mounts[${i}]`, problem);
+    }
+  }
+
+  const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
+  for (const [network, settings] of Object.entries(endpoints)) {
+    const no = (why: string) => problems.push(`NetworkingConfig.EndpointsConfig.${network}: ${why}`);
+    if (network === "host") {
+      if (!s.allow_host_namespaces) no("the host's network is not allowed");
+    } else if (!OWN_NETWORKS.has(network) && !(await ctx.ownsNetwork(network))) {
+      no(`network "${network}" is not one of your teams'`);
+    }
+    for (const [key, value] of Object.entries(settings ?? {})) {
+      if (!unset(value) && (ENDPOINT_RULES as Record<string, FieldRule>)[key] === "admin")
+        no(`${key}: only admins may set this`);
+    }
+    if (settings?.Links) {
+      out.NetworkingConfig!.EndpointsConfig![network]!.Links = linksOf(settings.Links, ctx, (why) =>
+        no(`Links: ${why}`),
+      );
+    }
+  }
+
+  return { problems, body: out, volumesToCreate: [...volumesToCreate] };
+}
+
+function linksOf(links: string[], ctx: SafetyContext, no: (why: string) => void): string[] {
+  return links.map((link) => {
+    const [ref = "", alias, ...rest] = link.split(":");
+    const id = ctx.ownedContainer(ref.replace(/^\//, ""));
+    if (!id || rest.length) {
+      no(`"${link}": no container of your teams by that name`);
+      return link;
+    }
+    return alias ? `${id}:${alias}` : id;
+  });
+}
+
+/** `source:target[:options]`: a host path (the bind rule) or a volume name (the volume rule). */
+async function bindProblem(
+  bind: string,
+  ctx: SafetyContext,
+  volumesToCreate: Set<string>,
+): Promise<string | undefined> {
+  const parts = bind.split(":");
+  if (parts.length < 2 || parts.length > 3) return `"${bind}" is not source:target[:options]`;
+  const [source = "", target = "", options = ""] = parts;
+  if (!target.startsWith("/")) return `"${bind}": the target is not an absolute path`;
+  for (const option of options.split(",").filter(Boolean)) {
+    if (!SAFE_BIND_OPTIONS.has(option))
+      return `"${bind}": option "${option}" is not allowed (ro, rw, nocopy; no relabelling or shared propagation)`;
+  }
+  if (source.startsWith("/")) return hostPathProblem(source, ctx.settings, ctx.onThisMachine);
+  return volumeProblem(source, ctx, volumesToCreate);
+}
+
+async function mountProblems(m: Mount, ctx: SafetyContext, volumesToCreate: Set<string>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(m)) {
+    if (!unset(value) && (MOUNT_RULES as Record<string, FieldRule>)[key] === "admin")
+      problems.push(`${key}: only admins may set this`);
+  }
+  const type = m.Type ?? "volume";
+  if (type === "bind") {
+    const b = m.BindOptions;
+    if (b?.Propagation && b.Propagation !== "private" && b.Propagation !== "rprivate")
+      problems.push(`BindOptions.Propagation "${b.Propagation}" is not allowed`);
+    if (b?.CreateMountpoint)
+      problems.push("BindOptions.CreateMountpoint (making host directories) is not allowed");
+    const problem = hostPathProblem(m.Source ?? "", ctx.settings, ctx.onThisMachine);
+    if (problem) problems.push(problem);
+  } else if (type === "volume") {
+    const v = m.VolumeOptions;
+    if (v?.DriverConfig && !unset(v.DriverConfig))
+      problems.push("VolumeOptions.DriverConfig (volume driver options can bind host paths) is not allowed");
+    if (v?.Subpath) problems.push("VolumeOptions.Subpath is not allowed");
+    if (!unset(m.BindOptions)) problems.push("BindOptions belong to bind mounts");
+    if (m.Source) {
+      const problem = await volumeProblem(m.Source, ctx, volumesToCreate);
+      if (problem) problems.push(problem);
+    }
+  } else if (type === "tmpfs") {
+    if (m.Source) problems.push("a tmpfs mount takes no Source");
+    if (!unset(m.BindOptions) || !unset(m.VolumeOptions))
+      problems.push("a tmpfs mount takes tmpfs options only");
+  } else {
+    problems.push(`mounts of type "${type}" are not allowed (bind, volume or tmpfs)`);
+  }
+  return problems;
+}
+
+async function volumeProblem(
+  name: string,
+  ctx: SafetyContext,
+  volumesToCreate: Set<string>,
+): Promise<string | undefined> {
+  if (!VOLUME_NAME.test(name)) return `"${name}" is neither an absolute host path nor a volume name`;
+  const found = await ctx.volume(name);
+  if (found === "missing") volumesToCreate.add(name);
+  else if (found !== "owned") return `volume "${name}": ${found.refused}`;
+  return undefined;
+}
