@@ -54,7 +54,7 @@ export const CONFIG_RULES: Record<string, FieldRule> = {
   ArgsEscaped: "free",
   Image: "free",
   Volumes: "checked",
-  WorkingDir: "free",
+  WorkingDir: "checked",
   Entrypoint: "free",
   NetworkDisabled: "free",
   OnBuild: "free",
@@ -127,7 +127,7 @@ export const HOST_CONFIG_RULES: Record<keyof HostConfig, FieldRule> = {
   ReadonlyRootfs: "free",
   SecurityOpt: "checked",
   StorageOpt: "admin",
-  Tmpfs: "free",
+  Tmpfs: "checked",
   UTSMode: "checked",
   UsernsMode: "checked",
   ShmSize: "free",
@@ -157,7 +157,7 @@ export const ENDPOINT_RULES: Record<keyof EndpointSettings, FieldRule> = {
 };
 
 export const MOUNT_RULES: Record<keyof Mount, FieldRule> = {
-  Target: "free",
+  Target: "checked",
   Source: "checked",
   Type: "checked",
   ReadOnly: "free",
@@ -189,6 +189,19 @@ const SAFE_BIND_OPTIONS = new Set([
   "delegated",
 ]);
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/**
+ * Where the runtime sets up the container's kernel interfaces: runc's escapes (CVE-2019-19921,
+ * CVE-2024-21626, CVE-2025-31133) came through mounts onto, or a working directory in, these.
+ */
+const RUNTIME_PATHS = /^\/+(proc|sys|dev)(\/|$)/;
+
+/** Why a path inside the container may not be a mount target or working directory. */
+function containerPathProblem(path: string): string | undefined {
+  if (!path.startsWith("/")) return `"${path}" is not an absolute container path`;
+  if (RUNTIME_PATHS.test(path) && !/^\/+dev\/+shm(\/|$)/.test(path))
+    return `"${path}" is under /proc, /sys or /dev, which the runtime sets up`;
+  return undefined;
+}
 
 /** Not given, or given as the engine's own default: nothing for a rule to look at. */
 function unset(v: unknown): boolean {
@@ -214,7 +227,12 @@ export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Prom
   }
   // Anonymous volumes live in the engine's storage; their keys are paths inside the container.
   for (const target of Object.keys(body.Volumes ?? {})) {
-    if (!target.startsWith("/")) problems.push(`Volumes: "${target}" is not an absolute container path`);
+    const problem = containerPathProblem(target);
+    if (problem) problems.push(`Volumes: ${problem}`);
+  }
+  if (body.WorkingDir) {
+    const problem = containerPathProblem(body.WorkingDir);
+    if (problem) problems.push(`WorkingDir: ${problem}`);
   }
 
   const h = body.HostConfig;
@@ -323,6 +341,10 @@ export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Prom
     }
     if (h.Links) oh.Links = linksOf(h.Links, ctx, (why) => no("Links", why));
 
+    for (const target of Object.keys(h.Tmpfs ?? {})) {
+      const problem = containerPathProblem(target);
+      if (problem) no("Tmpfs", problem);
+    }
     for (const bind of h.Binds ?? []) {
       const problem = await bindProblem(bind, ctx, volumesToCreate);
       if (problem) no("Binds", problem);
@@ -375,7 +397,8 @@ async function bindProblem(
   const parts = bind.split(":");
   if (parts.length < 2 || parts.length > 3) return `"${bind}" is not source:target[:options]`;
   const [source = "", target = "", options = ""] = parts;
-  if (!target.startsWith("/")) return `"${bind}": the target is not an absolute path`;
+  const targetProblem = containerPathProblem(target);
+  if (targetProblem) return `"${bind}": ${targetProblem}`;
   for (const option of options.split(",").filter(Boolean)) {
     if (!SAFE_BIND_OPTIONS.has(option))
       return `"${bind}": option "${option}" is not allowed (ro, rw, nocopy; no relabelling or shared propagation)`;
@@ -390,6 +413,8 @@ async function mountProblems(m: Mount, ctx: SafetyContext, volumesToCreate: Set<
     if (!unset(value) && (MOUNT_RULES as Record<string, FieldRule>)[key] === "admin")
       problems.push(`${key}: only admins may set this`);
   }
+  const targetProblem = containerPathProblem(m.Target ?? "");
+  if (targetProblem) problems.push(`Target: ${targetProblem}`);
   const type = m.Type ?? "volume";
   if (type === "bind") {
     const b = m.BindOptions;

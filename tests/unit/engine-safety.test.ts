@@ -167,6 +167,9 @@ describe("engine safety for a non-admin's create", () => {
       },
       { Mounts: [{ Type: "volume", Source: "theirvol", Target: "/v" }] },
       { Mounts: [{ Type: "image", Source: "x", Target: "/v" }] },
+      { Mounts: [{ Type: "tmpfs", Target: "/proc/sys" }] },
+      { Binds: ["ourvol:/sys/fs/cgroup"] },
+      { Tmpfs: { "/dev": "" } },
       { Mounts: [{ Type: "npipe", Source: "x", Target: "/v" }] },
       { Mounts: [{ Type: "volume", Source: "ourvol", Target: "/v", VolumeOptions: { Subpath: "../.." } }] },
     ]) {
@@ -185,6 +188,9 @@ describe("engine safety for a non-admin's create", () => {
         NetworkingConfig: { EndpointsConfig: { ournet: { DriverOpts: { "com.docker.network.x": "1" } } } },
       }),
     ).toHaveLength(1);
+    expect(await problems({}, context(), { WorkingDir: "/proc/self/fd/8" })).toHaveLength(1);
+    expect(await problems({}, context(), { Volumes: { "/proc/x": {} } })).toHaveLength(1);
+    expect(await problems({ Tmpfs: { "/dev/shm": "" } })).toEqual([]);
   });
 
   it("allows what an admin turned on", async () => {
