@@ -131,6 +131,8 @@ describe("create bodies an attacker writes, against the built binary and the rea
       `"HostConfig":{"Sysctls":{"kernel.shm_rmid_forced":"1"}}`,
       `"HostConfig":{"CgroupParent":"/"}`,
       `"HostConfig":{"Runtime":"nope"}`,
+      `"WorkingDir":"/proc/self/fd/8"`,
+      `"HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/proc/sys"}]}`,
       `"HostConfig":{"OomScoreAdj":-1000}`,
       `"HostConfig":{"DeviceCgroupRules":["a *:* rwm"]}`,
       `"HostConfig":{"LogConfig":{"Type":"syslog","Config":{"syslog-address":"udp://127.0.0.1:9"}}}`,
