@@ -232,14 +232,8 @@ describe("exec: a shell in a container over the stream", () => {
     docker("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", `device=${hostDir}`, bindVolume);
     const made: string[] = [];
     try {
-      const cases: [string, string[]][] = [
-        ["seccomp", ["--security-opt", "seccomp=unconfined"]],
-        ["paths", ["--security-opt", "systempaths=unconfined"]],
-        ["caps", ["--cap-add", "SYS_ADMIN"]],
-        ["pid", ["--pid", "host"]],
-        ["hostvol", ["-v", `${bindVolume}:/data`]],
-      ];
-      for (const [hint, extra] of cases) {
+      /** The first frame an alpha operator's shell gets in a container made with these flags. */
+      const shellIn = async (hint: string, extra: string[]) => {
         const name = uniqueName(hint);
         const id = runContainer(name, ["sleep", "3600"], [...extra, "--label", "ghostpanel.team=alpha"]);
         made.push(id);
@@ -249,19 +243,22 @@ describe("exec: a shell in a container over the stream", () => {
         });
         const { client, first } = await open(topicFor(id), tokens.get("alpha"));
         client.close();
-        expect(first, hint).toMatchObject({ k: "error", d: { code: "engine_safety" } });
+        return first;
+      };
+      for (const [hint, extra] of [
+        ["seccomp", ["--security-opt", "seccomp=unconfined"]],
+        ["paths", ["--security-opt", "systempaths=unconfined"]],
+        ["caps", ["--cap-add", "SYS_ADMIN"]],
+        ["pid", ["--pid", "host"]],
+        ["hostvol", ["-v", `${bindVolume}:/data`]],
+      ] as const) {
+        expect(await shellIn(hint, [...extra]), hint).toMatchObject({
+          k: "error",
+          d: { code: "engine_safety" },
+        });
       }
       // An anonymous volume (the image's own VOLUME, or -v /path) is the container's: a shell is fine.
-      const plain = uniqueName("anon");
-      const id = runContainer(plain, ["sleep", "3600"], ["-v", "/data", "--label", "ghostpanel.team=alpha"]);
-      made.push(id);
-      await eventually(async () => {
-        const res = await p.api("GET", "/api/v1/envs/local/containers");
-        return res.body.some((c: { name: string }) => c.name === plain) ? true : undefined;
-      });
-      const { client, first } = await open(topicFor(id), tokens.get("alpha"));
-      client.close();
-      expect(first.k).toBe("started");
+      expect((await shellIn("anon", ["-v", "/data"])).k).toBe("started");
     } finally {
       docker("rm", "-f", "-v", ...made);
       docker("volume", "rm", "-f", bindVolume);
