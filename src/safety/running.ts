@@ -4,7 +4,7 @@ import { type SafetyContext, vetCreate } from "./rules.ts";
 /** The part of an engine's inspect answer that says what a container was given. */
 export interface InspectAnswer {
   HostConfig?: Partial<Record<keyof HostConfig, unknown>> | null;
-  Mounts?: { Type?: string; Source?: string; Name?: string }[] | null;
+  Mounts?: { Type?: string; Source?: string; Name?: string; Destination?: string }[] | null;
 }
 
 /** Fields whose inspected value is the engine's choice unless the create body chose otherwise. */
@@ -56,9 +56,9 @@ export async function vetRunning(inspect: InspectAnswer, ctx: SafetyContext): Pr
     hostConfig.Links = (h.Links as string[]).map((l) => l.split(":")[0]!.replace(/^\//, ""));
   hostConfig.Mounts = (inspect.Mounts ?? []).flatMap((m): Mount[] =>
     m.Type === "bind"
-      ? [{ Type: "bind", Source: m.Source ?? "" }]
+      ? [{ Type: "bind", Source: m.Source ?? "", Target: m.Destination ?? "" }]
       : m.Type === "volume" && m.Name
-        ? [{ Type: "volume", Source: m.Name }]
+        ? [{ Type: "volume", Source: m.Name, Target: m.Destination ?? "" }]
         : [],
   );
   const vetted = await vetCreate({ Image: "inspected", HostConfig: hostConfig } as ContainerCreate, {

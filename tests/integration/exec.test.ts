@@ -258,7 +258,7 @@ describe("exec: a shell in a container over the stream", () => {
         });
       }
       // An anonymous volume (the image's own VOLUME, or -v /path) is the container's: a shell is fine.
-      expect((await shellIn("anon", ["-v", "/data"])).k).toBe("started");
+      expect(await shellIn("anon", ["-v", "/data"])).toMatchObject({ k: "started" });
     } finally {
       docker("rm", "-f", "-v", ...made);
       docker("volume", "rm", "-f", bindVolume);
