@@ -4,6 +4,9 @@ import { EngineError } from "../engine/errors.ts";
 import type { Environment } from "../envs/environments.ts";
 import type { EngineSafety } from "../settings/engine-safety.ts";
 import type { SafetyContext } from "./rules.ts";
+import { type InspectAnswer, vetRunning } from "./running.ts";
+
+const MAX_DEPTH = 3;
 
 interface Labelled {
   Labels?: Record<string, string> | null;
@@ -23,6 +26,8 @@ export function safetyContext(
   policy: Policy,
   caller: Caller,
   settings: EngineSafety,
+  /** how many containers deep this check is: A joins B which joins C… */
+  depth = 0,
 ): SafetyContext {
   const wholeEngine = policy.ownsEnv(caller, env.id);
   const teams = new Set(policy.teamsOf(caller));
@@ -38,11 +43,18 @@ export function safetyContext(
   return {
     settings,
     onThisMachine: env.engine.target.socketPath !== undefined,
-    ownedContainer(ref) {
+    async ownedContainer(ref) {
       const container = env.mirror.find(ref);
-      return container && policy.can(caller, "containers:operate", { env: env.id, container })
-        ? container.id
-        : undefined;
+      if (!container || !policy.can(caller, "containers:operate", { env: env.id, container }))
+        return { refused: `no container "${ref}" of your teams` };
+      if (depth >= MAX_DEPTH) return { refused: `container "${ref}" reaches too many containers further` };
+      // Its namespaces and volumes come with it: the host's, if an admin gave it those.
+      const inspect = await lookUp<InspectAnswer>(`/containers/${encodeURIComponent(container.id)}/json`);
+      if (!inspect) return { refused: `no container "${ref}" of your teams` };
+      const problems = await vetRunning(inspect, safetyContext(env, policy, caller, settings, depth + 1));
+      return problems.length
+        ? { refused: `container "${ref}" has what you could not ask for (${problems.join("; ")})` }
+        : { id: container.id };
     },
     async ownsNetwork(name) {
       const network = await lookUp<Labelled>(`/networks/${encodeURIComponent(name)}`);

@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import type { EngineSafety } from "../settings/engine-safety.ts";
 import type { ContainerCreate, EndpointSettings, HostConfig, Mount } from "./create-schema.ts";
 import { hostPathProblem } from "./host-paths.ts";
@@ -10,8 +11,11 @@ export interface SafetyContext {
   settings: EngineSafety;
   /** the engine runs on this machine, so its host paths are this machine's */
   onThisMachine: boolean;
-  /** the full id of a container the caller may operate, by name or id; undefined when it may not */
-  ownedContainer(ref: string): string | undefined;
+  /**
+   * The full id of a container, by name or id, that the caller may operate AND could have made
+   * (joining a container's namespaces or volumes gets what it was given); else why not.
+   */
+  ownedContainer(ref: string): Promise<{ id: string } | { refused: string }>;
   /** whether the caller's teams own this network (the engine's own bridge/none count as everyone's) */
   ownsNetwork(name: string): Promise<boolean>;
   /** "owned" by the caller's teams, "missing" (the panel makes it, labelled), or why it is refused */
@@ -189,6 +193,7 @@ const SAFE_BIND_OPTIONS = new Set([
   "delegated",
 ]);
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /**
  * Where the runtime sets up the container's kernel interfaces: runc's escapes (CVE-2019-19921,
  * CVE-2024-21626, CVE-2025-31133) came through mounts onto, or a working directory in, these.
@@ -196,10 +201,12 @@ const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const RUNTIME_PATHS = /^\/+(proc|sys|dev)(\/|$)/;
 
 /** Why a path inside the container may not be a mount target or working directory. */
-function containerPathProblem(path: string): string | undefined {
-  if (!path.startsWith("/")) return `"${path}" is not an absolute container path`;
+function containerPathProblem(given: string): string | undefined {
+  if (!given.startsWith("/")) return `"${given}" is not an absolute container path`;
+  // As the engine cleans it: `/tmp/../proc` is /proc.
+  const path = posix.normalize(given);
   if (RUNTIME_PATHS.test(path) && !/^\/+dev\/+shm(\/|$)/.test(path))
-    return `"${path}" is under /proc, /sys or /dev, which the runtime sets up`;
+    return `"${given}" is under /proc, /sys or /dev, which the runtime sets up`;
   return undefined;
 }
 
@@ -294,7 +301,7 @@ export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Prom
     }
 
     // Namespaces: the container's own, the host's (a setting), or an owned container's.
-    const namespace = (
+    const namespace = async (
       field: "PidMode" | "IpcMode" | "UTSMode" | "UsernsMode" | "CgroupnsMode" | "NetworkMode",
     ) => {
       const mode = h[field] ?? "";
@@ -307,39 +314,43 @@ export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Prom
           no(field, `"${mode}" is not allowed`);
           return;
         }
-        const id = ctx.ownedContainer(mode.slice("container:".length));
-        if (id) oh[field] = `container:${id}`;
-        else no(field, `no container "${mode.slice("container:".length)}" of your teams to share with`);
+        const found = await ctx.ownedContainer(mode.slice("container:".length));
+        if ("id" in found) oh[field] = `container:${found.id}`;
+        else no(field, found.refused);
         return;
       }
       return mode;
     };
-    const pid = namespace("PidMode");
+    const pid = await namespace("PidMode");
     if (pid) no("PidMode", `"${pid}" is not a PID mode (host or container:<name>)`);
-    const ipc = namespace("IpcMode");
+    const ipc = await namespace("IpcMode");
     if (ipc && !OWN_IPC.has(ipc)) no("IpcMode", `"${ipc}" is not allowed`);
-    const uts = namespace("UTSMode");
+    const uts = await namespace("UTSMode");
     if (uts) no("UTSMode", `"${uts}" is not allowed`);
-    const userns = namespace("UsernsMode");
+    const userns = await namespace("UsernsMode");
     if (userns) no("UsernsMode", `"${userns}" is not allowed`);
-    namespace("CgroupnsMode");
-    const network = namespace("NetworkMode");
-    if (network && !OWN_NETWORKS.has(network) && !(await ctx.ownsNetwork(network)))
-      no("NetworkMode", `network "${network}" is not one of your teams'`);
-
-    // Other containers reached from this one: only the caller's own.
-    if (h.VolumesFrom) {
-      oh.VolumesFrom = h.VolumesFrom.map((entry) => {
-        const [ref = "", mode, ...rest] = entry.split(":");
-        const id = ctx.ownedContainer(ref);
-        if (!id || rest.length || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
-          no("VolumesFrom", `"${entry}": no container of your teams by that name`);
-          return entry;
-        }
-        return mode ? `${id}:${mode}` : id;
-      });
+    await namespace("CgroupnsMode");
+    const network = await namespace("NetworkMode");
+    if (network) {
+      const problem = await networkProblem(network, ctx);
+      if (problem) no("NetworkMode", problem);
     }
-    if (h.Links) oh.Links = linksOf(h.Links, ctx, (why) => no("Links", why));
+
+    // Other containers reached from this one: only the caller's own, and only safe ones.
+    if (h.VolumesFrom) {
+      oh.VolumesFrom = [];
+      for (const entry of h.VolumesFrom) {
+        const [ref = "", mode, ...rest] = entry.split(":");
+        if (rest.length || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
+          no("VolumesFrom", `"${entry}" is not container[:ro|:rw]`);
+          continue;
+        }
+        const found = await ctx.ownedContainer(ref);
+        if ("id" in found) oh.VolumesFrom.push(mode ? `${found.id}:${mode}` : found.id);
+        else no("VolumesFrom", found.refused);
+      }
+    }
+    if (h.Links) oh.Links = await linksOf(h.Links, ctx, (why) => no("Links", why));
 
     for (const target of Object.keys(h.Tmpfs ?? {})) {
       const problem = containerPathProblem(target);
@@ -359,15 +370,16 @@ export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Prom
     const no = (why: string) => problems.push(`NetworkingConfig.EndpointsConfig.${network}: ${why}`);
     if (network === "host") {
       if (!s.allow_host_namespaces) no("the host's network is not allowed");
-    } else if (!OWN_NETWORKS.has(network) && !(await ctx.ownsNetwork(network))) {
-      no(`network "${network}" is not one of your teams'`);
+    } else {
+      const problem = await networkProblem(network, ctx);
+      if (problem) no(problem);
     }
     for (const [key, value] of Object.entries(settings ?? {})) {
       if (!unset(value) && (ENDPOINT_RULES as Record<string, FieldRule>)[key] === "admin")
         no(`${key}: only admins may set this`);
     }
     if (settings?.Links) {
-      out.NetworkingConfig!.EndpointsConfig![network]!.Links = linksOf(settings.Links, ctx, (why) =>
+      out.NetworkingConfig!.EndpointsConfig![network]!.Links = await linksOf(settings.Links, ctx, (why) =>
         no(`Links: ${why}`),
       );
     }
@@ -376,16 +388,29 @@ export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Prom
   return { problems, body: out, volumesToCreate: [...volumesToCreate] };
 }
 
-function linksOf(links: string[], ctx: SafetyContext, no: (why: string) => void): string[] {
-  return links.map((link) => {
+async function linksOf(links: string[], ctx: SafetyContext, no: (why: string) => void): Promise<string[]> {
+  const out: string[] = [];
+  for (const link of links) {
     const [ref = "", alias, ...rest] = link.split(":");
-    const id = ctx.ownedContainer(ref.replace(/^\//, ""));
-    if (!id || rest.length) {
-      no(`"${link}": no container of your teams by that name`);
-      return link;
+    if (rest.length) {
+      no(`"${link}" is not container[:alias]`);
+      continue;
     }
-    return alias ? `${id}:${alias}` : id;
-  });
+    const found = await ctx.ownedContainer(ref.replace(/^\//, ""));
+    if ("id" in found) out.push(alias ? `${found.id}:${alias}` : found.id);
+    else no(found.refused);
+  }
+  return out;
+}
+
+/**
+ * A network is the engine's own (bridge, none) or one the caller's teams own. Its name is one the
+ * engine cannot read as a path (`a/../b` makes it answer with a redirect elsewhere).
+ */
+async function networkProblem(network: string, ctx: SafetyContext): Promise<string | undefined> {
+  if (OWN_NETWORKS.has(network)) return undefined;
+  if (!NETWORK_NAME.test(network)) return `"${network}" is not a network name this panel takes`;
+  return (await ctx.ownsNetwork(network)) ? undefined : `network "${network}" is not one of your teams'`;
 }
 
 /** `source:target[:options]`: a host path (the bind rule) or a volume name (the volume rule). */

@@ -7,6 +7,24 @@ export interface InspectAnswer {
   Mounts?: { Type?: string; Source?: string; Name?: string; Destination?: string }[] | null;
 }
 
+/**
+ * What Docker's engine masks and makes read-only in every unprivileged container (moby's
+ * oci/defaults.go; 20.10's lists, which later versions only add to).
+ */
+const DEFAULT_MASKED_PATHS = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+];
+const DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
 /** Fields whose inspected value is the engine's choice unless the create body chose otherwise. */
 const CARRIED = [
   "Privileged",
@@ -39,9 +57,14 @@ export async function vetRunning(inspect: InspectAnswer, ctx: SafetyContext): Pr
   const h = inspect.HostConfig ?? {};
   const hostConfig: Record<string, unknown> = {};
   for (const field of CARRIED) if (h[field] !== undefined) hostConfig[field] = h[field];
-  for (const field of ["MaskedPaths", "ReadonlyPaths"] as const) {
-    if (Array.isArray(h[field]) && (h[field] as unknown[]).length === 0 && h.Privileged !== true)
-      hostConfig[field] = [];
+  // A list that lost any of the engine's defaults un-masks as much as an empty one (the rest of
+  // /proc/sys writable is enough to set the host's core_pattern).
+  for (const [field, defaults] of [
+    ["MaskedPaths", DEFAULT_MASKED_PATHS],
+    ["ReadonlyPaths", DEFAULT_READONLY_PATHS],
+  ] as const) {
+    const given = new Set(Array.isArray(h[field]) ? (h[field] as string[]) : []);
+    if (h.Privileged !== true && defaults.some((p) => !given.has(p))) hostConfig[field] = [];
   }
   if (h.Runtime !== undefined) hostConfig.Runtime = h.Runtime;
   // A network that is not the caller's: the container is, and its network was its creator's choice.

@@ -6,6 +6,7 @@ import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
 import {
   cleanupEngine,
   docker,
+  eventually,
   RUN_ID,
   RUN_LABEL,
   runContainer,
@@ -26,6 +27,7 @@ describe("create bodies an attacker writes, against the built binary and the rea
   const blueTeam = `blue-${RUN_ID}`;
   const blueVolume = `${uniqueName("bluevol")}`;
   let victim = "";
+  const RISKY = uniqueName("risky");
   const [labelKey, labelValue] = RUN_LABEL.split("=") as [string, string];
   // Under /run (root's, 0755) so that what is listed can be proven; /tmp never can.
   const dir = mkdtempSync("/run/gptest-attack-");
@@ -81,6 +83,15 @@ describe("create bodies an attacker writes, against the built binary and the rea
       ["sleep", "3600"],
       ["--label", `ghostpanel.team=${blueTeam}`],
     );
+    // Red's own, made by an admin with the host's / and namespaces.
+    runContainer(
+      RISKY,
+      ["sleep", "3600"],
+      [
+        ...["--label", `ghostpanel.team=${redTeam}`, "-v", "/:/host:ro"],
+        ...["--network", "host", "--pid", "host", "--ipc", "shareable"],
+      ],
+    );
     // Binds of exactly this path are allowed; everything below it and beside it is not.
     expect(
       (
@@ -132,6 +143,13 @@ describe("create bodies an attacker writes, against the built binary and the rea
       `"HostConfig":{"CgroupParent":"/"}`,
       `"HostConfig":{"Runtime":"nope"}`,
       `"WorkingDir":"/proc/self/fd/8"`,
+      `"WorkingDir":"/tmp/../proc/self/fd/8"`,
+      `"HostConfig":{"Binds":["redvol-${RUN_ID}:/tmp/../dev"]}`,
+      `"HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/dev/shm/../../proc/sys"}]}`,
+      `"Volumes":{"/./proc/rt":{}}`,
+      `"HostConfig":{"NetworkMode":"rt-q/../${uniqueName("net")}"}`,
+      `"NetworkingConfig":{"EndpointsConfig":{"rt-q/../x":{}}}`,
+
       `"HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"/proc/sys"}]}`,
       `"HostConfig":{"OomScoreAdj":-1000}`,
       `"HostConfig":{"DeviceCgroupRules":["a *:* rwm"]}`,
@@ -168,6 +186,25 @@ describe("create bodies an attacker writes, against the built binary and the rea
     }
     expect((await fetch(`${panel.url}/healthz`)).status).toBe(200);
   }, 60_000);
+
+  it("does not lend a container of the caller's own team that an admin gave the host", async () => {
+    await eventually(async () => {
+      const list = await api(red, "GET", "/api/v1/envs/local/containers");
+      return list.body.some((c: { name: string }) => c.name === RISKY) ? true : undefined;
+    });
+    for (const fields of [
+      `"HostConfig":{"VolumesFrom":["${RISKY}:ro"]}`,
+      `"HostConfig":{"NetworkMode":"container:${RISKY}"}`,
+      `"HostConfig":{"PidMode":"container:${RISKY}"}`,
+      `"HostConfig":{"IpcMode":"container:${RISKY}"}`,
+    ]) {
+      const name = uniqueName("borrow");
+      const { status, answer } = await attack(body(fields, name));
+      expect(status, fields).toBe(403);
+      expect(answer.error?.message, fields).toContain("could not ask for");
+      expect(docker("ps", "-aq", "--filter", `name=^/${name}$`), fields).toBe("");
+    }
+  });
 
   it("lets through what is safe, and the engine got exactly that", async () => {
     const ok = await attack(

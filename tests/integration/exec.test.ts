@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../web/lib/frames.ts";
-import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, docker, eventually, RUN_LABEL, runContainer, uniqueName } from "../helpers/engine.ts";
 import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
 
@@ -257,6 +257,22 @@ describe("exec: a shell in a container over the stream", () => {
           d: { code: "engine_safety" },
         });
       }
+      // Lists that lost some of the engine's defaults leave /proc/sys writable: as bad as empty ones.
+      const shortened = await p.api("POST", "/api/v1/envs/local/containers", {
+        name: uniqueName("short"),
+        Image: "ghostpanel-test/busybox:latest",
+        Cmd: ["sleep", "3600"],
+        Labels: { "ghostpanel.team": "alpha", [RUN_LABEL.split("=")[0]!]: RUN_LABEL.split("=")[1]! },
+        HostConfig: { MaskedPaths: ["/proc/acpi"], ReadonlyPaths: ["/proc/bus"] },
+      });
+      expect(shortened.status).toBe(201);
+      made.push(shortened.body.id);
+      expect((await p.api("POST", `/api/v1/envs/local/containers/${shortened.body.id}/start`)).status).toBe(
+        204,
+      );
+      const { client, first } = await open(topicFor(shortened.body.id), tokens.get("alpha"));
+      client.close();
+      expect(first).toMatchObject({ k: "error", d: { code: "engine_safety" } });
       // An anonymous volume (the image's own VOLUME, or -v /path) is the container's: a shell is fine.
       expect(await shellIn("anon", ["-v", "/data"])).toMatchObject({ k: "started" });
     } finally {

@@ -12,7 +12,12 @@ function context(settings: EngineSafety = DEFAULT_ENGINE_SAFETY, onThisMachine =
   return {
     settings,
     onThisMachine,
-    ownedContainer: (ref) => (ref === "mine" ? "f".repeat(64) : undefined),
+    ownedContainer: async (ref) =>
+      ref === "mine"
+        ? { id: "f".repeat(64) }
+        : ref === "risky"
+          ? { refused: 'container "risky" has what you could not ask for' }
+          : { refused: `no container "${ref}" of your teams` },
     ownsNetwork: async (name) => name === "ournet",
     volume: async (name) =>
       name === "ourvol"
@@ -125,6 +130,9 @@ describe("engine safety for a non-admin's create", () => {
       { IpcMode: "container:theirs" },
       { NetworkMode: "theirnet" },
       { VolumesFrom: ["theirs"] },
+      { VolumesFrom: ["risky:ro"] },
+      { NetworkMode: "container:risky" },
+      { NetworkMode: "rt-q/../ournet" },
       { VolumesFrom: ["mine:rw:x"] },
       { Links: ["theirs:db"] },
       { Devices: [{ PathOnHost: "/dev/sda", PathInContainer: "/dev/sda" }] },
@@ -188,7 +196,18 @@ describe("engine safety for a non-admin's create", () => {
         NetworkingConfig: { EndpointsConfig: { ournet: { DriverOpts: { "com.docker.network.x": "1" } } } },
       }),
     ).toHaveLength(1);
-    expect(await problems({}, context(), { WorkingDir: "/proc/self/fd/8" })).toHaveLength(1);
+    // Paths as the engine cleans them.
+    for (const WorkingDir of ["/proc/self/fd/8", "/./proc/self/fd/7", "/tmp/../proc/self/fd/8"])
+      expect(await problems({}, context(), { WorkingDir }), WorkingDir).toHaveLength(1);
+    expect(await problems({ Binds: ["ourvol:/tmp/../dev"] })).toHaveLength(1);
+    expect(await problems({ Mounts: [{ Type: "tmpfs", Target: "/dev/shm/../../proc/sys" }] })).toHaveLength(
+      1,
+    );
+    expect(await problems({ Tmpfs: { "/./sys/fs/cgroup": "" } })).toHaveLength(1);
+    expect(await problems({}, context(), { Volumes: { "/./proc/rt": {} } })).toHaveLength(1);
+    expect(
+      await problems({}, context(), { NetworkingConfig: { EndpointsConfig: { "x/../ournet": {} } } }),
+    ).toHaveLength(1);
     expect(await problems({}, context(), { Volumes: { "/proc/x": {} } })).toHaveLength(1);
     expect(await problems({ Tmpfs: { "/dev/shm": "" } })).toEqual([]);
   });
