@@ -3,6 +3,7 @@ import type Dockerode from "dockerode";
 import type { NewAuditEntry } from "../../audit/audit-log.ts";
 import type { Caller } from "../../auth/policy.ts";
 import type { EngineClient } from "../../engine/client.ts";
+import { containerPath } from "../../engine/paths.ts";
 import type { Environments } from "../../envs/environments.ts";
 import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
 import { type TopicBus, TopicError } from "../bus.ts";
@@ -85,9 +86,9 @@ export function registerExecTopic(bus: TopicBus, { envs, engineSafety, audit }: 
           throw new TopicError("not_running", "the container is not running");
         if (caller.user.role !== "admin") await refuseUnsafe(env.engine, container.id, engineSafety());
         const marker = `${SESSION_ENV}=${crypto.randomUUID()}`;
-        const started = await env.engine.call(async (d) => {
+        const started = await env.engine.container(container.id, async (ct) => {
           // The container's own user and no Privileged: exec gets no more rights than the container has.
-          const exec = await d.getContainer(container.id).exec({
+          const exec = await ct.exec({
             Cmd: ["sh"],
             Env: [marker],
             AttachStdin: true,
@@ -181,7 +182,7 @@ const isSize = (n: unknown): n is number =>
  * or one on the host's namespaces is what the engine-safety settings keep non-admins from.
  */
 async function refuseUnsafe(engine: EngineClient, id: string, safety: EngineSafety): Promise<void> {
-  const inspect = await engine.get<{ HostConfig?: Record<string, unknown> }>(`/containers/${id}/json`);
+  const inspect = await engine.get<{ HostConfig?: Record<string, unknown> }>(containerPath(id, "/json"));
   // Inspect shows the engine's defaults like choices: CgroupnsMode is "host" by default on cgroup v1
   // hosts, and the container's cgroup view gives a shell nothing of the host, so it is not held against it.
   const { CgroupnsMode: _, ...hostConfig } = inspect.HostConfig ?? {};
@@ -203,8 +204,8 @@ async function hangUp({ engine, container, marker }: Session): Promise<void> {
   // environ is NUL-separated, which some greps (busybox -F) do not read past: one line per variable.
   const script = `for p in /proc/[0-9]*; do tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qxF "$1" && kill -HUP "\${p#/proc/}"; done; true`;
   await engine
-    .call(async (d) => {
-      const exec = await d.getContainer(container).exec({ Cmd: ["sh", "-c", script, "sh", marker] });
+    .container(container, async (ct) => {
+      const exec = await ct.exec({ Cmd: ["sh", "-c", script, "sh", marker] });
       await exec.start({ Detach: true });
     })
     // Nothing to hang up on when the container has stopped or gone: its processes went with it.
