@@ -178,3 +178,33 @@ describe("engine redirects are never followed", () => {
     }
   });
 });
+
+/**
+ * The last resort under all of the above: an error nothing caught is logged in one line and the
+ * process goes on. Run in a process of its own, as the executable's entry installs it.
+ */
+describe("stray errors do not end the process", () => {
+  it("logs an uncaught exception and an unhandled rejection in one line each, and keeps running", () => {
+    const script = `
+      import { keepServingThroughStrayErrors } from "./src/main.ts";
+      keepServingThroughStrayErrors();
+      setTimeout(() => { throw new TypeError("Invalid URL"); }, 0);
+      Promise.reject(new Error("nobody awaited this"));
+      setTimeout(() => console.log("still here"), 200);
+    `;
+    const res = Bun.spawnSync([process.execPath, "-e", script], {
+      cwd: new URL("../..", import.meta.url).pathname,
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 15_000,
+    });
+    const out = res.stdout.toString();
+    const err = res.stderr.toString();
+    expect(res.exitCode, err).toBe(0);
+    expect(out).toContain("still here");
+    const lines = err.trim().split("\n");
+    expect(lines, err).toHaveLength(2);
+    expect(err).toMatch(/^ghostpanel: uncaught error \(still serving\): TypeError: Invalid URL/m);
+    expect(err).toMatch(/^ghostpanel: unhandled rejection \(still serving\): Error: nobody awaited this/m);
+  });
+});
