@@ -29,8 +29,14 @@ export async function main(argv: string[]): Promise<void> {
     // Loaded here so that `--version` and `--help` answer without loading the whole server.
     const { startPanel } = await import("./server/serve.ts");
     const panel = await startPanel(config, pkg.version);
+    keepServingThroughStrayErrors();
     const shutdown = async () => {
-      await panel.stop();
+      try {
+        await panel.stop();
+      } catch (err) {
+        console.error(`ghostpanel: stopping: ${(err as Error)?.message ?? err}`);
+        process.exit(1);
+      }
       process.exit(0);
     };
     process.on("SIGINT", shutdown);
@@ -42,6 +48,26 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
+
+/**
+ * The last resort: an error nothing caught (thrown in a callback, a rejection nobody awaited) is a
+ * bug to fix where it happens, but it must not take every user's panel down with it. Installed once
+ * the panel serves, so that a failed start still ends the process.
+ */
+export function keepServingThroughStrayErrors(): void {
+  const report = (kind: string) => (err: unknown) => {
+    const e = err as Error | undefined;
+    const at = e?.stack
+      ?.split("\n")
+      .find((l) => l.trimStart().startsWith("at "))
+      ?.trim();
+    console.error(
+      `ghostpanel: ${kind} (still serving): ${e?.name ?? "Error"}: ${e?.message ?? String(err)}${at ? ` ${at}` : ""}`,
+    );
+  };
+  process.on("uncaughtException", report("uncaught error"));
+  process.on("unhandledRejection", report("unhandled rejection"));
 }
 
 /** The process entry: from source (`bun src/main.ts`) and from the compiled executable. */

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { SettingsStore } from "../settings/settings-store.ts";
+import { type StorageProblem, type WriteHealth, writeHealth } from "../store/write-health.ts";
 
 export const AUDIT_RESULTS = ["ok", "denied", "error"] as const;
 export type AuditResult = (typeof AUDIT_RESULTS)[number];
@@ -63,31 +64,51 @@ export class AuditLog {
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
 
   private readonly settings: SettingsStore;
+  private readonly health: WriteHealth;
 
   constructor(
     private readonly db: Database,
     private readonly now: () => number = Date.now,
   ) {
     this.settings = new SettingsStore(db);
+    this.health = writeHealth(db);
     this.insert = db.query(
       `INSERT INTO audit_log (at, user_id, username, address, env, action, target, result, status, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
-  append(e: NewAuditEntry): void {
-    this.insert.run(
-      this.now(),
-      e.user_id,
-      e.username,
-      e.address,
-      e.env,
-      e.action,
-      e.target,
-      e.result,
-      e.status,
-      e.detail,
-    );
+  /**
+   * Returns whether the entry was committed. When the storage fails it is not, and the entry goes
+   * to the panel's log instead (one line each), so that what was done stays on record somewhere;
+   * the audit middleware refuses changes while writes fail, so these stay few.
+   */
+  append(e: NewAuditEntry): boolean {
+    const at = this.now();
+    const written = this.health.tolerate("audit log", () => {
+      this.insert.run(
+        at,
+        e.user_id,
+        e.username,
+        e.address,
+        e.env,
+        e.action,
+        e.target,
+        e.result,
+        e.status,
+        e.detail,
+      );
+    });
+    if (!written) this.health.log(`ghostpanel: audit entry not stored: ${JSON.stringify({ at, ...e })}`);
+    return written;
+  }
+
+  /**
+   * Why no change can be recorded now: writes failed before and a fresh try fails too. Undefined
+   * when they work.
+   */
+  unwritable(): StorageProblem | undefined {
+    return this.health.probe() ? undefined : this.health.problem;
   }
 
   /** Newest first, at most `limit`; pass the last id back as `before` for the next page. */
@@ -117,8 +138,9 @@ export class AuditLog {
 
   /** Prunes now and every hour until `stop`. */
   startRetention(): void {
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    const prune = () => this.health.tolerate("audit retention", () => this.prune());
+    prune();
+    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
     this.pruneTimer.unref();
   }
 

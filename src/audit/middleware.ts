@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { CHANGING_ACTIONS } from "../auth/actions.ts";
 import { clientAddress } from "../server/client-address.ts";
+import { errorBody } from "../server/errors.ts";
 import type { AppContext, AppEnv, RouteTable } from "../server/route-table.ts";
 import type { AuditLog, AuditResult, NewAuditEntry } from "./audit-log.ts";
 
@@ -43,8 +44,20 @@ export function auditRequests(log: AuditLog, routes: RouteTable): MiddlewareHand
         .map((r) => `${r.method.toUpperCase()} ${r.path}`),
     ));
   return async (c, next) => {
-    await next();
     const safe = SAFE_METHODS.has(c.req.method);
+    // A change that could not be recorded is not made: while the database takes no writes (a full
+    // disk), changes are refused before anything runs, and the panel keeps answering reads.
+    const problem = safe ? undefined : log.unwritable();
+    if (problem) {
+      return c.json(
+        errorBody(
+          "storage_unavailable",
+          `database writes failing: ${problem}; changes are refused until that is fixed`,
+        ),
+        problem === "disk full" ? 507 : 503,
+      );
+    }
+    await next();
     // Today every safe-method route is a read: GETs, the hot path, stop here.
     if (safe && unsafeReadsOf().size === 0) return;
     const { pattern, params } = routeOf(c);

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { writeHealth } from "../store/write-health.ts";
 import { hashSecret, newSecret } from "./secrets.ts";
 import type { User } from "./users.ts";
 
@@ -61,7 +62,10 @@ export class SessionStore {
       | null;
     if (!row) return undefined;
     if (now - row.last_seen_at > SEEN_RESOLUTION_MS) {
-      this.db.query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?").run(now, hash);
+      // Bookkeeping: on a full disk the session still works, it is only seen less recently.
+      writeHealth(this.db).tolerate("session last seen", () => {
+        this.db.query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?").run(now, hash);
+      });
     }
     return {
       user: { id: row.id, username: row.username, role: row.role, created_at: row.created_at },
@@ -82,8 +86,11 @@ export class SessionStore {
 
   pruneExpired(): void {
     const now = Date.now();
-    this.db
-      .query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")
-      .run(now, now - this.limits.idleMs);
+    // At start: a full disk must not keep the panel from starting (find() refuses them anyway).
+    writeHealth(this.db).tolerate("session pruning", () => {
+      this.db
+        .query("DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?")
+        .run(now, now - this.limits.idleMs);
+    });
   }
 }

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { writeHealth } from "../store/write-health.ts";
 import type { TokenGrant } from "./policy.ts";
 import { hashSecret, newSecret } from "./secrets.ts";
 import type { User } from "./users.ts";
@@ -83,7 +84,10 @@ export class TokenStore {
       | null;
     if (!row) return undefined;
     if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) {
-      this.db.query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").run(now, row.token_id);
+      // Bookkeeping: on a full disk the token still works.
+      writeHealth(this.db).tolerate("token last used", () => {
+        this.db.query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").run(now, row.token_id);
+      });
     }
     return {
       user: { id: row.id, username: row.username, role: row.role, created_at: row.created_at },

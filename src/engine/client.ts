@@ -1,3 +1,4 @@
+import type * as Http from "node:http";
 import type Dockerode from "dockerode";
 import {
   type Capabilities,
@@ -8,6 +9,7 @@ import {
   type VersionAnswer,
 } from "./capabilities.ts";
 import { EngineError, toEngineError } from "./errors.ts";
+import { containerRef } from "./paths.ts";
 import type { EngineTarget } from "./url.ts";
 
 export interface EngineFacts {
@@ -25,8 +27,35 @@ export interface EngineFacts {
 // first action, once for every engine. Reads, streams and logs go over Bun's own fetch.
 let dockerodeModule: Promise<typeof Dockerode> | undefined;
 function loadDockerode(): Promise<typeof Dockerode> {
-  dockerodeModule ??= import("dockerode").then((m) => m.default);
+  dockerodeModule ??= Promise.all([
+    import("dockerode"),
+    import("docker-modem/lib/http.js"),
+    import("node:http"),
+    import("node:https"),
+  ]).then(([m, modemHttp, http, https]) => {
+    stopFollowingRedirects(modemHttp, { http, https });
+    return m.default;
+  });
   return dockerodeModule;
+}
+
+type HttpClient = Pick<typeof Http, "request" | "get">;
+
+/**
+ * docker-modem wraps Node's http in a copy of an old follow-redirects, which resolves the engine's
+ * Location against a URL without a host when it talks over a socket: the "Invalid URL" it then
+ * throws is raised in a response callback, where nothing can catch it, and ends the process. No
+ * engine answer of ours is a redirect, so none is followed: a 3xx comes back as an engine error.
+ */
+function stopFollowingRedirects(
+  modemHttp: Record<"http" | "https", { request: unknown; get: unknown }>,
+  native: Record<"http" | "https", HttpClient>,
+): void {
+  for (const proto of ["http", "https"] as const) {
+    const client = native[proto];
+    modemHttp[proto].request = (options: Http.RequestOptions, cb?: () => void) => client.request(options, cb);
+    modemHttp[proto].get = (options: Http.RequestOptions, cb?: () => void) => client.get(options, cb);
+  }
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -109,6 +138,14 @@ export class EngineClient {
     }
   }
 
+  /** Runs one dockerode call on the container a caller named, the reference checked and encoded. */
+  container<T>(
+    ref: string,
+    fn: (container: Dockerode.Container, docker: Dockerode) => Promise<T>,
+  ): Promise<T> {
+    return this.call((d) => fn(d.getContainer(containerRef(ref)), d));
+  }
+
   private async request(
     path: string,
     signal?: AbortSignal,
@@ -124,12 +161,18 @@ export class EngineClient {
       res = await fetch(url, {
         ...init,
         signal,
+        // Never followed: see stopFollowingRedirects.
+        redirect: "manual",
         timeout: idleTimeout,
         ...(t.socketPath ? { unix: t.socketPath } : {}),
         ...(t.protocol === "https" ? { tls: { ca: t.ca, cert: t.cert, key: t.key } } : {}),
       } as RequestInit);
     } catch (err) {
       throw new EngineError(0, `engine unreachable: ${(err as Error).message}`);
+    }
+    if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+      await res.body?.cancel().catch(() => {});
+      throw new EngineError(res.status, `engine redirected (${res.status}) ${path}; not followed`);
     }
     if (!res.ok) {
       const text = (await res.text().catch(() => "")).trim();

@@ -1,6 +1,7 @@
 import type { EngineClient } from "./client.ts";
 import { toEngineError } from "./errors.ts";
 import { type LogLine, LogLineDecoder } from "./log-lines.ts";
+import { containerPath } from "./paths.ts";
 
 export interface LogQuery {
   tail: number | "all";
@@ -20,7 +21,7 @@ function logsPath(id: string, q: LogQuery, follow: boolean): string {
     follow: follow ? "1" : "0",
   });
   if (q.since !== undefined) params.set("since", String(q.since));
-  return `/containers/${encodeURIComponent(id)}/logs?${params}`;
+  return containerPath(id, `/logs?${params}`);
 }
 
 export async function readLogs(

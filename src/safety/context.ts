@@ -1,6 +1,7 @@
 import type { Caller, Policy } from "../auth/policy.ts";
 import { TEAM_LABEL } from "../auth/teams.ts";
 import { EngineError } from "../engine/errors.ts";
+import { containerPath } from "../engine/paths.ts";
 import type { Environment } from "../envs/environments.ts";
 import type { EngineSafety } from "../settings/engine-safety.ts";
 import type { SafetyContext } from "./rules.ts";
@@ -49,7 +50,7 @@ export function safetyContext(
         return { refused: `no container "${ref}" of your teams` };
       if (depth >= MAX_DEPTH) return { refused: `container "${ref}" reaches too many containers further` };
       // Its namespaces and volumes come with it: the host's, if an admin gave it those.
-      const inspect = await lookUp<InspectAnswer>(`/containers/${encodeURIComponent(container.id)}/json`);
+      const inspect = await lookUp<InspectAnswer>(containerPath(container.id, "/json"));
       if (!inspect) return { refused: `no container "${ref}" of your teams` };
       const problems = await vetRunning(inspect, safetyContext(env, policy, caller, settings, depth + 1));
       return problems.length

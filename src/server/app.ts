@@ -14,6 +14,7 @@ import type { Environments } from "../envs/environments.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
+import type { WriteHealth } from "../store/write-health.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { type AppEnv, RouteTable } from "./route-table.ts";
@@ -42,6 +43,8 @@ export interface AppDeps {
   bus: TopicBus;
   collectors: StatsCollectors;
   audit: AuditLog;
+  /** whether the database takes writes (a full disk does not end the panel; /healthz says so) */
+  writeHealth: WriteHealth;
   version: string;
   secureCookies: boolean;
   /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
@@ -97,7 +100,7 @@ export function createApp(deps: AppDeps) {
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));
 
-  healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint);
+  healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint, () => deps.writeHealth.warnings());
   authRoutes(routes, deps);
   userRoutes(routes, deps);
   teamRoutes(routes, deps.teams, deps.users, deps.envs);

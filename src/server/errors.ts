@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EngineError } from "../engine/errors.ts";
+import { storageProblem } from "../store/write-health.ts";
 
 /** A failure the API reports as `{"error":{"code","message"}}` with its own status. */
 export class ApiError extends Error {
@@ -45,6 +46,15 @@ export function handleError(err: Error, c: Context): Response {
   if (err instanceof HTTPException) {
     const code = err.status === 413 ? "body_too_large" : err.status === 400 ? "bad_request" : "http_error";
     return c.json(errorBody(code, err.message || "bad request"), err.status as ContentfulStatusCode);
+  }
+  // A write that met a full disk before the audit middleware knew of it: the middleware's own write
+  // of this request's entry fails next, and notes it.
+  const problem = storageProblem(err);
+  if (problem) {
+    return c.json(
+      errorBody("storage_unavailable", `database writes failing: ${problem}; the change was not stored`),
+      problem === "disk full" ? 507 : 503,
+    );
   }
   console.error("unhandled error on", c.req.method, c.req.path, err);
   return c.json(errorBody("internal", "internal error; see the panel's log"), 500);

@@ -15,7 +15,8 @@ import { readEngineSafety } from "../settings/engine-safety.ts";
 import { SettingsStore } from "../settings/settings-store.ts";
 import { chooseStatsSource } from "../stats/choose-source.ts";
 import { StatsCollectors } from "../stats/collectors.ts";
-import { openDatabase } from "../store/database.ts";
+import { DatabaseError, openDatabase } from "../store/database.ts";
+import { writeHealth } from "../store/write-health.ts";
 import { TopicBus } from "../stream/bus.ts";
 import { registerContainerTopic } from "../stream/topics/containers.ts";
 import { registerEnvironmentTopic } from "../stream/topics/environments.ts";
@@ -44,7 +45,14 @@ export async function startPanel(
   version: string,
   log: (line: string) => void = console.log,
 ): Promise<RunningPanel> {
-  const db = openDatabase(config.dataDir);
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    db = openDatabase(config.dataDir, log);
+  } catch (err) {
+    throw err instanceof DatabaseError ? new ConfigError(err.message) : err;
+  }
+  const storage = writeHealth(db);
+  storage.log = log;
   let vault: SecretVault;
   try {
     vault = openVault(db, config.dataDir);
@@ -85,6 +93,7 @@ export async function startPanel(
   const release = () => {
     collectors.close();
     envs.stop();
+    storage.close();
     db.close();
   };
   let tls: TlsFiles | undefined;
@@ -110,6 +119,7 @@ export async function startPanel(
     bus,
     collectors,
     audit,
+    writeHealth: storage,
     version,
     secureCookies: tls !== undefined,
     tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
@@ -173,6 +183,7 @@ export async function startPanel(
       envs.stop();
       audit.stop();
       await Promise.all([listener.stop(true), redirect?.stop(true)]);
+      storage.close();
       db.close();
     },
   };

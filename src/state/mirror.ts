@@ -1,6 +1,7 @@
 import type Dockerode from "dockerode";
 import type { EngineClient } from "../engine/client.ts";
 import { EngineError, toEngineError } from "../engine/errors.ts";
+import { containerPath } from "../engine/paths.ts";
 import { type ContainerView, fromInspect, fromListItem, statusText } from "./container-view.ts";
 
 export type EngineStatus = "connecting" | "up" | "down";
@@ -268,7 +269,7 @@ export class ContainerMirror {
   }
 
   private inspect(id: string): Promise<Dockerode.ContainerInspectInfo> {
-    return this.engine.get(`/containers/${encodeURIComponent(id)}/json`);
+    return this.engine.get(containerPath(id, "/json"));
   }
 
   private setStatus(status: EngineStatus, error: string | null): void {

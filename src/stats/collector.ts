@@ -39,6 +39,7 @@ export class StatsCollector {
   private closed = false;
   private watchers = 0;
   private ticked: (() => void)[] = [];
+  private failedAt = 0;
 
   constructor(
     private readonly env: Environment,
@@ -76,7 +77,7 @@ export class StatsCollector {
   start(): void {
     // A watcher arriving while the panel stops does not start it again.
     if (this.closed) return;
-    this.timer ??= setInterval(() => void this.tick(), this.intervalMs);
+    this.timer ??= setInterval(() => this.tick().catch((err) => this.tickFailed(err)), this.intervalMs);
   }
 
   /** Stops ticking; the source keeps what it holds open until its own linger runs out. */
@@ -104,6 +105,15 @@ export class StatsCollector {
       released = true;
       this.watchers--;
     };
+  }
+
+  /** A tick that throws must not end the panel; once a minute at most, it says so. */
+  private tickFailed(err: unknown): void {
+    if (Date.now() - this.failedAt < 60_000) return;
+    this.failedAt = Date.now();
+    console.error(
+      `ghostpanel: stats tick for engine "${this.env.id}" failed: ${(err as Error)?.message ?? err}`,
+    );
   }
 
   private nextTick(): Promise<void> {

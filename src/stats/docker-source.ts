@@ -1,4 +1,5 @@
 import type { EngineClient } from "../engine/client.ts";
+import { containerPath } from "../engine/paths.ts";
 import type { RawSample, StatsSource, StatsTarget } from "./sample.ts";
 
 /** The part of the engine's stats JSON (`GET /containers/{id}/stats`) turned into a RawSample. */
@@ -181,10 +182,7 @@ export class DockerStatsSource implements StatsSource {
   private async pump(s: Stream): Promise<void> {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
-      const body = await this.client.stream(
-        `/containers/${encodeURIComponent(s.id)}/stats?stream=1`,
-        s.abort.signal,
-      );
+      const body = await this.client.stream(containerPath(s.id, "/stats?stream=1"), s.abort.signal);
       reader = body.getReader();
       const decoder = new TextDecoder();
       let pending = "";

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { type WriteHealth, writeHealth } from "../store/write-health.ts";
 
 /** The series history keeps, in this order (display units: %, bytes, bytes/s, count). */
 export const HISTORY_FIELDS = [
@@ -59,12 +60,14 @@ export class StatsHistory {
   private buckets: Bucket[] = ROLLUPS.map(() => ({ start: 0, sums: new Map() }));
   private sids = new Map<string, number>();
   private lastPrune = 0;
+  private readonly health: WriteHealth;
 
   constructor(
     private readonly db: Database,
     private readonly env: string,
     intervalMs: number,
   ) {
+    this.health = writeHealth(db);
     this.slots = Math.ceil((RING_SECONDS * 1000) / intervalMs) + 1;
     this.times = new Float64Array(this.slots);
   }
@@ -168,11 +171,16 @@ export class StatsHistory {
     const insert = this.db.query(
       `INSERT OR REPLACE INTO ${table} (sid, t, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.db.transaction(() => {
-      for (const [ref, { sum, n }] of bucket.sums) {
-        insert.run(this.sid(ref, true)!, bucket.start, ...Array.from(sum, (v) => v / n));
-      }
-    })();
+    // On a full disk the bucket is lost, not retried: the next ones are written once there is room.
+    const written = this.health.tolerate("stats history", () =>
+      this.db.transaction(() => {
+        for (const [ref, { sum, n }] of bucket.sums) {
+          insert.run(this.sid(ref, true)!, bucket.start, ...Array.from(sum, (v) => v / n));
+        }
+      })(),
+    );
+    // Series made in the transaction that was rolled back do not exist.
+    if (!written) this.sids.clear();
   }
 
   private prune(at: number): void {
@@ -181,12 +189,14 @@ export class StatsHistory {
     const sids = this.db.query("SELECT sid FROM stats_series WHERE env = ?").all(this.env) as {
       sid: number;
     }[];
-    this.db.transaction(() => {
-      for (const r of ROLLUPS) {
-        const del = this.db.query(`DELETE FROM ${r.table} WHERE sid = ? AND t < ?`);
-        for (const { sid } of sids) del.run(sid, now - r.keep);
-      }
-    })();
+    this.health.tolerate("stats history pruning", () =>
+      this.db.transaction(() => {
+        for (const r of ROLLUPS) {
+          const del = this.db.query(`DELETE FROM ${r.table} WHERE sid = ? AND t < ?`);
+          for (const { sid } of sids) del.run(sid, now - r.keep);
+        }
+      })(),
+    );
   }
 
   private sid(ref: string, create: boolean): number | undefined {

@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 // Each entry moves the schema one version forward; never edit a shipped entry, append a new one.
@@ -111,15 +111,92 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
 ];
 
-export function openDatabase(dataDir: string): Database {
+/** A database the panel will not run on; said in one line (main.ts), never with a stack. */
+export class DatabaseError extends Error {}
+
+/**
+ * Opens (or, when there is no file, makes) the panel's database. A file that is there but empty,
+ * damaged or not ours is refused: taking it for a first run would open setup to whoever comes first.
+ */
+export function openDatabase(dataDir: string, log: (line: string) => void = console.error): Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, "ghostpanel.db");
+  const size = fileSize(path);
+  const refuse = (why: string) =>
+    new DatabaseError(
+      `${path} ${why}. Restore it from a backup; or, to start afresh (setup opens again), move it away.`,
+    );
+  if (size === 0) throw refuse("is empty (0 bytes): it is not a GhostPanel database");
+  let db: Database | undefined;
+  try {
+    db = open(path, false);
+    chmodSync(path, 0o600);
+    if (size !== undefined) checkOurs(db, refuse);
+    migrate(db);
+    return db;
+  } catch (caught) {
+    db?.close();
+    if (caught instanceof DatabaseError) throw caught;
+    let err = caught;
+    const codeOf = (e: unknown) => (e as { code?: string }).code ?? "";
+    if (codeOf(err).startsWith("SQLITE_IOERR_SHM") && size !== undefined) {
+      // No room for the WAL's shared-memory index (a full disk): it can live in this process's memory
+      // instead, as only this process opens the database while it runs.
+      log(
+        `ghostpanel: no room for ${path}-shm (${(err as Error).message}): opening the database exclusively`,
+      );
+      db = undefined;
+      try {
+        db = open(path, true);
+        checkOurs(db, refuse);
+        migrate(db);
+        return db;
+      } catch (again) {
+        db?.close();
+        err = again;
+      }
+    }
+    if (err instanceof DatabaseError) throw err;
+    if (codeOf(err) === "SQLITE_NOTADB" || codeOf(err).startsWith("SQLITE_CORRUPT")) {
+      throw refuse(`is damaged or not a database (${(err as Error).message})`);
+    }
+    throw new DatabaseError(`cannot open ${path}: ${(err as Error).message}`);
+  }
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new DatabaseError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function open(path: string, exclusive: boolean): Database {
   const db = new Database(path, { create: true, strict: true });
-  // WAL keeps readers off the writer's back and survives a SIGKILL with every committed row.
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
-  chmodSync(path, 0o600);
-  migrate(db);
-  return db;
+  try {
+    if (exclusive) db.exec("PRAGMA locking_mode = EXCLUSIVE;");
+    // WAL keeps readers off the writer's back and survives a SIGKILL with every committed row.
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** A file that was there already must be one of ours: tables and no schema version is someone else's. */
+function checkOurs(db: Database, refuse: (why: string) => DatabaseError): void {
+  const { user_version } = db.query("PRAGMA user_version").get() as { user_version: number };
+  if (user_version > MIGRATIONS.length) {
+    throw refuse(
+      `has schema version ${user_version}, newer than this GhostPanel knows (${MIGRATIONS.length})`,
+    );
+  }
+  if (user_version > 0) return;
+  const tables = db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
+  if (tables.n > 0) throw refuse("is an SQLite database, but not a GhostPanel one");
 }
 
 function migrate(db: Database): void {

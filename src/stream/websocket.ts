@@ -50,7 +50,15 @@ export class WebSocketConnection implements Sink {
 
   /** A stream lives no longer than the session or token that opened it, nor past a change of role. */
   checkCredentials(): void {
-    const now = this.recheck();
+    let now: Caller | undefined;
+    try {
+      now = this.recheck();
+    } catch {
+      // The database could not be read (a failing disk): a stream that cannot be vouched for ends,
+      // rather than the timer's error ending the panel.
+      this.ws?.close(1011, "could not check your session: reconnect");
+      return;
+    }
     if (!now) this.ws?.close(4401, "session ended: log in again");
     else if (now.user.role !== this.caller.user.role) this.ws?.close(4403, "your role changed: reconnect");
   }

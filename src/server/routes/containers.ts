@@ -8,6 +8,7 @@ import { TEAM_LABEL } from "../../auth/teams.ts";
 import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { readLogs } from "../../engine/logs.ts";
+import { containerPath } from "../../engine/paths.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
 import { safetyContext } from "../../safety/context.ts";
 import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../../safety/create-schema.ts";
@@ -46,7 +47,16 @@ const ContainerSchema = z.object({
 });
 
 const STATES = ["created", "running", "paused", "restarting", "removing", "exited", "dead"] as const;
-const ContainerParams = z.extend(EnvParam, { id: z.string().check(z.minLength(1), z.maxLength(256)) });
+// Docker's rule for names and ids, a name's leading "/" allowed (the engine lists names with it):
+// nothing else could name a container, and a "/", "?" or ".." would reach the engine's path.
+const ContainerParams = z.extend(EnvParam, {
+  id: z
+    .string()
+    .check(
+      z.maxLength(257),
+      z.regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "not a container name or id ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"),
+    ),
+});
 const ACTIONS = ["start", "stop", "restart", "kill", "pause", "unpause"] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -142,7 +152,7 @@ async function engineAction(
   run: (c: Dockerode.Container) => Promise<unknown>,
 ) {
   try {
-    await env.engine.call((d) => run(d.getContainer(ref)));
+    await env.engine.container(ref, run);
   } catch (err) {
     if (!(err instanceof EngineError && err.status === 304)) throw err;
   }
@@ -333,7 +343,7 @@ export function containerRoutes(
       const env = environmentOf(envs, params.env);
       requireCapability(env, "inspect");
       const ref = ownedRef(c, policy, env, params.id, "containers:read");
-      return c.json(await env.engine.get<object>(`/containers/${encodeURIComponent(ref)}/json`));
+      return c.json(await env.engine.get<object>(containerPath(ref, "/json")));
     },
   );
 
@@ -449,8 +459,7 @@ export function containerRoutes(
       const on = (v: string | undefined) => v === undefined || v === "1" || v === "true";
       const ref = ownedRef(c, policy, env, params.id, "containers:read");
       const tty =
-        env.mirror.find(ref)?.tty ??
-        fromInspect(await env.engine.get(`/containers/${encodeURIComponent(ref)}/json`)).tty;
+        env.mirror.find(ref)?.tty ?? fromInspect(await env.engine.get(containerPath(ref, "/json"))).tty;
       const lines = await readLogs(env.engine, ref, tty, {
         tail: query.tail,
         since: parseSince(query.since),

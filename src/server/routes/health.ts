@@ -8,6 +8,7 @@ export function healthRoutes(
   envs: Environments,
   version: string,
   tlsFingerprint: () => string | null,
+  warnings: () => string[],
 ): void {
   routes.add(
     {
@@ -15,11 +16,13 @@ export function healthRoutes(
       path: "/healthz",
       tag: "health",
       policy: "public",
-      summary: "Liveness, with each engine's reachability and the TLS certificate's fingerprint (no auth)",
+      summary:
+        "Liveness, with each engine's reachability and the TLS certificate's fingerprint (no auth). \"degraded\": up, but see `warnings` (e.g. database writes failing)",
       responses: {
         200: json(
           z.object({
-            status: z.literal("ok"),
+            status: z.enum(["ok", "degraded"]),
+            warnings: z.array(z.string()),
             version: z.string(),
             engines: z.array(z.object({ id: z.string(), status: z.string(), error: z.nullable(z.string()) })),
             // Public, as the certificate is: users compare it with the one their browser was given.
@@ -31,8 +34,10 @@ export function healthRoutes(
     },
     (c) => {
       const fingerprint = tlsFingerprint();
+      const now = warnings();
       return c.json({
-        status: "ok",
+        status: now.length ? "degraded" : "ok",
+        warnings: now,
         version,
         engines: envs.list().map((e) => ({ id: e.id, status: e.status, error: e.error })),
         tls: fingerprint === null ? null : { fingerprint_sha256: fingerprint },

@@ -3,6 +3,7 @@ import type Dockerode from "dockerode";
 import type { NewAuditEntry } from "../../audit/audit-log.ts";
 import type { Caller, Policy } from "../../auth/policy.ts";
 import type { EngineClient } from "../../engine/client.ts";
+import { containerPath } from "../../engine/paths.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
 import { safetyContext } from "../../safety/context.ts";
 import type { SafetyContext } from "../../safety/rules.ts";
@@ -90,9 +91,9 @@ export function registerExecTopic(bus: TopicBus, { envs, policy, engineSafety, a
         if (caller.user.role !== "admin")
           await refuseUnsafe(env, container.id, safetyContext(env, policy, caller, engineSafety()));
         const marker = `${SESSION_ENV}=${crypto.randomUUID()}`;
-        const started = await env.engine.call(async (d) => {
+        const started = await env.engine.container(container.id, async (ct) => {
           // The container's own user and no Privileged: exec gets no more rights than the container has.
-          const exec = await d.getContainer(container.id).exec({
+          const exec = await ct.exec({
             Cmd: ["sh"],
             Env: [marker],
             AttachStdin: true,
@@ -187,7 +188,7 @@ const isSize = (n: unknown): n is number =>
  * shell is given only in a container the caller could have made (src/safety/running.ts).
  */
 async function refuseUnsafe(env: Environment, id: string, ctx: SafetyContext): Promise<void> {
-  const inspect = await env.engine.get<InspectAnswer>(`/containers/${encodeURIComponent(id)}/json`);
+  const inspect = await env.engine.get<InspectAnswer>(containerPath(id, "/json"));
   const problems = await vetRunning(inspect, ctx);
   if (problems.length) {
     throw new TopicError(
@@ -202,8 +203,8 @@ async function hangUp({ engine, container, marker }: Session): Promise<void> {
   // environ is NUL-separated, which some greps (busybox -F) do not read past: one line per variable.
   const script = `for p in /proc/[0-9]*; do tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qxF "$1" && kill -HUP "\${p#/proc/}"; done; true`;
   await engine
-    .call(async (d) => {
-      const exec = await d.getContainer(container).exec({ Cmd: ["sh", "-c", script, "sh", marker] });
+    .container(container, async (ct) => {
+      const exec = await ct.exec({ Cmd: ["sh", "-c", script, "sh", marker] });
       await exec.start({ Detach: true });
     })
     // Nothing to hang up on when the container has stopped or gone: its processes went with it.
