@@ -7,7 +7,7 @@ import type { Policy } from "../../auth/policy.ts";
 import { TEAM_LABEL } from "../../auth/teams.ts";
 import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
-import { readLogs } from "../../engine/logs.ts";
+import { logsAsJson } from "../../engine/logs.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
 import { type EngineSafety, safetyViolations } from "../../settings/engine-safety.ts";
 import { fromInspect } from "../../state/container-view.ts";
@@ -427,14 +427,14 @@ export function containerRoutes(
       const tty =
         env.mirror.find(ref)?.tty ??
         fromInspect(await env.engine.get(`/containers/${encodeURIComponent(ref)}/json`)).tty;
-      const lines = await readLogs(env.engine, ref, tty, {
+      const body = await logsAsJson(env.engine, ref, tty, {
         tail: query.tail,
         since: parseSince(query.since),
         timestamps: query.timestamps,
         stdout: on(query.stdout),
         stderr: on(query.stderr),
       });
-      return c.json(lines);
+      return c.body(body, 200, { "content-type": "application/json" });
     },
   );
 }
