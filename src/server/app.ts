@@ -15,6 +15,7 @@ import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
 import type { TopicBus } from "../stream/bus.ts";
+import { AnonymousLimit, limitAnonymous } from "./anonymous-limit.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { type AppEnv, RouteTable } from "./route-table.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -44,6 +45,8 @@ export interface AppDeps {
   audit: AuditLog;
   version: string;
   secureCookies: boolean;
+  /** refusals without credentials an address may have per minute (src/server/anonymous-limit.ts); 0: none */
+  anonymousLimit: number;
   /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
   tlsFingerprint: () => string | null;
 }
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps) {
   );
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));
+  if (deps.anonymousLimit > 0) app.use("*", limitAnonymous(new AnonymousLimit(deps.anonymousLimit)));
 
   healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint);
   authRoutes(routes, deps);
