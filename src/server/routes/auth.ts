@@ -8,7 +8,7 @@ import { CSRF_COOKIE, SESSION_COOKIE, type SessionStore } from "../../auth/sessi
 import type { TeamStore } from "../../auth/teams.ts";
 import type { TokenStore } from "../../auth/tokens.ts";
 import { publicUser, type User, type UserStore } from "../../auth/users.ts";
-import { clientAddress } from "../client-address.ts";
+import { addressBlock, clientAddress } from "../client-address.ts";
 import { ApiError } from "../errors.ts";
 import type { AppContext, RouteTable } from "../route-table.ts";
 import { Credentials, commonErrors, errorResponse, json, Password, UserSchema } from "../schemas.ts";
@@ -53,7 +53,7 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
   };
   /** Counts a password check against the name and the address before it runs, or refuses it (429). */
   const attempt = (c: AppContext, username: string) => {
-    const keys = [userKey(username), addressKey(clientAddress(c))];
+    const keys = [userKey(username), addressKey(addressBlock(clientAddress(c)))];
     const wait = deps.throttle.attempt(keys);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
