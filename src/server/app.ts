@@ -120,7 +120,7 @@ export function createApp(deps: AppDeps) {
       title: "GhostPanel API",
       version: deps.version,
       description:
-        'Errors are `{"error":{"code","message"}}`. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
+        'Errors are `{"error":{"code","message"}}`. A caller without valid credentials refused too often (60 a minute by default) gets 429 with Retry-After. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
     });
     return c.json(openapi);
   });

@@ -405,7 +405,8 @@ export function containerRoutes(
       path: "/api/v1/envs/{env}/containers/{id}/logs",
       tag: "containers",
       policy: "containers:read",
-      summary: "The log tail; each line says whether it came from stdout or stderr",
+      summary:
+        "The log tail (tail=all: the whole log), streamed as the engine reads it; each line says whether it came from stdout or stderr",
       params: ContainerParams,
       query: z.object({
         tail: z._default(
