@@ -52,6 +52,18 @@ export const DEFAULT_RETENTION_DAYS = 90;
 export const MAX_RETENTION_DAYS = 3650;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/** Anonymous refusals: this many a window per address are listed, the rest counted in one row. */
+const LISTED_REFUSALS = 10;
+const REFUSAL_WINDOW_MS = 60 * 1000;
+const MAX_REFUSAL_WINDOWS = 10_000;
+export const COUNTED_ACTION = "(refusals counted)";
+
+interface RefusalWindow {
+  from: number;
+  last: number;
+  listed: number;
+  counted: number;
+}
 const COLUMNS = "id, at, user_id, username, address, env, action, target, result, status, detail";
 
 /**
@@ -62,6 +74,8 @@ const COLUMNS = "id, at, user_id, username, address, env, action, target, result
 export class AuditLog {
   private readonly insert;
   private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly refusals = new Map<string, RefusalWindow>();
+  private refusalTimer: ReturnType<typeof setInterval> | undefined;
 
   private readonly settings: SettingsStore;
   private readonly health: WriteHealth;
@@ -111,6 +125,63 @@ export class AuditLog {
     return this.health.probe() ? undefined : this.health.problem;
   }
 
+  /**
+   * For requests without valid credentials that were refused: anyone can send those by the
+   * thousand, and a row each would let them fill the disk. Per address (`block`) and minute, the
+   * first LISTED_REFUSALS are appended as usual; the rest are counted, and the count is one row
+   * when the minute is over (or the panel stops; a SIGKILL loses at most that minute's count).
+   */
+  appendRefusal(block: string, e: NewAuditEntry): void {
+    const now = this.now();
+    let w = this.refusals.get(block);
+    if (w && now - w.from >= REFUSAL_WINDOW_MS) {
+      this.closeWindow(block, w);
+      w = undefined;
+    }
+    if (!w) {
+      if (this.refusals.size >= MAX_REFUSAL_WINDOWS) {
+        const [oldest, window] = this.refusals.entries().next().value!;
+        this.closeWindow(oldest, window);
+      }
+      w = { from: now, last: now, listed: 0, counted: 0 };
+      this.refusals.set(block, w);
+      this.refusalTimer ??= setInterval(() => this.closeWindows(false), REFUSAL_WINDOW_MS);
+      this.refusalTimer.unref();
+    }
+    w.last = now;
+    if (w.listed < LISTED_REFUSALS) {
+      w.listed++;
+      this.append(e);
+    } else w.counted++;
+  }
+
+  /** Writes the count of every window that is over (all of them with `all`). */
+  private closeWindows(all: boolean): void {
+    const now = this.now();
+    for (const [block, w] of this.refusals)
+      if (all || now - w.from >= REFUSAL_WINDOW_MS) this.closeWindow(block, w);
+    if (this.refusals.size === 0) {
+      clearInterval(this.refusalTimer);
+      this.refusalTimer = undefined;
+    }
+  }
+
+  private closeWindow(block: string, w: RefusalWindow): void {
+    this.refusals.delete(block);
+    if (w.counted === 0) return;
+    this.append({
+      user_id: null,
+      username: "",
+      address: block,
+      env: "",
+      action: COUNTED_ACTION,
+      target: `count=${w.counted}`,
+      result: "denied",
+      status: 0,
+      detail: `${w.counted} more requests without valid credentials refused from ${block} between ${new Date(w.from).toISOString()} and ${new Date(w.last).toISOString()}; counted, not listed`,
+    });
+  }
+
   /** Newest first, at most `limit`; pass the last id back as `before` for the next page. */
   query(filter: AuditFilter, limit: number): AuditEntry[] {
     const { where, args } = whereClause(filter);
@@ -146,6 +217,7 @@ export class AuditLog {
 
   stop(): void {
     clearInterval(this.pruneTimer);
+    this.closeWindows(true);
   }
 }
 

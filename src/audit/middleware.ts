@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { CHANGING_ACTIONS } from "../auth/actions.ts";
-import { clientAddress } from "../server/client-address.ts";
+import { addressBlock, clientAddress } from "../server/client-address.ts";
 import { errorBody } from "../server/errors.ts";
 import type { AppContext, AppEnv, RouteTable } from "../server/route-table.ts";
 import type { AuditLog, AuditResult, NewAuditEntry } from "./audit-log.ts";
@@ -63,8 +63,12 @@ export function auditRequests(log: AuditLog, routes: RouteTable): MiddlewareHand
     const { pattern, params } = routeOf(c);
     const action = `${c.req.method} ${pattern}`;
     if (safe && !unsafeReadsOf().has(action)) return;
-    // Synchronous: committed before the answer is sent, so an answered request is a recorded one.
-    log.append(await entryFor(c, action, params));
+    const entry = await entryFor(c, action, params);
+    // Synchronous: committed before the answer is sent, so an answered request is a recorded one
+    // (a flood of refusals without credentials is counted instead: AuditLog.appendRefusal).
+    if (!c.get("caller") && c.res.status >= 400 && c.res.status < 500)
+      log.appendRefusal(addressBlock(entry.address), entry);
+    else log.append(entry);
   };
 }
 

@@ -22,6 +22,10 @@ export const DEFAULT_THROTTLE: ThrottleRules = {
  * many names from one address nor one name from many addresses gets far. Kept in SQLite so that a
  * restart does not reset it. While a key waits, attempts are refused before any password is
  * hashed: a flood costs no argon2 work.
+ *
+ * An attempt is counted as failed when it starts (`attempt`), not when its password check ends: the
+ * check awaits argon2, and guesses sent side by side would otherwise all pass the wait before the
+ * first of them was counted. A success gives its reservation back (`succeeded`).
  */
 export class LoginThrottle {
   constructor(
@@ -30,7 +34,7 @@ export class LoginThrottle {
   ) {}
 
   /** Milliseconds until the next attempt is allowed for any of these keys; 0 when allowed now. */
-  waitFor(keys: string[], now = Date.now()): number {
+  private waitFor(keys: string[], now = Date.now()): number {
     let wait = 0;
     for (const key of keys) {
       const row = this.row(key, now);
@@ -39,31 +43,52 @@ export class LoginThrottle {
     return Math.max(0, wait);
   }
 
-  failed(keys: string[], now = Date.now()): void {
-    const r = this.rules;
+  /**
+   * Synchronous, one transaction: either the milliseconds to wait (nothing counted), or 0 and the
+   * attempt is counted as a failure of every key until `succeeded` says otherwise.
+   */
+  attempt(keys: string[], now = Date.now()): number {
+    return this.db.transaction(() => {
+      const wait = this.waitFor(keys, now);
+      if (wait > 0) return wait;
+      for (const key of keys) this.put(key, (this.row(key, now)?.failures ?? 0) + 1, now);
+      return 0;
+    })();
+  }
+
+  /** The user's failures are forgotten; the other keys (the address) get this attempt back. */
+  succeeded(keys: string[], now = Date.now()): void {
+    const [user, ...others] = keys;
     this.db.transaction(() => {
-      for (const key of keys) {
-        const failures = (this.row(key, now)?.failures ?? 0) + 1;
-        const locked_until =
-          failures >= r.lockAfter
-            ? now + r.lockMs
-            : failures >= r.backoffAfter
-              ? now + 1000 * 2 ** (failures - r.backoffAfter)
-              : 0;
-        this.db
-          .query(
-            "INSERT OR REPLACE INTO login_failures (key, failures, last_at, locked_until) VALUES (?, ?, ?, ?)",
-          )
-          .run(key, failures, now, locked_until);
+      if (user !== undefined) this.db.query("DELETE FROM login_failures WHERE key = ?").run(user);
+      for (const key of others) {
+        const row = this.row(key, now);
+        if (!row) continue;
+        if (row.failures <= 1) this.db.query("DELETE FROM login_failures WHERE key = ?").run(key);
+        else this.put(key, row.failures - 1, row.last_at);
       }
     })();
   }
 
-  succeeded(key: string): void {
-    this.db.query("DELETE FROM login_failures WHERE key = ?").run(key);
+  private put(key: string, failures: number, at: number): void {
+    const r = this.rules;
+    const locked_until =
+      failures >= r.lockAfter
+        ? at + r.lockMs
+        : failures >= r.backoffAfter
+          ? at + 1000 * 2 ** (failures - r.backoffAfter)
+          : 0;
+    this.db
+      .query(
+        "INSERT OR REPLACE INTO login_failures (key, failures, last_at, locked_until) VALUES (?, ?, ?, ?)",
+      )
+      .run(key, failures, at, locked_until);
   }
 
-  private row(key: string, now: number): { failures: number; locked_until: number } | undefined {
+  private row(
+    key: string,
+    now: number,
+  ): { failures: number; last_at: number; locked_until: number } | undefined {
     const row = this.db
       .query("SELECT failures, last_at, locked_until FROM login_failures WHERE key = ?")
       .get(key) as {

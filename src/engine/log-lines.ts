@@ -9,13 +9,21 @@ const STREAM_NAMES: Record<number, LogLine["stream"]> = { 1: "stdout", 2: "stder
 // Docker's timestamps=true prefix: RFC 3339 with nanoseconds, then one space.
 const TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) /;
 
+/** Longer lines are cut into pieces of this many characters: a line never waits unbounded. */
+export const MAX_LINE_CHARS = 64 * 1024;
+
 /**
  * Turns the engine's log byte stream into lines. Without a TTY the engine multiplexes stdout and
  * stderr in frames of [stream, 0, 0, 0, size (u32 BE)] + payload; with a TTY the bytes are raw.
- * Partial frames and partial lines are carried over to the next chunk.
+ * A frame's payload is decoded as it arrives, not once whole, and a line is cut at
+ * MAX_LINE_CHARS: what an engine sends (a frame claiming gigabytes, output without a newline)
+ * cannot make the decoder hold more than that. UTF-8 split across chunks or frames is joined.
  */
 export class LogLineDecoder {
-  private frameBuf: Buffer = Buffer.alloc(0);
+  private header: Buffer = Buffer.alloc(0);
+  /** the stream of the frame being read, and how many of its payload bytes are still to come */
+  private frame: { stream: LogLine["stream"]; left: number } | undefined;
+  private readonly utf8 = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   private partial: Record<LogLine["stream"], string> = { stdout: "", stderr: "" };
 
   constructor(
@@ -26,18 +34,25 @@ export class LogLineDecoder {
   push(chunk: Uint8Array): LogLine[] {
     const out: LogLine[] = [];
     if (!this.multiplexed) {
-      this.appendText("stdout", Buffer.from(chunk).toString("utf8"), out);
+      this.appendBytes("stdout", chunk, out);
       return out;
     }
-    let buf = this.frameBuf.length ? Buffer.concat([this.frameBuf, chunk]) : Buffer.from(chunk);
-    while (buf.length >= 8) {
-      const size = buf.readUInt32BE(4);
-      if (buf.length < 8 + size) break;
-      const stream = STREAM_NAMES[buf[0]!] ?? "stdout";
-      this.appendText(stream, buf.subarray(8, 8 + size).toString("utf8"), out);
-      buf = buf.subarray(8 + size);
+    let at = 0;
+    while (at < chunk.length) {
+      if (!this.frame) {
+        const need = 8 - this.header.length;
+        this.header = Buffer.concat([this.header, chunk.subarray(at, at + need)]);
+        at += need;
+        if (this.header.length < 8) break;
+        this.frame = { stream: STREAM_NAMES[this.header[0]!] ?? "stdout", left: this.header.readUInt32BE(4) };
+        this.header = Buffer.alloc(0);
+      }
+      const take = Math.min(this.frame.left, chunk.length - at);
+      this.appendBytes(this.frame.stream, chunk.subarray(at, at + take), out);
+      at += take;
+      this.frame.left -= take;
+      if (this.frame.left === 0) this.frame = undefined;
     }
-    this.frameBuf = buf;
     return out;
   }
 
@@ -45,16 +60,22 @@ export class LogLineDecoder {
   flush(): LogLine[] {
     const out: LogLine[] = [];
     for (const stream of ["stdout", "stderr"] as const) {
-      if (this.partial[stream]) out.push(this.toLine(stream, this.partial[stream]));
+      const rest = this.partial[stream] + this.utf8[stream].decode();
+      if (rest) out.push(this.toLine(stream, rest));
       this.partial[stream] = "";
     }
     return out;
   }
 
-  private appendText(stream: LogLine["stream"], text: string, out: LogLine[]): void {
-    const parts = (this.partial[stream] + text).split("\n");
-    this.partial[stream] = parts.pop() ?? "";
+  private appendBytes(stream: LogLine["stream"], bytes: Uint8Array, out: LogLine[]): void {
+    const parts = (this.partial[stream] + this.utf8[stream].decode(bytes, { stream: true })).split("\n");
+    let rest = parts.pop() ?? "";
     for (const part of parts) out.push(this.toLine(stream, part.endsWith("\r") ? part.slice(0, -1) : part));
+    while (rest.length >= MAX_LINE_CHARS) {
+      out.push(this.toLine(stream, rest.slice(0, MAX_LINE_CHARS)));
+      rest = rest.slice(MAX_LINE_CHARS);
+    }
+    this.partial[stream] = rest;
   }
 
   private toLine(stream: LogLine["stream"], raw: string): LogLine {

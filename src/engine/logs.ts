@@ -24,16 +24,53 @@ function logsPath(id: string, q: LogQuery, follow: boolean): string {
   return containerPath(id, `/logs?${params}`);
 }
 
-export async function readLogs(
+/**
+ * The log as a JSON array of LogLine, encoded as the client reads it: each pull reads one chunk
+ * from the engine, so a slow reader leaves the rest in the engine (fetch stops reading the socket)
+ * and `tail=all` on a log of gigabytes holds one chunk at a time, never the log. The engine's
+ * refusals (no such container) throw here, before the caller has answered; a failure half-way
+ * errors the stream, which cuts the answer off short of its closing `]`.
+ */
+export async function logsAsJson(
   engine: EngineClient,
   id: string,
   tty: boolean,
   q: LogQuery,
-): Promise<LogLine[]> {
-  const body = await engine.stream(logsPath(id, q, false));
+): Promise<ReadableStream<Uint8Array>> {
+  const abort = new AbortController();
+  const reader = (await engine.stream(logsPath(id, q, false), abort.signal)).getReader();
   const decoder = new LogLineDecoder(!tty, q.timestamps);
-  const raw = new Uint8Array(await new Response(body).arrayBuffer());
-  return [...decoder.push(raw), ...decoder.flush()];
+  const utf8 = new TextEncoder();
+  let separator = "[";
+  const json = (lines: LogLine[]) => {
+    let text = "";
+    for (const line of lines) {
+      text += separator + JSON.stringify(line);
+      separator = ",";
+    }
+    return text;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          const rest = json(decoder.flush());
+          controller.enqueue(utf8.encode(separator === "[" ? "[]" : `${rest}]`));
+          controller.close();
+          return;
+        }
+        const text = json(decoder.push(value));
+        if (text) {
+          controller.enqueue(utf8.encode(text));
+          return;
+        }
+      }
+    },
+    cancel() {
+      abort.abort();
+    },
+  });
 }
 
 /** Follows a container's log; `onEnd` runs once when the engine closes the stream or it is stopped. */

@@ -16,6 +16,7 @@ import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
 import type { WriteHealth } from "../store/write-health.ts";
 import type { TopicBus } from "../stream/bus.ts";
+import { AnonymousLimit, limitAnonymous } from "./anonymous-limit.ts";
 import { errorBody, handleError } from "./errors.ts";
 import { type AppEnv, RouteTable } from "./route-table.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -47,6 +48,8 @@ export interface AppDeps {
   writeHealth: WriteHealth;
   version: string;
   secureCookies: boolean;
+  /** refusals without credentials an address may have per minute (src/server/anonymous-limit.ts); 0: none */
+  anonymousLimit: number;
   /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
   tlsFingerprint: () => string | null;
 }
@@ -99,6 +102,7 @@ export function createApp(deps: AppDeps) {
   );
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));
+  if (deps.anonymousLimit > 0) app.use("*", limitAnonymous(new AnonymousLimit(deps.anonymousLimit)));
 
   healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint, () => deps.writeHealth.warnings());
   authRoutes(routes, deps);
@@ -119,7 +123,7 @@ export function createApp(deps: AppDeps) {
       title: "GhostPanel API",
       version: deps.version,
       description:
-        'Errors are `{"error":{"code","message"}}`. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
+        'Errors are `{"error":{"code","message"}}`. A caller without valid credentials refused too often (60 a minute by default) gets 429 with Retry-After. Live data: WebSocket /api/v1/stream (docs/protocol.md).',
     });
     return c.json(openapi);
   });

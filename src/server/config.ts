@@ -12,6 +12,8 @@ export interface ServeConfig {
   adminPasswordFile: string | undefined;
   adminUsername: string;
   statsIntervalMs: number;
+  /** refusals without credentials an address may have per minute before 429; 0: no limit */
+  anonymousLimit: number;
 }
 
 export class ConfigError extends Error {}
@@ -27,7 +29,9 @@ export const SERVE_USAGE = `Usage: ghostpanel serve [options]
                               env GHOSTPANEL_LISTEN_HTTP)
   --admin-password-file F     create the first admin ("admin", or --admin-username) with this password
   --admin-username NAME       name for that admin (default admin)
-  --stats-interval SECONDS    how often live stats are read, 0.5 to 10 (env GHOSTPANEL_STATS_INTERVAL; default 1)`;
+  --stats-interval SECONDS    how often live stats are read, 0.5 to 10 (env GHOSTPANEL_STATS_INTERVAL; default 1)
+  --anonymous-limit N         requests without valid credentials that one address may have refused per minute
+                              before it gets 429 (0: no limit; env GHOSTPANEL_ANONYMOUS_LIMIT; default 60)`;
 
 const FLAGS = new Set([
   "--listen",
@@ -39,6 +43,7 @@ const FLAGS = new Set([
   "--admin-password-file",
   "--admin-username",
   "--stats-interval",
+  "--anonymous-limit",
 ]);
 
 export function parseServeArgs(argv: string[], env: Record<string, string | undefined>): ServeConfig {
@@ -75,6 +80,12 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   if (!/^\d+(\.\d+)?$/.test(interval) || seconds < 0.5 || seconds > 10) {
     throw new ConfigError(`--stats-interval ${interval}: seconds from 0.5 to 10`);
   }
+  const anonymousLimit = flags.get("--anonymous-limit") ?? env.GHOSTPANEL_ANONYMOUS_LIMIT ?? "60";
+  if (!/^\d{1,6}$/.test(anonymousLimit)) {
+    throw new ConfigError(
+      `--anonymous-limit ${anonymousLimit}: a whole number of requests per minute, 0 for none`,
+    );
+  }
   return {
     ...listen,
     dataDir: resolve(flags.get("--data") ?? env.GHOSTPANEL_DATA ?? "ghostpanel-data"),
@@ -85,6 +96,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     adminPasswordFile: flags.get("--admin-password-file"),
     adminUsername: flags.get("--admin-username") ?? "admin",
     statsIntervalMs: Math.round(seconds * 1000),
+    anonymousLimit: Number(anonymousLimit),
   };
 }
 

@@ -122,6 +122,7 @@ export async function startPanel(
     writeHealth: storage,
     version,
     secureCookies: tls !== undefined,
+    anonymousLimit: config.anonymousLimit,
     tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
   });
   const serve = (listen: { port: number; reusePort?: true; tls?: { cert: string; key: string } }) =>

@@ -8,6 +8,8 @@ export const BINARY = fileURLToPath(new URL("../../dist/ghostpanel", import.meta
 export interface BinaryPanel {
   url: string;
   dataDir: string;
+  /** the process id, for reading its memory from /proc */
+  pid: number;
   output: () => string;
   /** SIGKILL, as a crash would: nothing is flushed or closed; waits until the process is gone. */
   kill(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startBinary(
   return {
     url,
     dataDir,
+    pid: proc.pid,
     output: () => out,
     async kill() {
       proc.kill("SIGKILL");

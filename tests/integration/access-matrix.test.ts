@@ -147,7 +147,9 @@ describe("access matrix: every route and topic against every caller", () => {
   const fill = (s: string) => s.replaceAll("{owned}", owned);
 
   beforeAll(async () => {
-    p = await startTestPanel();
+    // Three kinds of caller without valid credentials, forty refusals each: more than an address
+    // may have by default (tests/integration/anonymous-limit.test.ts tests that limit).
+    p = await startTestPanel(["--anonymous-limit", "0"]);
     owned = uniqueName("alpha");
     unowned = uniqueName("nobody");
     // It logs a line, so that its logs topic has something to send.

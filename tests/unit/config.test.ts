@@ -73,4 +73,12 @@ describe("serve options", () => {
     expect(() => parseServeArgs(["--frobnicate"], {})).toThrow(/unknown option/);
     expect(() => parseServeArgs(["--data"], {})).toThrow(/needs a value/);
   });
+
+  it("takes --anonymous-limit, or GHOSTPANEL_ANONYMOUS_LIMIT: 60 a minute unless told, 0 for none", () => {
+    expect(parseServeArgs([], {}).anonymousLimit).toBe(60);
+    expect(parseServeArgs(["--anonymous-limit", "0"], {}).anonymousLimit).toBe(0);
+    expect(parseServeArgs([], { GHOSTPANEL_ANONYMOUS_LIMIT: "600" }).anonymousLimit).toBe(600);
+    expect(() => parseServeArgs(["--anonymous-limit", "-1"], {})).toThrow(/a whole number/);
+    expect(() => parseServeArgs(["--anonymous-limit", "1.5"], {})).toThrow(/a whole number/);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LogLineDecoder } from "../../src/engine/log-lines.ts";
+import { LogLineDecoder, MAX_LINE_CHARS } from "../../src/engine/log-lines.ts";
 
 const frame = (stream: number, text: string) => {
   const payload = Buffer.from(text);
@@ -33,5 +33,28 @@ describe("LogLineDecoder", () => {
     ]);
     expect(d.push(Buffer.from("o"))).toEqual([]);
     expect(d.flush()).toEqual([{ stream: "stdout", time: null, text: "two" }]);
+  });
+
+  it("gives the lines of a frame as its payload arrives, and cuts a line with no end", () => {
+    const d = new LogLineDecoder(true, false);
+    // A frame that claims 4 GiB: nothing waits for the rest of it.
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    header.writeUInt32BE(0xffffffff, 4);
+    expect(d.push(Buffer.concat([header, Buffer.from("one\ntw")]))).toEqual([
+      { stream: "stdout", time: null, text: "one" },
+    ]);
+    const endless = d.push(Buffer.alloc(3 * MAX_LINE_CHARS, "x"));
+    expect(endless.map((l) => l.text.length)).toEqual([MAX_LINE_CHARS, MAX_LINE_CHARS, MAX_LINE_CHARS]);
+    expect(endless[0]!.text.startsWith("twx")).toBe(true);
+    expect(d.flush()).toEqual([{ stream: "stdout", time: null, text: "xx" }]);
+  });
+
+  it("joins a character whose UTF-8 bytes are split across chunks", () => {
+    const bytes = Buffer.from("h\u00e9llo \u{1F600}\n");
+    const d = new LogLineDecoder(false, false);
+    const lines = [];
+    for (let i = 0; i < bytes.length; i++) lines.push(...d.push(bytes.subarray(i, i + 1)));
+    expect(lines).toEqual([{ stream: "stdout", time: null, text: "h\u00e9llo \u{1F600}" }]);
   });
 });

@@ -8,7 +8,7 @@ import { CSRF_COOKIE, SESSION_COOKIE, type SessionStore } from "../../auth/sessi
 import type { TeamStore } from "../../auth/teams.ts";
 import type { TokenStore } from "../../auth/tokens.ts";
 import { publicUser, type User, type UserStore } from "../../auth/users.ts";
-import { clientAddress } from "../client-address.ts";
+import { addressBlock, clientAddress } from "../client-address.ts";
 import { ApiError } from "../errors.ts";
 import type { AppContext, RouteTable } from "../route-table.ts";
 import { Credentials, commonErrors, errorResponse, json, Password, UserSchema } from "../schemas.ts";
@@ -50,6 +50,17 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
     const maxAge = deps.sessions.limits.absoluteMs / 1000;
     setCookie(c, SESSION_COOKIE, token, { ...cookieOptions, httpOnly: true, maxAge });
     setCookie(c, CSRF_COOKIE, csrf, { ...cookieOptions, maxAge });
+  };
+  /** Counts a password check against the name and the address before it runs, or refuses it (429). */
+  const attempt = (c: AppContext, username: string) => {
+    const keys = [userKey(username), addressKey(addressBlock(clientAddress(c)))];
+    const wait = deps.throttle.attempt(keys);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      c.header("Retry-After", String(seconds));
+      throw new ApiError(429, "too_many_attempts", `too many failed logins: try again in ${seconds} s`);
+    }
+    return keys;
   };
   const endSession = (c: AppContext) => {
     const cookie = getCookie(c, SESSION_COOKIE);
@@ -115,19 +126,12 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
     async (c, { body }) => {
       // Who tried, whether or not it works out: the audit log keeps failed attempts by name.
       noteAudit(c, { user: { username: body.username } });
-      const keys = [userKey(body.username), addressKey(clientAddress(c))];
-      const wait = deps.throttle.waitFor(keys);
-      if (wait > 0) {
-        const seconds = Math.ceil(wait / 1000);
-        c.header("Retry-After", String(seconds));
-        throw new ApiError(429, "too_many_attempts", `too many failed logins: try again in ${seconds} s`);
-      }
+      const keys = attempt(c, body.username);
       const row = deps.users.byName(body.username);
       if (!(await verifyPassword(body.password, row?.password_hash)) || !row) {
-        deps.throttle.failed(keys);
         throw new ApiError(401, "bad_credentials", "wrong username or password");
       }
-      deps.throttle.succeeded(keys[0]!);
+      deps.throttle.succeeded(keys);
       const user = publicUser(row);
       noteAudit(c, { user });
       startSession(c, row);
@@ -182,13 +186,17 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
         400: commonErrors[400],
         401: commonErrors[401],
         403: errorResponse("Wrong current password"),
+        429: errorResponse("Too many failed attempts: wait (Retry-After) and try again"),
       },
     },
     async (c, { body }) => {
       const { user } = callerOf(c);
+      // A stolen session must not become an unthrottled way to guess the password it lacks.
+      const keys = attempt(c, user.username);
       if (!(await verifyPassword(body.current_password, deps.users.passwordHash(user.id)))) {
         throw new ApiError(403, "bad_credentials", "the current password is wrong");
       }
+      deps.throttle.succeeded(keys);
       await deps.users.setPassword(user.id, body.new_password);
       deps.sessions.revokeAll(user.id, getCookie(c, SESSION_COOKIE));
       return c.body(null, 204);

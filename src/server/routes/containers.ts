@@ -7,7 +7,7 @@ import type { Policy } from "../../auth/policy.ts";
 import { TEAM_LABEL } from "../../auth/teams.ts";
 import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
-import { readLogs } from "../../engine/logs.ts";
+import { logsAsJson } from "../../engine/logs.ts";
 import { containerPath } from "../../engine/paths.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
 import { safetyContext } from "../../safety/context.ts";
@@ -439,7 +439,8 @@ export function containerRoutes(
       path: "/api/v1/envs/{env}/containers/{id}/logs",
       tag: "containers",
       policy: "containers:read",
-      summary: "The log tail; each line says whether it came from stdout or stderr",
+      summary:
+        "The log tail (tail=all: the whole log), streamed as the engine reads it; each line says whether it came from stdout or stderr",
       params: ContainerParams,
       query: z.object({
         tail: z._default(
@@ -460,14 +461,14 @@ export function containerRoutes(
       const ref = ownedRef(c, policy, env, params.id, "containers:read");
       const tty =
         env.mirror.find(ref)?.tty ?? fromInspect(await env.engine.get(containerPath(ref, "/json"))).tty;
-      const lines = await readLogs(env.engine, ref, tty, {
+      const body = await logsAsJson(env.engine, ref, tty, {
         tail: query.tail,
         since: parseSince(query.since),
         timestamps: query.timestamps,
         stdout: on(query.stdout),
         stderr: on(query.stderr),
       });
-      return c.json(lines);
+      return c.body(body, 200, { "content-type": "application/json" });
     },
   );
 }
