@@ -42,6 +42,14 @@ export function containerState(ref: string): string {
   return docker("inspect", "-f", "{{.State.Status}}", ref);
 }
 
+/** The shells (`sh` with no arguments: what the exec topic starts) running in a container. */
+export function shellsIn(container: string): number {
+  return docker("top", container, "-o", "pid,args")
+    .split("\n")
+    .slice(1)
+    .filter((line) => /\bsh\s*$/.test(line)).length;
+}
+
 export function cleanupEngine(): void {
   const ids = docker("ps", "-aq", "--filter", `label=${RUN_LABEL}`).split("\n").filter(Boolean);
   if (ids.length) docker("rm", "-f", "-v", ...ids);

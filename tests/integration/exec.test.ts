@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../web/lib/frames.ts";
-import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, docker, eventually, runContainer, shellsIn, uniqueName } from "../helpers/engine.ts";
 import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
 
@@ -14,13 +14,6 @@ const printed = (client: StreamClient, topic: string) =>
     .filter((f: Frame) => f.t === topic && f.k === "output")
     .map((f) => new TextDecoder().decode(f.d as Uint8Array))
     .join("");
-
-/** The shells running in a container beside its own `sleep`. */
-const shells = (container: string) =>
-  docker("top", container, "-o", "pid,args")
-    .split("\n")
-    .slice(1)
-    .filter((line) => /\bsh\s*$/.test(line)).length;
 
 describe("exec: a shell in a container over the stream", () => {
   let p: TestPanel;
@@ -117,22 +110,22 @@ describe("exec: a shell in a container over the stream", () => {
   }, 30_000);
 
   it("ends the shell and what runs in it when the subscriber leaves", async () => {
-    const before = shells(owned);
+    const before = shellsIn(owned);
     const topic = topicFor();
     const { client } = await open(topic);
     type(client, topic, "sleep 1234\n");
     await eventually(() => (docker("top", owned).includes("sleep 1234") ? true : undefined));
-    expect(shells(owned)).toBe(before + 1);
+    expect(shellsIn(owned)).toBe(before + 1);
     client.send(encodeMessage({ op: "unsub", topics: [topic] }));
     await eventually(() =>
-      shells(owned) === before && !docker("top", owned).includes("sleep 1234") ? true : undefined,
+      shellsIn(owned) === before && !docker("top", owned).includes("sleep 1234") ? true : undefined,
     );
     // Unsubscribed while the shell was still starting: it is ended as soon as it has started.
     const quick = topicFor();
     client.send(encodeMessage({ op: "sub", topics: [quick] }));
     client.send(encodeMessage({ op: "unsub", topics: [quick] }));
     await client.next((f) => f.t === quick && f.k === "started");
-    await eventually(() => (shells(owned) === before ? true : undefined));
+    await eventually(() => (shellsIn(owned) === before ? true : undefined));
     client.close();
   }, 30_000);
 
