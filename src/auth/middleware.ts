@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { ApiError } from "../server/errors.ts";
 import type { AppContext, AppEnv } from "../server/route-table.ts";
-import type { Action } from "./actions.ts";
+import { type Action, ENGINE_TOKEN_ACTIONS } from "./actions.ts";
 import type { Caller, Policy } from "./policy.ts";
 import { hashSecret } from "./secrets.ts";
 import { CSRF_HEADER, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
@@ -111,6 +111,8 @@ function checkOrigin(c: AppContext, required: boolean): void {
 
 function forbiddenMessage(caller: Caller, action: Action, env: string | undefined): string {
   if (caller.token?.scope === "read") return `this API token is read-only: it cannot ${action}`;
+  if (caller.token?.envs && !ENGINE_TOKEN_ACTIONS.has(action))
+    return `this API token is limited to some environments: it cannot ${action}`;
   if (env !== undefined && caller.token?.envs && !caller.token.envs.includes(env))
     return `this API token does not reach environment "${env}"`;
   if (action === "host:read") return `your teams do not own environment "${env}"`;

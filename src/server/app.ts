@@ -96,12 +96,13 @@ export function createApp(deps: AppDeps) {
   );
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));
+  app.use("/healthz", identifyCaller(deps));
 
-  healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint);
+  healthRoutes(routes, deps.envs, deps.policy, deps.version, deps.tlsFingerprint);
   authRoutes(routes, deps);
   userRoutes(routes, deps);
   teamRoutes(routes, deps.teams, deps.users, deps.envs);
-  envRoutes(routes, deps.envs);
+  envRoutes(routes, deps.envs, deps.policy);
   containerRoutes(routes, deps.envs, deps.policy, () => readEngineSafety(deps.settings));
   settingsRoutes(routes, deps.settings);
   streamRoutes(routes, deps.bus, deps);
