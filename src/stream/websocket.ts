@@ -18,6 +18,35 @@ export const RECHECK_MS = 10_000;
 /** For /metrics. */
 export const streamCounters = { connections: 0 };
 
+/** Every open connection of one panel, for what concerns them all: a change of who may do what. */
+export class StreamConnections {
+  private open = new Set<WebSocketConnection>();
+  private checkPending = false;
+
+  constructor(readonly bus: TopicBus) {}
+
+  add(conn: WebSocketConnection): void {
+    this.open.add(conn);
+  }
+
+  remove(conn: WebSocketConnection): void {
+    this.open.delete(conn);
+  }
+
+  /**
+   * Someone's access may have changed: every connection checks its credentials and topics again,
+   * once for a burst of changes (a new role revokes sessions and drops cached ownership).
+   */
+  accessChanged(): void {
+    if (this.checkPending) return;
+    this.checkPending = true;
+    queueMicrotask(() => {
+      this.checkPending = false;
+      for (const conn of this.open) conn.checkCredentials();
+    });
+  }
+}
+
 /**
  * One WebSocket client: the transport adapter between a socket and the topic bus. It knows
  * nothing of what a topic means.
@@ -33,26 +62,37 @@ export class WebSocketConnection implements Sink {
    * `recheck` identifies the caller again from the credentials it connected with: undefined once
    * they were revoked or expired.
    */
+  private readonly bus: TopicBus;
+
   constructor(
-    private readonly bus: TopicBus,
+    private readonly connections: StreamConnections,
     private readonly caller: Caller,
     private readonly initialTopics: string[],
     private readonly recheck: () => Caller | undefined = () => caller,
     private readonly address = "",
-  ) {}
+  ) {
+    this.bus = connections.bus;
+  }
 
   open(ws: WSContext): void {
     this.ws = ws.raw as ServerWebSocket<unknown>;
     streamCounters.connections++;
+    this.connections.add(this);
+    // The stores announce changes (StreamConnections.accessChanged); this catches what they cannot,
+    // a session or token reaching its expiry.
     this.recheckTimer = setInterval(() => this.checkCredentials(), RECHECK_MS);
     void this.subscribe(this.initialTopics);
   }
 
-  /** A stream lives no longer than the session or token that opened it, nor past a change of role. */
+  /**
+   * A stream lives no longer than the session or token that opened it, nor past a change of role;
+   * a topic, no longer than the policy allows it (a shell ends when its user leaves the team).
+   */
   checkCredentials(): void {
     const now = this.recheck();
-    if (!now) this.ws?.close(4401, "session ended: log in again");
-    else if (now.user.role !== this.caller.user.role) this.ws?.close(4403, "your role changed: reconnect");
+    if (!now) this.shut(4401, "session ended: log in again");
+    else if (now.user.role !== this.caller.user.role) this.shut(4403, "your role changed: reconnect");
+    else for (const topic of this.topics) this.recheckTopic(topic, now);
   }
 
   message(data: unknown): void {
@@ -89,10 +129,13 @@ export class WebSocketConnection implements Sink {
     }
   }
 
+  /** The socket closed, or the server closes it: every topic lets it go (a shell is hung up on). */
   close(): void {
-    if (this.ws) streamCounters.connections--;
-    clearInterval(this.recheckTimer);
+    if (this.closed) return;
     this.closed = true;
+    if (this.ws) streamCounters.connections--;
+    this.connections.remove(this);
+    clearInterval(this.recheckTimer);
     for (const t of this.topics) this.bus.unsubscribe(t, this);
     this.topics.clear();
   }
@@ -101,8 +144,7 @@ export class WebSocketConnection implements Sink {
     const ws = this.ws;
     if (!ws || this.closed) return;
     if (ws.getBufferedAmount() > SEND_BUFFER_LIMIT) {
-      this.closed = true;
-      ws.close(1013, "too slow");
+      this.shut(1013, "too slow");
       return;
     }
     ws.send(frame);
@@ -118,10 +160,7 @@ export class WebSocketConnection implements Sink {
     }
     // Behind: drop this one. A client that stays behind this long is not reading at all.
     this.behindSince ??= Date.now();
-    if (Date.now() - this.behindSince > STALLED_AFTER_MS) {
-      this.closed = true;
-      ws.close(1013, "too slow");
-    }
+    if (Date.now() - this.behindSince > STALLED_AFTER_MS) this.shut(1013, "too slow");
     return false;
   }
 
@@ -139,8 +178,10 @@ export class WebSocketConnection implements Sink {
       this.topics.add(topic);
       try {
         await this.bus.subscribe(topic, this, { caller: this.caller, address: this.address });
-        // The socket may have closed, or the client unsubscribed, while the topic opened.
+        // The socket may have closed, the client unsubscribed, or its access changed, while the
+        // topic opened.
         if (this.closed || !this.topics.has(topic)) this.bus.unsubscribe(topic, this);
+        else this.recheckTopic(topic, this.caller);
       } catch (err) {
         this.topics.delete(topic);
         if (err instanceof TopicError) this.sendError(topic, err.code, err.message);
@@ -160,6 +201,19 @@ export class WebSocketConnection implements Sink {
       if (err instanceof TopicError) this.sendError(topic, err.code, err.message);
       else this.sendError(topic, "internal", `could not take "${op}"`);
     }
+  }
+
+  private recheckTopic(topic: string, caller: Caller): void {
+    const refusal = this.bus.recheck(topic, this, caller);
+    if (!refusal) return;
+    this.topics.delete(topic);
+    this.sendError(topic, refusal.code, refusal.message);
+  }
+
+  /** Closes from this side; the topics let go now, not when the client answers the close. */
+  private shut(code: number, reason: string): void {
+    this.ws?.close(code, reason);
+    this.close();
   }
 
   private unsubscribe(topic: string): void {

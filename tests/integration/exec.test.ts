@@ -110,22 +110,22 @@ describe("exec: a shell in a container over the stream", () => {
   }, 30_000);
 
   it("ends the shell and what runs in it when the subscriber leaves", async () => {
-    const before = shellsIn(owned);
+    const before = await shellsIn(owned);
     const topic = topicFor();
     const { client } = await open(topic);
     type(client, topic, "sleep 1234\n");
     await eventually(() => (docker("top", owned).includes("sleep 1234") ? true : undefined));
-    expect(shellsIn(owned)).toBe(before + 1);
+    expect(await shellsIn(owned)).toBe(before + 1);
     client.send(encodeMessage({ op: "unsub", topics: [topic] }));
-    await eventually(() =>
-      shellsIn(owned) === before && !docker("top", owned).includes("sleep 1234") ? true : undefined,
+    await eventually(async () =>
+      (await shellsIn(owned)) === before && !docker("top", owned).includes("sleep 1234") ? true : undefined,
     );
     // Unsubscribed while the shell was still starting: it is ended as soon as it has started.
     const quick = topicFor();
     client.send(encodeMessage({ op: "sub", topics: [quick] }));
     client.send(encodeMessage({ op: "unsub", topics: [quick] }));
     await client.next((f) => f.t === quick && f.k === "started");
-    await eventually(() => (shellsIn(owned) === before ? true : undefined));
+    await eventually(async () => ((await shellsIn(owned)) === before ? true : undefined));
     client.close();
   }, 30_000);
 

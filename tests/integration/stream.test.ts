@@ -135,7 +135,7 @@ describe("live stream", () => {
       await expect(attacker.open()).rejects.toThrow();
     }
     await Bun.sleep(500);
-    expect(shellsIn(id)).toBe(0);
+    expect(await shellsIn(id)).toBe(0);
     const audit = await p.api("GET", `/api/v1/audit?action=${encodeURIComponent(`EXEC exec:local:`)}`);
     expect(audit.body.filter((e: { target: string }) => e.target.includes(id))).toEqual([]);
 
@@ -147,7 +147,7 @@ describe("live stream", () => {
     clients.push(own, script);
     await own.next((f) => f.k === "started");
     await script.next((f) => f.k === "started");
-    await eventually(() => (shellsIn(id) === 2 ? true : undefined), 5_000, "both shells");
+    await eventually(async () => ((await shellsIn(id)) === 2 ? true : undefined), 5_000, "both shells");
   });
 
   it("refuses an unauthenticated upgrade with 401 JSON", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { WebSocketConnection } from "../../src/stream/websocket.ts";
+import { StreamConnections, WebSocketConnection } from "../../src/stream/websocket.ts";
 import { adminBus, adminCaller } from "../helpers/bus.ts";
 
 /** The part of Bun's ServerWebSocket the connection uses, with a send buffer the test controls. */
@@ -22,7 +22,7 @@ function socket() {
 
 function connect() {
   const sock = socket();
-  const conn = new WebSocketConnection(adminBus(), adminCaller, []);
+  const conn = new WebSocketConnection(new StreamConnections(adminBus()), adminCaller, []);
   conn.open({ raw: sock } as never);
   return { sock, conn };
 }
