@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../web/lib/frames.ts";
-import { cleanupEngine, eventually, runContainer, shellsIn, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, eventually, RUN_ID, runContainer, shellsIn, uniqueName } from "../helpers/engine.ts";
 import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
 
@@ -12,6 +12,8 @@ import { type Frame, StreamClient } from "../helpers/stream.ts";
 
 const PASSWORD = "changes-password";
 const WITHIN_MS = 1_000;
+// Other runs share the engine: a team name of their own keeps their labelled containers out.
+const TEAM = `changes-${RUN_ID}`;
 
 describe("access changes reach open streams within a second", () => {
   let p: TestPanel;
@@ -77,14 +79,14 @@ describe("access changes reach open streams within a second", () => {
     owned = runContainer(
       ownedName,
       ["sh", "-c", "while :; do date; sleep 0.1; done"],
-      ["--label", "ghostpanel.team=changes"],
+      ["--label", `ghostpanel.team=${TEAM}`],
     );
     plain = runContainer(uniqueName("plain"));
     await eventually(async () => {
       const list = (await p.api("GET", "/api/v1/envs/local/containers")).body as { id: string }[];
       return list.some((c) => c.id === owned) && list.some((c) => c.id === plain) ? true : undefined;
     });
-    const made = await p.api("POST", "/api/v1/teams", { name: "changes" });
+    const made = await p.api("POST", "/api/v1/teams", { name: TEAM });
     teamId = made.body.id;
   }, 60_000);
 
