@@ -55,6 +55,23 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
 ]);
 
 /**
+ * The actions a token limited to some engines keeps: its engines' containers and figures, and its
+ * own account. What spans every engine — users, teams, settings, the audit log, the list of
+ * engines itself — is the panel's administration, out of reach of a token made for one engine.
+ */
+export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
+  "self:read",
+  "self:write",
+  "stream:read",
+  "envs:read",
+  "containers:read",
+  "containers:operate",
+  "containers:exec",
+  "host:read",
+  "metrics:read",
+]);
+
+/**
  * Actions that change things even when a route reaches them by GET: a WebSocket that runs commands
  * in a container is a GET. Audited like any change; every other GET is a read.
  */

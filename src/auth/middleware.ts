@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { ApiError } from "../server/errors.ts";
 import type { AppContext, AppEnv } from "../server/route-table.ts";
-import type { Action } from "./actions.ts";
+import { type Action, ENGINE_TOKEN_ACTIONS } from "./actions.ts";
 import type { Caller, Policy } from "./policy.ts";
 import { hashSecret } from "./secrets.ts";
 import { CSRF_HEADER, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
@@ -54,12 +54,19 @@ export const UNAUTHORIZED_MESSAGE = "log in, or send an API token as 'Authorizat
 
 /**
  * The gate every non-public route passes (the route table calls it with the route's action):
- * a caller, then for cookie-authenticated changes the CSRF defence, then the policy.
+ * a caller, then for cookie-authenticated changes the CSRF defence (for their WebSocket upgrades
+ * the Origin check), then the policy.
  */
 export function authorize(policy: Policy, c: AppContext, action: Action): Caller {
   const caller = c.get("caller");
   if (!caller) throw new ApiError(401, "unauthorized", UNAUTHORIZED_MESSAGE);
-  if (caller.via === "cookie" && !SAFE_METHODS.has(c.req.method)) checkCsrf(c, caller);
+  if (caller.via === "cookie") {
+    if (!SAFE_METHODS.has(c.req.method)) checkCsrf(c, caller);
+    // A WebSocket escapes the same-origin policy: any page may open one to us and the browser adds
+    // the cookie (SameSite does not stop a sibling origin). Browsers always send Origin on the
+    // upgrade, so it must be there and be ours.
+    else if (c.req.header("upgrade")?.toLowerCase() === "websocket") checkOrigin(c, true);
+  }
   const env = c.req.param("env");
   if (!policy.can(caller, action, env === undefined ? undefined : { env })) {
     throw new ApiError(403, "forbidden", forbiddenMessage(caller, action, env));
@@ -73,28 +80,39 @@ export function authorize(policy: Policy, c: AppContext, action: Action): Caller
  * page can read from its cookie) refuses anything that forged the rest.
  */
 function checkCsrf(c: AppContext, caller: Caller): void {
-  const origin = c.req.header("origin");
-  if (origin && origin !== "null") {
-    let host: string | undefined;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      // an Origin that is not a URL is not ours
-    }
-    if (host !== new URL(c.req.url).host) {
-      throw new ApiError(403, "cross_origin", "request refused: it comes from another site");
-    }
-  } else if (origin === "null") {
-    throw new ApiError(403, "cross_origin", "request refused: it comes from an opaque origin");
-  }
+  checkOrigin(c, false);
   const token = c.req.header(CSRF_HEADER);
   if (!token || !caller.csrfHash || hashSecret(token) !== caller.csrfHash) {
     throw new ApiError(403, "csrf", "request refused: the CSRF token is missing or wrong; reload the page");
   }
 }
 
+/** Refuses an Origin other than this server's; `required`: refuses a request without one too. */
+function checkOrigin(c: AppContext, required: boolean): void {
+  const origin = c.req.header("origin");
+  if (!origin) {
+    if (required)
+      throw new ApiError(403, "cross_origin", "request refused: it does not say where it comes from");
+    return;
+  }
+  if (origin === "null") {
+    throw new ApiError(403, "cross_origin", "request refused: it comes from an opaque origin");
+  }
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    // an Origin that is not a URL is not ours
+  }
+  if (host !== new URL(c.req.url).host) {
+    throw new ApiError(403, "cross_origin", "request refused: it comes from another site");
+  }
+}
+
 function forbiddenMessage(caller: Caller, action: Action, env: string | undefined): string {
   if (caller.token?.scope === "read") return `this API token is read-only: it cannot ${action}`;
+  if (caller.token?.envs && !ENGINE_TOKEN_ACTIONS.has(action))
+    return `this API token is limited to some environments: it cannot ${action}`;
   if (env !== undefined && caller.token?.envs && !caller.token.envs.includes(env))
     return `this API token does not reach environment "${env}"`;
   if (action === "host:read") return `your teams do not own environment "${env}"`;

@@ -1,4 +1,4 @@
-import { type Action, READ_ACTIONS, ROLE_ACTIONS } from "./actions.ts";
+import { type Action, ENGINE_TOKEN_ACTIONS, READ_ACTIONS, ROLE_ACTIONS } from "./actions.ts";
 import { TEAM_LABEL, type TeamStore } from "./teams.ts";
 import type { User } from "./users.ts";
 
@@ -41,7 +41,8 @@ const EVERYTHING: Audience = { key: "*", sees: () => true };
  * route table (every route names its action), stream topics through the bus; handlers ask it again
  * for the one resource they act on, and lists and streams filter through `audience`.
  *
- * A caller may do an action when its role has it, its token's scope and engines allow it, and —
+ * A caller may do an action when its role has it, its token's scope and engines allow it (a token
+ * limited to some engines keeps none of the panel-wide administration), and —
  * unless it is an admin — one of its teams owns the resource: the engine (assigned to the team), or
  * the container (labelled `ghostpanel.team=<team>`, or assigned by name).
  */
@@ -57,13 +58,23 @@ export class Policy {
     if (!ROLE_ACTIONS[caller.user.role].has(action)) return false;
     const token = caller.token;
     if (token?.scope === "read" && !READ_ACTIONS.has(action)) return false;
+    if (token?.envs && !ENGINE_TOKEN_ACTIONS.has(action)) return false;
     const env = resource?.env;
     if (env === undefined) return true;
-    if (token?.envs && !token.envs.includes(env)) return false;
+    if (!this.reaches(caller, [env])) return false;
     if (caller.user.role === "admin") return true;
     if (resource?.container) return this.audience(caller, env).sees(resource.container);
     // Engine-wide figures (the host's) need the engine itself; lists are filtered instead.
     return action !== "host:read" || this.ownsEnv(caller, env);
+  }
+
+  /**
+   * Whether the caller's credentials reach every one of these engines (null: every engine there is).
+   * Only a token limited to some engines does not: it reaches those, and what reaches no further.
+   */
+  reaches(caller: Caller, envs: readonly string[] | null): boolean {
+    const limit = caller.token?.envs;
+    return !limit || envs?.every((e) => limit.includes(e)) === true;
   }
 
   /** Whether the caller's teams own the whole engine (admins own everything). */
@@ -72,7 +83,7 @@ export class Policy {
   }
 
   audience(caller: Caller, env: string): Audience {
-    if (caller.token?.envs && !caller.token.envs.includes(env)) return { key: "-", sees: () => false };
+    if (!this.reaches(caller, [env])) return { key: "-", sees: () => false };
     if (caller.user.role === "admin") return EVERYTHING;
     const cacheKey = `${caller.user.id}\u0000${env}`;
     const cached = this.audiences.get(cacheKey);

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { writeHealth } from "../store/write-health.ts";
+import { ChangeListeners } from "./changes.ts";
 import { hashSecret, newSecret } from "./secrets.ts";
 import type { User } from "./users.ts";
 
@@ -29,6 +30,8 @@ export interface SessionUser {
 }
 
 export class SessionStore {
+  private changes = new ChangeListeners();
+
   constructor(
     private readonly db: Database,
     readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
@@ -73,15 +76,23 @@ export class SessionStore {
     };
   }
 
+  /** Called after sessions were ended (logout, a new password, a new role), for open streams. */
+  onChange(listener: () => void): void {
+    this.changes.add(listener);
+  }
+
   revoke(token: string): void {
-    this.db.query("DELETE FROM sessions WHERE token_hash = ?").run(hashSecret(token));
+    if (this.db.query("DELETE FROM sessions WHERE token_hash = ?").run(hashSecret(token)).changes > 0)
+      this.changes.notify();
   }
 
   /** Ends every session of a user but, optionally, the one making the change. */
   revokeAll(userId: number, except?: string): number {
-    return this.db
+    const ended = this.db
       .query("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?")
       .run(userId, except ? hashSecret(except) : "").changes;
+    if (ended > 0) this.changes.notify();
+    return ended;
   }
 
   pruneExpired(): void {

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { ChangeListeners } from "./changes.ts";
 
 export interface Team {
   id: number;
@@ -32,13 +33,13 @@ export const TEAM_LABEL = "ghostpanel.team";
  */
 export class TeamStore {
   private cache = new Map<number, Ownership>();
-  private listeners: (() => void)[] = [];
+  private changes = new ChangeListeners();
 
   constructor(private readonly db: Database) {}
 
   /** Called after any change, so that open streams can re-filter what they send. */
   onChange(listener: () => void): void {
-    this.listeners.push(listener);
+    this.changes.add(listener);
   }
 
   list(): Team[] {
@@ -137,7 +138,7 @@ export class TeamStore {
   forget(userId?: number): void {
     if (userId === undefined) this.cache.clear();
     else this.cache.delete(userId);
-    for (const l of this.listeners) l();
+    this.changes.notify();
   }
 
   private changed(): void {

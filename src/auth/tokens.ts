@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { writeHealth } from "../store/write-health.ts";
+import { ChangeListeners } from "./changes.ts";
 import type { TokenGrant } from "./policy.ts";
 import { hashSecret, newSecret } from "./secrets.ts";
 import type { User } from "./users.ts";
@@ -32,7 +33,14 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const COLUMNS = "id, name, created_at, last_used_at, expires_at, scope, envs";
 
 export class TokenStore {
+  private changes = new ChangeListeners();
+
   constructor(private readonly db: Database) {}
+
+  /** Called after a token was revoked, for the streams it opened. */
+  onChange(listener: () => void): void {
+    this.changes.add(listener);
+  }
 
   create(userId: number, spec: NewToken): { token: string; info: ApiToken } {
     const token = newSecret("gpt_");
@@ -62,7 +70,10 @@ export class TokenStore {
   }
 
   revoke(userId: number, id: number): boolean {
-    return this.db.query("DELETE FROM api_tokens WHERE id = ? AND user_id = ?").run(id, userId).changes > 0;
+    const gone =
+      this.db.query("DELETE FROM api_tokens WHERE id = ? AND user_id = ?").run(id, userId).changes > 0;
+    if (gone) this.changes.notify();
+    return gone;
   }
 
   /** The token's user and limits; undefined when unknown, revoked or expired. */

@@ -103,12 +103,15 @@ export function createApp(deps: AppDeps) {
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));
   if (deps.anonymousLimit > 0) app.use("*", limitAnonymous(new AnonymousLimit(deps.anonymousLimit)));
+  app.use("/healthz", identifyCaller(deps));
 
-  healthRoutes(routes, deps.envs, deps.version, deps.tlsFingerprint, () => deps.writeHealth.warnings());
+  healthRoutes(routes, deps.envs, deps.policy, deps.version, deps.tlsFingerprint, () =>
+    deps.writeHealth.warnings(),
+  );
   authRoutes(routes, deps);
   userRoutes(routes, deps);
   teamRoutes(routes, deps.teams, deps.users, deps.envs);
-  envRoutes(routes, deps.envs);
+  envRoutes(routes, deps.envs, deps.policy);
   containerRoutes(routes, deps.envs, deps.policy, () => readEngineSafety(deps.settings));
   settingsRoutes(routes, deps.settings);
   streamRoutes(routes, deps.bus, deps);

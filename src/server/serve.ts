@@ -74,7 +74,7 @@ export async function startPanel(
 
   const envs = new Environments(db, vault);
   const bus = new TopicBus(policy);
-  registerEnvironmentTopic(bus, envs);
+  registerEnvironmentTopic(bus, envs, policy);
   registerContainerTopic(bus, envs, policy);
   registerLogTopic(bus, envs);
   registerExecTopic(bus, {

@@ -109,6 +109,30 @@ export class TopicBus {
     }
   }
 
+  /**
+   * Asks the policy again whether a subscriber may keep its topic (its teams or grants changed since
+   * it subscribed). Refused: it is let go, and the answer says why. A topic whose resource is gone
+   * is left alone: its source ends it.
+   */
+  recheck(name: string, sink: Sink, caller: Caller): TopicError | undefined {
+    const topic = this.topics.get(name);
+    const [kind = "", ...args] = name.split(":");
+    const source = this.sources.get(kind);
+    if (!topic?.sinks.has(sink) || !source) return undefined;
+    let resource: ReturnType<NonNullable<TopicSource["resource"]>> | undefined;
+    try {
+      resource = source.resource?.(args);
+    } catch {
+      return undefined;
+    }
+    if (this.policy.can(caller, source.action, resource)) {
+      topic.sinks.set(sink, caller);
+      return undefined;
+    }
+    this.unsubscribe(name, sink);
+    return new TopicError("revoked", `your access to "${name}" was withdrawn`);
+  }
+
   unsubscribe(name: string, sink: Sink): void {
     const topic = this.topics.get(name);
     if (!topic?.sinks.delete(sink) || topic.sinks.size > 0) return;

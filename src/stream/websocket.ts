@@ -4,8 +4,23 @@ import type { Caller } from "../auth/policy.ts";
 import { type Sink, type TopicBus, TopicError } from "./bus.ts";
 import { decodeClientMessage, encodeFrame } from "./frames.ts";
 
-/** Past this many bytes waiting to go out, a client is too slow to keep: it is closed and reconnects. */
-export const SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
+/**
+ * Past this many bytes waiting to go out, a client is too slow to keep: it is closed and reconnects.
+ * A bound per user and one for the whole panel keep many such clients from adding up.
+ */
+export const SEND_BUFFER_LIMIT = 1024 * 1024;
+export interface BufferLimits {
+  connection: number;
+  user: number;
+  total: number;
+}
+export const BUFFER_LIMITS: BufferLimits = {
+  connection: SEND_BUFFER_LIMIT,
+  user: 8 * 1024 * 1024,
+  total: 64 * 1024 * 1024,
+};
+/** The close code of a client closed for what it left unread (docs/protocol.md). */
+export const TOO_SLOW = 1013;
 const MAX_TOPICS = 256;
 /** Newest-only frames (stats) wait for a client with less than this in flight; otherwise they are dropped. */
 const NEWEST_ONLY_BACKLOG = 64 * 1024;
@@ -19,6 +34,97 @@ export const RECHECK_MS = 10_000;
 export const streamCounters = { connections: 0 };
 
 /**
+ * Every open connection of one panel, for what concerns them all: a change of who may do what, and
+ * how much they hold unsent together.
+ */
+export class StreamConnections {
+  /** each connection, with its user and what it had queued when last sent to */
+  private open = new Map<WebSocketConnection, { user: number; queued: number }>();
+  private queuedByUser = new Map<number, number>();
+  private queuedTotal = 0;
+  private checkPending = false;
+
+  constructor(
+    readonly bus: TopicBus,
+    readonly limits: BufferLimits = BUFFER_LIMITS,
+  ) {}
+
+  add(conn: WebSocketConnection, user: number): void {
+    this.open.set(conn, { user, queued: 0 });
+  }
+
+  remove(conn: WebSocketConnection): void {
+    const entry = this.open.get(conn);
+    if (!entry) return;
+    this.count(entry, -entry.queued);
+    this.open.delete(conn);
+  }
+
+  /**
+   * Someone's access may have changed: every connection checks its credentials and topics again,
+   * once for a burst of changes (a new role revokes sessions and drops cached ownership).
+   */
+  accessChanged(): void {
+    if (this.checkPending) return;
+    this.checkPending = true;
+    queueMicrotask(() => {
+      this.checkPending = false;
+      for (const conn of this.open.keys()) conn.checkCredentials();
+    });
+  }
+
+  /**
+   * A connection was sent a frame. Over the user's bound or the panel's, the slowest connection
+   * goes (the one holding most), until what is left fits: a reading client holds next to nothing
+   * and stays.
+   */
+  sent(conn: WebSocketConnection): void {
+    const entry = this.open.get(conn);
+    if (!entry) return;
+    this.measure(conn, entry);
+    const { user, total } = this.limits;
+    if ((this.queuedByUser.get(entry.user) ?? 0) > user) {
+      const mine = [...this.open].filter(([, e]) => e.user === entry.user);
+      this.shed(mine, user, "too slow: your streams hold too much unsent");
+    }
+    if (this.queuedTotal > total)
+      this.shed([...this.open], total, "too slow: the panel holds too much unsent");
+  }
+
+  /**
+   * What each connection had queued when last sent to may have drained since (nothing says when):
+   * the sums are upper bounds, measured again before anyone is closed for them.
+   */
+  private shed(
+    conns: [WebSocketConnection, { user: number; queued: number }][],
+    limit: number,
+    reason: string,
+  ): void {
+    let sum = 0;
+    for (const [c, e] of conns) sum += this.measure(c, e);
+    conns.sort(([, a], [, b]) => b.queued - a.queued);
+    for (const [c, e] of conns) {
+      if (sum <= limit) return;
+      sum -= e.queued;
+      c.shut(TOO_SLOW, reason);
+    }
+  }
+
+  private measure(conn: WebSocketConnection, entry: { user: number; queued: number }): number {
+    const queued = conn.queued();
+    this.count(entry, queued - entry.queued);
+    entry.queued = queued;
+    return queued;
+  }
+
+  private count(entry: { user: number }, delta: number): void {
+    this.queuedTotal += delta;
+    this.queuedByUser.set(entry.user, (this.queuedByUser.get(entry.user) ?? 0) + delta);
+    if (this.queuedByUser.get(entry.user) === 0) this.queuedByUser.delete(entry.user);
+  }
+}
+
+/**
  * One WebSocket client: the transport adapter between a socket and the topic bus. It knows
  * nothing of what a topic means.
  */
@@ -29,26 +135,36 @@ export class WebSocketConnection implements Sink {
   private behindSince: number | undefined;
   private recheckTimer: ReturnType<typeof setInterval> | undefined;
 
+  private readonly bus: TopicBus;
+
   /**
    * `recheck` identifies the caller again from the credentials it connected with: undefined once
    * they were revoked or expired.
    */
   constructor(
-    private readonly bus: TopicBus,
+    private readonly connections: StreamConnections,
     private readonly caller: Caller,
     private readonly initialTopics: string[],
     private readonly recheck: () => Caller | undefined = () => caller,
     private readonly address = "",
-  ) {}
+  ) {
+    this.bus = connections.bus;
+  }
 
   open(ws: WSContext): void {
     this.ws = ws.raw as ServerWebSocket<unknown>;
     streamCounters.connections++;
+    this.connections.add(this, this.caller.user.id);
+    // The stores announce changes (StreamConnections.accessChanged); this catches what they cannot,
+    // a session or token reaching its expiry.
     this.recheckTimer = setInterval(() => this.checkCredentials(), RECHECK_MS);
     void this.subscribe(this.initialTopics);
   }
 
-  /** A stream lives no longer than the session or token that opened it, nor past a change of role. */
+  /**
+   * A stream lives no longer than the session or token that opened it, nor past a change of role;
+   * a topic, no longer than the policy allows it (a shell ends when its user leaves the team).
+   */
   checkCredentials(): void {
     let now: Caller | undefined;
     try {
@@ -56,11 +172,12 @@ export class WebSocketConnection implements Sink {
     } catch {
       // The database could not be read (a failing disk): a stream that cannot be vouched for ends,
       // rather than the timer's error ending the panel.
-      this.ws?.close(1011, "could not check your session: reconnect");
+      this.shut(1011, "could not check your session: reconnect");
       return;
     }
-    if (!now) this.ws?.close(4401, "session ended: log in again");
-    else if (now.user.role !== this.caller.user.role) this.ws?.close(4403, "your role changed: reconnect");
+    if (!now) this.shut(4401, "session ended: log in again");
+    else if (now.user.role !== this.caller.user.role) this.shut(4403, "your role changed: reconnect");
+    else for (const topic of this.topics) this.recheckTopic(topic, now);
   }
 
   message(data: unknown): void {
@@ -97,10 +214,13 @@ export class WebSocketConnection implements Sink {
     }
   }
 
+  /** The socket closed, or the server closes it: every topic lets it go (a shell is hung up on). */
   close(): void {
-    if (this.ws) streamCounters.connections--;
-    clearInterval(this.recheckTimer);
+    if (this.closed) return;
     this.closed = true;
+    if (this.ws) streamCounters.connections--;
+    this.connections.remove(this);
+    clearInterval(this.recheckTimer);
     for (const t of this.topics) this.bus.unsubscribe(t, this);
     this.topics.clear();
   }
@@ -108,12 +228,17 @@ export class WebSocketConnection implements Sink {
   deliver(frame: Uint8Array): void {
     const ws = this.ws;
     if (!ws || this.closed) return;
-    if (ws.getBufferedAmount() > SEND_BUFFER_LIMIT) {
-      this.closed = true;
-      ws.close(1013, "too slow");
+    if (ws.getBufferedAmount() > this.connections.limits.connection) {
+      this.shut(TOO_SLOW, "too slow");
       return;
     }
     ws.send(frame);
+    this.connections.sent(this);
+  }
+
+  /** Bytes sent to the socket and not yet taken by the client. */
+  queued(): number {
+    return this.closed ? 0 : (this.ws?.getBufferedAmount() ?? 0);
   }
 
   offer(frame: Uint8Array): boolean {
@@ -122,14 +247,12 @@ export class WebSocketConnection implements Sink {
     if (ws.getBufferedAmount() <= NEWEST_ONLY_BACKLOG) {
       this.behindSince = undefined;
       ws.send(frame);
+      this.connections.sent(this);
       return true;
     }
     // Behind: drop this one. A client that stays behind this long is not reading at all.
     this.behindSince ??= Date.now();
-    if (Date.now() - this.behindSince > STALLED_AFTER_MS) {
-      this.closed = true;
-      ws.close(1013, "too slow");
-    }
+    if (Date.now() - this.behindSince > STALLED_AFTER_MS) this.shut(TOO_SLOW, "too slow");
     return false;
   }
 
@@ -147,8 +270,10 @@ export class WebSocketConnection implements Sink {
       this.topics.add(topic);
       try {
         await this.bus.subscribe(topic, this, { caller: this.caller, address: this.address });
-        // The socket may have closed, or the client unsubscribed, while the topic opened.
+        // The socket may have closed, the client unsubscribed, or its access changed, while the
+        // topic opened.
         if (this.closed || !this.topics.has(topic)) this.bus.unsubscribe(topic, this);
+        else this.recheckTopic(topic, this.caller);
       } catch (err) {
         this.topics.delete(topic);
         if (err instanceof TopicError) this.sendError(topic, err.code, err.message);
@@ -168,6 +293,19 @@ export class WebSocketConnection implements Sink {
       if (err instanceof TopicError) this.sendError(topic, err.code, err.message);
       else this.sendError(topic, "internal", `could not take "${op}"`);
     }
+  }
+
+  private recheckTopic(topic: string, caller: Caller): void {
+    const refusal = this.bus.recheck(topic, this, caller);
+    if (!refusal) return;
+    this.topics.delete(topic);
+    this.sendError(topic, refusal.code, refusal.message);
+  }
+
+  /** Closes from this side; the topics let go now, not when the client answers the close. */
+  shut(code: number, reason: string): void {
+    this.ws?.close(code, reason);
+    this.close();
   }
 
   private unsubscribe(topic: string): void {

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+
 /**
  * The real Docker engine the tests run against (scripts/setup-engine.sh brings it up). Everything a
  * test makes carries RUN_LABEL and a name starting with PREFIX, and cleanupEngine() removes it.
@@ -40,6 +42,45 @@ export function createContainer(
 
 export function containerState(ref: string): string {
   return docker("inspect", "-f", "{{.State.Status}}", ref);
+}
+
+const localProcs = new Map<string, string | undefined>();
+
+/**
+ * The shells (`sh` with no arguments: what the exec topic starts) running in a container. When the
+ * engine runs on this machine they are read from /proc, at once (`docker top` takes 0.2-0.4 s, too
+ * coarse to time a hang-up with); otherwise from `docker top`, spawned so that an in-process panel
+ * goes on answering meanwhile.
+ */
+export async function shellsIn(container: string): Promise<number> {
+  if (!localProcs.has(container)) {
+    const [id = "", pid = ""] = docker("inspect", "-f", "{{.Id}} {{.State.Pid}}", container).split(" ");
+    localProcs.set(container, readProc(pid, "cgroup")?.includes(id) ? id : undefined);
+  }
+  const id = localProcs.get(container);
+  if (id) {
+    return readdirSync("/proc").filter(
+      (pid) =>
+        /^\d+$/.test(pid) && readProc(pid, "cmdline") === "sh\0" && readProc(pid, "cgroup")?.includes(id),
+    ).length;
+  }
+  const proc = Bun.spawn(["docker", "top", container, "-o", "pid,args"], { stdout: "pipe", stderr: "pipe" });
+  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  if (code !== 0)
+    throw new Error(`docker top ${container} failed: ${await new Response(proc.stderr).text()}`);
+  return out
+    .split("\n")
+    .slice(1)
+    .filter((line) => /\bsh\s*$/.test(line)).length;
+}
+
+function readProc(pid: string, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, "utf8");
+  } catch {
+    // gone meanwhile, or not ours to read
+    return undefined;
+  }
 }
 
 export function cleanupEngine(): void {

@@ -13,10 +13,12 @@ export class StreamClient {
   closeCode: number | undefined;
   private opened: Promise<void>;
 
-  constructor(baseUrl: string, token: string, topics: string[]) {
+  /** `auth`: a bearer token, or the headers a browser would send (its cookie and Origin). */
+  constructor(baseUrl: string, auth: string | Record<string, string>, topics: string[]) {
     const url = `${baseUrl.replace(/^http/, "ws")}/api/v1/stream?topics=${encodeURIComponent(topics.join(","))}`;
     // Bun's WebSocket takes headers, which browsers' does not: native clients use the bearer token.
-    this.ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } } as unknown as string[]);
+    const headers = typeof auth === "string" ? { authorization: `Bearer ${auth}` } : auth;
+    this.ws = new WebSocket(url, { headers } as unknown as string[]);
     this.ws.binaryType = "arraybuffer";
     this.ws.onmessage = (e) => this.frames.push(decodeFrame(new Uint8Array(e.data as ArrayBuffer)) as Frame);
     this.ws.onclose = (e) => {

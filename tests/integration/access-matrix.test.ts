@@ -21,17 +21,29 @@ const CALLERS = [
   "none",
   "expired", // an admin's token past its expiry
   "revoked", // an admin's token, revoked
+  "limited", // an admin's token limited to the local engine
 ] as const;
 type CallerKind = (typeof CALLERS)[number];
 
 const ANYONE = new Set<CallerKind>(CALLERS);
-const LOGGED_IN = new Set<CallerKind>(["admin", "admin-readonly", "operator", "viewer", "alpha", "beta"]);
-const CAN_WRITE_SELF = new Set<CallerKind>(["admin", "operator", "viewer", "alpha", "beta"]);
-const OPERATORS = new Set<CallerKind>(["admin", "operator", "alpha", "beta"]);
+const LOGGED_IN = new Set<CallerKind>([
+  "admin",
+  "admin-readonly",
+  "operator",
+  "viewer",
+  "alpha",
+  "beta",
+  "limited",
+]);
+const CAN_WRITE_SELF = new Set<CallerKind>(["admin", "operator", "viewer", "alpha", "beta", "limited"]);
+const OPERATORS = new Set<CallerKind>(["admin", "operator", "alpha", "beta", "limited"]);
+// the panel's administration: never to a token limited to some engines
 const ADMIN = new Set<CallerKind>(["admin"]);
 const ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly"]);
-const OWNER_READ = new Set<CallerKind>(["admin", "admin-readonly", "alpha"]);
-const OWNER_WRITE = new Set<CallerKind>(["admin", "alpha"]);
+// an admin's view of one engine (its host, its figures): a token limited to that engine keeps it
+const ENGINE_ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly", "limited"]);
+const OWNER_READ = new Set<CallerKind>(["admin", "admin-readonly", "alpha", "limited"]);
+const OWNER_WRITE = new Set<CallerKind>(["admin", "alpha", "limited"]);
 
 interface Sample {
   /** "METHOD /path/{with}/{params}" exactly as the route table declares it */
@@ -109,8 +121,8 @@ const SAMPLES: Sample[] = [
     path: "/api/v1/envs/local/stats/history?id={owned}",
     allow: OWNER_READ,
   },
-  { route: "GET /api/v1/envs/{env}/host", path: "/api/v1/envs/local/host", allow: ADMIN_READ },
-  { route: "GET /metrics", path: "/metrics", allow: ADMIN_READ },
+  { route: "GET /api/v1/envs/{env}/host", path: "/api/v1/envs/local/host", allow: ENGINE_ADMIN_READ },
+  { route: "GET /metrics", path: "/metrics", allow: ENGINE_ADMIN_READ },
   { route: "GET /api/v1/settings/security", path: "/api/v1/settings/security", allow: ADMIN },
   { route: "GET /api/v1/audit", path: "/api/v1/audit?limit=1", allow: ADMIN_READ },
   { route: "GET /api/v1/audit/export", path: "/api/v1/audit/export?format=jsonl&limit=1", allow: ADMIN_READ },
@@ -130,7 +142,7 @@ const TOPICS: TopicSample[] = [
   { topic: "envs", allow: LOGGED_IN },
   { topic: "containers:local", allow: LOGGED_IN },
   { topic: "stats:local", allow: LOGGED_IN },
-  { topic: "host:local", allow: ADMIN_READ },
+  { topic: "host:local", allow: ENGINE_ADMIN_READ },
   { topic: "logs:local:{owned}", allow: OWNER_READ },
   // {session}: each caller's own terminal, so that one caller's closing shell never answers "busy"
   { topic: "exec:local:{owned}:{session}", allow: OWNER_WRITE },
@@ -195,6 +207,8 @@ describe("access matrix: every route and topic against every caller", () => {
     const revoked = await p.api("POST", "/api/v1/tokens", { name: "gone" });
     expect((await p.api("DELETE", `/api/v1/tokens/${revoked.body.id}`)).status).toBe(204);
     tokens.set("revoked", revoked.body.token);
+    const limited = await p.api("POST", "/api/v1/tokens", { name: "local only", envs: ["local"] });
+    tokens.set("limited", limited.body.token);
   }, 60_000);
 
   afterAll(async () => {
@@ -269,6 +283,59 @@ describe("access matrix: every route and topic against every caller", () => {
       }
     });
   }
+
+  it("tells a token limited to one engine nothing of the others, nor of the tokens that reach them", async () => {
+    // The same engine under a second name: up, with containers, and not the limited token's.
+    const url = process.env.GHOSTPANEL_TEST_ENGINE ?? "unix:///var/run/docker.sock";
+    expect((await p.api("POST", "/api/v1/envs", { name: "matrix-other", url })).status).toBe(201);
+    const victim = await p.api("POST", "/api/v1/tokens", { name: "reaches everything" });
+    const as = async (caller: CallerKind | "anonymous", path: string, method = "GET") => {
+      const token = tokens.get(caller as CallerKind);
+      const res = await fetch(p.url + path, {
+        method,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+    };
+    const ids = (list: { id: string }[]) => list.map((e) => e.id).sort();
+    try {
+      await eventually(async () =>
+        (await as("admin", "/api/v1/envs/matrix-other")).body.status === "up" ? true : undefined,
+      );
+      expect(ids((await as("limited", "/api/v1/envs")).body)).toEqual(["local"]);
+      expect(ids((await as("admin", "/api/v1/envs")).body)).toEqual(["local", "matrix-other"]);
+      expect(ids((await as("limited", "/healthz")).body.engines)).toEqual(["local"]);
+      expect(ids((await as("admin", "/healthz")).body.engines)).toEqual(["local", "matrix-other"]);
+      // Anonymous: whether the panel's own engine answers, and no error text.
+      expect((await as("anonymous", "/healthz")).body.engines).toEqual([{ id: "local", status: "up" }]);
+      for (const path of ["/api/v1/envs/matrix-other", "/api/v1/envs/matrix-other/containers"]) {
+        expect((await as("limited", path)).status, path).toBe(403);
+      }
+      const metrics = await fetch(`${p.url}/metrics`, {
+        headers: { authorization: `Bearer ${tokens.get("limited")}` },
+      });
+      expect(await metrics.text()).not.toContain("matrix-other");
+
+      const client = new StreamClient(p.url, tokens.get("limited")!, ["envs", "containers:matrix-other"]);
+      try {
+        const listed = await client.next((f) => f.t === "envs");
+        expect(ids(listed.d)).toEqual(["local"]);
+        expect((await client.next((f) => f.t === "containers:matrix-other")).k).toBe("error");
+      } finally {
+        client.close();
+      }
+
+      const seen = (await as("limited", "/api/v1/tokens")).body.map((t: { name: string }) => t.name);
+      expect(seen).toEqual(["local only"]);
+      expect((await as("limited", `/api/v1/tokens/${victim.body.id}`, "DELETE")).status).toBe(404);
+      expect((await p.api("GET", "/api/v1/tokens")).body.map((t: { id: number }) => t.id)).toContain(
+        victim.body.id,
+      );
+    } finally {
+      await p.api("DELETE", `/api/v1/tokens/${victim.body.id}`);
+      await p.api("DELETE", "/api/v1/envs/matrix-other");
+    }
+  }, 30_000);
 
   it("lists, streams and stats show a team member only its team's containers", async () => {
     const names = async (caller: CallerKind) =>

@@ -3,7 +3,15 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../web/lib/frames.ts";
-import { cleanupEngine, docker, eventually, RUN_LABEL, runContainer, uniqueName } from "../helpers/engine.ts";
+import {
+  cleanupEngine,
+  docker,
+  eventually,
+  RUN_LABEL,
+  runContainer,
+  shellsIn,
+  uniqueName,
+} from "../helpers/engine.ts";
 import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
 
@@ -15,13 +23,6 @@ const printed = (client: StreamClient, topic: string) =>
     .filter((f: Frame) => f.t === topic && f.k === "output")
     .map((f) => new TextDecoder().decode(f.d as Uint8Array))
     .join("");
-
-/** The shells running in a container beside its own `sleep`. */
-const shells = (container: string) =>
-  docker("top", container, "-o", "pid,args")
-    .split("\n")
-    .slice(1)
-    .filter((line) => /\bsh\s*$/.test(line)).length;
 
 describe("exec: a shell in a container over the stream", () => {
   let p: TestPanel;
@@ -118,22 +119,22 @@ describe("exec: a shell in a container over the stream", () => {
   }, 30_000);
 
   it("ends the shell and what runs in it when the subscriber leaves", async () => {
-    const before = shells(owned);
+    const before = await shellsIn(owned);
     const topic = topicFor();
     const { client } = await open(topic);
     type(client, topic, "sleep 1234\n");
     await eventually(() => (docker("top", owned).includes("sleep 1234") ? true : undefined));
-    expect(shells(owned)).toBe(before + 1);
+    expect(await shellsIn(owned)).toBe(before + 1);
     client.send(encodeMessage({ op: "unsub", topics: [topic] }));
-    await eventually(() =>
-      shells(owned) === before && !docker("top", owned).includes("sleep 1234") ? true : undefined,
+    await eventually(async () =>
+      (await shellsIn(owned)) === before && !docker("top", owned).includes("sleep 1234") ? true : undefined,
     );
     // Unsubscribed while the shell was still starting: it is ended as soon as it has started.
     const quick = topicFor();
     client.send(encodeMessage({ op: "sub", topics: [quick] }));
     client.send(encodeMessage({ op: "unsub", topics: [quick] }));
     await client.next((f) => f.t === quick && f.k === "started");
-    await eventually(() => (shells(owned) === before ? true : undefined));
+    await eventually(async () => ((await shellsIn(owned)) === before ? true : undefined));
     client.close();
   }, 30_000);
 

@@ -1,7 +1,7 @@
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../web/lib/frames.ts";
-import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, docker, eventually, runContainer, shellsIn, uniqueName } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { StreamClient } from "../helpers/stream.ts";
 
@@ -109,6 +109,45 @@ describe("live stream", () => {
     docker("stop", "-t", "0", id);
     const end = await a.next((f) => f.k === "end");
     expect(end.t).toBe(`logs:local:${id}`);
+  });
+
+  it("refuses a cookie-authenticated upgrade from another origin before it runs anything", async () => {
+    const id = runContainer(uniqueName("origin"));
+    await eventually(async () =>
+      (await p.api("GET", `/api/v1/envs/local/containers/${id}`)).status === 200 ? true : undefined,
+    );
+    const handshake = {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    };
+    let session = 0;
+    // What a page elsewhere gets from the victim's browser: the cookie, and its own Origin (or none).
+    for (const origin of ["https://evil.example", `${p.url}.evil.example`, "null", undefined]) {
+      const headers: Record<string, string> = { cookie: p.cookie, ...(origin ? { origin } : {}) };
+      const res = await fetch(`${p.url}/api/v1/stream`, { headers: { ...handshake, ...headers } });
+      expect(res.status, String(origin)).toBe(403);
+      expect((await res.json()).error.code).toBe("cross_origin");
+      const topic = `exec:local:${id}:origin-attack-${++session}`;
+      const attacker = new StreamClient(p.url, headers, [topic]);
+      clients.push(attacker);
+      await expect(attacker.open()).rejects.toThrow();
+    }
+    await Bun.sleep(500);
+    expect(await shellsIn(id)).toBe(0);
+    const audit = await p.api("GET", `/api/v1/audit?action=${encodeURIComponent(`EXEC exec:local:`)}`);
+    expect(audit.body.filter((e: { target: string }) => e.target.includes(id))).toEqual([]);
+
+    // Our own page (same Origin) and a bearer client without one get their shell.
+    const own = new StreamClient(p.url, { cookie: p.cookie, origin: p.url }, [
+      `exec:local:${id}:origin-own-page`,
+    ]);
+    const script = new StreamClient(p.url, p.token, [`exec:local:${id}:origin-script`]);
+    clients.push(own, script);
+    await own.next((f) => f.k === "started");
+    await script.next((f) => f.k === "started");
+    await eventually(async () => ((await shellsIn(id)) === 2 ? true : undefined), 5_000, "both shells");
   });
 
   it("refuses an unauthenticated upgrade with 401 JSON", async () => {

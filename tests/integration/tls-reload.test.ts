@@ -128,8 +128,9 @@ describe("TLS from files, reloaded on SIGHUP (built executable)", () => {
     });
     expect(setup.status).toBe(201);
     const cookie = (setup.headers.get("set-cookie") ?? "").split(";")[0]!;
+    // As the UI's page would open it: the cookie, and the page's own Origin (docs/protocol.md).
     const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/stream`, {
-      headers: { cookie },
+      headers: { cookie, origin: `https://127.0.0.1:${port}` },
       tls: { rejectUnauthorized: false },
     } as unknown as string[]);
     ws.binaryType = "arraybuffer";

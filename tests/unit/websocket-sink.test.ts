@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { WebSocketConnection } from "../../src/stream/websocket.ts";
+import { StreamConnections, WebSocketConnection } from "../../src/stream/websocket.ts";
 import { adminBus, adminCaller } from "../helpers/bus.ts";
 
 /** The part of Bun's ServerWebSocket the connection uses, with a send buffer the test controls. */
@@ -20,9 +20,10 @@ function socket() {
   return sock;
 }
 
-function connect() {
+function connect(connections = new StreamConnections(adminBus()), userId = adminCaller.user.id) {
   const sock = socket();
-  const conn = new WebSocketConnection(adminBus(), adminCaller, []);
+  const caller = { ...adminCaller, user: { ...adminCaller.user, id: userId } };
+  const conn = new WebSocketConnection(connections, caller, []);
   conn.open({ raw: sock } as never);
   return { sock, conn };
 }
@@ -52,6 +53,59 @@ describe("WebSocket sink", () => {
     expect(conn.offer(frame)).toBe(false);
     expect(sock.closedWith).toBe(1013);
     conn.close();
+  });
+
+  it("closes the slowest of a user's clients once together they hold more than the user's bound", () => {
+    const connections = new StreamConnections(adminBus(), { connection: 100, user: 250, total: 10_000 });
+    const [a, b, reader, other] = [1, 1, 1, 2].map((user) => connect(connections, user));
+    const send = (c: typeof a, queued: number) => {
+      c!.sock.buffered = queued;
+      c!.conn.deliver(new Uint8Array([1]));
+    };
+    send(a, 90);
+    send(b, 80);
+    send(reader, 0);
+    // Another user's backlog is not this user's.
+    send(other, 95);
+    expect([a, b, reader, other].map((c) => c!.sock.closedWith)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const c = connect(connections, 1);
+    send(c, 60);
+    expect(c.sock.closedWith).toBeUndefined();
+    // 90 + 80 + 95 > 250: the one holding most goes, and that is enough.
+    send(c, 95);
+    expect([a, b, c, reader, other].map((x) => x!.sock.closedWith)).toEqual([
+      undefined,
+      undefined,
+      1013,
+      undefined,
+      undefined,
+    ]);
+    // What drained since it was last sent to is measured again before anyone is closed for it.
+    b!.sock.buffered = 0;
+    const d = connect(connections, 1);
+    send(a, 100);
+    send(d, 90);
+    expect([a, b, d, reader].map((x) => x!.sock.closedWith)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("closes the slowest clients of any user once together they hold more than the panel's bound", () => {
+    const connections = new StreamConnections(adminBus(), { connection: 100, user: 1_000, total: 250 });
+    const clients = [1, 2, 3, 4].map((user) => connect(connections, user));
+    clients.forEach((c, i) => {
+      c.sock.buffered = [90, 99, 80, 0][i]!;
+      c.conn.deliver(new Uint8Array([1]));
+    });
+    expect(clients.map((c) => c.sock.closedWith)).toEqual([undefined, 1013, undefined, undefined]);
   });
 
   it("closes a client whose queue of ordered frames passes the bound", () => {

@@ -4,6 +4,7 @@ import { noteAudit } from "../../audit/middleware.ts";
 import { addressKey, type LoginThrottle, userKey } from "../../auth/login-throttle.ts";
 import { callerOf } from "../../auth/middleware.ts";
 import { verifyPassword } from "../../auth/passwords.ts";
+import type { Policy } from "../../auth/policy.ts";
 import { CSRF_COOKIE, SESSION_COOKIE, type SessionStore } from "../../auth/sessions.ts";
 import type { TeamStore } from "../../auth/teams.ts";
 import type { TokenStore } from "../../auth/tokens.ts";
@@ -18,6 +19,7 @@ export interface AuthDeps {
   sessions: SessionStore;
   tokens: TokenStore;
   teams: TeamStore;
+  policy: Policy;
   throttle: LoginThrottle;
   secureCookies: boolean;
 }
@@ -222,17 +224,13 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       noteAudit(c, { target: { name: body.name } });
       const caller = callerOf(c);
       // A token never makes a token that reaches further than itself.
-      const limit = caller.token;
-      let envs = body.envs ?? null;
-      if (limit?.envs) {
-        if (envs?.some((e) => !limit.envs!.includes(e)))
-          throw new ApiError(
-            400,
-            "invalid_request",
-            "envs: this token cannot grant environments it does not reach",
-          );
-        envs ??= limit.envs;
-      }
+      const envs = body.envs ?? caller.token?.envs ?? null;
+      if (!deps.policy.reaches(caller, envs))
+        throw new ApiError(
+          400,
+          "invalid_request",
+          "envs: this token cannot grant environments it does not reach",
+        );
       const { token, info } = deps.tokens.create(caller.user.id, {
         name: body.name,
         scope: body.scope ?? "full",
@@ -253,7 +251,11 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       summary: "The caller's API tokens (never their values), with their last use",
       responses: { 200: json(z.array(TokenInfo), "Tokens"), 401: commonErrors[401] },
     },
-    (c) => c.json(deps.tokens.list(callerOf(c).user.id)),
+    (c) => {
+      const caller = callerOf(c);
+      // A token limited to some engines is not told of the others, nor of the tokens that reach them.
+      return c.json(deps.tokens.list(caller.user.id).filter((t) => deps.policy.reaches(caller, t.envs)));
+    },
   );
 
   routes.add(
@@ -267,7 +269,13 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       responses: { 204: "Revoked", 401: commonErrors[401], 404: commonErrors[404] },
     },
     (c, { params }) => {
-      if (!deps.tokens.revoke(callerOf(c).user.id, params.id)) {
+      const caller = callerOf(c);
+      const target = deps.tokens.list(caller.user.id).find((t) => t.id === params.id);
+      if (
+        !target ||
+        !deps.policy.reaches(caller, target.envs) ||
+        !deps.tokens.revoke(caller.user.id, target.id)
+      ) {
         throw new ApiError(404, "not_found", `no token ${params.id}`);
       }
       return c.body(null, 204);

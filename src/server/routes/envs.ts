@@ -1,5 +1,7 @@
 import * as z from "zod/mini";
 import { noteAudit } from "../../audit/middleware.ts";
+import { callerOf } from "../../auth/middleware.ts";
+import type { Policy } from "../../auth/policy.ts";
 import { checkTlsMaterial, TlsMaterialError } from "../../engine/tls-material.ts";
 import { EngineUrlError, parseEngineUrl } from "../../engine/url.ts";
 import { type Environment, type Environments, viewOf } from "../../envs/environments.ts";
@@ -28,17 +30,20 @@ export function environmentOf(envs: Environments, id: string): Environment {
   return env;
 }
 
-export function envRoutes(routes: RouteTable, envs: Environments): void {
+export function envRoutes(routes: RouteTable, envs: Environments, policy: Policy): void {
   routes.add(
     {
       method: "get",
       path: "/api/v1/envs",
       tag: "environments",
       policy: "envs:read",
-      summary: "Engines this panel manages, with their status",
+      summary: "Engines this panel manages, with their status (for a token limited to some: those)",
       responses: { 200: json(z.array(EnvironmentSchema), "Environments"), 401: commonErrors[401] },
     },
-    (c) => c.json(envs.list()),
+    (c) => {
+      const caller = callerOf(c);
+      return c.json(envs.list().filter((e) => policy.can(caller, "envs:read", { env: e.id })));
+    },
   );
 
   routes.add(

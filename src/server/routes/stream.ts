@@ -2,22 +2,32 @@ import { upgradeWebSocket } from "hono/bun";
 import { getCookie } from "hono/cookie";
 import * as z from "zod/mini";
 import { type Authenticator, callerOf, identify } from "../../auth/middleware.ts";
+import type { Policy } from "../../auth/policy.ts";
 import { SESSION_COOKIE } from "../../auth/sessions.ts";
 import type { TopicBus } from "../../stream/bus.ts";
-import { WebSocketConnection } from "../../stream/websocket.ts";
+import { StreamConnections, WebSocketConnection } from "../../stream/websocket.ts";
 import { clientAddress } from "../client-address.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, errorResponse } from "../schemas.ts";
 
 /** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
-export function streamRoutes(routes: RouteTable, bus: TopicBus, auth: Authenticator): void {
+export function streamRoutes(
+  routes: RouteTable,
+  bus: TopicBus,
+  auth: Authenticator & { policy: Policy },
+): void {
+  const connections = new StreamConnections(bus);
+  const accessChanged = () => connections.accessChanged();
+  auth.sessions.onChange(accessChanged);
+  auth.tokens.onChange(accessChanged);
+  auth.policy.onOwnershipChange(accessChanged);
   const upgrade = upgradeWebSocket((c) => {
     const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
     const headers = c.req.raw.headers;
     const cookie = getCookie(c, SESSION_COOKIE);
     const conn = new WebSocketConnection(
-      bus,
+      connections,
       callerOf(c),
       topics,
       () => identify(auth, headers, cookie),

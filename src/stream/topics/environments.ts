@@ -1,13 +1,32 @@
+import type { Caller, Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
 import type { TopicBus } from "../bus.ts";
+import { encodeFrame } from "../frames.ts";
 
-/** `envs`: the list of environments with their status, sent again whenever an engine comes or goes. */
-export function registerEnvironmentTopic(bus: TopicBus, envs: Environments): void {
+/**
+ * `envs`: the list of environments with their status, sent again whenever an engine comes or goes;
+ * to a token limited to some engines, those only.
+ */
+export function registerEnvironmentTopic(bus: TopicBus, envs: Environments, policy: Policy): void {
+  const visible = (caller: Caller) =>
+    envs.list().filter((e) => policy.can(caller, "envs:read", { env: e.id }));
   bus.register("envs", {
     action: "envs:read",
-    open: () => [{ k: "envs", d: envs.list() }],
+    open: (_args, { caller }) => [{ k: "envs", d: visible(caller) }],
   });
   envs.onChange((_id, change) => {
-    if (change.kind === "status") bus.publish("envs", { k: "envs", d: envs.list() });
+    if (change.kind !== "status") return;
+    // One frame per distinct list, not per subscriber.
+    const frames = new Map<string, Uint8Array>();
+    bus.publishEach("envs", (_sink, caller) => {
+      const list = visible(caller);
+      const key = list.map((e) => e.id).join("\u0000");
+      let frame = frames.get(key);
+      if (!frame) {
+        frame = encodeFrame("envs", { k: "envs", d: list });
+        frames.set(key, frame);
+      }
+      return frame;
+    });
   });
 }

@@ -38,6 +38,8 @@ export function registerStatsTopic(
 ): void {
   const lastSeq = new WeakMap<Sink, number>();
   const audiences = new Map<string, Map<string, AudienceFrames>>();
+  // The last tick's figures per engine, to re-filter from between ticks.
+  const lastFigures = new Map<string, TickFigures[]>();
 
   const framesFor = (envId: string, collector: StatsCollector, caller: Caller): AudienceFrames => {
     const audience = policy.audience(caller, envId);
@@ -76,6 +78,7 @@ export function registerStatsTopic(
       return () => {
         release();
         audiences.delete(envId);
+        lastFigures.delete(envId);
       };
     },
   });
@@ -91,12 +94,42 @@ export function registerStatsTopic(
     },
     activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
   });
-  // Ownership changed: every subscriber starts again from a keyframe of what it may now see.
-  policy.onOwnershipChange(() => audiences.clear());
+  const visible = (all: TickFigures[], audience: Audience, envId: string): TickFigures[] => {
+    const mirror = envs.get(envId)?.mirror;
+    if (!mirror) return [];
+    return all.filter((f) => {
+      const c = mirror.find(f.id);
+      return c !== undefined && audience.sees(c);
+    });
+  };
+  // Ownership changed: every subscriber starts again, now rather than at the next tick (up to
+  // --stats-interval away), from a keyframe of what it may now see.
+  policy.onOwnershipChange(() => {
+    audiences.clear();
+    for (const topic of bus.topicNames("stats")) {
+      const envId = topic.slice("stats:".length);
+      const collector = collectors.get(envId);
+      if (!collector) continue;
+      let offered = 0;
+      const pick = (_sink: Sink, caller: Caller): Uint8Array => {
+        const frames = framesFor(envId, collector, caller);
+        if (frames.own && !frames.keyFrame) {
+          frames.own.encoder.tick(visible(lastFigures.get(envId) ?? [], frames.own.audience, envId));
+        }
+        offered = frames.encoder.seq;
+        frames.keyFrame ??= encodeFrame(topic, { k: "key", d: frames.encoder.keyframe() });
+        return frames.keyFrame;
+      };
+      bus.publishLatest(topic, pick, (sink, taken) => {
+        if (taken) lastSeq.set(sink, offered);
+      });
+    }
+  });
 
   collectors.onHost((envId, host) => bus.publish(`host:${envId}`, { k: "host", d: host }));
   collectors.onTick((envId, collector, { delta, figures }) => {
     const topic = `stats:${envId}`;
+    lastFigures.set(envId, figures);
     // Audiences made during this tick's sending (after an ownership change) start with a keyframe.
     for (const frames of audiences.get(envId)?.values() ?? []) {
       frames.delta = frames.own
@@ -121,14 +154,5 @@ export function registerStatsTopic(
     bus.publishLatest(topic, pick, (sink, taken) => {
       if (taken) lastSeq.set(sink, offered);
     });
-
-    function visible(all: TickFigures[], audience: Audience, env: string): TickFigures[] {
-      const mirror = envs.get(env)?.mirror;
-      if (!mirror) return [];
-      return all.filter((f) => {
-        const c = mirror.find(f.id);
-        return c !== undefined && audience.sees(c);
-      });
-    }
   });
 }
