@@ -1,4 +1,4 @@
-import type { EngineClient } from "./client.ts";
+import type { Engine } from "./engine.ts";
 import { toEngineError } from "./errors.ts";
 import { type LogLine, LogLineDecoder } from "./log-lines.ts";
 import { containerPath } from "./paths.ts";
@@ -32,7 +32,7 @@ function logsPath(id: string, q: LogQuery, follow: boolean): string {
  * errors the stream, which cuts the answer off short of its closing `]`.
  */
 export async function logsAsJson(
-  engine: EngineClient,
+  engine: Engine,
   id: string,
   tty: boolean,
   q: LogQuery,
@@ -75,7 +75,7 @@ export async function logsAsJson(
 
 /** Follows a container's log; `onEnd` runs once when the engine closes the stream or it is stopped. */
 export function followLogs(
-  engine: EngineClient,
+  engine: Engine,
   id: string,
   tty: boolean,
   q: LogQuery,

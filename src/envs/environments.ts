@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Capabilities } from "../engine/capabilities.ts";
-import { EngineClient, type EngineFacts } from "../engine/client.ts";
+import { DockerHttpEngine } from "../engine/docker-http.ts";
+import type { EngineFacts } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { SecretVault } from "../secrets/vault.ts";
 import { ContainerMirror, type EngineStatus, type MirrorChange } from "../state/mirror.ts";
@@ -12,7 +13,7 @@ export interface Environment {
   url: string;
   /** Connects with a TLS client certificate; the material itself is never shown. */
   tls: boolean;
-  engine: EngineClient;
+  engine: DockerHttpEngine;
   mirror: ContainerMirror;
 }
 
@@ -106,7 +107,7 @@ export class Environments {
   }
 
   private open(id: string, name: string, url: string, tls?: TlsMaterial): Environment {
-    const engine = new EngineClient(parseEngineUrl(url, tls));
+    const engine = new DockerHttpEngine(parseEngineUrl(url, tls));
     const mirror = new ContainerMirror(engine);
     const env: Environment = { id, name, url, tls: tls !== undefined, engine, mirror };
     this.envs.set(id, env);

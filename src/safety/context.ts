@@ -43,7 +43,7 @@ export function safetyContext(
   };
   return {
     settings,
-    onThisMachine: env.engine.target.socketPath !== undefined,
+    onThisMachine: env.engine.local,
     async ownedContainer(ref) {
       const container = env.mirror.find(ref);
       if (!container || !policy.can(caller, "containers:operate", { env: env.id, container }))

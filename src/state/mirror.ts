@@ -1,5 +1,5 @@
 import type Dockerode from "dockerode";
-import type { EngineClient } from "../engine/client.ts";
+import type { Engine } from "../engine/engine.ts";
 import { EngineError, toEngineError } from "../engine/errors.ts";
 import { containerPath } from "../engine/paths.ts";
 import { type ContainerView, fromInspect, fromListItem, statusText } from "./container-view.ts";
@@ -42,7 +42,7 @@ export class ContainerMirror {
   /** Goes up with every change to the list, so readers can tell whether what they made from it is stale. */
   version = 0;
 
-  constructor(private readonly engine: EngineClient) {}
+  constructor(private readonly engine: Engine) {}
 
   onChange(listener: (change: MirrorChange) => void): () => void {
     this.listeners.add(listener);

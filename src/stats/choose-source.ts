@@ -9,7 +9,7 @@ import type { StatsSource } from "./sample.ts";
  * engine, the panel not boxed in a container of its own); else the engine's streaming stats.
  */
 export function chooseStatsSource(env: Environment, probe: ContainerView): StatsSource {
-  if (env.engine.target.socketPath && CgroupSource.available({ probe: { id: probe.id, pid: probe.pid } }))
+  if (env.engine.local && CgroupSource.available({ probe: { id: probe.id, pid: probe.pid } }))
     return new CgroupSource();
   return new DockerStatsSource(env.engine);
 }

@@ -92,7 +92,7 @@ export class StatsCollectors {
     const env = this.envs.get(envId);
     if (!env?.engine.capabilities?.stats) return undefined;
     const history = new StatsHistory(this.db, envId, this.intervalMs);
-    const host = env.engine.target.socketPath ? new HostReader(this.hostDisks) : undefined;
+    const host = env.engine.local ? new HostReader(this.hostDisks) : undefined;
     const collector = new StatsCollector(env, this.choose, this.intervalMs, (delta, figures, at) => {
       // Frames first: the host's figures and the history are bookkeeping no client should wait for.
       for (const l of this.listeners) l(envId, collector, { delta, figures });

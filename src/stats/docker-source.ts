@@ -1,4 +1,4 @@
-import type { EngineClient } from "../engine/client.ts";
+import type { Engine } from "../engine/engine.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { RawSample, StatsSource, StatsTarget } from "./sample.ts";
 
@@ -107,7 +107,7 @@ export class DockerStatsSource implements StatsSource {
   private closed = false;
 
   constructor(
-    private readonly client: EngineClient,
+    private readonly client: Engine,
     options: DockerStatsSourceOptions = {},
   ) {
     this.lingerMs = options.lingerMs ?? 30_000;

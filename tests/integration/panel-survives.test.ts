@@ -2,8 +2,9 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineClient } from "../../src/engine/client.ts";
+import { DockerHttpEngine } from "../../src/engine/docker-http.ts";
 import { EngineError } from "../../src/engine/errors.ts";
+import { containerPath } from "../../src/engine/paths.ts";
 import { parseEngineUrl } from "../../src/engine/url.ts";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
 import {
@@ -121,7 +122,7 @@ describe("no request ends the panel (built binary)", () => {
 describe("engine redirects are never followed", () => {
   const socket = join(tmpdir(), `gptest-redirect-${process.pid}.sock`);
   let server: ReturnType<typeof Bun.serve> | undefined;
-  let engine: EngineClient;
+  let engine: DockerHttpEngine;
   let followed = 0;
 
   beforeAll(async () => {
@@ -142,7 +143,7 @@ describe("engine redirects are never followed", () => {
         return new Response(null, { status: 301, headers: { location: "/v1.41/followed" } });
       },
     });
-    engine = new EngineClient(parseEngineUrl(`unix://${socket}`));
+    engine = new DockerHttpEngine(parseEngineUrl(`unix://${socket}`));
     await engine.connect();
   });
 
@@ -158,12 +159,13 @@ describe("engine redirects are never followed", () => {
     expect(followed).toBe(0);
   });
 
-  it("a 301 to a dockerode action is an EngineError, with nothing thrown where nobody catches it", async () => {
-    for (const run of [
-      (c: { restart(): Promise<unknown> }) => c.restart(),
-      (c: { pause(): Promise<unknown> }) => c.pause(),
+  it("a 301 to an action, or to a shell's exec through dockerode, is an EngineError, with nothing thrown where nobody catches it", async () => {
+    for (const attempt of [
+      () => engine.send("POST", "/containers/abc/restart"),
+      () => engine.exec("abc", { Cmd: ["sh"], interactive: false }),
+      () => engine.exec("abc", { Cmd: ["sh"], interactive: true }),
     ]) {
-      const err = await engine.container("abc", run as never).catch((e: unknown) => e);
+      const err = await attempt().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EngineError);
       expect((err as EngineError).status).toBe(301);
     }
@@ -172,9 +174,10 @@ describe("engine redirects are never followed", () => {
 
   it("a reference that is no container name never reaches the engine", async () => {
     for (const ref of ["/", "..", "a/b", "a?b", "", "/../x"]) {
-      const err = await engine.container(ref, (c) => c.pause()).catch((e: unknown) => e);
+      const err = await engine.exec(ref, { Cmd: ["true"], interactive: false }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EngineError);
       expect((err as EngineError).status).toBe(404);
+      expect(() => containerPath(ref)).toThrow(EngineError);
     }
   });
 });

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EngineClient } from "../../src/engine/client.ts";
+import { DockerHttpEngine } from "../../src/engine/docker-http.ts";
 import { parseEngineUrl } from "../../src/engine/url.ts";
 import { CgroupSource } from "../../src/stats/cgroup-source.ts";
 import { DockerStatsSource } from "../../src/stats/docker-source.ts";
@@ -108,14 +108,14 @@ function stealShare(a: number[], b: number[]): number {
 }
 
 describe("stats sources against `docker stats`", () => {
-  let client: EngineClient;
+  let client: DockerHttpEngine;
   let burner: Box;
   let half: Box;
   let holder: Box;
   let boxes: Box[];
 
   beforeAll(async () => {
-    client = new EngineClient(parseEngineUrl("unix:///var/run/docker.sock"));
+    client = new DockerHttpEngine(parseEngineUrl("unix:///var/run/docker.sock"));
     await client.connect();
     burner = start("burn", ["sh", "-c", "yes >/dev/null"], []);
     half = start("half", ["sh", "-c", "yes >/dev/null"], ["--cpus", "0.5"]);
@@ -241,7 +241,7 @@ describe("stats sources against `docker stats`", () => {
   it("docker source: one stream=1 connection per container across reads, closed after the linger", async () => {
     const proxy = new EngineProxy(`/tmp/${PREFIX}stats.sock`);
     await proxy.start();
-    const viaProxy = new EngineClient(parseEngineUrl(proxy.url));
+    const viaProxy = new DockerHttpEngine(parseEngineUrl(proxy.url));
     await viaProxy.connect();
     const source = new DockerStatsSource(viaProxy, { lingerMs: 500 });
     try {

@@ -145,14 +145,24 @@ function engineOptions<T extends object>(
   return {};
 }
 
-/** Engines answer 304 to starting a running container or stopping a stopped one: nothing to do is success. */
+/**
+ * One change to a container, `/containers/<ref><rest>?<query>`. Engines answer 304 to starting a
+ * running container or stopping a stopped one: nothing to do is success.
+ */
 async function engineAction(
   env: Environment,
   ref: string,
-  run: (c: Dockerode.Container) => Promise<unknown>,
+  method: "POST" | "DELETE",
+  rest: string,
+  query: Record<string, string | number | boolean | undefined> = {},
+  timeoutMs?: number,
 ) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
   try {
-    await env.engine.container(ref, run);
+    await env.engine.send(method, containerPath(ref, params.size ? `${rest}?${params}` : rest), {
+      timeoutMs,
+    });
   } catch (err) {
     if (!(err instanceof EngineError && err.status === 304)) throw err;
   }
@@ -313,17 +323,20 @@ export function containerRoutes(
       // A volume the engine would make on its own carries no team, and any team could then use it.
       const team = Labels[TEAM_LABEL];
       for (const volume of volumes) {
-        await env.engine.post("/volumes/create", {
-          Name: volume,
-          Labels: team ? { [TEAM_LABEL]: team } : {},
+        await env.engine.send("POST", "/volumes/create", {
+          body: { Name: volume, Labels: team ? { [TEAM_LABEL]: team } : {} },
         });
       }
       const query = name ? `?name=${encodeURIComponent(name.replace(/^\//, ""))}` : "";
       const created = await env.engine
-        .post<{ Id: string; Warnings?: string[] | null }>(`/containers/create${query}`, { ...config, Labels })
+        .send<{ Id: string; Warnings?: string[] | null }>("POST", `/containers/create${query}`, {
+          body: { ...config, Labels },
+        })
         .catch((err) => {
           throw nameTaken(err, name);
         });
+      if (!created?.Id)
+        throw new ApiError(502, "engine_error", "the engine answered the create without an id");
       await env.mirror.refresh(created.Id);
       return c.json({ id: created.Id, warnings: (created.Warnings ?? []).filter(Boolean) }, 201);
     },
@@ -363,7 +376,7 @@ export function containerRoutes(
       const env = environmentOf(envs, params.env);
       requireCapability(env, "rename");
       const ref = ownedRef(c, policy, env, params.id, "containers:operate");
-      await engineAction(env, ref, (ct) => ct.rename({ name: query.name })).catch((err) => {
+      await engineAction(env, ref, "POST", "/rename", { name: query.name }).catch((err) => {
         throw nameTaken(err, query.name);
       });
       return c.body(null, 204);
@@ -392,22 +405,9 @@ export function containerRoutes(
       }
       const timeout = engineOptions(env, action, t !== undefined ? { t } : {});
       const ref = ownedRef(c, policy, env, params.id, "containers:operate");
-      await engineAction(env, ref, (ct) => {
-        switch (action) {
-          case "start":
-            return ct.start();
-          case "stop":
-            return ct.stop(timeout);
-          case "restart":
-            return ct.restart(timeout);
-          case "kill":
-            return ct.kill(signal ? { signal } : {});
-          case "pause":
-            return ct.pause();
-          case "unpause":
-            return ct.unpause();
-        }
-      });
+      // A stop waits for the container as long as it was told to, then some.
+      const waits = action === "stop" || action === "restart" ? ((t ?? 10) + 30) * 1000 : undefined;
+      await engineAction(env, ref, "POST", `/${action}`, { ...timeout, signal }, waits);
       return c.body(null, 204);
     },
   );
@@ -428,7 +428,7 @@ export function containerRoutes(
       const env = environmentOf(envs, params.env);
       const options = engineOptions(env, "remove", { force: query.force, v: query.volumes });
       const ref = ownedRef(c, policy, env, params.id, "containers:operate");
-      await engineAction(env, ref, (ct) => ct.remove(options));
+      await engineAction(env, ref, "DELETE", "", options);
       return c.body(null, 204);
     },
   );

@@ -1,8 +1,7 @@
 import type { Duplex } from "node:stream";
-import type Dockerode from "dockerode";
 import type { NewAuditEntry } from "../../audit/audit-log.ts";
 import type { Caller, Policy } from "../../auth/policy.ts";
-import type { EngineClient } from "../../engine/client.ts";
+import type { Engine, ExecSession } from "../../engine/engine.ts";
 import { containerPath } from "../../engine/paths.ts";
 import type { Environment, Environments } from "../../envs/environments.ts";
 import { safetyContext } from "../../safety/context.ts";
@@ -24,9 +23,9 @@ const STATUS_OF: Record<string, number> = {
 };
 
 interface Session {
-  exec: Dockerode.Exec;
+  exec: ExecSession;
   stream: Duplex;
-  engine: EngineClient;
+  engine: Engine;
   container: string;
   marker: string;
 }
@@ -91,21 +90,10 @@ export function registerExecTopic(bus: TopicBus, { envs, policy, engineSafety, a
         if (caller.user.role !== "admin")
           await refuseUnsafe(env, container.id, safetyContext(env, policy, caller, engineSafety()));
         const marker = `${SESSION_ENV}=${crypto.randomUUID()}`;
-        const started = await env.engine.container(container.id, async (ct) => {
-          // The container's own user and no Privileged: exec gets no more rights than the container has.
-          const exec = await ct.exec({
-            Cmd: ["sh"],
-            Env: [marker],
-            AttachStdin: true,
-            AttachStdout: true,
-            AttachStderr: true,
-            Tty: true,
-          });
-          // Tty on start too: the engine multiplexes the output (8-byte frame headers) unless told.
-          const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
-          return { exec, stream };
-        });
-        sessions.set(key, { ...started, engine: env.engine, container: container.id, marker });
+        // The container's own user and no Privileged: exec gets no more rights than the container has.
+        const exec = await env.engine.exec(container.id, { Cmd: ["sh"], Env: [marker], interactive: true });
+        if (!exec.stream) throw new TopicError("engine_error", "the engine gave the shell no terminal");
+        sessions.set(key, { exec, stream: exec.stream, engine: env.engine, container: container.id, marker });
         audit({ ...entry, result: "ok", status: 101, detail: "" });
         return [{ k: "started" }];
       } catch (err) {
@@ -145,11 +133,7 @@ export function registerExecTopic(bus: TopicBus, { envs, policy, engineSafety, a
       session.stream.once("close", async () => {
         if (done) return;
         done = true;
-        const code = await session.exec
-          .inspect()
-          .then((i) => i.ExitCode)
-          .catch(() => null);
-        out.end({ k: "exit", d: { code } });
+        out.end({ k: "exit", d: { code: await session.exec.exitCode() } });
       });
       return () => {
         sessions.delete(key);
@@ -174,7 +158,7 @@ export function registerExecTopic(bus: TopicBus, { envs, policy, engineSafety, a
         throw new TopicError("bad_frame", `resize needs integer cols and rows (1-${MAX_TERMINAL_SIZE})`);
       }
       // A resize that fails (the shell just exited) changes nothing worth telling.
-      session.exec.resize({ w: cols, h: rows }).catch(() => {});
+      session.exec.resize(cols, rows).catch(() => {});
     },
   });
 }
@@ -203,10 +187,7 @@ async function hangUp({ engine, container, marker }: Session): Promise<void> {
   // environ is NUL-separated, which some greps (busybox -F) do not read past: one line per variable.
   const script = `for p in /proc/[0-9]*; do tr '\\0' '\\n' < "$p/environ" 2>/dev/null | grep -qxF "$1" && kill -HUP "\${p#/proc/}"; done; true`;
   await engine
-    .container(container, async (ct) => {
-      const exec = await ct.exec({ Cmd: ["sh", "-c", script, "sh", marker] });
-      await exec.start({ Detach: true });
-    })
+    .exec(container, { Cmd: ["sh", "-c", script, "sh", marker], interactive: false })
     // Nothing to hang up on when the container has stopped or gone: its processes went with it.
     .catch(() => {});
 }

@@ -1,30 +1,20 @@
 import type * as Http from "node:http";
+import type { Duplex } from "node:stream";
 import type Dockerode from "dockerode";
 import {
   type Capabilities,
   capabilitiesOf,
-  type EngineKind,
   engineKind,
   negotiateApiVersion,
   type VersionAnswer,
 } from "./capabilities.ts";
+import type { Engine, EngineFacts, ExecSession, ExecSpec } from "./engine.ts";
 import { EngineError, toEngineError } from "./errors.ts";
 import { containerRef } from "./paths.ts";
 import type { EngineTarget } from "./url.ts";
 
-export interface EngineFacts {
-  kind: EngineKind;
-  version: string;
-  api_version: string;
-  os: string;
-  arch: string;
-  hostname: string;
-  ncpu: number;
-  mem_total: number;
-}
-
-// dockerode (with Node's http client under it) costs ~17 MB of resident memory: it is loaded on the
-// first action, once for every engine. Reads, streams and logs go over Bun's own fetch.
+// dockerode (with Node's http client under it) costs ~17 MB of resident memory: it is loaded for the
+// first shell, which needs its hijacked connection. Everything else goes over Bun's own fetch.
 let dockerodeModule: Promise<typeof Dockerode> | undefined;
 function loadDockerode(): Promise<typeof Dockerode> {
   dockerodeModule ??= Promise.all([
@@ -62,16 +52,20 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
- * One engine: where it is, the API version spoken with it and what it can do. `get` and `stream`
- * are the read path the state mirror uses all the time; `call` hands dockerode to actions.
+ * The Docker Engine API over HTTP (a unix socket, TCP or TLS): where the engine is, the API version
+ * spoken with it and what it can do. Everything but a shell goes over Bun's fetch.
  */
-export class EngineClient {
+export class DockerHttpEngine implements Engine {
   private docker: Promise<Dockerode> | undefined;
   private prefix = "";
   facts: EngineFacts | undefined;
   capabilities: Capabilities | undefined;
 
   constructor(readonly target: EngineTarget) {}
+
+  get local(): boolean {
+    return this.target.socketPath !== undefined;
+  }
 
   /** (Re)connects: reads /version and /info, negotiates the API version. Throws EngineError. */
   async connect(): Promise<void> {
@@ -98,28 +92,31 @@ export class EngineClient {
     };
   }
 
-  /** GET of a JSON answer, e.g. `/containers/json?all=1`; an engine that takes over 30 s has gone. */
+  /** An engine that takes over 30 s to answer a read has gone. */
   async get<T>(path: string, signal: AbortSignal = AbortSignal.timeout(REQUEST_TIMEOUT_MS)): Promise<T> {
     const res = await this.request(path, signal);
     return (await res.json()) as T;
   }
 
-  /** POST of a JSON body made by the panel (never a caller's object), with the JSON answer. */
-  async post<T>(path: string, body: unknown): Promise<T> {
-    const res = await this.request(path, AbortSignal.timeout(REQUEST_TIMEOUT_MS), true, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
+  async send<T = unknown>(
+    method: "POST" | "PUT" | "DELETE",
+    path: string,
+    { body, timeoutMs = REQUEST_TIMEOUT_MS }: { body?: unknown; timeoutMs?: number } = {},
+  ): Promise<T | undefined> {
+    const res = await this.request(path, AbortSignal.timeout(timeoutMs), true, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
     });
-    return (await res.json()) as T;
+    const text = await res.text();
+    return text ? (JSON.parse(text) as T) : undefined;
   }
 
-  /** Asks whether the engine still answers at all; throws EngineError when it does not. */
   async ping(signal?: AbortSignal): Promise<void> {
     await (await this.request("/_ping", signal)).arrayBuffer();
   }
 
-  /** GET of a streamed answer (events, followed logs): the body as it arrives, for as long as it lasts. */
   async stream(path: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     // No idle timeout: the engine's event stream is silent for as long as nothing happens.
     const res = await this.request(path, signal, false);
@@ -127,23 +124,44 @@ export class EngineClient {
     return res.body;
   }
 
-  /** Runs one dockerode call against the engine; every failure comes back as an EngineError. */
-  async call<T>(fn: (docker: Dockerode) => Promise<T>): Promise<T> {
+  /** Through dockerode: a shell needs the connection hijacked, which fetch cannot do. */
+  async exec(container: string, spec: ExecSpec): Promise<ExecSession> {
     if (!this.facts) throw new EngineError(0, "engine not connected");
     this.docker ??= loadDockerode().then((Docker) => new Docker(this.modemOptions()));
+    const docker = await this.docker;
     try {
-      return await fn(await this.docker);
+      const exec = await docker.getContainer(containerRef(container)).exec({
+        Cmd: spec.Cmd,
+        Env: spec.Env,
+        User: spec.User,
+        AttachStdin: spec.interactive,
+        AttachStdout: spec.interactive,
+        AttachStderr: spec.interactive,
+        Tty: spec.interactive,
+      });
+      let stream: Duplex | undefined;
+      if (spec.interactive) {
+        // Tty on start too: the engine multiplexes the output (8-byte frame headers) unless told.
+        stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+      } else await exec.start({ Detach: true });
+      return {
+        stream,
+        resize: (cols, rows) =>
+          exec.resize({ w: cols, h: rows }).then(
+            () => undefined,
+            (err) => {
+              throw toEngineError(err);
+            },
+          ),
+        exitCode: () =>
+          exec.inspect().then(
+            (i) => i.ExitCode,
+            () => null,
+          ),
+      };
     } catch (err) {
       throw toEngineError(err);
     }
-  }
-
-  /** Runs one dockerode call on the container a caller named, the reference checked and encoded. */
-  container<T>(
-    ref: string,
-    fn: (container: Dockerode.Container, docker: Dockerode) => Promise<T>,
-  ): Promise<T> {
-    return this.call((d) => fn(d.getContainer(containerRef(ref)), d));
   }
 
   private async request(

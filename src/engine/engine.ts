@@ -1,0 +1,58 @@
+import type { Duplex } from "node:stream";
+import type { Capabilities, EngineKind } from "./capabilities.ts";
+
+export interface EngineFacts {
+  kind: EngineKind;
+  version: string;
+  api_version: string;
+  os: string;
+  arch: string;
+  hostname: string;
+  ncpu: number;
+  mem_total: number;
+}
+
+/** A process to run in a container (Docker's ExecConfig, reduced to what the panel asks for). */
+export interface ExecSpec {
+  Cmd: string[];
+  Env?: string[];
+  User?: string;
+  /** a terminal and stdin: the caller writes to and reads from `stream` */
+  interactive: boolean;
+}
+
+export interface ExecSession {
+  /** the terminal's bytes both ways (interactive), or nothing to read (detached) */
+  stream: Duplex | undefined;
+  resize(cols: number, rows: number): Promise<void>;
+  /** once it has ended; null when the engine cannot say */
+  exitCode(): Promise<number | null>;
+}
+
+/**
+ * An engine as the rest of the panel sees it: the Docker Engine API's paths and JSON, whatever
+ * carries them. The Docker-over-HTTP client (docker-http.ts) is the first implementation; an agent
+ * tunnel is a second, and tests drive a fake one. Every failure is an EngineError.
+ */
+export interface Engine {
+  /** Its files are this machine's (a local socket): host paths and cgroups can be read here. */
+  readonly local: boolean;
+  readonly facts: EngineFacts | undefined;
+  readonly capabilities: Capabilities | undefined;
+  /** (Re)connects: reads what the engine is and can do. */
+  connect(): Promise<void>;
+  /** Whether it still answers at all. */
+  ping(signal?: AbortSignal): Promise<void>;
+  /** GET of a JSON answer, e.g. `/containers/json?all=1`. */
+  get<T>(path: string, signal?: AbortSignal): Promise<T>;
+  /** A change, with a JSON body the panel made (never a caller's object); the JSON answer, if any. */
+  send<T = unknown>(
+    method: "POST" | "PUT" | "DELETE",
+    path: string,
+    options?: { body?: unknown; timeoutMs?: number },
+  ): Promise<T | undefined>;
+  /** GET of a streamed answer (events, followed logs and stats): the body as it arrives. */
+  stream(path: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  /** Starts a process in a running container. */
+  exec(container: string, spec: ExecSpec): Promise<ExecSession>;
+}
