@@ -1,4 +1,3 @@
-import type Dockerode from "dockerode";
 import * as z from "zod/mini";
 import { noteAudit } from "../../audit/middleware.ts";
 import type { Action as PolicyAction } from "../../auth/actions.ts";
