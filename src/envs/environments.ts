@@ -1,21 +1,29 @@
 import type { Database } from "bun:sqlite";
+import { type ContainerChange, ContainerMirror } from "../containers/mirror.ts";
 import type { Capabilities } from "../engine/capabilities.ts";
 import { DockerHttpEngine } from "../engine/docker-http.ts";
-import type { EngineFacts } from "../engine/engine.ts";
+import type { Engine, EngineFacts } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { SecretVault } from "../secrets/vault.ts";
-import { ContainerMirror, type EngineStatus, type MirrorChange } from "../state/mirror.ts";
+import { EngineConnection, type EngineStatus } from "./connection.ts";
 
-/** One engine the panel manages. */
+/** One engine the panel manages: its connection and the mirrors that connection feeds. */
 export interface Environment {
   id: string;
   name: string;
   url: string;
   /** Connects with a TLS client certificate; the material itself is never shown. */
   tls: boolean;
-  engine: DockerHttpEngine;
-  mirror: ContainerMirror;
+  engine: Engine;
+  connection: EngineConnection;
+  containers: ContainerMirror;
 }
+
+/** Environments coming, going, and their engines' status. */
+export type EnvEvent =
+  | { kind: "added"; id: string }
+  | { kind: "removed"; id: string }
+  | { kind: "status"; id: string; status: EngineStatus; error: string | null };
 
 export interface EnvironmentView {
   id: string;
@@ -29,11 +37,10 @@ export interface EnvironmentView {
   capabilities: Capabilities | null;
 }
 
-type Listener = (envId: string, change: MirrorChange) => void;
-
 export class Environments {
   private envs = new Map<string, Environment>();
-  private listeners = new Set<Listener>();
+  private envListeners = new Set<(event: EnvEvent) => void>();
+  private containerListeners = new Set<(envId: string, change: ContainerChange) => void>();
 
   constructor(
     private readonly db: Database,
@@ -73,13 +80,13 @@ export class Environments {
   remove(id: string): boolean {
     const env = this.envs.get(id);
     if (!env || id === "local") return false;
-    env.mirror.stop();
+    env.connection.stop();
     this.envs.delete(id);
     this.db.transaction(() => {
       this.db.query("DELETE FROM environments WHERE id = ?").run(id);
       this.vault.delete(tlsOwner(id));
     })();
-    this.announce(id, { kind: "status", status: "down", error: "removed" });
+    this.announce({ kind: "removed", id });
     return true;
   }
 
@@ -96,28 +103,40 @@ export class Environments {
     return [...this.envs.values()].map(viewOf);
   }
 
-  /** Every change of every mirror, including mirrors of engines added later. */
-  onChange(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Environments added and removed, and every status change, of engines added later too. */
+  onEnv(listener: (event: EnvEvent) => void): () => void {
+    this.envListeners.add(listener);
+    return () => this.envListeners.delete(listener);
+  }
+
+  /** Every change of every environment's containers, including engines added later. */
+  onContainers(listener: (envId: string, change: ContainerChange) => void): () => void {
+    this.containerListeners.add(listener);
+    return () => this.containerListeners.delete(listener);
   }
 
   stop(): void {
-    for (const env of this.envs.values()) env.mirror.stop();
+    for (const env of this.envs.values()) env.connection.stop();
   }
 
   private open(id: string, name: string, url: string, tls?: TlsMaterial): Environment {
     const engine = new DockerHttpEngine(parseEngineUrl(url, tls));
-    const mirror = new ContainerMirror(engine);
-    const env: Environment = { id, name, url, tls: tls !== undefined, engine, mirror };
+    const connection = new EngineConnection(engine);
+    const containers = new ContainerMirror(engine);
+    connection.attach(containers);
+    const env: Environment = { id, name, url, tls: tls !== undefined, engine, connection, containers };
     this.envs.set(id, env);
-    mirror.onChange((change) => this.announce(id, change));
-    mirror.start();
+    containers.onChange((change) => {
+      for (const l of this.containerListeners) l(id, change);
+    });
+    connection.onStatus((status, error) => this.announce({ kind: "status", id, status, error }));
+    this.announce({ kind: "added", id });
+    connection.start();
     return env;
   }
 
-  private announce(id: string, change: MirrorChange): void {
-    for (const l of this.listeners) l(id, change);
+  private announce(event: EnvEvent): void {
+    for (const l of this.envListeners) l(event);
   }
 }
 
@@ -132,10 +151,10 @@ export function viewOf(env: Environment): EnvironmentView {
     name: env.name,
     // Known once the engine has answered /version.
     kind: env.engine.facts?.kind ?? "unknown",
-    status: env.mirror.status,
+    status: env.connection.status,
     url: env.url,
     tls: env.tls,
-    error: env.mirror.error,
+    error: env.connection.error,
     facts: env.engine.facts ?? null,
     capabilities: env.engine.capabilities ?? null,
   };

@@ -45,7 +45,7 @@ export function safetyContext(
     settings,
     onThisMachine: env.engine.local,
     async ownedContainer(ref) {
-      const container = env.mirror.find(ref);
+      const container = env.containers.find(ref);
       if (!container || !policy.can(caller, "containers:operate", { env: env.id, container }))
         return { refused: `no container "${ref}" of your teams` };
       if (depth >= MAX_DEPTH) return { refused: `container "${ref}" reaches too many containers further` };

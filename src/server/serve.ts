@@ -232,8 +232,10 @@ async function createAdminFromFile(users: UserStore, config: ServeConfig, log: (
 /** Says in plain words when an engine comes or goes, and how to point the panel at one. */
 function reportEngineStatus(envs: Environments, log: (line: string) => void): void {
   const last = new Map<string, string>();
-  envs.onChange((id, change) => {
-    if (change.kind !== "status" || change.status === "connecting" || last.get(id) === change.status) return;
+  envs.onEnv((change) => {
+    if (change.kind !== "status" || change.status === "connecting" || last.get(change.id) === change.status)
+      return;
+    const { id } = change;
     last.set(id, change.status);
     const env = envs.get(id);
     if (!env) return;

@@ -1,5 +1,5 @@
+import type { ContainerView } from "../containers/view.ts";
 import type { Environment } from "../envs/environments.ts";
-import type { ContainerView } from "../state/container-view.ts";
 import { CgroupSource } from "./cgroup-source.ts";
 import { DockerStatsSource } from "./docker-source.ts";
 import type { StatsSource } from "./sample.ts";

@@ -40,13 +40,11 @@ export class StatsCollectors {
     private readonly intervalMs: number,
     private readonly hostDisks: string[],
   ) {
-    envs.onChange((id, change) => {
-      if (change.kind !== "status") return;
-      if (!envs.get(id)) {
-        // The environment was removed.
-        this.envStats.get(id)?.collector.close();
-        this.envStats.delete(id);
-      } else if (change.status === "up") this.get(id)?.start();
+    envs.onEnv((change) => {
+      if (change.kind === "removed") {
+        this.envStats.get(change.id)?.collector.close();
+        this.envStats.delete(change.id);
+      } else if (change.kind === "status" && change.status === "up") this.get(change.id)?.start();
     });
   }
 

@@ -15,7 +15,7 @@ import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { StreamClient } from "../helpers/stream.ts";
 
 const BASE = "/api/v1/envs/local/containers";
-// The mirror's default for engines without /events (POLL_MS in src/state/mirror.ts), plus room for a slow machine.
+// The mirror's default for engines without /events (DEFAULT_TIMING.pollMs in src/envs/connection.ts), plus room for a slow machine.
 const POLL_MS = 2_000;
 const WITHIN_POLL = POLL_MS + 3_000;
 // Bolt's stop takes no timeout: a container that ends on SIGTERM keeps it quick (sleep as PID 1 ignores it).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type ContainerView, humanDuration, statusText } from "../../src/state/container-view.ts";
+import { type ContainerView, humanDuration, statusText } from "../../src/containers/view.ts";
 
 const base: ContainerView = {
   id: "a".repeat(64),

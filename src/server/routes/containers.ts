@@ -4,6 +4,7 @@ import type { Action as PolicyAction } from "../../auth/actions.ts";
 import { callerOf } from "../../auth/middleware.ts";
 import type { Policy } from "../../auth/policy.ts";
 import { TEAM_LABEL } from "../../auth/teams.ts";
+import { fromInspect } from "../../containers/view.ts";
 import type { Capabilities } from "../../engine/capabilities.ts";
 import { EngineError } from "../../engine/errors.ts";
 import { logsAsJson } from "../../engine/logs.ts";
@@ -13,7 +14,6 @@ import { safetyContext } from "../../safety/context.ts";
 import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../../safety/create-schema.ts";
 import { vetCreate } from "../../safety/rules.ts";
 import type { EngineSafety } from "../../settings/engine-safety.ts";
-import { fromInspect } from "../../state/container-view.ts";
 import { wireView } from "../../stream/topics/containers.ts";
 import { ApiError } from "../errors.ts";
 import type { AppContext, RouteTable } from "../route-table.ts";
@@ -119,10 +119,10 @@ const listCache = new WeakMap<
  * Kept as UTF-8 bytes so that a request does not encode (and leave for the collector) a fresh copy.
  */
 function listOf(env: Environment): { views: WireView[]; json: Uint8Array<ArrayBuffer> } {
-  const key = `${env.mirror.version}:${Math.floor(Date.now() / 1000)}`;
+  const key = `${env.containers.version}:${Math.floor(Date.now() / 1000)}`;
   const cached = listCache.get(env);
   if (cached?.key === key) return cached;
-  const views = env.mirror.list().map(wireView);
+  const views = env.containers.list().map(wireView);
   const fresh = { key, views, json: new TextEncoder().encode(JSON.stringify(views)) };
   listCache.set(env, fresh);
   return fresh;
@@ -165,8 +165,8 @@ async function engineAction(
   } catch (err) {
     if (!(err instanceof EngineError && err.status === 304)) throw err;
   }
-  const known = env.mirror.find(ref);
-  if (known) await env.mirror.refresh(known.id);
+  const known = env.containers.find(ref);
+  if (known) await env.containers.refresh(known.id);
 }
 
 function parseSince(since: string | undefined): number | undefined {
@@ -191,7 +191,7 @@ export function ownedRef(
 ): string {
   const caller = callerOf(c);
   if (policy.audience(caller, env.id).key === "*") return ref;
-  const container = env.mirror.find(ref);
+  const container = env.containers.find(ref);
   if (!container || !policy.can(caller, action, { env: env.id, container })) {
     throw new ApiError(404, "not_found", `no container "${ref}" in environment "${env.id}"`);
   }
@@ -336,7 +336,7 @@ export function containerRoutes(
         });
       if (!created?.Id)
         throw new ApiError(502, "engine_error", "the engine answered the create without an id");
-      await env.mirror.refresh(created.Id);
+      await env.containers.refresh(created.Id);
       return c.json({ id: created.Id, warnings: (created.Warnings ?? []).filter(Boolean) }, 201);
     },
   );
@@ -459,7 +459,7 @@ export function containerRoutes(
       const on = (v: string | undefined) => v === undefined || v === "1" || v === "true";
       const ref = ownedRef(c, policy, env, params.id, "containers:read");
       const tty =
-        env.mirror.find(ref)?.tty ?? fromInspect(await env.engine.get(containerPath(ref, "/json"))).tty;
+        env.containers.find(ref)?.tty ?? fromInspect(await env.engine.get(containerPath(ref, "/json"))).tty;
       const body = await logsAsJson(env.engine, ref, tty, {
         tail: query.tail,
         since: parseSince(query.since),

@@ -54,7 +54,7 @@ export function statsRoutes(
       if (audience.key === "*") return c.json(figures);
       return c.json(
         figures.filter((f) => {
-          const container = env.mirror.find(f.id);
+          const container = env.containers.find(f.id);
           return container !== undefined && audience.sees(container);
         }),
       );
@@ -100,7 +100,7 @@ export function statsRoutes(
       // Full ids in the history; a name or an id prefix is resolved while the container exists
       // (and, for those who see only their teams' containers, only while it exists).
       const owned = query.id === "host" ? query.id : ownedRef(c, policy, env, query.id, "containers:read");
-      const container = query.id === "host" ? undefined : env.mirror.find(owned);
+      const container = query.id === "host" ? undefined : env.containers.find(owned);
       const ref = query.id === "host" ? "host" : (container?.id ?? owned);
       const answer = history.query(ref, query.range);
       if (answer) return c.json(answer);

@@ -1,6 +1,6 @@
 import type { Audience, Policy } from "../../auth/policy.ts";
+import type { ContainerView } from "../../containers/view.ts";
 import type { Environments } from "../../envs/environments.ts";
-import type { ContainerView } from "../../state/container-view.ts";
 import { type TopicBus, TopicError } from "../bus.ts";
 import { encodeFrame, type Message } from "../frames.ts";
 
@@ -20,7 +20,7 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments, policy
     resource: ([envId = ""]) => ({ env: envOf(envId).id }),
     open: ([envId = ""], { caller }) => {
       const audience = policy.audience(caller, envId);
-      return [{ k: "snapshot", d: envOf(envId).mirror.list().filter(audience.sees).map(wireView) }];
+      return [{ k: "snapshot", d: envOf(envId).containers.list().filter(audience.sees).map(wireView) }];
     },
   });
 
@@ -39,7 +39,7 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments, policy
   const snapshot = (envId: string, list: ContainerView[]) =>
     publish(envId, (a) => ({ k: "snapshot", d: list.filter(a.sees).map(wireView) }));
 
-  envs.onChange((envId, change) => {
+  envs.onContainers((envId, change) => {
     if (change.kind === "snapshot") snapshot(envId, change.containers);
     else if (change.kind === "upsert") {
       const { container: c, before } = change;
@@ -55,7 +55,7 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments, policy
     for (const topic of bus.topicNames("containers")) {
       const envId = topic.slice("containers:".length);
       const env = envs.get(envId);
-      if (env) snapshot(envId, env.mirror.list());
+      if (env) snapshot(envId, env.containers.list());
     }
   });
 }

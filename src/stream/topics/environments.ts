@@ -14,8 +14,7 @@ export function registerEnvironmentTopic(bus: TopicBus, envs: Environments, poli
     action: "envs:read",
     open: (_args, { caller }) => [{ k: "envs", d: visible(caller) }],
   });
-  envs.onChange((_id, change) => {
-    if (change.kind !== "status") return;
+  envs.onEnv(() => {
     // One frame per distinct list, not per subscriber.
     const frames = new Map<string, Uint8Array>();
     bus.publishEach("envs", (_sink, caller) => {

@@ -55,7 +55,7 @@ export function registerExecTopic(bus: TopicBus, { envs, policy, engineSafety, a
     }
     const env = envs.get(envId);
     if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
-    const container = env.mirror.find(ref);
+    const container = env.containers.find(ref);
     if (!container) throw new TopicError("not_found", `no container "${ref}" in environment "${envId}"`);
     return { env, container, key: args.join(":") };
   };

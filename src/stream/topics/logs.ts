@@ -18,7 +18,7 @@ export function registerLogTopic(bus: TopicBus, envs: Environments): void {
     if (env.engine.capabilities && !env.engine.capabilities.logs) {
       throw new TopicError("unsupported", `engine "${env.name}" does not serve container logs`);
     }
-    const container = env.mirror.find(ref);
+    const container = env.containers.find(ref);
     if (!container) throw new TopicError("not_found", `no container "${ref}" in environment "${envId}"`);
     return { env, container, key: `${envId}:${container.id}` };
   };

@@ -95,7 +95,7 @@ export function registerStatsTopic(
     activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
   });
   const visible = (all: TickFigures[], audience: Audience, envId: string): TickFigures[] => {
-    const mirror = envs.get(envId)?.mirror;
+    const mirror = envs.get(envId)?.containers;
     if (!mirror) return [];
     return all.filter((f) => {
       const c = mirror.find(f.id);

@@ -77,7 +77,7 @@ export function fromListItem(c: Dockerode.ContainerInfo): ContainerView {
     command: c.Command ?? "",
     state: c.State ?? "unknown",
     status: c.Status ?? "",
-    health: null,
+    health: healthOfStatus(c.Status),
     created: c.Created,
     started_at: null,
     finished_at: null,
@@ -93,6 +93,12 @@ export function fromListItem(c: Dockerode.ContainerInfo): ContainerView {
     tty: false,
     pid: 0,
   };
+}
+
+/** The health a `docker ps` status line tells ("Up 5 minutes (healthy)"), as inspect would name it. */
+export function healthOfStatus(status: string | undefined): string | null {
+  const m = /\((healthy|unhealthy|health: starting)\)/.exec(status ?? "");
+  return m ? (m[1] === "health: starting" ? "starting" : m[1]!) : null;
 }
 
 /** The engine's human status ("Up 5 minutes (healthy)", "Exited (0) 3 seconds ago"), as `docker ps` words it. */
