@@ -1,5 +1,6 @@
 import type * as Http from "node:http";
 import type Dockerode from "dockerode";
+import type { EngineFacts } from "../protocol/views.ts";
 import {
   type Capabilities,
   capabilitiesOf,
@@ -12,16 +13,7 @@ import { EngineError, toEngineError } from "./errors.ts";
 import { containerRef } from "./paths.ts";
 import type { EngineTarget } from "./url.ts";
 
-export interface EngineFacts {
-  kind: EngineKind;
-  version: string;
-  api_version: string;
-  os: string;
-  arch: string;
-  hostname: string;
-  ncpu: number;
-  mem_total: number;
-}
+export type { EngineFacts };
 
 // dockerode (with Node's http client under it) costs ~17 MB of resident memory: it is loaded on the
 // first action, once for every engine. Reads, streams and logs go over Bun's own fetch.

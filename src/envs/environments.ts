@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { Capabilities } from "../engine/capabilities.ts";
 import { EngineClient, type EngineFacts } from "../engine/client.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
+import type { EnvironmentView } from "../protocol/views.ts";
 import type { SecretVault } from "../secrets/vault.ts";
 import { ContainerMirror, type EngineStatus, type MirrorChange } from "../state/mirror.ts";
 
@@ -16,17 +17,7 @@ export interface Environment {
   mirror: ContainerMirror;
 }
 
-export interface EnvironmentView {
-  id: string;
-  name: string;
-  kind: string;
-  status: EngineStatus;
-  url: string;
-  tls: boolean;
-  error: string | null;
-  facts: EngineFacts | null;
-  capabilities: Capabilities | null;
-}
+export type { EnvironmentView };
 
 type Listener = (envId: string, change: MirrorChange) => void;
 

@@ -2,9 +2,10 @@ import type Dockerode from "dockerode";
 import type { EngineClient } from "../engine/client.ts";
 import { EngineError, toEngineError } from "../engine/errors.ts";
 import { containerPath } from "../engine/paths.ts";
+import type { EngineStatus } from "../protocol/views.ts";
 import { type ContainerView, fromInspect, fromListItem, statusText } from "./container-view.ts";
 
-export type EngineStatus = "connecting" | "up" | "down";
+export type { EngineStatus };
 
 export type MirrorChange =
   | { kind: "snapshot"; containers: ContainerView[] }

@@ -1,5 +1,5 @@
-import type { DeltaFrame } from "../../web/lib/stats-frames.ts";
 import type { Environment } from "../envs/environments.ts";
+import type { DeltaFrame } from "../protocol/stats-frames.ts";
 import type { ContainerView } from "../state/container-view.ts";
 import { StatsFrameEncoder, type TickFigures } from "./frame-encoder.ts";
 import { cpuPercent, type RawSample, type StatsSource } from "./sample.ts";

@@ -1,14 +1,14 @@
 import { useContext, useState } from "preact/hooks";
+import type { Capabilities, ContainerItem } from "../../src/protocol/views.ts";
 import { type Action, actionsFor, can, LABELS, rename, runAction, WARNINGS } from "../lib/actions.ts";
 import { ReportError } from "../lib/report.ts";
-import type { Capabilities, Container } from "../lib/types.ts";
 import { ConfirmDialog } from "./confirm-dialog.tsx";
 import { TextField } from "./text-field.tsx";
 
 interface Props {
   env: string;
-  container: Container;
-  caps: Capabilities | undefined;
+  container: ContainerItem;
+  caps: Capabilities | null | undefined;
   /** Offer renaming too (the detail page has room for it, list rows do not). */
   withRename?: boolean;
   onRemoved?: () => void;

@@ -1,14 +1,14 @@
+import type { Capabilities, ContainerItem } from "../../src/protocol/views.ts";
 import { portLabels, statusText } from "../lib/format.ts";
 import { containerHref } from "../lib/route.ts";
-import type { Capabilities, Container } from "../lib/types.ts";
 import { ContainerActions } from "./container-actions.tsx";
 import { PortList } from "./port-list.tsx";
 import { StateBadge } from "./state-badge.tsx";
 
 interface Props {
   env: string;
-  container: Container;
-  caps: Capabilities | undefined;
+  container: ContainerItem;
+  caps: Capabilities | null | undefined;
   now: number;
 }
 

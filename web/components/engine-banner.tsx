@@ -1,9 +1,9 @@
+import type { EnvironmentView } from "../../src/protocol/views.ts";
 import type { StreamStatus } from "../lib/stream.ts";
-import type { Env } from "../lib/types.ts";
 
 interface Props {
   status: StreamStatus;
-  env: Env | undefined;
+  env: EnvironmentView | undefined;
 }
 
 export function EngineBanner({ status, env }: Props) {

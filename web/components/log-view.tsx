@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { LogLine } from "../../src/protocol/views.ts";
 import { useTopic } from "../lib/live.ts";
 import type { Stream } from "../lib/stream.ts";
-import type { LogLine } from "../lib/types.ts";
 
 const MAX_LINES = 5000;
 /** How close to the bottom (px) still counts as "at the bottom", so following survives rounding. */

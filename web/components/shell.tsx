@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
+import { CLOSE } from "../../src/protocol/close-codes.ts";
 import { api, errorMessage, sessionEnded } from "../lib/api.ts";
 import { lazy } from "../lib/lazy.ts";
 import { useContainers, useEnvs, useStreamStatus } from "../lib/live.ts";
 import { ReportError } from "../lib/report.ts";
 import { type AccessPage, isAccessPage, type Route } from "../lib/route.ts";
-import { SESSION_ENDED, Stream, streamUrl } from "../lib/stream.ts";
+import { Stream, streamUrl } from "../lib/stream.ts";
 import type { Me, User } from "../lib/types.ts";
 import { ContainerPage } from "../pages/container.tsx";
 import { ContainersPage } from "../pages/containers.tsx";
@@ -56,7 +57,7 @@ export function Shell({ user, route, onUser, onLoggedOut }: Props) {
   useEffect(
     () =>
       stream.onEnded((code) => {
-        if (code === SESSION_ENDED) sessionEnded();
+        if (code === CLOSE.SESSION_ENDED) sessionEnded();
         else
           api<Me>("GET", "/auth/me")
             .then(({ user }) => onUser(user), report)

@@ -1,6 +1,4 @@
-import type { ContainerState } from "../lib/types.ts";
-
-export function StateBadge({ state }: { state: ContainerState }) {
+export function StateBadge({ state }: { state: string }) {
   return (
     <span class={`badge st-${state}`} data-testid="state">
       {state}

@@ -5,18 +5,18 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "file" };
+import { HISTORY_RANGES, type HistoryRange } from "../../src/protocol/history.ts";
+import { toView } from "../../src/protocol/stats-frames.ts";
 import { ApiError, errorMessage } from "../lib/api.ts";
 import {
   appendSample,
   type Columns,
   emptyColumns,
   fetchHistory,
-  type HistoryRange,
   toColumns,
   trimColumns,
 } from "../lib/history.ts";
 import { sourceText, useHost, useStats } from "../lib/stats.ts";
-import { toView } from "../lib/stats-frames.ts";
 import type { Stream } from "../lib/stream.ts";
 import { formatBytes, formatRate } from "../lib/units.ts";
 
@@ -43,14 +43,6 @@ const RANGES: { value: Range; label: string }[] = [
 
 /** Live graphs show this much, as the 15-minute history they start from does. */
 const LIVE_SECONDS = 15 * 60;
-const RANGE_SECONDS: Record<HistoryRange, number> = {
-  "15m": 15 * 60,
-  "1h": 3600,
-  "6h": 6 * 3600,
-  "24h": 24 * 3600,
-  "7d": 7 * 86400,
-  "30d": 30 * 86400,
-};
 /** A live graph with less to show narrows its time axis down to this. */
 const LIVE_MIN_SECONDS = 120;
 /** Whatever the interval, a live graph keeps at most this many points. */
@@ -164,7 +156,7 @@ function useSeries(env: string, id: string, range: Range) {
   };
 
   // The x axis spans the whole range asked for: live, up to the newest tick; else up to when it loaded.
-  const span = range === "live" ? LIVE_SECONDS : RANGE_SECONDS[range];
+  const span = range === "live" ? LIVE_SECONDS : HISTORY_RANGES[range];
   return {
     cols: cols.current,
     version,

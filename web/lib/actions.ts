@@ -1,6 +1,7 @@
 /** Container actions: which apply to a container, how they are asked for, and how they are run. */
+
+import type { Capabilities, ContainerState } from "../../src/protocol/views.ts";
 import { api } from "./api.ts";
-import type { Capabilities, ContainerState } from "./types.ts";
 
 export type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "kill" | "remove";
 
@@ -22,7 +23,7 @@ export const WARNINGS: Partial<Record<Action, string>> = {
   remove: "The container and its writable layer are deleted. This cannot be undone.",
 };
 
-const BY_STATE: Record<ContainerState, Action[]> = {
+const BY_STATE: Record<ContainerState, Action[]> & Partial<Record<string, Action[]>> = {
   running: ["stop", "restart", "pause", "kill", "remove"],
   paused: ["unpause", "stop", "restart", "kill", "remove"],
   restarting: ["stop", "kill", "remove"],
@@ -40,11 +41,11 @@ const NEEDS: Partial<Record<Action, keyof Capabilities>> = {
   restart: "restart",
 };
 
-export function can(caps: Capabilities | undefined, feature: keyof Capabilities): boolean {
+export function can(caps: Capabilities | null | undefined, feature: keyof Capabilities): boolean {
   return caps?.[feature] !== false;
 }
 
-export function actionsFor(state: ContainerState, caps: Capabilities | undefined): Action[] {
+export function actionsFor(state: string, caps: Capabilities | null | undefined): Action[] {
   return (BY_STATE[state] ?? []).filter((a) => {
     const need = NEEDS[a];
     return !need || can(caps, need);

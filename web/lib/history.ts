@@ -1,7 +1,6 @@
 /** Figures over time: `GET /api/v1/envs/{env}/stats/history`, kept as columns ready for graphs. */
+import type { HistoryAnswer, HistoryRange } from "../../src/protocol/history.ts";
 import { api } from "./api.ts";
-
-export type HistoryRange = "15m" | "1h" | "6h" | "24h" | "7d" | "30d";
 
 /** The series graphs draw, in column order after the time column. */
 export const SERIES = [
@@ -13,16 +12,6 @@ export const SERIES = [
   "blk_write_rate",
 ] as const;
 export type SeriesName = (typeof SERIES)[number];
-
-export interface HistoryAnswer {
-  id: string;
-  range: HistoryRange;
-  step_ms: number;
-  /** Unix seconds. */
-  t: number[];
-  /** Aligned with t; null where there was no figure. */
-  series: Partial<Record<SeriesName | "pids", (number | null)[]>>;
-}
 
 /** Time (unix seconds) and one array per SERIES entry, all the same length. */
 export interface Columns {

@@ -1,7 +1,7 @@
 /** Preact hooks over the live stream. */
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { ContainerItem, EnvironmentView } from "../../src/protocol/views.ts";
 import type { Stream, StreamStatus, TopicHandler } from "./stream.ts";
-import type { Container, Env } from "./types.ts";
 
 export function useStreamStatus(stream: Stream): StreamStatus {
   const [status, setStatus] = useState(stream.status);
@@ -22,32 +22,32 @@ export function useTopic(stream: Stream, topic: string, handler: TopicHandler, k
   );
 }
 
-export function useEnvs(stream: Stream): Env[] | null {
-  const [envs, setEnvs] = useState<Env[] | null>(null);
+export function useEnvs(stream: Stream): EnvironmentView[] | null {
+  const [envs, setEnvs] = useState<EnvironmentView[] | null>(null);
   useTopic(stream, "envs", (kind, data) => {
-    if (kind === "envs") setEnvs(data as Env[]);
+    if (kind === "envs") setEnvs(data as EnvironmentView[]);
   });
   return envs;
 }
 
 export interface LiveContainers {
   /** null until the first snapshot. */
-  list: Container[] | null;
+  list: ContainerItem[] | null;
   error: string | null;
 }
 
 export function useContainers(stream: Stream, env: string): LiveContainers {
-  const byId = useRef(new Map<string, Container>());
+  const byId = useRef(new Map<string, ContainerItem>());
   const [live, setLive] = useState<LiveContainers>({ list: null, error: null });
   useTopic(stream, `containers:${env}`, (kind, data) => {
     const map = byId.current;
     switch (kind) {
       case "snapshot":
         map.clear();
-        for (const c of data as Container[]) map.set(c.id, c);
+        for (const c of data as ContainerItem[]) map.set(c.id, c);
         break;
       case "upsert": {
-        const c = data as Container;
+        const c = data as ContainerItem;
         map.set(c.id, c);
         break;
       }

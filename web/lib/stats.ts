@@ -1,7 +1,7 @@
 /** Live figures: the `stats:<env>` and `host:<env>` topics (docs/protocol.md, "Stats frames"). */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { type HostFigures, StatsTable } from "../../src/protocol/stats-frames.ts";
 import { useTopic } from "./live.ts";
-import { type HostFigures, StatsTable } from "./stats-frames.ts";
 
 export type { HostFigures };
 

@@ -1,10 +1,11 @@
 import { useRef, useState } from "preact/hooks";
+import type { EnvironmentView } from "../../src/protocol/views.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { TableHead } from "../components/table-head.tsx";
 import { TextField } from "../components/text-field.tsx";
 import { api } from "../lib/api.ts";
 import { dateTime, useChange, useFetched } from "../lib/fetched.ts";
-import type { ApiToken, Env, Me } from "../lib/types.ts";
+import type { ApiToken, Me } from "../lib/types.ts";
 
 const MIN_PASSWORD = 8;
 
@@ -160,7 +161,7 @@ function Tokens() {
 }
 
 function NewToken({ onCreated }: { onCreated: () => void }) {
-  const envs = useFetched<Env[]>("/envs");
+  const envs = useFetched<EnvironmentView[]>("/envs");
   const [name, setName] = useState("");
   const [scope, setScope] = useState<"full" | "read">("full");
   const [days, setDays] = useState("");

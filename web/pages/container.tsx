@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import type { Capabilities } from "../../src/protocol/views.ts";
 import { ContainerActions } from "../components/container-actions.tsx";
 import { InspectView } from "../components/inspect-view.tsx";
 import { LogView } from "../components/log-view.tsx";
@@ -11,7 +12,6 @@ import { lazy } from "../lib/lazy.ts";
 import type { LiveContainers } from "../lib/live.ts";
 import { navigate } from "../lib/route.ts";
 import type { Stream } from "../lib/stream.ts";
-import type { Capabilities } from "../lib/types.ts";
 
 type Tab = "logs" | "inspect" | "stats" | "terminal";
 
@@ -40,7 +40,7 @@ const useTerminal = lazy(() =>
 
 interface Props {
   env: string;
-  caps: Capabilities | undefined;
+  caps: Capabilities | null | undefined;
   live: LiveContainers;
   stream: Stream;
   /** Full id as linked from the list; an id prefix or a name typed into the address works too. */

@@ -1,13 +1,13 @@
 import { useMemo, useState } from "preact/hooks";
+import type { Capabilities, ContainerItem } from "../../src/protocol/views.ts";
 import { ContainerRow } from "../components/container-row.tsx";
 import { TableHead } from "../components/table-head.tsx";
 import { useNow } from "../lib/clock.ts";
 import type { LiveContainers } from "../lib/live.ts";
-import type { Capabilities, Container, ContainerState } from "../lib/types.ts";
 
 type Filter = "all" | "running" | "stopped" | "paused";
 
-const FILTERS: Record<Filter, (state: ContainerState) => boolean> = {
+const FILTERS: Record<Filter, (state: string) => boolean> = {
   all: () => true,
   running: (s) => s === "running",
   stopped: (s) => s === "exited" || s === "created" || s === "dead",
@@ -17,15 +17,15 @@ const FILTERS: Record<Filter, (state: ContainerState) => boolean> = {
 // Outside the component so the search survives a visit to a container's page and back.
 const remembered: { query: string; filter: Filter } = { query: "", filter: "all" };
 
-function matches(c: Container, q: string): boolean {
+function matches(c: ContainerItem, q: string): boolean {
   return !q || c.name.toLowerCase().includes(q) || c.image.toLowerCase().includes(q) || c.id.startsWith(q);
 }
 
-const byName = (a: Container, b: Container) => a.name.localeCompare(b.name);
+const byName = (a: ContainerItem, b: ContainerItem) => a.name.localeCompare(b.name);
 
 interface Props {
   env: string;
-  caps: Capabilities | undefined;
+  caps: Capabilities | null | undefined;
   live: LiveContainers;
 }
 

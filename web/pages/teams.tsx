@@ -1,14 +1,15 @@
 import { useState } from "preact/hooks";
+import type { EnvironmentView } from "../../src/protocol/views.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { TextField } from "../components/text-field.tsx";
 import { api } from "../lib/api.ts";
 import { useChange, useFetched } from "../lib/fetched.ts";
-import type { Env, Team, TeamResource, UserEntry } from "../lib/types.ts";
+import type { Team, TeamResource, UserEntry } from "../lib/types.ts";
 
 export function TeamsPage() {
   const teams = useFetched<Team[]>("/teams");
   const users = useFetched<UserEntry[]>("/users");
-  const envs = useFetched<Env[]>("/envs");
+  const envs = useFetched<EnvironmentView[]>("/envs");
   const [editing, setEditing] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<Team | null>(null);
   const { busy, run } = useChange();
@@ -137,7 +138,7 @@ function NewTeam({ onCreated }: { onCreated: () => void }) {
 interface EditorProps {
   team: Team;
   users: UserEntry[];
-  envs: Env[];
+  envs: EnvironmentView[];
   onDone: (saved: boolean) => void;
 }
 

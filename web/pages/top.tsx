@@ -1,10 +1,10 @@
 import { Component } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type { StatsView } from "../../src/protocol/stats-frames.ts";
 import { HostPanel } from "../components/host-panel.tsx";
 import { Gauge, Sparkline, sparkPoints } from "../components/sparkline.tsx";
 import { containerHref } from "../lib/route.ts";
 import { sourceText, useStats } from "../lib/stats.ts";
-import type { StatsView } from "../lib/stats-frames.ts";
 import type { Stream } from "../lib/stream.ts";
 import { cpuText, formatBytes, formatRate } from "../lib/units.ts";
 

@@ -1,6 +1,6 @@
 /**
  * The stream protocol's frame codec (docs/protocol.md), shared by the UI, the server's tests and the
- * CLI, so it must not touch the DOM.
+ * CLI, so it must not touch the DOM. The server encodes with msgpackr's Packr (src/stream/frames.ts).
  */
 import { unpack } from "msgpackr/unpack";
 

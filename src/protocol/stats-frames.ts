@@ -1,7 +1,7 @@
 /**
  * The `stats:<env>` topic's frames (docs/protocol.md, "Stats frames"): a keyframe holds every running
- * container, a delta only what changed since the frame before it. One decoder for the UI, the tests
- * and any native client; no DOM here.
+ * container, a delta only what changed since the frame before it. The server's encoder
+ * (src/stats/frame-encoder.ts) and the decoder for the UI, the tests and any native client; no DOM here.
  */
 
 /** Field order in rows and masks. Units: cpu 0.1 %, mem and limit KiB, rx/tx/br/bw bytes/s, pids. */
