@@ -4,7 +4,7 @@ import { LoginPage } from "../features/auth/login-page.tsx";
 import { SetupPage } from "../features/auth/setup-page.tsx";
 import { ApiError, api, errorMessage, setUnauthorizedHandler } from "../lib/api.ts";
 import type { User } from "../lib/types.ts";
-import { navigate, sendToLogin, takeReturnTo, useRoute } from "./route.ts";
+import { HOME, navigate, sendToLogin, takeReturnTo, useRoute } from "./route.ts";
 import { Shell } from "./shell.tsx";
 
 /** undefined: not known yet; null: nobody logged in. */
@@ -42,7 +42,7 @@ function App() {
     if (user === undefined) return;
     if (setupNeeded) navigate("#/setup");
     else if (user === null) sendToLogin();
-    else if (route.page === "login" || route.page === "setup") navigate("#/containers");
+    else if (route.page === "login" || route.page === "setup") navigate(HOME);
   }, [user, setupNeeded, route.page]);
 
   if (bootError) {
@@ -67,7 +67,7 @@ function App() {
         onDone={(u) => {
           setSetupNeeded(false);
           setUser(u);
-          navigate("#/containers");
+          navigate(HOME);
         }}
       />
     );
@@ -82,6 +82,8 @@ function App() {
       />
     );
   }
+  // Logged in on the login page: the effect above moves on to the panel.
+  if (route.page === "login" || route.page === "setup") return <p class="boot muted">Loading…</p>;
   return (
     <Shell
       user={user}

@@ -1,36 +1,22 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { CLOSE } from "../../src/protocol/close-codes.ts";
-import { ContainerPage } from "../features/containers/container-page.tsx";
-import { ContainersPage } from "../features/containers/containers-page.tsx";
 import { api, errorMessage, sessionEnded } from "../lib/api.ts";
-import { lazy } from "../lib/lazy.ts";
-import { useContainers, useEnvs, useStreamStatus } from "../lib/live.ts";
+import { useEnvs, useStreamStatus } from "../lib/live.ts";
 import { ReportError } from "../lib/report.ts";
 import { Stream, streamUrl } from "../lib/stream.ts";
 import type { Me, User } from "../lib/types.ts";
 import { ErrorAlert } from "../ui/error-alert.tsx";
+import { type CurrentEnv, EnvContext, StreamContext, UserContext } from "./contexts.ts";
 import { EngineBanner } from "./engine-banner.tsx";
-import { type AccessPage, isAccessPage, type Route } from "./route.ts";
+import { DEFAULT_ENV, isEnvRoute, type Route } from "./route.ts";
+import { PageFor } from "./routes.tsx";
 import { TopBar } from "./top-bar.tsx";
 
-/** The one environment the UI drives for now; everything below takes it as a parameter. */
-const ENV = "local";
 const ERROR_SHOWN_MS = 15_000;
-
-// Pages beyond the container list load on first visit: the login page and the list stay small.
-const useTopPage = lazy(() => import("../features/stats/top-page.tsx"));
-const useAuditPage = lazy(() => import("../features/audit/audit-page.tsx"));
-const useHostPage = lazy(() =>
-  import("../features/stats/host-page.tsx").then(async (m) => {
-    await m.ready;
-    return m;
-  }),
-);
-const useAccessPages = lazy(() => import("../features/access/access-pages.tsx"));
 
 interface Props {
   user: User;
-  route: Route;
+  route: Exclude<Route, { page: "login" | "setup" }>;
   /** The user as the server now sees it (after a change of role). */
   onUser: (user: User) => void;
   onLoggedOut: () => void;
@@ -40,10 +26,26 @@ interface Props {
 export function Shell({ user, route, onUser, onLoggedOut }: Props) {
   const [stream] = useState(() => new Stream(streamUrl()));
   useEffect(() => () => stream.close(), [stream]);
+  return (
+    <StreamContext.Provider value={stream}>
+      <UserContext.Provider value={user}>
+        <ShellBody stream={stream} route={route} onUser={onUser} onLoggedOut={onLoggedOut} />
+      </UserContext.Provider>
+    </StreamContext.Provider>
+  );
+}
+
+function ShellBody({ stream, route, onUser, onLoggedOut }: Omit<Props, "user"> & { stream: Stream }) {
   const status = useStreamStatus(stream);
-  const envs = useEnvs(stream);
-  const live = useContainers(stream, ENV);
-  const env = envs?.find((e) => e.id === ENV);
+  const envs = useEnvs();
+  // Panel-wide pages (users, audit…) keep the environment last shown, for the switcher and the links.
+  const lastEnv = useRef(DEFAULT_ENV);
+  if (isEnvRoute(route)) lastEnv.current = route.env;
+  const envId = lastEnv.current;
+  const env = useMemo<CurrentEnv>(
+    () => ({ id: envId, view: envs?.find((e) => e.id === envId), all: envs }),
+    [envId, envs],
+  );
   const [error, setError] = useState<{ text: string } | null>(null);
 
   // A refused upgrade looks like any network failure to a browser; asking the REST API tells an
@@ -73,80 +75,20 @@ export function Shell({ user, route, onUser, onLoggedOut }: Props) {
     return () => clearTimeout(timer);
   }, [error]);
 
-  const routeKey = route.page === "container" ? route.id : route.page;
   // An error belongs to the page it happened on.
-  useEffect(() => setError(null), [routeKey]);
+  useEffect(() => setError(null), [location.hash]);
 
   const report = (err: unknown) => setError({ text: errorMessage(err) });
   return (
-    <ReportError.Provider value={report}>
-      <TopBar
-        user={user}
-        page={route.page}
-        onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)}
-      />
-      <div class="notices">
-        <EngineBanner status={status} env={env} />
-        <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
-      </div>
-      {route.page === "container" ? (
-        <ContainerPage
-          env={ENV}
-          caps={env?.capabilities}
-          live={live}
-          stream={stream}
-          id={route.id}
-          canExec={user.role === "admin" || user.role === "operator"}
-        />
-      ) : route.page === "top" ? (
-        <TopRoute stream={stream} />
-      ) : route.page === "host" ? (
-        <HostRoute stream={stream} />
-      ) : route.page === "audit" ? (
-        <AuditRoute user={user} />
-      ) : isAccessPage(route.page) ? (
-        <AccessRoute page={route.page} user={user} />
-      ) : (
-        <ContainersPage env={ENV} caps={env?.capabilities} live={live} />
-      )}
-    </ReportError.Provider>
-  );
-}
-
-function TopRoute({ stream }: { stream: Stream }) {
-  const loaded = useTopPage();
-  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
-  return <loaded.module.TopPage env={ENV} stream={stream} />;
-}
-
-function HostRoute({ stream }: { stream: Stream }) {
-  const loaded = useHostPage();
-  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
-  return <loaded.module.HostPage env={ENV} stream={stream} />;
-}
-
-function AuditRoute({ user }: { user: User }) {
-  const loaded = useAuditPage();
-  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
-  return <loaded.module.AuditPage canManage={user.role === "admin"} />;
-}
-
-function AccessRoute({ page, user }: { page: AccessPage; user: User }) {
-  const loaded = useAccessPages();
-  if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
-  return <loaded.module.AccessPages page={page} user={user} />;
-}
-
-function Loading({ error }: { error?: string | undefined }) {
-  return (
-    <main class="page">
-      {error ? (
-        <p class="alert" role="alert">
-          {error}
-        </p>
-      ) : (
-        <p class="muted">Loading…</p>
-      )}
-    </main>
+    <EnvContext.Provider value={env}>
+      <ReportError.Provider value={report}>
+        <TopBar route={route} onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)} />
+        <div class="notices">
+          <EngineBanner status={status} env={env.view} />
+          <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
+        </div>
+        <PageFor route={route} />
+      </ReportError.Provider>
+    </EnvContext.Provider>
   );
 }

@@ -1,12 +1,14 @@
 /** The access pages, one chunk loaded on first visit to any of them. */
+
+import { useUser } from "../../app/contexts.ts";
 import type { AccessPage } from "../../app/route.ts";
-import type { User } from "../../lib/types.ts";
 import { AccountPage } from "./account-page.tsx";
 import { SecurityPage } from "./security-page.tsx";
 import { TeamsPage } from "./teams-page.tsx";
 import { UsersPage } from "./users-page.tsx";
 
-export function AccessPages({ page, user }: { page: AccessPage; user: User }) {
+export function AccessPages({ page }: { page: AccessPage }) {
+  const user = useUser();
   if (page === "account") return <AccountPage />;
   // The server refuses these to others anyway; this says so instead of showing its 403s.
   if (user.role !== "admin") {

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { useUser } from "../../app/contexts.ts";
 import { api, errorMessage } from "../../lib/api.ts";
 import { TableHead } from "../../ui/table-head.tsx";
 
@@ -37,13 +38,10 @@ function fetchPage(query: string, before?: number): Promise<AuditEntry[]> {
   return api<AuditEntry[]>("GET", `/audit?${query}&limit=${PAGE}${cursor}`);
 }
 
-interface Props {
-  /** whether the retention setting can be changed here (admins) */
-  canManage: boolean;
-}
-
 /** Who changed what, newest first: filters, a page at a time, exports of what the filters select. */
-export function AuditPage({ canManage }: Props) {
+export function AuditPage() {
+  // Only admins can change the retention setting.
+  const canManage = useUser().role === "admin";
   const [draft, setDraft] = useState(NO_FILTERS);
   const [applied, setApplied] = useState(NO_FILTERS);
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);

@@ -1,14 +1,13 @@
 import { useContext, useState } from "preact/hooks";
-import type { Capabilities, ContainerItem } from "../../../src/protocol/views.ts";
+import type { ContainerItem } from "../../../src/protocol/views.ts";
+import { useEnv } from "../../app/contexts.ts";
 import { ReportError } from "../../lib/report.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
 import { TextField } from "../../ui/text-field.tsx";
 import { type Action, actionsFor, can, LABELS, rename, runAction, WARNINGS } from "./actions.ts";
 
 interface Props {
-  env: string;
   container: ContainerItem;
-  caps: Capabilities | null | undefined;
   /** Offer renaming too (the detail page has room for it, list rows do not). */
   withRename?: boolean;
   onRemoved?: () => void;
@@ -16,7 +15,9 @@ interface Props {
 
 type Asking = Action | "rename" | null;
 
-export function ContainerActions({ env, container, caps, withRename, onRemoved }: Props) {
+export function ContainerActions({ container, withRename, onRemoved }: Props) {
+  const { id: env, view } = useEnv();
+  const caps = view?.capabilities;
   const report = useContext(ReportError);
   const [busy, setBusy] = useState<Asking>(null);
   const [asking, setAsking] = useState<Asking>(null);

@@ -1,13 +1,13 @@
 import { useEffect, useState } from "preact/hooks";
-import type { Capabilities } from "../../../src/protocol/views.ts";
-import { navigate } from "../../app/route.ts";
+import { topic } from "../../../src/protocol/topics.ts";
+import { useEnv, useUser } from "../../app/contexts.ts";
+import { envHref, navigate } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
 import { lazy } from "../../lib/lazy.ts";
-import type { LiveContainers } from "../../lib/live.ts";
-import type { Stream } from "../../lib/stream.ts";
 import { can } from "./actions.ts";
 import { ContainerActions } from "./container-actions.tsx";
+import { useLiveContainers } from "./containers-page.tsx";
 import { InspectView } from "./inspect-view.tsx";
 import { LogView } from "./log-view.tsx";
 import { PortList } from "./port-list.tsx";
@@ -39,17 +39,17 @@ const useTerminal = lazy(() =>
 );
 
 interface Props {
-  env: string;
-  caps: Capabilities | null | undefined;
-  live: LiveContainers;
-  stream: Stream;
   /** Full id as linked from the list; an id prefix or a name typed into the address works too. */
   id: string;
-  /** The user's role may run commands in containers (admins, operators; the server decides which). */
-  canExec: boolean;
 }
 
-export function ContainerPage({ env, caps, live, stream, id, canExec }: Props) {
+export function ContainerPage({ id }: Props) {
+  const { id: env, view } = useEnv();
+  const caps = view?.capabilities;
+  const live = useLiveContainers();
+  // Admins and operators may run commands in containers; the server decides in which.
+  const role = useUser().role;
+  const canExec = role === "admin" || role === "operator";
   const [tab, setTab] = useState<Tab>("logs");
   const now = useNow(30_000);
   const c =
@@ -62,8 +62,9 @@ export function ContainerPage({ env, caps, live, stream, id, canExec }: Props) {
     };
   }, [c?.name]);
 
+  const list = envHref({ page: "containers", env });
   const back = (
-    <a class="back" href="#/containers">
+    <a class="back" href={list}>
       ← Containers
     </a>
   );
@@ -93,13 +94,7 @@ export function ContainerPage({ env, caps, live, stream, id, canExec }: Props) {
         <h1>{c.name}</h1>
         <StateBadge state={c.state} />
         <span class="muted">{statusText(c, now)}</span>
-        <ContainerActions
-          env={env}
-          container={c}
-          caps={caps}
-          withRename
-          onRemoved={() => navigate("#/containers")}
-        />
+        <ContainerActions container={c} withRename onRemoved={() => navigate(list)} />
       </header>
       <dl class="facts">
         <dt>Image</dt>
@@ -148,8 +143,7 @@ export function ContainerPage({ env, caps, live, stream, id, canExec }: Props) {
         <section role="tabpanel" hidden={current !== "logs"}>
           <LogView
             key={c.id}
-            stream={stream}
-            topic={`logs:${env}:${c.id}`}
+            topic={topic.logs(env, c.id)}
             runKey={c.started_at}
             active={current === "logs"}
           />
@@ -157,26 +151,26 @@ export function ContainerPage({ env, caps, live, stream, id, canExec }: Props) {
       )}
       {current === "inspect" && (
         <section role="tabpanel">
-          <InspectView env={env} id={c.id} version={c} />
+          <InspectView id={c.id} version={c} />
         </section>
       )}
       {current === "stats" && (
         // Mounted only while shown: its live subscription is what makes an engine stream stats.
         <section role="tabpanel">
-          <StatsTab env={env} stream={stream} id={c.id} />
+          <StatsTab id={c.id} />
         </section>
       )}
       {current === "terminal" && (
         // Mounted only while shown: leaving the tab ends the shell.
         <section role="tabpanel">
-          <TerminalTab env={env} stream={stream} id={c.id} />
+          <TerminalTab id={c.id} />
         </section>
       )}
     </main>
   );
 }
 
-function TerminalTab({ env, stream, id }: { env: string; stream: Stream; id: string }) {
+function TerminalTab({ id }: { id: string }) {
   const loaded = useTerminal();
   if (!loaded) return <p class="muted">Loading…</p>;
   if ("error" in loaded)
@@ -185,10 +179,10 @@ function TerminalTab({ env, stream, id }: { env: string; stream: Stream; id: str
         {loaded.error}
       </p>
     );
-  return <loaded.module.ContainerTerminal key={id} env={env} stream={stream} id={id} />;
+  return <loaded.module.ContainerTerminal key={id} id={id} />;
 }
 
-function StatsTab({ env, stream, id }: { env: string; stream: Stream; id: string }) {
+function StatsTab({ id }: { id: string }) {
   const loaded = useStatsPanel();
   if (!loaded) return <p class="muted stats-loading">Loading…</p>;
   if ("error" in loaded)
@@ -197,5 +191,5 @@ function StatsTab({ env, stream, id }: { env: string; stream: Stream; id: string
         {loaded.error}
       </p>
     );
-  return <loaded.module.ContainerStats key={id} env={env} stream={stream} id={id} />;
+  return <loaded.module.ContainerStats key={id} id={id} />;
 }

@@ -1,4 +1,5 @@
-import type { Capabilities, ContainerItem } from "../../../src/protocol/views.ts";
+import type { ContainerItem } from "../../../src/protocol/views.ts";
+import { useEnv } from "../../app/contexts.ts";
 import { containerHref } from "../../app/route.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
 import { ContainerActions } from "./container-actions.tsx";
@@ -6,20 +7,19 @@ import { PortList } from "./port-list.tsx";
 import { StateBadge } from "./state-badge.tsx";
 
 interface Props {
-  env: string;
   container: ContainerItem;
-  caps: Capabilities | null | undefined;
   now: number;
 }
 
-export function ContainerRow({ env, container: c, caps, now }: Props) {
+export function ContainerRow({ container: c, now }: Props) {
+  const env = useEnv();
   return (
     <tr data-testid="container-row" data-name={c.name} data-state={c.state}>
       <td class="c-state">
         <StateBadge state={c.state} />
       </td>
       <td class="c-name">
-        <a href={containerHref(c.id)}>{c.name}</a>
+        <a href={containerHref(env.id, c.id)}>{c.name}</a>
       </td>
       <td class="c-image" title={c.image}>
         {c.image}
@@ -29,7 +29,7 @@ export function ContainerRow({ env, container: c, caps, now }: Props) {
         <PortList ports={portLabels(c.ports)} />
       </td>
       <td class="c-actions">
-        <ContainerActions env={env} container={c} caps={caps} />
+        <ContainerActions container={c} />
       </td>
     </tr>
   );

@@ -1,7 +1,9 @@
 import { useMemo, useState } from "preact/hooks";
-import type { Capabilities, ContainerItem } from "../../../src/protocol/views.ts";
+import { topic } from "../../../src/protocol/topics.ts";
+import type { ContainerItem } from "../../../src/protocol/views.ts";
+import { useEnv } from "../../app/contexts.ts";
 import { useNow } from "../../lib/clock.ts";
-import type { LiveContainers } from "../../lib/live.ts";
+import { useLiveCollection } from "../../lib/live.ts";
 import { TableHead } from "../../ui/table-head.tsx";
 import { ContainerRow } from "./container-row.tsx";
 
@@ -23,13 +25,8 @@ function matches(c: ContainerItem, q: string): boolean {
 
 const byName = (a: ContainerItem, b: ContainerItem) => a.name.localeCompare(b.name);
 
-interface Props {
-  env: string;
-  caps: Capabilities | null | undefined;
-  live: LiveContainers;
-}
-
-export function ContainersPage({ env, caps, live }: Props) {
+export function ContainersPage() {
+  const live = useLiveContainers();
   const [query, setQuery] = useState(remembered.query);
   const [filter, setFilter] = useState(remembered.filter);
   const now = useNow(30_000);
@@ -89,11 +86,16 @@ export function ContainersPage({ env, caps, live }: Props) {
           <TableHead columns={["State", "Name", "Image", "Status", "Ports"]} actions />
           <tbody>
             {shown.map((c) => (
-              <ContainerRow key={c.id} env={env} container={c} caps={caps} now={now} />
+              <ContainerRow key={c.id} container={c} now={now} />
             ))}
           </tbody>
         </table>
       )}
     </main>
   );
+}
+
+/** The current environment's containers, kept live; the list and a container's page share them. */
+export function useLiveContainers() {
+  return useLiveCollection<ContainerItem>(topic.containers(useEnv().id));
 }

@@ -1,15 +1,16 @@
 import { useEffect, useState } from "preact/hooks";
+import { useEnv } from "../../app/contexts.ts";
 import { api, errorMessage } from "../../lib/api.ts";
 import { containerPath } from "./actions.ts";
 
 interface Props {
-  env: string;
   id: string;
   /** Changes when the container changes, so the JSON shown is never older than the header. */
   version: unknown;
 }
 
-export function InspectView({ env, id, version }: Props) {
+export function InspectView({ id, version }: Props) {
+  const env = useEnv().id;
   const [json, setJson] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 

@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { LogLine } from "../../../src/protocol/views.ts";
 import { useTopic } from "../../lib/live.ts";
-import type { Stream } from "../../lib/stream.ts";
 
 const MAX_LINES = 5000;
 /** How close to the bottom (px) still counts as "at the bottom", so following survives rounding. */
@@ -17,7 +16,6 @@ const clock = new Intl.DateTimeFormat(undefined, {
 });
 
 interface Props {
-  stream: Stream;
   topic: string;
   /** Changes when the container starts again, to follow its new output after an `end`. */
   runKey: unknown;
@@ -29,7 +27,7 @@ interface Props {
  * Lines go straight into the DOM rather than through Preact: a busy container writes thousands of
  * lines, and diffing them all on every frame would cost far more than appending the new ones.
  */
-export function LogView({ stream, topic, runKey, active }: Props) {
+export function LogView({ topic, runKey, active }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const lastTime = useRef<number>(Number.NaN);
   const [following, setFollowing] = useState(true);
@@ -38,7 +36,6 @@ export function LogView({ stream, topic, runKey, active }: Props) {
   followRef.current = following;
 
   useTopic(
-    stream,
     topic,
     (kind, data, first) => {
       const el = box.current;

@@ -6,7 +6,8 @@ import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import xtermCss from "@xterm/xterm/css/xterm.css" with { type: "file" };
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Stream } from "../../lib/stream.ts";
+import { topic as topicOf } from "../../../src/protocol/topics.ts";
+import { useEnv, useStream } from "../../app/contexts.ts";
 
 /** xterm's stylesheet, as a file of its own next to this chunk; the terminal is made once it applies. */
 export const ready = new Promise<void>((resolve) => {
@@ -69,7 +70,9 @@ type State =
   | { at: "exited"; code: number | null }
   | { at: "refused"; message: string };
 
-export function ContainerTerminal({ stream, env, id }: { stream: Stream; env: string; id: string }) {
+export function ContainerTerminal({ id }: { id: string }) {
+  const stream = useStream();
+  const env = useEnv().id;
   const box = useRef<HTMLDivElement>(null);
   const [state, setState] = useState<State>({ at: "starting" });
   // Bumped by "New session": a new topic, so a new shell.
@@ -84,7 +87,7 @@ export function ContainerTerminal({ stream, env, id }: { stream: Stream; env: st
     term.loadAddon(fit);
     const unstyle = openUnderCsp(term, parent);
     fit.fit();
-    const topic = `exec:${env}:${id}:${sessionId()}`;
+    const topic = topicOf.exec(env, id, sessionId());
     let starts = 0;
     const unsubscribe = stream.subscribe(topic, (kind, data) => {
       if (kind === "started") {

@@ -1,15 +1,12 @@
 import { useEffect } from "preact/hooks";
-import type { Stream } from "../../lib/stream.ts";
+import { useEnv } from "../../app/contexts.ts";
+import { envHref } from "../../app/route.ts";
 import { HostPanel } from "./host-panel.tsx";
 import { HostStats } from "./stats-panel.tsx";
 
-interface Props {
-  env: string;
-  stream: Stream;
-}
-
 /** The machine a local engine runs on: its figures now and graphs of them over time. */
-export function HostPage({ env, stream }: Props) {
+export function HostPage() {
+  const env = useEnv().id;
   useEffect(() => {
     document.title = "Host · GhostPanel";
     return () => {
@@ -18,14 +15,14 @@ export function HostPage({ env, stream }: Props) {
   }, []);
   return (
     <main class="page">
-      <a class="back" href="#/top">
+      <a class="back" href={envHref({ page: "top", env })}>
         ← Overview
       </a>
       <header class="detail-head">
         <h1>Host</h1>
       </header>
-      <HostPanel stream={stream} env={env} />
-      <HostStats stream={stream} env={env} />
+      <HostPanel />
+      <HostStats />
     </main>
   );
 }

@@ -1,5 +1,4 @@
 import { useRef } from "preact/hooks";
-import type { Stream } from "../../lib/stream.ts";
 import { formatBytes, formatRate } from "../../lib/units.ts";
 import { Gauge, Sparkline, sparkPoints } from "./sparkline.tsx";
 import { useHost } from "./stats.ts";
@@ -7,17 +6,15 @@ import { useHost } from "./stats.ts";
 const SPARK_SLOTS = 60;
 
 interface Props {
-  stream: Stream;
-  env: string;
   /** Where the host's graphs are, when they are not on this page. */
   graphsHref?: string;
 }
 
 /** The machine a local engine runs on; nothing at all for an engine elsewhere. */
-export function HostPanel({ stream, env, graphsHref }: Props) {
+export function HostPanel({ graphsHref }: Props) {
   const cpu = useRef<number[]>([]);
   const net = useRef<number[]>([]);
-  const host = useHost(stream, env, (f) => {
+  const host = useHost((f) => {
     push(cpu.current, f.cpu_percent);
     push(net.current, f.net_rx_rate + f.net_tx_rate);
   });

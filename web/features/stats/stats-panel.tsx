@@ -7,8 +7,8 @@ import uPlot from "uplot";
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "file" };
 import { HISTORY_RANGES, type HistoryRange } from "../../../src/protocol/history.ts";
 import { toView } from "../../../src/protocol/stats-frames.ts";
+import { useEnv } from "../../app/contexts.ts";
 import { ApiError, errorMessage } from "../../lib/api.ts";
-import type { Stream } from "../../lib/stream.ts";
 import { formatBytes, formatRate } from "../../lib/units.ts";
 import { appendSample, type Columns, emptyColumns, fetchHistory, toColumns, trimColumns } from "./history.ts";
 import { sourceText, useHost, useStats } from "./stats.ts";
@@ -161,17 +161,16 @@ function useSeries(env: string, id: string, range: Range) {
 }
 
 interface ContainerProps {
-  stream: Stream;
-  env: string;
   /** Full container id. */
   id: string;
 }
 
-export function ContainerStats({ stream, env, id }: ContainerProps) {
+export function ContainerStats({ id }: ContainerProps) {
+  const env = useEnv().id;
   const [range, setRange] = useState<Range>(remembered.range);
   const series = useSeries(env, id, range);
   const [meta, setMeta] = useState<{ source: string; interval: number; limit: number } | null>(null);
-  const liveError = useStats(stream, env, (table) => {
+  const liveError = useStats((table) => {
     let view = null;
     for (const row of table.rows.values()) {
       if (row.id === id) {
@@ -208,10 +207,11 @@ export function ContainerStats({ stream, env, id }: ContainerProps) {
   );
 }
 
-export function HostStats({ stream, env }: { stream: Stream; env: string }) {
+export function HostStats() {
+  const env = useEnv().id;
   const [range, setRange] = useState<Range>(remembered.range);
   const series = useSeries(env, "host", range);
-  const host = useHost(stream, env, (f) =>
+  const host = useHost((f) =>
     series.push([f.cpu_percent, f.mem_used, f.net_rx_rate, f.net_tx_rate, null, null]),
   );
   if (host.unavailable) return <p class="muted">{host.unavailable}</p>;

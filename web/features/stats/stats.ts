@@ -1,10 +1,9 @@
 /** Live figures: the `stats:<env>` and `host:<env>` topics (docs/protocol.md, "Stats frames"). */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type HostFigures, StatsTable } from "../../../src/protocol/stats-frames.ts";
+import { topic as topicOf } from "../../../src/protocol/topics.ts";
+import { useEnv, useStream } from "../../app/contexts.ts";
 import { useTopic } from "../../lib/live.ts";
-
-export type { HostFigures };
-
 import type { Stream } from "../../lib/stream.ts";
 
 export interface StatsListener {
@@ -27,7 +26,7 @@ const feeds = new WeakMap<Stream, Map<string, Feed>>();
  * already subscribed would only see deltas, which it cannot apply before the next keyframe.
  */
 export function watchStats(stream: Stream, env: string, listener: StatsListener): () => void {
-  const topic = `stats:${env}`;
+  const topic = topicOf.stats(env);
   let byTopic = feeds.get(stream);
   if (!byTopic) {
     byTopic = new Map();
@@ -64,8 +63,10 @@ export function watchStats(stream: Stream, env: string, listener: StatsListener)
   };
 }
 
-/** Calls `tick` after every stats frame while mounted; returns the error, if the topic failed. */
-export function useStats(stream: Stream, env: string, tick: (table: StatsTable) => void): string | null {
+/** Calls `tick` after every stats frame of the current environment while mounted; returns the error, if the topic failed. */
+export function useStats(tick: (table: StatsTable) => void): string | null {
+  const stream = useStream();
+  const env = useEnv().id;
   const latest = useRef(tick);
   latest.current = tick;
   const [error, setError] = useState<string | null>(null);
@@ -94,9 +95,10 @@ export interface LiveHost {
   unavailable: string | null;
 }
 
-export function useHost(stream: Stream, env: string, onFigures?: (f: HostFigures) => void): LiveHost {
+export function useHost(onFigures?: (f: HostFigures) => void): LiveHost {
+  const env = useEnv().id;
   const [live, setLive] = useState<LiveHost>({ figures: null, unavailable: null });
-  useTopic(stream, `host:${env}`, (kind, data) => {
+  useTopic(topicOf.host(env), (kind, data) => {
     if (kind === "host") {
       const figures = data as HostFigures;
       onFigures?.(figures);

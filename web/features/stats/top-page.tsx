@@ -1,8 +1,8 @@
 import { Component } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { StatsView } from "../../../src/protocol/stats-frames.ts";
-import { containerHref } from "../../app/route.ts";
-import type { Stream } from "../../lib/stream.ts";
+import { useEnv } from "../../app/contexts.ts";
+import { containerHref, envHref } from "../../app/route.ts";
 import { cpuText, formatBytes, formatRate } from "../../lib/units.ts";
 import { HostPanel } from "./host-panel.tsx";
 import { Gauge, Sparkline, sparkPoints } from "./sparkline.tsx";
@@ -41,19 +41,15 @@ interface Snapshot {
   interval: number;
 }
 
-interface Props {
-  env: string;
-  stream: Stream;
-}
-
 /** Every running container's figures, live, like `top`: the busiest first. */
-export function TopPage({ env, stream }: Props) {
+export function TopPage() {
+  const env = useEnv().id;
   const [snap, setSnap] = useState<Snapshot | null>(null);
   const [query, setQuery] = useState(remembered.query);
   const [sort, setSort] = useState({ key: remembered.sort, desc: remembered.desc });
   const cpuHistory = useRef(new Map<string, number[]>());
 
-  const error = useStats(stream, env, (table) => {
+  const error = useStats((table) => {
     const views = table.views();
     const history = cpuHistory.current;
     const seen = new Set<string>();
@@ -100,7 +96,7 @@ export function TopPage({ env, stream }: Props) {
   const totalMem = all?.reduce((n, v) => n + v.mem_usage, 0) ?? 0;
   return (
     <main class="page top-page">
-      <HostPanel stream={stream} env={env} graphsHref="#/host" />
+      <HostPanel graphsHref={envHref({ page: "host", env })} />
       <div class="toolbar">
         <h1>Overview</h1>
         <input
@@ -180,6 +176,7 @@ export function TopPage({ env, stream }: Props) {
               <TopRow
                 key={v.id}
                 view={v}
+                href={containerHref(env, v.id)}
                 spark={sparkPoints(cpuHistory.current.get(v.id) ?? [], SPARK_SLOTS, SPARK_FLOOR)}
               />
             ))}
@@ -197,6 +194,8 @@ export function TopPage({ env, stream }: Props) {
 
 interface RowProps {
   view: StatsView;
+  /** The container's page. */
+  href: string;
   spark: string;
 }
 
@@ -219,16 +218,16 @@ const FIELDS = [
 class TopRow extends Component<RowProps> {
   override shouldComponentUpdate(next: RowProps): boolean {
     const a = this.props;
-    return a.spark !== next.spark || FIELDS.some((f) => a.view[f] !== next.view[f]);
+    return a.spark !== next.spark || a.href !== next.href || FIELDS.some((f) => a.view[f] !== next.view[f]);
   }
 
-  override render({ view: v, spark }: RowProps) {
+  override render({ view: v, href, spark }: RowProps) {
     const cpu = cpuText(v.cpu_percent);
     const memShare = v.mem_limit > 0 ? v.mem_usage / v.mem_limit : 0;
     return (
       <tr data-testid="top-row" data-name={v.name} data-cpu={cpu}>
         <td class="t-name">
-          <a href={containerHref(v.id)} title={v.name}>
+          <a href={href} title={v.name}>
             {v.name}
           </a>
         </td>
