@@ -4,7 +4,6 @@ import type { EngineFacts } from "../protocol/views.ts";
 import {
   type Capabilities,
   capabilitiesOf,
-  type EngineKind,
   engineKind,
   negotiateApiVersion,
   type VersionAnswer,

@@ -1,10 +1,9 @@
 import type { Database } from "bun:sqlite";
-import type { Capabilities } from "../engine/capabilities.ts";
-import { EngineClient, type EngineFacts } from "../engine/client.ts";
+import { EngineClient } from "../engine/client.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { EnvironmentView } from "../protocol/views.ts";
 import type { SecretVault } from "../secrets/vault.ts";
-import { ContainerMirror, type EngineStatus, type MirrorChange } from "../state/mirror.ts";
+import { ContainerMirror, type MirrorChange } from "../state/mirror.ts";
 
 /** One engine the panel manages. */
 export interface Environment {
