@@ -1,5 +1,6 @@
 /** The access pages, one chunk loaded on first visit to any of them. */
 
+import "./access.css";
 import { useUser } from "../../app/contexts.ts";
 import type { AccessPage } from "../../app/route.ts";
 import { AccountPage } from "./account-page.tsx";

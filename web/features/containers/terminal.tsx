@@ -2,6 +2,7 @@
  * A shell in a container (the `exec:` topic, docs/protocol.md), drawn by xterm.js. This module and
  * xterm load only when a terminal is opened: they are kept out of the first load.
  */
+import "./terminal.css";
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import xtermCss from "@xterm/xterm/css/xterm.css" with { type: "file" };

@@ -1,3 +1,4 @@
+import "./host-panel.css";
 import { useRef } from "preact/hooks";
 import { formatBytes, formatRate } from "../../lib/units.ts";
 import { Gauge, Sparkline, sparkPoints } from "./sparkline.tsx";

@@ -1,4 +1,5 @@
 /** Tiny inline graphs for tables: one SVG polyline each, cheap enough for a hundred rows a second. */
+import "./sparkline.css";
 
 const W = 60;
 const H = 20;

@@ -2,6 +2,7 @@
  * Graphs of a container's (or the host's) figures over time, drawn by uPlot. This module and uPlot
  * load only when a page shows graphs: they are kept out of the first load.
  */
+import "./stats-panel.css";
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import uplotCss from "uplot/dist/uPlot.min.css" with { type: "file" };

@@ -1,3 +1,4 @@
+import "./top-page.css";
 import { Component } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { StatsView } from "../../../src/protocol/stats-frames.ts";
