@@ -10,8 +10,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeFrame } from "../../web/lib/frames.ts";
-import { StatsTable } from "../../web/lib/stats-frames.ts";
+import { decodeFrame } from "../../src/protocol/frames.ts";
+import { StatsTable } from "../../src/protocol/stats-frames.ts";
 import { mapLimit } from "./engine.ts";
 import { clock, emit, WorkerProcess, workerMain } from "./worker.ts";
 

@@ -1,29 +1,8 @@
 import type Dockerode from "dockerode";
+import type { ContainerItem, Port } from "../protocol/views.ts";
 
-export interface PortView {
-  private: number;
-  public?: number;
-  type: string;
-  ip?: string;
-}
-
-/** A container as lists and streams show it. */
-export interface ContainerView {
-  id: string;
-  name: string;
-  image: string;
-  image_id: string;
-  command: string;
-  state: string;
-  status: string;
-  health: string | null;
-  created: number;
-  started_at: string | null;
-  finished_at: string | null;
-  exit_code: number | null;
-  labels: Record<string, string>;
-  ports: PortView[];
-  networks: string[];
+/** A container as the panel keeps it: what clients are sent (ContainerItem), and more. */
+export interface ContainerView extends ContainerItem {
   /** Internal: how to read its logs. */
   tty: boolean;
   /** Internal: its init process on the host while it runs (0 otherwise), for network counters. */
@@ -35,7 +14,7 @@ const timeOrNull = (t: string | undefined) =>
   !t || t.startsWith("0001-01-01") || t === ZERO_TIME ? null : t;
 
 export function fromInspect(i: Dockerode.ContainerInspectInfo): ContainerView {
-  const ports: PortView[] = [];
+  const ports: Port[] = [];
   for (const [key, bindings] of Object.entries(i.NetworkSettings?.Ports ?? {})) {
     const [port, type = "tcp"] = key.split("/");
     const priv = Number(port);

@@ -1,26 +1,6 @@
-/** What an engine can do; the API and the UI offer only these. */
-export interface Capabilities {
-  /** Bolt's compat server has the route but ignores request bodies: nothing says what to run. */
-  create: boolean;
-  events: boolean;
-  inspect: boolean;
-  logs: boolean;
-  stats: boolean;
-  exec: boolean;
-  pause: boolean;
-  kill: boolean;
-  restart: boolean;
-  rename: boolean;
-  networks: boolean;
-  volumes: boolean;
-  swarm: boolean;
-  /** Bolt's compat server breaks path matching on any query string. */
-  queryStrings: boolean;
-  /** Bolt's compat server serves no /v1.xx prefix. */
-  versionedPaths: boolean;
-}
+import type { Capabilities, EngineKind } from "../protocol/views.ts";
 
-export type EngineKind = "docker" | "podman" | "bolt";
+export type { Capabilities, EngineKind };
 
 const FULL: Capabilities = {
   create: true,

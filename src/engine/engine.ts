@@ -1,16 +1,8 @@
 import type { Duplex } from "node:stream";
-import type { Capabilities, EngineKind } from "./capabilities.ts";
+import type { EngineFacts } from "../protocol/views.ts";
+import type { Capabilities } from "./capabilities.ts";
 
-export interface EngineFacts {
-  kind: EngineKind;
-  version: string;
-  api_version: string;
-  os: string;
-  arch: string;
-  hostname: string;
-  ncpu: number;
-  mem_total: number;
-}
+export type { EngineFacts };
 
 /** A process to run in a container (Docker's ExecConfig, reduced to what the panel asks for). */
 export interface ExecSpec {

@@ -1,9 +1,6 @@
-/** One log line as the API and the stream carry it. */
-export interface LogLine {
-  stream: "stdout" | "stderr";
-  time: string | null;
-  text: string;
-}
+import type { LogLine } from "../protocol/views.ts";
+
+export type { LogLine };
 
 const STREAM_NAMES: Record<number, LogLine["stream"]> = { 1: "stdout", 2: "stderr" };
 // Docker's timestamps=true prefix: RFC 3339 with nanoseconds, then one space.

@@ -1,7 +1,9 @@
 import type { Engine } from "../engine/engine.ts";
 import { toEngineError } from "../engine/errors.ts";
 
-export type EngineStatus = "connecting" | "up" | "down";
+import type { EngineStatus } from "../protocol/views.ts";
+
+export type { EngineStatus };
 
 /** One line of the engine's /events stream, as far as the mirrors read it. */
 export interface EngineEvent {

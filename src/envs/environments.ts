@@ -1,9 +1,9 @@
 import type { Database } from "bun:sqlite";
 import { type ContainerChange, ContainerMirror } from "../containers/mirror.ts";
-import type { Capabilities } from "../engine/capabilities.ts";
 import { DockerHttpEngine } from "../engine/docker-http.ts";
-import type { Engine, EngineFacts } from "../engine/engine.ts";
+import type { Engine } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
+import type { EnvironmentView } from "../protocol/views.ts";
 import type { SecretVault } from "../secrets/vault.ts";
 import { EngineConnection, type EngineStatus } from "./connection.ts";
 
@@ -25,17 +25,7 @@ export type EnvEvent =
   | { kind: "removed"; id: string }
   | { kind: "status"; id: string; status: EngineStatus; error: string | null };
 
-export interface EnvironmentView {
-  id: string;
-  name: string;
-  kind: string;
-  status: EngineStatus;
-  url: string;
-  tls: boolean;
-  error: string | null;
-  facts: EngineFacts | null;
-  capabilities: Capabilities | null;
-}
+export type { EnvironmentView };
 
 export class Environments {
   private envs = new Map<string, Environment>();

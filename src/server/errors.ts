@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EngineError } from "../engine/errors.ts";
+import type { ErrorBody } from "../protocol/views.ts";
 import { storageProblem } from "../store/write-health.ts";
 
 /** A failure the API reports as `{"error":{"code","message"}}` with its own status. */
@@ -15,7 +16,7 @@ export class ApiError extends Error {
   }
 }
 
-export function errorBody(code: string, message: string) {
+export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 

@@ -1,6 +1,6 @@
-import type { DeltaFrame } from "../../web/lib/stats-frames.ts";
 import type { ContainerView } from "../containers/view.ts";
 import type { Environment } from "../envs/environments.ts";
+import type { DeltaFrame } from "../protocol/stats-frames.ts";
 import { StatsFrameEncoder, type TickFigures } from "./frame-encoder.ts";
 import { cpuPercent, type RawSample, type StatsSource } from "./sample.ts";
 

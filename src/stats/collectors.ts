@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
-import type { DeltaFrame } from "../../web/lib/stats-frames.ts";
 import type { Environments } from "../envs/environments.ts";
+import type { DeltaFrame } from "../protocol/stats-frames.ts";
 import { type SourceChooser, StatsCollector } from "./collector.ts";
 import type { TickFigures } from "./frame-encoder.ts";
 import { StatsHistory } from "./history.ts";

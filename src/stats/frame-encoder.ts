@@ -1,5 +1,5 @@
-import type { DeltaFrame, KeyFrame, StatsView } from "../../web/lib/stats-frames.ts";
-import { STAT_FIELDS } from "../../web/lib/stats-frames.ts";
+import type { DeltaFrame, KeyFrame, StatsView } from "../protocol/stats-frames.ts";
+import { STAT_FIELDS } from "../protocol/stats-frames.ts";
 
 /** One container's figures for one tick, in display units, before quantising: what clients decode. */
 export type TickFigures = StatsView;

@@ -1,45 +1,23 @@
 import type { Database } from "bun:sqlite";
+import {
+  HISTORY_FIELDS,
+  HISTORY_RANGES,
+  type HistoryAnswer,
+  type HistoryRange,
+} from "../protocol/history.ts";
 import { type WriteHealth, writeHealth } from "../store/write-health.ts";
 
-/** The series history keeps, in this order (display units: %, bytes, bytes/s, count). */
-export const HISTORY_FIELDS = [
-  "cpu_percent",
-  "mem_usage",
-  "net_rx_rate",
-  "net_tx_rate",
-  "blk_read_rate",
-  "blk_write_rate",
-  "pids",
-] as const;
 const N = HISTORY_FIELDS.length;
 const COLUMNS = "cpu, mem, rx, tx, br, bw, pids";
 
-export type HistoryRange = "15m" | "1h" | "6h" | "24h" | "7d" | "30d";
-export const RANGES: Record<HistoryRange, number> = {
-  "15m": 15 * 60,
-  "1h": 3600,
-  "6h": 6 * 3600,
-  "24h": 24 * 3600,
-  "7d": 7 * 86400,
-  "30d": 30 * 86400,
-};
-const RING_SECONDS = RANGES["15m"];
+const RING_SECONDS = HISTORY_RANGES["15m"];
 const ROLLUPS = [
-  { table: "stats_10s", seconds: 10, keep: RANGES["24h"] },
-  { table: "stats_1m", seconds: 60, keep: RANGES["30d"] },
+  { table: "stats_10s", seconds: 10, keep: HISTORY_RANGES["24h"] },
+  { table: "stats_1m", seconds: 60, keep: HISTORY_RANGES["30d"] },
 ] as const;
 /** At most this many points per answer: longer ranges are averaged into wider steps. */
 const MAX_POINTS = 2000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
-
-export interface HistoryAnswer {
-  id: string;
-  range: HistoryRange;
-  step_ms: number;
-  /** Unix seconds. */
-  t: number[];
-  series: Record<(typeof HISTORY_FIELDS)[number], (number | null)[]>;
-}
 
 interface Bucket {
   start: number;
@@ -102,11 +80,11 @@ export class StatsHistory {
   }
 
   query(ref: string, range: HistoryRange, now = Date.now()): HistoryAnswer | undefined {
-    const seconds = RANGES[range];
+    const seconds = HISTORY_RANGES[range];
     if (range === "15m") return this.fromRing(ref, range, now - seconds * 1000);
     const sid = this.sid(ref, false);
     if (sid === undefined) return undefined;
-    const rollup = seconds <= RANGES["24h"] ? ROLLUPS[0] : ROLLUPS[1];
+    const rollup = seconds <= HISTORY_RANGES["24h"] ? ROLLUPS[0] : ROLLUPS[1];
     const step = Math.max(rollup.seconds, Math.ceil(seconds / MAX_POINTS / rollup.seconds) * rollup.seconds);
     const rows = this.db
       .query(

@@ -1,5 +1,5 @@
 import { readFileSync, statfsSync } from "node:fs";
-import type { HostFigures } from "../../web/lib/stats-frames.ts";
+import type { HostFigures } from "../protocol/stats-frames.ts";
 
 export type { HostFigures };
 

@@ -1,6 +1,7 @@
 import type { ServerWebSocket } from "bun";
 import type { WSContext } from "hono/ws";
 import type { Caller } from "../auth/policy.ts";
+import { CLOSE } from "../protocol/close-codes.ts";
 import { type Sink, type TopicBus, TopicError } from "./bus.ts";
 import { decodeClientMessage, encodeFrame } from "./frames.ts";
 
@@ -19,8 +20,6 @@ export const BUFFER_LIMITS: BufferLimits = {
   user: 8 * 1024 * 1024,
   total: 64 * 1024 * 1024,
 };
-/** The close code of a client closed for what it left unread (docs/protocol.md). */
-export const TOO_SLOW = 1013;
 const MAX_TOPICS = 256;
 /** Newest-only frames (stats) wait for a client with less than this in flight; otherwise they are dropped. */
 const NEWEST_ONLY_BACKLOG = 64 * 1024;
@@ -106,7 +105,7 @@ export class StreamConnections {
     for (const [c, e] of conns) {
       if (sum <= limit) return;
       sum -= e.queued;
-      c.shut(TOO_SLOW, reason);
+      c.shut(CLOSE.TOO_SLOW, reason);
     }
   }
 
@@ -172,17 +171,18 @@ export class WebSocketConnection implements Sink {
     } catch {
       // The database could not be read (a failing disk): a stream that cannot be vouched for ends,
       // rather than the timer's error ending the panel.
-      this.shut(1011, "could not check your session: reconnect");
+      this.shut(CLOSE.CHECK_FAILED, "could not check your session: reconnect");
       return;
     }
-    if (!now) this.shut(4401, "session ended: log in again");
-    else if (now.user.role !== this.caller.user.role) this.shut(4403, "your role changed: reconnect");
+    if (!now) this.shut(CLOSE.SESSION_ENDED, "session ended: log in again");
+    else if (now.user.role !== this.caller.user.role)
+      this.shut(CLOSE.ROLE_CHANGED, "your role changed: reconnect");
     else for (const topic of this.topics) this.recheckTopic(topic, now);
   }
 
   message(data: unknown): void {
     if (typeof data === "string") {
-      this.ws?.close(1003, "binary msgpack frames only");
+      this.ws?.close(CLOSE.NOT_BINARY, "binary msgpack frames only");
       return;
     }
     let msg: { op?: unknown; topics?: unknown; t?: unknown; d?: unknown };
@@ -229,7 +229,7 @@ export class WebSocketConnection implements Sink {
     const ws = this.ws;
     if (!ws || this.closed) return;
     if (ws.getBufferedAmount() > this.connections.limits.connection) {
-      this.shut(TOO_SLOW, "too slow");
+      this.shut(CLOSE.TOO_SLOW, "too slow");
       return;
     }
     ws.send(frame);
@@ -252,7 +252,7 @@ export class WebSocketConnection implements Sink {
     }
     // Behind: drop this one. A client that stays behind this long is not reading at all.
     this.behindSince ??= Date.now();
-    if (Date.now() - this.behindSince > STALLED_AFTER_MS) this.shut(TOO_SLOW, "too slow");
+    if (Date.now() - this.behindSince > STALLED_AFTER_MS) this.shut(CLOSE.TOO_SLOW, "too slow");
     return false;
   }
 

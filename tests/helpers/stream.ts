@@ -1,4 +1,4 @@
-import { decodeFrame } from "../../web/lib/frames.ts";
+import { decodeFrame } from "../../src/protocol/frames.ts";
 
 export interface Frame {
   t: string;

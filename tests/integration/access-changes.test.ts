@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMessage } from "../../web/lib/frames.ts";
+import { encodeMessage } from "../../src/protocol/frames.ts";
 import { cleanupEngine, eventually, RUN_ID, runContainer, shellsIn, uniqueName } from "../helpers/engine.ts";
 import { sessionCookies, startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";

@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMessage } from "../../web/lib/frames.ts";
+import { encodeMessage } from "../../src/protocol/frames.ts";
 import {
   cleanupEngine,
   docker,

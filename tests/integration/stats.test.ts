@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StatsTable } from "../../web/lib/stats-frames.ts";
+import { StatsTable } from "../../src/protocol/stats-frames.ts";
 import { cleanupEngine, eventually, PREFIX, runContainer, uniqueName } from "../helpers/engine.ts";
 import { EngineProxy } from "../helpers/engine-proxy.ts";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";

@@ -1,6 +1,6 @@
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeMessage } from "../../web/lib/frames.ts";
+import { encodeMessage } from "../../src/protocol/frames.ts";
 import { cleanupEngine, docker, eventually, runContainer, shellsIn, uniqueName } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { StreamClient } from "../helpers/stream.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeFrame, encodeMessage } from "../../web/lib/frames.ts";
+import { decodeFrame, encodeMessage } from "../../src/protocol/frames.ts";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
 
 const INSECURE = { tls: { rejectUnauthorized: false } } as RequestInit;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { decodeFrame } from "../../src/protocol/frames.ts";
 import { type Sink, TopicError, type TopicOutput } from "../../src/stream/bus.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
-import { decodeFrame } from "../../web/lib/frames.ts";
 import { adminBus, adminCaller } from "../helpers/bus.ts";
 
 const caller = adminCaller;

@@ -1,7 +1,7 @@
 import { unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { decodeFrame, encodeMessage } from "../../src/protocol/frames.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
-import { decodeFrame, encodeMessage } from "../../web/lib/frames.ts";
 
 describe("stream frames", () => {
   it("server frames are plain msgpack maps the shared decoder reads", () => {

@@ -1,8 +1,8 @@
 import { unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { StatsTable } from "../../src/protocol/stats-frames.ts";
 import { quantise, StatsFrameEncoder, significant, type TickFigures } from "../../src/stats/frame-encoder.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
-import { StatsTable } from "../../web/lib/stats-frames.ts";
 
 const fig = (id: string, over: Partial<TickFigures> = {}): TickFigures => ({
   id,

@@ -1,5 +1,5 @@
 /** JSON fetch wrapper for the panel's REST API (same origin, session cookie). */
-import { sendToLogin } from "./route.ts";
+import { sendToLogin } from "../app/route.ts";
 
 const BASE = "/api/v1";
 

@@ -1,4 +1,4 @@
-import type { Container, Port } from "./types.ts";
+import type { ContainerItem, Port } from "../../src/protocol/views.ts";
 
 export interface PortLabel {
   text: string;
@@ -19,7 +19,7 @@ export function portLabels(ports: Port[]): PortLabel[] {
 }
 
 /** Like the engine's "Up 5 minutes", but from timestamps, so it stays true between frames. */
-export function statusText(c: Container, now: number): string {
+export function statusText(c: ContainerItem, now: number): string {
   const since = (iso: string | null) => {
     const t = iso ? Date.parse(iso) : Number.NaN;
     return t > 0 ? duration(now - t) : null;

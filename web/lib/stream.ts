@@ -1,5 +1,6 @@
 /** The one live WebSocket (docs/protocol.md): topic subscriptions that survive reconnects. */
-import { type ClientMessage, decodeFrame, encodeMessage, type Frame } from "./frames.ts";
+import { CLOSE } from "../../src/protocol/close-codes.ts";
+import { type ClientMessage, decodeFrame, encodeMessage, type Frame } from "../../src/protocol/frames.ts";
 
 /** `connecting` until the first open; `lost` whenever the socket is down after that or never came up. */
 export type StreamStatus = "connecting" | "open" | "lost";
@@ -13,9 +14,7 @@ interface Subscription {
 }
 
 /** Close codes with which the server ends a stream over its credentials: reconnecting as is cannot help. */
-export const SESSION_ENDED = 4401;
-export const ROLE_CHANGED = 4403;
-export type EndCode = typeof SESSION_ENDED | typeof ROLE_CHANGED;
+export type EndCode = typeof CLOSE.SESSION_ENDED | typeof CLOSE.ROLE_CHANGED;
 
 const MIN_DELAY = 500;
 const MAX_DELAY = 10_000;
@@ -49,7 +48,7 @@ export class Stream {
     return () => this.#statusListeners.delete(listener);
   }
 
-  /** The server ended the stream (SESSION_ENDED, ROLE_CHANGED): it stays down until `reconnect()`. */
+  /** The server ended the stream (CLOSE.SESSION_ENDED, CLOSE.ROLE_CHANGED): it stays down until `reconnect()`. */
   onEnded(listener: (code: EndCode) => void): () => void {
     this.#endListeners.add(listener);
     return () => this.#endListeners.delete(listener);
@@ -122,7 +121,7 @@ export class Stream {
     };
     ws.onclose = (ev) => {
       if (this.#ws !== ws) return;
-      if (ev.code === SESSION_ENDED || ev.code === ROLE_CHANGED) this.#ended(ev.code);
+      if (ev.code === CLOSE.SESSION_ENDED || ev.code === CLOSE.ROLE_CHANGED) this.#ended(ev.code);
       else this.#lost();
     };
   }

@@ -2,8 +2,9 @@ import * as z from "zod/mini";
 import { callerOf } from "../../auth/middleware.ts";
 import type { Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
+import { HISTORY_FIELDS, HISTORY_RANGES, type HistoryRange } from "../../protocol/history.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
-import { emptyAnswer, HISTORY_FIELDS, type HistoryRange, RANGES } from "../../stats/history.ts";
+import { emptyAnswer } from "../../stats/history.ts";
 import { ApiError } from "../errors.ts";
 import type { RouteTable } from "../route-table.ts";
 import { commonErrors, EnvParam, json } from "../schemas.ts";
@@ -72,7 +73,7 @@ export function statsRoutes(
       params: EnvParam,
       query: z.object({
         id: z.string().check(z.minLength(1), z.maxLength(256)),
-        range: z._default(z.enum(Object.keys(RANGES) as [HistoryRange, ...HistoryRange[]]), "15m"),
+        range: z._default(z.enum(Object.keys(HISTORY_RANGES) as [HistoryRange, ...HistoryRange[]]), "15m"),
       }),
       responses: {
         200: json(

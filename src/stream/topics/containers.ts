@@ -1,6 +1,7 @@
 import type { Audience, Policy } from "../../auth/policy.ts";
 import type { ContainerView } from "../../containers/view.ts";
 import type { Environments } from "../../envs/environments.ts";
+import type { ContainerItem } from "../../protocol/views.ts";
 import { type TopicBus, TopicError } from "../bus.ts";
 import { encodeFrame, type Message } from "../frames.ts";
 
@@ -63,10 +64,6 @@ export function registerContainerTopic(bus: TopicBus, envs: Environments, policy
 const removal = (id: string): Message => ({ k: "remove", d: { id } });
 
 // `tty` and `pid` are for the panel's own use (reading logs and network counters), not shown to clients.
-export function wireView({
-  tty: _tty,
-  pid: _pid,
-  ...view
-}: ContainerView): Omit<ContainerView, "tty" | "pid"> {
+export function wireView({ tty: _tty, pid: _pid, ...view }: ContainerView): ContainerItem {
   return view;
 }

@@ -1,6 +1,6 @@
-import type { DeltaFrame, KeyFrame } from "../../../web/lib/stats-frames.ts";
 import type { Audience, Caller, Policy } from "../../auth/policy.ts";
 import type { Environments } from "../../envs/environments.ts";
+import type { DeltaFrame, KeyFrame } from "../../protocol/stats-frames.ts";
 import type { StatsCollector } from "../../stats/collector.ts";
 import type { StatsCollectors } from "../../stats/collectors.ts";
 import { StatsFrameEncoder, type TickFigures } from "../../stats/frame-encoder.ts";

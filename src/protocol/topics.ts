@@ -1,0 +1,39 @@
+/**
+ * Each topic family's frame kinds and what they carry (docs/protocol.md, "Server → client"): a
+ * topic is `<family>` or `<family>:<env>[:…]`.
+ */
+import type { DeltaFrame, HostFigures, KeyFrame } from "./stats-frames.ts";
+import type { ContainerItem, EnvironmentView, LogLine } from "./views.ts";
+
+/** Any topic's `error` frame: the subscription was refused, failed or revoked, and is over. */
+export interface ErrorFrame {
+  code: string;
+  message: string;
+}
+
+export interface FrameData {
+  envs: { envs: EnvironmentView[] };
+  containers: CollectionFrames<ContainerItem>;
+  logs: { lines: LogLine[]; end: { reason: string } };
+  exec: { started: undefined; output: Uint8Array; exit: { code: number | null } };
+  stats: { key: KeyFrame; delta: DeltaFrame };
+  host: { host: HostFigures };
+}
+
+/**
+ * A topic of resources kept live as a list: a `snapshot` of all, then an `upsert` of one created or
+ * changed, a `remove` of one gone (`containers:<env>` today; images, networks, volumes to follow).
+ */
+export interface CollectionFrames<T> {
+  snapshot: T[];
+  upsert: T;
+  remove: { id: string };
+}
+
+export const topic = {
+  containers: (env: string) => `containers:${env}`,
+  logs: (env: string, id: string) => `logs:${env}:${id}`,
+  exec: (env: string, id: string, session: string) => `exec:${env}:${id}:${session}`,
+  stats: (env: string) => `stats:${env}`,
+  host: (env: string) => `host:${env}`,
+};

@@ -1,0 +1,79 @@
+/**
+ * Every page behind the login and what shows it. Pages beyond the container list load on first
+ * visit (each dynamic import is a chunk of its own): the login page and the list stay small.
+ */
+import type { ComponentChildren, ComponentType } from "preact";
+import { ContainerPage } from "../features/containers/container-page.tsx";
+import { ContainersPage } from "../features/containers/containers-page.tsx";
+import { lazy } from "../lib/lazy.ts";
+import type { Route } from "./route.ts";
+
+type ShellRoute = Exclude<Route, { page: "login" | "setup" }>;
+type Views = { [P in ShellRoute["page"]]: (route: Extract<ShellRoute, { page: P }>) => ComponentChildren };
+
+/** A page component whose module loads on first render. */
+function lazyPage<M, P extends object>(
+  load: () => Promise<M>,
+  pick: (m: M) => ComponentType<P>,
+): ComponentType<P> {
+  const useModule = lazy(load);
+  return function LazyPage(props: P) {
+    const loaded = useModule();
+    if (!loaded || "error" in loaded) return <Loading error={loaded?.error} />;
+    const Page = pick(loaded.module);
+    return <Page {...props} />;
+  };
+}
+
+/** Modules that show graphs wait for uPlot's stylesheet before their first render. */
+const whenReady = async <M extends { ready: Promise<void> }>(m: M): Promise<M> => {
+  await m.ready;
+  return m;
+};
+
+const TopPage = lazyPage(
+  () => import("../features/stats/top-page.tsx"),
+  (m) => m.TopPage,
+);
+const HostPage = lazyPage(
+  () => import("../features/stats/host-page.tsx").then(whenReady),
+  (m) => m.HostPage,
+);
+const AuditPage = lazyPage(
+  () => import("../features/audit/audit-page.tsx"),
+  (m) => m.AuditPage,
+);
+const AccessPages = lazyPage(
+  () => import("../features/access/access-pages.tsx"),
+  (m) => m.AccessPages,
+);
+
+const VIEWS: Views = {
+  containers: () => <ContainersPage />,
+  container: (r) => <ContainerPage id={r.id} />,
+  top: () => <TopPage />,
+  host: () => <HostPage />,
+  audit: () => <AuditPage />,
+  account: () => <AccessPages page="account" />,
+  users: () => <AccessPages page="users" />,
+  teams: () => <AccessPages page="teams" />,
+  security: () => <AccessPages page="security" />,
+};
+
+export function PageFor({ route }: { route: ShellRoute }) {
+  return <>{(VIEWS[route.page] as (r: ShellRoute) => ComponentChildren)(route)}</>;
+}
+
+function Loading({ error }: { error?: string | undefined }) {
+  return (
+    <main class="page">
+      {error ? (
+        <p class="alert" role="alert">
+          {error}
+        </p>
+      ) : (
+        <p class="muted">Loading…</p>
+      )}
+    </main>
+  );
+}

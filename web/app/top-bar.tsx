@@ -1,0 +1,90 @@
+import { useEnv, useUser } from "./contexts.ts";
+import { envHref, isEnvRoute, type Route } from "./route.ts";
+
+interface Props {
+  route: Route;
+  onLogout: () => void;
+}
+
+interface NavLink {
+  href: string;
+  label: string;
+  pages: Route["page"][];
+  testid: string;
+  adminOnly?: true;
+}
+
+function navLinks(env: string): NavLink[] {
+  return [
+    {
+      href: envHref({ page: "containers", env }),
+      label: "Containers",
+      pages: ["containers", "container"],
+      testid: "nav-containers",
+    },
+    { href: envHref({ page: "top", env }), label: "Overview", pages: ["top", "host"], testid: "nav-top" },
+    { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
+    // Access control (issue #4): the account for everyone, who may do what for admins only.
+    { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
+    { href: "#/users", label: "Users", pages: ["users"], testid: "nav-users", adminOnly: true },
+    { href: "#/teams", label: "Teams", pages: ["teams"], testid: "nav-teams", adminOnly: true },
+    { href: "#/security", label: "Security", pages: ["security"], testid: "nav-security", adminOnly: true },
+  ];
+}
+
+/** The same page in another environment; one container's page becomes that environment's list. */
+function inEnv(route: Route, env: string): string {
+  return envHref(
+    isEnvRoute(route) && route.page !== "container" ? { ...route, env } : { page: "containers", env },
+  );
+}
+
+export function TopBar({ route, onLogout }: Props) {
+  const user = useUser();
+  const env = useEnv();
+  return (
+    <header class="top">
+      <a class="brand" href={envHref({ page: "containers", env: env.id })}>
+        GhostPanel
+      </a>
+      <nav class="nav" aria-label="Main">
+        {navLinks(env.id)
+          .filter((n) => !n.adminOnly || user.role === "admin")
+          .map((n) => (
+            <a
+              key={n.testid}
+              href={n.href}
+              data-testid={n.testid}
+              aria-current={n.pages.includes(route.page) ? "page" : undefined}
+            >
+              {n.label}
+            </a>
+          ))}
+      </nav>
+      {env.all && env.all.length > 1 && (
+        <select
+          class="env-switcher"
+          data-testid="env-switcher"
+          aria-label="Environment"
+          value={env.id}
+          onChange={(e) => {
+            // A step of its own in the history, unlike redirects: Back returns to the other environment.
+            location.hash = inEnv(route, e.currentTarget.value);
+          }}
+        >
+          {env.all.map((e) => (
+            <option key={e.id} value={e.id}>
+              {e.name}
+            </option>
+          ))}
+        </select>
+      )}
+      <span class="user" data-testid="user">
+        {user.username}
+      </span>
+      <button type="button" class="quiet" data-testid="logout" onClick={onLogout}>
+        Log out
+      </button>
+    </header>
+  );
+}

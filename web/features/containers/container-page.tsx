@@ -1,0 +1,195 @@
+import { useEffect, useState } from "preact/hooks";
+import { topic } from "../../../src/protocol/topics.ts";
+import { useEnv, useUser } from "../../app/contexts.ts";
+import { envHref, navigate } from "../../app/route.ts";
+import { useNow } from "../../lib/clock.ts";
+import { portLabels, statusText } from "../../lib/format.ts";
+import { lazy } from "../../lib/lazy.ts";
+import { can } from "./actions.ts";
+import { ContainerActions } from "./container-actions.tsx";
+import { useLiveContainers } from "./containers-page.tsx";
+import { InspectView } from "./inspect-view.tsx";
+import { LogView } from "./log-view.tsx";
+import { PortList } from "./port-list.tsx";
+import { StateBadge } from "./state-badge.tsx";
+
+type Tab = "logs" | "inspect" | "stats" | "terminal";
+
+const TAB_LABELS: Record<Tab, string> = {
+  logs: "Logs",
+  inspect: "Inspect",
+  stats: "Stats",
+  terminal: "Terminal",
+};
+
+// The graphs and uPlot load with the first Stats tab opened, not with the page.
+const useStatsPanel = lazy(() =>
+  import("../stats/stats-panel.tsx").then(async (m) => {
+    await m.ready;
+    return m;
+  }),
+);
+
+// xterm.js (~100 KB gzipped) loads with the first terminal opened.
+const useTerminal = lazy(() =>
+  import("./terminal.tsx").then(async (m) => {
+    await m.ready;
+    return m;
+  }),
+);
+
+interface Props {
+  /** Full id as linked from the list; an id prefix or a name typed into the address works too. */
+  id: string;
+}
+
+export function ContainerPage({ id }: Props) {
+  const { id: env, view } = useEnv();
+  const caps = view?.capabilities;
+  const live = useLiveContainers();
+  // Admins and operators may run commands in containers; the server decides in which.
+  const role = useUser().role;
+  const canExec = role === "admin" || role === "operator";
+  const [tab, setTab] = useState<Tab>("logs");
+  const now = useNow(30_000);
+  const c =
+    live.list?.find((x) => x.id === id) ?? live.list?.find((x) => x.name === id || x.id.startsWith(id));
+
+  useEffect(() => {
+    document.title = c ? `${c.name} · GhostPanel` : "GhostPanel";
+    return () => {
+      document.title = "GhostPanel";
+    };
+  }, [c?.name]);
+
+  const list = envHref({ page: "containers", env });
+  const back = (
+    <a class="back" href={list}>
+      ← Containers
+    </a>
+  );
+  if (!c) {
+    return (
+      <main class="page">
+        {back}
+        {live.error ? (
+          <p class="alert" role="alert">
+            {live.error}
+          </p>
+        ) : (
+          <p class="muted">{live.list ? `No container “${id}”: it may have been removed.` : "Loading…"}</p>
+        )}
+      </main>
+    );
+  }
+
+  const tabs = (["logs", "inspect", "stats", "terminal"] as const).filter((t) =>
+    t === "terminal" ? canExec && c.state === "running" : t === "stats" || can(caps, t),
+  );
+  const current = tabs.includes(tab) ? tab : tabs[0];
+  return (
+    <main class="page detail">
+      {back}
+      <header class="detail-head">
+        <h1>{c.name}</h1>
+        <StateBadge state={c.state} />
+        <span class="muted">{statusText(c, now)}</span>
+        <ContainerActions container={c} withRename onRemoved={() => navigate(list)} />
+      </header>
+      <dl class="facts">
+        <dt>Image</dt>
+        <dd>{c.image}</dd>
+        <dt>ID</dt>
+        <dd class="mono" title={c.id}>
+          {c.id.slice(0, 12)}
+        </dd>
+        <dt>Command</dt>
+        <dd class="mono">{c.command || "—"}</dd>
+        <dt>Created</dt>
+        <dd>{new Date(c.created * 1000).toLocaleString()}</dd>
+        {c.ports.length > 0 && (
+          <>
+            <dt>Ports</dt>
+            <dd>
+              <PortList ports={portLabels(c.ports)} />
+            </dd>
+          </>
+        )}
+        {c.networks.length > 0 && (
+          <>
+            <dt>Networks</dt>
+            <dd>{c.networks.join(", ")}</dd>
+          </>
+        )}
+      </dl>
+      {current && (
+        <div class="tabs" role="tablist">
+          {tabs.map((t) => (
+            <button
+              key={t}
+              type="button"
+              role="tab"
+              data-tab={t}
+              aria-selected={t === current}
+              onClick={() => setTab(t)}
+            >
+              {TAB_LABELS[t]}
+            </button>
+          ))}
+        </div>
+      )}
+      {tabs.includes("logs") && (
+        // Stays mounted behind the Inspect tab so the followed output is not lost meanwhile.
+        <section role="tabpanel" hidden={current !== "logs"}>
+          <LogView
+            key={c.id}
+            topic={topic.logs(env, c.id)}
+            runKey={c.started_at}
+            active={current === "logs"}
+          />
+        </section>
+      )}
+      {current === "inspect" && (
+        <section role="tabpanel">
+          <InspectView id={c.id} version={c} />
+        </section>
+      )}
+      {current === "stats" && (
+        // Mounted only while shown: its live subscription is what makes an engine stream stats.
+        <section role="tabpanel">
+          <StatsTab id={c.id} />
+        </section>
+      )}
+      {current === "terminal" && (
+        // Mounted only while shown: leaving the tab ends the shell.
+        <section role="tabpanel">
+          <TerminalTab id={c.id} />
+        </section>
+      )}
+    </main>
+  );
+}
+
+function TerminalTab({ id }: { id: string }) {
+  const loaded = useTerminal();
+  if (!loaded) return <p class="muted">Loading…</p>;
+  if ("error" in loaded)
+    return (
+      <p class="alert" role="alert">
+        {loaded.error}
+      </p>
+    );
+  return <loaded.module.ContainerTerminal key={id} id={id} />;
+}
+
+function StatsTab({ id }: { id: string }) {
+  const loaded = useStatsPanel();
+  if (!loaded) return <p class="muted stats-loading">Loading…</p>;
+  if ("error" in loaded)
+    return (
+      <p class="alert" role="alert">
+        {loaded.error}
+      </p>
+    );
+  return <loaded.module.ContainerStats key={id} id={id} />;
+}

@@ -1,0 +1,7 @@
+export function StateBadge({ state }: { state: string }) {
+  return (
+    <span class={`badge st-${state}`} data-testid="state">
+      {state}
+    </span>
+  );
+}
