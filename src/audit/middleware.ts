@@ -1,18 +1,11 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { CHANGING_ACTIONS } from "../auth/actions.ts";
-import { addressBlock, clientAddress } from "../server/client-address.ts";
-import { errorBody } from "../server/errors.ts";
-import type { AppContext, AppEnv, RouteTable } from "../server/route-table.ts";
+import { addressBlock, clientAddress } from "../http/client-address.ts";
+import type { AppContext, AppEnv, AuditNote } from "../http/context.ts";
+import { errorBody } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
 import type { AuditLog, AuditResult, NewAuditEntry } from "./audit-log.ts";
-
-/** What a handler knows that the request line does not; see `noteAudit`. */
-export interface AuditNote {
-  /** who, when that is not the caller: the name a login tried, the admin that setup made */
-  user?: { id?: number; username: string };
-  /** ids beyond the path's, e.g. the name of the token made */
-  target?: Record<string, string | number>;
-}
 
 /** Adds to the entry this request will leave (later notes win field by field). */
 export function noteAudit(c: AppContext, note: AuditNote): void {

@@ -2,7 +2,7 @@ import type { Role } from "./users.ts";
 
 /**
  * Everything a caller can be allowed to do, as `<what>:<verb>`. Every route and every stream topic
- * names one of these (src/server/route-table.ts, src/stream/bus.ts); src/auth/policy.ts decides.
+ * names one of these (src/http/route-table.ts, src/stream/bus.ts); src/auth/policy.ts decides.
  */
 export const ACTIONS = [
   // the caller's own account: who am I, my tokens, my password, logging out

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import { ApiError } from "../server/errors.ts";
-import type { AppContext, AppEnv } from "../server/route-table.ts";
+import type { AppContext, AppEnv } from "../http/context.ts";
+import { ApiError } from "../http/errors.ts";
 import { type Action, ENGINE_TOKEN_ACTIONS } from "./actions.ts";
 import type { Caller, Policy } from "./policy.ts";
 import { hashSecret } from "./secrets.ts";

@@ -1,58 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AuditLog } from "../audit/audit-log.ts";
 import { auditRequests } from "../audit/middleware.ts";
-import type { LoginThrottle } from "../auth/login-throttle.ts";
 import { authorize, identifyCaller, UNAUTHORIZED_MESSAGE } from "../auth/middleware.ts";
-import type { Policy } from "../auth/policy.ts";
-import type { SessionStore } from "../auth/sessions.ts";
-import type { TeamStore } from "../auth/teams.ts";
-import type { TokenStore } from "../auth/tokens.ts";
-import type { UserStore } from "../auth/users.ts";
-import type { Environments } from "../envs/environments.ts";
-import { readEngineSafety } from "../settings/engine-safety.ts";
-import type { SettingsStore } from "../settings/settings-store.ts";
-import type { StatsCollectors } from "../stats/collectors.ts";
-import type { WriteHealth } from "../store/write-health.ts";
-import type { TopicBus } from "../stream/bus.ts";
-import { AnonymousLimit, limitAnonymous } from "./anonymous-limit.ts";
-import { errorBody, handleError } from "./errors.ts";
-import { type AppEnv, RouteTable } from "./route-table.ts";
-import { auditRoutes } from "./routes/audit.ts";
-import { authRoutes } from "./routes/auth.ts";
-import { containerRoutes } from "./routes/containers.ts";
-import { envRoutes } from "./routes/envs.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { metricsRoutes } from "./routes/metrics.ts";
-import { settingsRoutes } from "./routes/settings.ts";
-import { statsRoutes } from "./routes/stats.ts";
-import { streamRoutes } from "./routes/stream.ts";
-import { teamRoutes } from "./routes/teams.ts";
-import { userRoutes } from "./routes/users.ts";
+import { AnonymousLimit, limitAnonymous } from "../http/anonymous-limit.ts";
+import type { AppEnv } from "../http/context.ts";
+import { errorBody, handleError } from "../http/errors.ts";
+import { RouteTable } from "../http/route-table.ts";
+import type { PanelDeps } from "./deps.ts";
+import { ROUTE_MODULES } from "./modules.ts";
 import { serveUi, uiEmbedded } from "./ui.ts";
-
-export interface AppDeps {
-  users: UserStore;
-  sessions: SessionStore;
-  tokens: TokenStore;
-  teams: TeamStore;
-  policy: Policy;
-  throttle: LoginThrottle;
-  settings: SettingsStore;
-  envs: Environments;
-  bus: TopicBus;
-  collectors: StatsCollectors;
-  audit: AuditLog;
-  /** whether the database takes writes (a full disk does not end the panel; /healthz says so) */
-  writeHealth: WriteHealth;
-  version: string;
-  secureCookies: boolean;
-  /** refusals without credentials an address may have per minute (src/server/anonymous-limit.ts); 0: none */
-  anonymousLimit: number;
-  /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
-  tlsFingerprint: () => string | null;
-}
 
 /** JSON bodies this API takes are small; anything larger is refused before it is read. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -80,7 +37,7 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
   if (c.req.url.startsWith("https:")) c.header("Strict-Transport-Security", "max-age=31536000");
 };
 
-export function createApp(deps: AppDeps) {
+export function createApp(deps: PanelDeps) {
   const app = new Hono<AppEnv>();
   const routes = new RouteTable(app, (c, action) => authorize(deps.policy, c, action));
   app.onError(handleError);
@@ -105,19 +62,7 @@ export function createApp(deps: AppDeps) {
   if (deps.anonymousLimit > 0) app.use("*", limitAnonymous(new AnonymousLimit(deps.anonymousLimit)));
   app.use("/healthz", identifyCaller(deps));
 
-  healthRoutes(routes, deps.envs, deps.policy, deps.version, deps.tlsFingerprint, () =>
-    deps.writeHealth.warnings(),
-  );
-  authRoutes(routes, deps);
-  userRoutes(routes, deps);
-  teamRoutes(routes, deps.teams, deps.users, deps.envs);
-  envRoutes(routes, deps.envs, deps.policy);
-  containerRoutes(routes, deps.envs, deps.policy, () => readEngineSafety(deps.settings));
-  settingsRoutes(routes, deps.settings);
-  streamRoutes(routes, deps.bus, deps);
-  statsRoutes(routes, deps.envs, deps.collectors, deps.policy);
-  metricsRoutes(routes, deps.policy, deps.envs, deps.collectors, deps.version);
-  auditRoutes(routes, deps.audit);
+  for (const register of ROUTE_MODULES) register(routes, deps);
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;

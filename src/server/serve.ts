@@ -9,27 +9,23 @@ import { TokenStore } from "../auth/tokens.ts";
 import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
+import type { RouteInfo } from "../http/route-table.ts";
 import { SecretKeyError } from "../secrets/key-file.ts";
 import { openVault, type SecretVault } from "../secrets/vault.ts";
-import { readEngineSafety } from "../settings/engine-safety.ts";
 import { SettingsStore } from "../settings/settings-store.ts";
 import { chooseStatsSource } from "../stats/choose-source.ts";
 import { StatsCollectors } from "../stats/collectors.ts";
 import { DatabaseError, openDatabase } from "../store/database.ts";
 import { writeHealth } from "../store/write-health.ts";
 import { TopicBus } from "../stream/bus.ts";
-import { registerContainerTopic } from "../stream/topics/containers.ts";
-import { registerEnvironmentTopic } from "../stream/topics/environments.ts";
-import { registerExecTopic } from "../stream/topics/exec.ts";
-import { registerLogTopic } from "../stream/topics/logs.ts";
-import { registerStatsTopic } from "../stream/topics/stats.ts";
 import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
 import { autoTls, CertificateError, loadTls, type TlsFiles } from "../tls/certificate.ts";
 import { ReloadableTlsServer } from "../tls/reload.ts";
 import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
+import type { PanelDeps } from "./deps.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
-import type { RouteInfo } from "./route-table.ts";
+import { TOPIC_MODULES } from "./modules.ts";
 
 export interface RunningPanel {
   url: string;
@@ -74,20 +70,32 @@ export async function startPanel(
 
   const envs = new Environments(db, vault);
   const bus = new TopicBus(policy);
-  registerEnvironmentTopic(bus, envs, policy);
-  registerContainerTopic(bus, envs, policy);
-  registerLogTopic(bus, envs);
-  registerExecTopic(bus, {
-    policy,
-    envs,
-    engineSafety: () => readEngineSafety(settings),
-    audit: (entry) => audit.append(entry),
-  });
   const collectors = new StatsCollectors(envs, db, chooseStatsSource, config.statsIntervalMs, [
     "/",
     config.dataDir,
   ]);
-  registerStatsTopic(bus, envs, collectors, policy);
+  let tlsServer: ReloadableTlsServer | undefined;
+  const deps: PanelDeps = {
+    users,
+    sessions,
+    tokens,
+    teams,
+    policy,
+    throttle,
+    settings,
+    envs,
+    bus,
+    collectors,
+    audit,
+    writeHealth: storage,
+    version,
+    // Known once the certificate is (below), before anything reads it.
+    secureCookies: false,
+    anonymousLimit: config.anonymousLimit,
+    tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
+  };
+  // Before any engine is opened, so that no topic misses its first events.
+  for (const register of TOPIC_MODULES) register(bus, deps);
   reportEngineStatus(envs, log);
   // What a start that fails half-way lets go of, before saying why.
   const release = () => {
@@ -106,25 +114,8 @@ export async function startPanel(
     throw new ConfigError(`${err instanceof CertificateError ? "--tls: " : ""}${(err as Error).message}`);
   }
 
-  let tlsServer: ReloadableTlsServer | undefined;
-  const { app, routes } = createApp({
-    users,
-    sessions,
-    tokens,
-    teams,
-    policy,
-    throttle,
-    settings,
-    envs,
-    bus,
-    collectors,
-    audit,
-    writeHealth: storage,
-    version,
-    secureCookies: tls !== undefined,
-    anonymousLimit: config.anonymousLimit,
-    tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
-  });
+  deps.secureCookies = tls !== undefined;
+  const { app, routes } = createApp(deps);
   const serve = (listen: { port: number; reusePort?: true; tls?: { cert: string; key: string } }) =>
     Bun.serve({
       hostname: config.host,

@@ -9,7 +9,7 @@ import { type HostFigures, HostReader } from "./host.ts";
 export interface Tick {
   /** the tick against the one before, for subscribers who see every container */
   delta: DeltaFrame;
-  /** every running container's figures, for those who see only some (src/stream/topics/stats.ts) */
+  /** every running container's figures, for those who see only some (src/stats/topic.ts) */
   figures: TickFigures[];
 }
 

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { AuditLog, COUNTED_ACTION, type NewAuditEntry } from "../../src/audit/audit-log.ts";
-import { AnonymousLimit } from "../../src/server/anonymous-limit.ts";
-import { addressBlock } from "../../src/server/client-address.ts";
+import { AnonymousLimit } from "../../src/http/anonymous-limit.ts";
+import { addressBlock } from "../../src/http/client-address.ts";
 import { openDatabase } from "../../src/store/database.ts";
 
 describe("address blocks", () => {

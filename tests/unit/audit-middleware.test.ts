@@ -5,7 +5,8 @@ import { Hono } from "hono";
 import { afterAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../../src/audit/audit-log.ts";
 import { auditRequests } from "../../src/audit/middleware.ts";
-import { type AppEnv, RouteTable } from "../../src/server/route-table.ts";
+import type { AppEnv } from "../../src/http/context.ts";
+import { RouteTable } from "../../src/http/route-table.ts";
 import { openDatabase } from "../../src/store/database.ts";
 
 describe("audit middleware", () => {

@@ -1,11 +1,11 @@
 import * as z from "zod/mini";
-import { noteAudit } from "../../audit/middleware.ts";
-import type { TeamStore } from "../../auth/teams.ts";
-import type { UserStore } from "../../auth/users.ts";
-import type { Environments } from "../../envs/environments.ts";
-import { ApiError } from "../errors.ts";
-import type { RouteTable } from "../route-table.ts";
-import { commonErrors, errorResponse, json } from "../schemas.ts";
+import { noteAudit } from "../audit/middleware.ts";
+import type { Environments } from "../envs/environments.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, errorResponse, json } from "../http/schemas.ts";
+import type { TeamStore } from "./teams.ts";
+import type { UserStore } from "./users.ts";
 
 const Resource = z.object({
   env: z.string().check(z.minLength(1), z.maxLength(64)),
@@ -32,7 +32,10 @@ const IdParam = z.object({ id: z.coerce.number().check(z.int(), z.positive()) })
  * Teams, by admins. A team owns the containers labelled `ghostpanel.team=<name>` on every engine,
  * plus what is assigned to it here: whole engines, or containers by name.
  */
-export function teamRoutes(routes: RouteTable, teams: TeamStore, users: UserStore, envs: Environments): void {
+export function teamRoutes(
+  routes: RouteTable,
+  { teams, users, envs }: { teams: TeamStore; users: UserStore; envs: Environments },
+): void {
   const teamOf = (id: number) => {
     const team = teams.get(id);
     if (!team) throw new ApiError(404, "not_found", `no team ${id}`);

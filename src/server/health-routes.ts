@@ -1,16 +1,25 @@
 import * as z from "zod/mini";
-import type { Policy } from "../../auth/policy.ts";
-import type { Environments } from "../../envs/environments.ts";
-import type { RouteTable } from "../route-table.ts";
-import { json } from "../schemas.ts";
+import type { Policy } from "../auth/policy.ts";
+import type { Environments } from "../envs/environments.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { json } from "../http/schemas.ts";
+import type { WriteHealth } from "../store/write-health.ts";
 
 export function healthRoutes(
   routes: RouteTable,
-  envs: Environments,
-  policy: Policy,
-  version: string,
-  tlsFingerprint: () => string | null,
-  warnings: () => string[],
+  {
+    envs,
+    policy,
+    version,
+    tlsFingerprint,
+    writeHealth,
+  }: {
+    envs: Environments;
+    policy: Policy;
+    version: string;
+    tlsFingerprint: () => string | null;
+    writeHealth: WriteHealth;
+  },
 ): void {
   routes.add(
     {
@@ -38,7 +47,7 @@ export function healthRoutes(
     },
     (c) => {
       const fingerprint = tlsFingerprint();
-      const now = warnings();
+      const now = writeHealth.warnings();
       const caller = c.get("caller");
       // Anonymous probes learn whether the panel's own engine answers, nothing of the engines
       // admins added (their names) and no error text (it names sockets and hosts).

@@ -1,11 +1,11 @@
-import type { Audience, Caller, Policy } from "../../auth/policy.ts";
-import type { Environments } from "../../envs/environments.ts";
-import type { DeltaFrame, KeyFrame } from "../../protocol/stats-frames.ts";
-import type { StatsCollector } from "../../stats/collector.ts";
-import type { StatsCollectors } from "../../stats/collectors.ts";
-import { StatsFrameEncoder, type TickFigures } from "../../stats/frame-encoder.ts";
-import { type Sink, type TopicBus, TopicError } from "../bus.ts";
-import { encodeFrame } from "../frames.ts";
+import type { Audience, Caller, Policy } from "../auth/policy.ts";
+import type { Environments } from "../envs/environments.ts";
+import type { DeltaFrame, KeyFrame } from "../protocol/stats-frames.ts";
+import { type Sink, type TopicBus, TopicError } from "../stream/bus.ts";
+import { encodeFrame } from "../stream/frames.ts";
+import type { StatsCollector } from "./collector.ts";
+import type { StatsCollectors } from "./collectors.ts";
+import { StatsFrameEncoder, type TickFigures } from "./frame-encoder.ts";
 
 /** Every subscriber also gets a keyframe this often, so a client that went wrong puts itself right. */
 const KEYFRAME_EVERY_TICKS = 30;
@@ -32,9 +32,7 @@ interface AudienceFrames {
  */
 export function registerStatsTopic(
   bus: TopicBus,
-  envs: Environments,
-  collectors: StatsCollectors,
-  policy: Policy,
+  { envs, collectors, policy }: { envs: Environments; collectors: StatsCollectors; policy: Policy },
 ): void {
   const lastSeq = new WeakMap<Sink, number>();
   const audiences = new Map<string, Map<string, AudienceFrames>>();

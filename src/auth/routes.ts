@@ -1,18 +1,19 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod/mini";
-import { noteAudit } from "../../audit/middleware.ts";
-import { addressKey, type LoginThrottle, userKey } from "../../auth/login-throttle.ts";
-import { callerOf } from "../../auth/middleware.ts";
-import { verifyPassword } from "../../auth/passwords.ts";
-import type { Policy } from "../../auth/policy.ts";
-import { CSRF_COOKIE, SESSION_COOKIE, type SessionStore } from "../../auth/sessions.ts";
-import type { TeamStore } from "../../auth/teams.ts";
-import type { TokenStore } from "../../auth/tokens.ts";
-import { publicUser, type User, type UserStore } from "../../auth/users.ts";
-import { addressBlock, clientAddress } from "../client-address.ts";
-import { ApiError } from "../errors.ts";
-import type { AppContext, RouteTable } from "../route-table.ts";
-import { Credentials, commonErrors, errorResponse, json, Password, UserSchema } from "../schemas.ts";
+import { noteAudit } from "../audit/middleware.ts";
+import { addressBlock, clientAddress } from "../http/client-address.ts";
+import type { AppContext } from "../http/context.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { Credentials, commonErrors, errorResponse, json, Password, UserSchema } from "../http/schemas.ts";
+import { addressKey, type LoginThrottle, userKey } from "./login-throttle.ts";
+import { callerOf } from "./middleware.ts";
+import { verifyPassword } from "./passwords.ts";
+import type { Policy } from "./policy.ts";
+import { CSRF_COOKIE, SESSION_COOKIE, type SessionStore } from "./sessions.ts";
+import type { TeamStore } from "./teams.ts";
+import type { TokenStore } from "./tokens.ts";
+import { publicUser, type User, type UserStore } from "./users.ts";
 
 export interface AuthDeps {
   users: UserStore;

@@ -1,16 +1,19 @@
-import type { Audience, Policy } from "../../auth/policy.ts";
-import type { ContainerView } from "../../containers/view.ts";
-import type { Environments } from "../../envs/environments.ts";
-import type { ContainerItem } from "../../protocol/views.ts";
-import { type TopicBus, TopicError } from "../bus.ts";
-import { encodeFrame, type Message } from "../frames.ts";
+import type { Audience, Policy } from "../auth/policy.ts";
+import type { Environments } from "../envs/environments.ts";
+import type { ContainerItem } from "../protocol/views.ts";
+import { type TopicBus, TopicError } from "../stream/bus.ts";
+import { encodeFrame, type Message } from "../stream/frames.ts";
+import type { ContainerView } from "./view.ts";
 
 /**
  * `containers:<env>`: the mirror's list, then every change to it — each subscriber only what its
  * teams own. A change is encoded once per audience (everyone who sees the same set), not once per
  * subscriber; when team ownership changes, every subscriber gets a fresh snapshot.
  */
-export function registerContainerTopic(bus: TopicBus, envs: Environments, policy: Policy): void {
+export function registerContainerTopic(
+  bus: TopicBus,
+  { envs, policy }: { envs: Environments; policy: Policy },
+): void {
   const envOf = (envId: string) => {
     const env = envs.get(envId);
     if (!env) throw new TopicError("not_found", `no environment "${envId}"`);

@@ -1,20 +1,10 @@
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import * as z from "zod/mini";
-import type { AuditNote } from "../audit/middleware.ts";
 import type { Action, RoutePolicy } from "../auth/actions.ts";
-import type { Caller } from "../auth/policy.ts";
 import { parseStrictJson, StrictJsonError } from "../safety/strict-json.ts";
+import type { AppContext, AppEnv } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { describeIssues } from "./schemas.ts";
-
-export interface AppVariables {
-  /** set when the request carries valid credentials (src/auth/middleware.ts) */
-  caller: Caller | undefined;
-  /** what a handler adds to the request's audit entry (src/audit/middleware.ts) */
-  audit: AuditNote | undefined;
-}
-export type AppEnv = { Variables: AppVariables };
-export type AppContext = Context<AppEnv>;
 
 type Schema = z.ZodMiniType;
 type Out<S> = S extends Schema ? z.output<S> : undefined;

@@ -1,22 +1,22 @@
 import { upgradeWebSocket } from "hono/bun";
 import { getCookie } from "hono/cookie";
 import * as z from "zod/mini";
-import { type Authenticator, callerOf, identify } from "../../auth/middleware.ts";
-import type { Policy } from "../../auth/policy.ts";
-import { SESSION_COOKIE } from "../../auth/sessions.ts";
-import type { TopicBus } from "../../stream/bus.ts";
-import { StreamConnections, WebSocketConnection } from "../../stream/websocket.ts";
-import { clientAddress } from "../client-address.ts";
-import { ApiError } from "../errors.ts";
-import type { RouteTable } from "../route-table.ts";
-import { commonErrors, errorResponse } from "../schemas.ts";
+import { type Authenticator, callerOf, identify } from "../auth/middleware.ts";
+import type { Policy } from "../auth/policy.ts";
+import { SESSION_COOKIE } from "../auth/sessions.ts";
+import { clientAddress } from "../http/client-address.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, errorResponse } from "../http/schemas.ts";
+import type { TopicBus } from "./bus.ts";
+import { StreamConnections, WebSocketConnection } from "./websocket.ts";
 
 /** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
 export function streamRoutes(
   routes: RouteTable,
-  bus: TopicBus,
-  auth: Authenticator & { policy: Policy },
+  auth: Authenticator & { bus: TopicBus; policy: Policy },
 ): void {
+  const { bus } = auth;
   const connections = new StreamConnections(bus);
   const accessChanged = () => connections.accessChanged();
   auth.sessions.onChange(accessChanged);

@@ -1,13 +1,13 @@
 import * as z from "zod/mini";
-import { noteAudit } from "../../audit/middleware.ts";
-import { callerOf } from "../../auth/middleware.ts";
-import type { Policy } from "../../auth/policy.ts";
-import { checkTlsMaterial, TlsMaterialError } from "../../engine/tls-material.ts";
-import { EngineUrlError, parseEngineUrl } from "../../engine/url.ts";
-import { type Environment, type Environments, viewOf } from "../../envs/environments.ts";
-import { ApiError } from "../errors.ts";
-import type { RouteTable } from "../route-table.ts";
-import { commonErrors, EnvParam, errorResponse, json } from "../schemas.ts";
+import { noteAudit } from "../audit/middleware.ts";
+import { callerOf } from "../auth/middleware.ts";
+import type { Policy } from "../auth/policy.ts";
+import { checkTlsMaterial, TlsMaterialError } from "../engine/tls-material.ts";
+import { EngineUrlError, parseEngineUrl } from "../engine/url.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, EnvParam, errorResponse, json } from "../http/schemas.ts";
+import { type Environment, type Environments, viewOf } from "./environments.ts";
 
 export const EnvironmentSchema = z.object({
   id: z.string(),
@@ -30,7 +30,10 @@ export function environmentOf(envs: Environments, id: string): Environment {
   return env;
 }
 
-export function envRoutes(routes: RouteTable, envs: Environments, policy: Policy): void {
+export function envRoutes(
+  routes: RouteTable,
+  { envs, policy }: { envs: Environments; policy: Policy },
+): void {
   routes.add(
     {
       method: "get",

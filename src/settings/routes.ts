@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
-import { readEngineSafety, writeEngineSafety } from "../../settings/engine-safety.ts";
-import type { SettingsStore } from "../../settings/settings-store.ts";
-import type { RouteTable } from "../route-table.ts";
-import { commonErrors, json } from "../schemas.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, json } from "../http/schemas.ts";
+import { readEngineSafety, writeEngineSafety } from "./engine-safety.ts";
+import type { SettingsStore } from "./settings-store.ts";
 
 const EngineSafetySchema = z.object({
   allow_privileged: z.boolean(),
@@ -23,7 +23,7 @@ const EngineSafetySchema = z.object({
 });
 
 /** Admin settings of the panel. */
-export function settingsRoutes(routes: RouteTable, settings: SettingsStore): void {
+export function settingsRoutes(routes: RouteTable, { settings }: { settings: SettingsStore }): void {
   routes.add(
     {
       method: "get",

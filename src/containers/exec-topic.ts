@@ -1,14 +1,15 @@
 import type { Duplex } from "node:stream";
-import type { NewAuditEntry } from "../../audit/audit-log.ts";
-import type { Caller, Policy } from "../../auth/policy.ts";
-import type { Engine, ExecSession } from "../../engine/engine.ts";
-import { containerPath } from "../../engine/paths.ts";
-import type { Environment, Environments } from "../../envs/environments.ts";
-import { safetyContext } from "../../safety/context.ts";
-import type { SafetyContext } from "../../safety/rules.ts";
-import { type InspectAnswer, vetRunning } from "../../safety/running.ts";
-import type { EngineSafety } from "../../settings/engine-safety.ts";
-import { type TopicBus, TopicError } from "../bus.ts";
+import type { AuditLog, NewAuditEntry } from "../audit/audit-log.ts";
+import type { Caller, Policy } from "../auth/policy.ts";
+import type { Engine, ExecSession } from "../engine/engine.ts";
+import { containerPath } from "../engine/paths.ts";
+import type { Environment, Environments } from "../envs/environments.ts";
+import { safetyContext } from "../safety/context.ts";
+import type { SafetyContext } from "../safety/rules.ts";
+import { type InspectAnswer, vetRunning } from "../safety/running.ts";
+import { readEngineSafety } from "../settings/engine-safety.ts";
+import type { SettingsStore } from "../settings/settings-store.ts";
+import { type TopicBus, TopicError } from "../stream/bus.ts";
 
 const SESSION_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** Marks every process of one session (children inherit it), so the session can be ended whole. */
@@ -33,15 +34,20 @@ interface Session {
 export interface ExecTopicDeps {
   envs: Environments;
   policy: Policy;
-  engineSafety: () => EngineSafety;
-  audit: (entry: NewAuditEntry) => void;
+  settings: SettingsStore;
+  audit: AuditLog;
 }
 
 /**
  * `exec:<env>:<container>:<session>`: one interactive `sh` (with a TTY) per topic, for its one
  * subscriber. The shell starts when the subscriber is let in and ends when it leaves.
  */
-export function registerExecTopic(bus: TopicBus, { envs, policy, engineSafety, audit }: ExecTopicDeps): void {
+export function registerExecTopic(
+  bus: TopicBus,
+  { envs, policy, settings, audit: log }: ExecTopicDeps,
+): void {
+  const engineSafety = () => readEngineSafety(settings);
+  const audit = (entry: NewAuditEntry) => log.append(entry);
   // Reserved as soon as a subscriber is being let in: a second one for the same topic is refused
   // even while the first's shell is still starting.
   const sessions = new Map<string, Session | "starting">();

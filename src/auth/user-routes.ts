@@ -1,11 +1,11 @@
 import * as z from "zod/mini";
-import { noteAudit } from "../../audit/middleware.ts";
-import type { SessionStore } from "../../auth/sessions.ts";
-import type { TeamStore } from "../../auth/teams.ts";
-import { publicUser, ROLES, type UserStore } from "../../auth/users.ts";
-import { ApiError } from "../errors.ts";
-import type { RouteTable } from "../route-table.ts";
-import { commonErrors, errorResponse, json, Password, Username, UserSchema } from "../schemas.ts";
+import { noteAudit } from "../audit/middleware.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, errorResponse, json, Password, Username, UserSchema } from "../http/schemas.ts";
+import type { SessionStore } from "./sessions.ts";
+import type { TeamStore } from "./teams.ts";
+import { publicUser, ROLES, type UserStore } from "./users.ts";
 
 export interface UserRouteDeps {
   users: UserStore;

@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
-import { AUDIT_RESULTS, type AuditLog, MAX_RETENTION_DAYS } from "../../audit/audit-log.ts";
-import { EXPORT_TYPES, exportAudit } from "../../audit/export.ts";
-import type { RouteTable } from "../route-table.ts";
-import { commonErrors, errorResponse, json } from "../schemas.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, errorResponse, json } from "../http/schemas.ts";
+import { AUDIT_RESULTS, type AuditLog, MAX_RETENTION_DAYS } from "./audit-log.ts";
+import { EXPORT_TYPES, exportAudit } from "./export.ts";
 
 const Entry = z.object({
   id: z.number(),
@@ -52,7 +52,7 @@ const Retention = z.object({
   retention_days: z.number().check(z.int(), z.minimum(1), z.maximum(MAX_RETENTION_DAYS)),
 });
 
-export function auditRoutes(routes: RouteTable, log: AuditLog): void {
+export function auditRoutes(routes: RouteTable, { audit: log }: { audit: AuditLog }): void {
   routes.add(
     {
       method: "get",

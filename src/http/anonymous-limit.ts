@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { addressBlock, clientAddress } from "./client-address.ts";
+import type { AppEnv } from "./context.ts";
 import { errorBody } from "./errors.ts";
-import type { AppEnv } from "./route-table.ts";
 
 /** How many addresses are remembered at once; beyond it the longest-untouched one is forgotten. */
 const MAX_ADDRESSES = 10_000;

@@ -1,11 +1,11 @@
-import { callerOf } from "../../auth/middleware.ts";
-import type { Policy } from "../../auth/policy.ts";
-import type { Environments } from "../../envs/environments.ts";
-import type { StatsCollectors } from "../../stats/collectors.ts";
-import { streamCounters } from "../../stream/websocket.ts";
-import { ApiError } from "../errors.ts";
-import type { RouteTable } from "../route-table.ts";
-import { errorResponse } from "../schemas.ts";
+import { callerOf } from "../auth/middleware.ts";
+import type { Policy } from "../auth/policy.ts";
+import type { Environments } from "../envs/environments.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { errorResponse } from "../http/schemas.ts";
+import { streamCounters } from "../stream/websocket.ts";
+import type { StatsCollectors } from "./collectors.ts";
 
 const started = Date.now();
 
@@ -38,10 +38,12 @@ class Exposition {
 /** GET /metrics: the panel's own figures and every container's, for Prometheus; bearer token only. */
 export function metricsRoutes(
   routes: RouteTable,
-  policy: Policy,
-  envs: Environments,
-  collectors: StatsCollectors,
-  version: string,
+  {
+    policy,
+    envs,
+    collectors,
+    version,
+  }: { policy: Policy; envs: Environments; collectors: StatsCollectors; version: string },
 ): void {
   routes.add(
     {

@@ -1,24 +1,26 @@
 import * as z from "zod/mini";
-import { noteAudit } from "../../audit/middleware.ts";
-import type { Action as PolicyAction } from "../../auth/actions.ts";
-import { callerOf } from "../../auth/middleware.ts";
-import type { Policy } from "../../auth/policy.ts";
-import { TEAM_LABEL } from "../../auth/teams.ts";
-import { fromInspect } from "../../containers/view.ts";
-import type { Capabilities } from "../../engine/capabilities.ts";
-import { EngineError } from "../../engine/errors.ts";
-import { logsAsJson } from "../../engine/logs.ts";
-import { containerPath } from "../../engine/paths.ts";
-import type { Environment, Environments } from "../../envs/environments.ts";
-import { safetyContext } from "../../safety/context.ts";
-import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../../safety/create-schema.ts";
-import { vetCreate } from "../../safety/rules.ts";
-import type { EngineSafety } from "../../settings/engine-safety.ts";
-import { wireView } from "../../stream/topics/containers.ts";
-import { ApiError } from "../errors.ts";
-import type { AppContext, RouteTable } from "../route-table.ts";
-import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../schemas.ts";
-import { environmentOf } from "./envs.ts";
+import { noteAudit } from "../audit/middleware.ts";
+import type { Action as PolicyAction } from "../auth/actions.ts";
+import { callerOf } from "../auth/middleware.ts";
+import type { Policy } from "../auth/policy.ts";
+import { TEAM_LABEL } from "../auth/teams.ts";
+import type { Capabilities } from "../engine/capabilities.ts";
+import { EngineError } from "../engine/errors.ts";
+import { logsAsJson } from "../engine/logs.ts";
+import { containerPath } from "../engine/paths.ts";
+import type { Environment, Environments } from "../envs/environments.ts";
+import { environmentOf } from "../envs/routes.ts";
+import type { AppContext } from "../http/context.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
+import { safetyContext } from "../safety/context.ts";
+import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../safety/create-schema.ts";
+import { vetCreate } from "../safety/rules.ts";
+import { readEngineSafety } from "../settings/engine-safety.ts";
+import type { SettingsStore } from "../settings/settings-store.ts";
+import { wireView } from "./topic.ts";
+import { fromInspect } from "./view.ts";
 
 const ContainerSchema = z.object({
   id: z.string(),
@@ -239,10 +241,9 @@ function withTeamLabel(
 
 export function containerRoutes(
   routes: RouteTable,
-  envs: Environments,
-  policy: Policy,
-  engineSafety: () => EngineSafety,
+  { envs, policy, settings }: { envs: Environments; policy: Policy; settings: SettingsStore },
 ): void {
+  const engineSafety = () => readEngineSafety(settings);
   routes.add(
     {
       method: "get",

@@ -1,15 +1,15 @@
 import * as z from "zod/mini";
-import { callerOf } from "../../auth/middleware.ts";
-import type { Policy } from "../../auth/policy.ts";
-import type { Environments } from "../../envs/environments.ts";
-import { HISTORY_FIELDS, HISTORY_RANGES, type HistoryRange } from "../../protocol/history.ts";
-import type { StatsCollectors } from "../../stats/collectors.ts";
-import { emptyAnswer } from "../../stats/history.ts";
-import { ApiError } from "../errors.ts";
-import type { RouteTable } from "../route-table.ts";
-import { commonErrors, EnvParam, json } from "../schemas.ts";
-import { ownedRef } from "./containers.ts";
-import { environmentOf } from "./envs.ts";
+import { callerOf } from "../auth/middleware.ts";
+import type { Policy } from "../auth/policy.ts";
+import { ownedRef } from "../containers/routes.ts";
+import type { Environments } from "../envs/environments.ts";
+import { environmentOf } from "../envs/routes.ts";
+import { ApiError } from "../http/errors.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { commonErrors, EnvParam, json } from "../http/schemas.ts";
+import { HISTORY_FIELDS, HISTORY_RANGES, type HistoryRange } from "../protocol/history.ts";
+import type { StatsCollectors } from "./collectors.ts";
+import { emptyAnswer } from "./history.ts";
 
 const StatsSchema = z.object({
   id: z.string(),
@@ -30,9 +30,7 @@ const LINGER_MS = 30_000;
 
 export function statsRoutes(
   routes: RouteTable,
-  envs: Environments,
-  collectors: StatsCollectors,
-  policy: Policy,
+  { envs, collectors, policy }: { envs: Environments; collectors: StatsCollectors; policy: Policy },
 ): void {
   routes.add(
     {

@@ -1,13 +1,16 @@
-import type { Caller, Policy } from "../../auth/policy.ts";
-import type { Environments } from "../../envs/environments.ts";
-import type { TopicBus } from "../bus.ts";
-import { encodeFrame } from "../frames.ts";
+import type { Caller, Policy } from "../auth/policy.ts";
+import type { TopicBus } from "../stream/bus.ts";
+import { encodeFrame } from "../stream/frames.ts";
+import type { Environments } from "./environments.ts";
 
 /**
  * `envs`: the list of environments with their status, sent again whenever an engine comes or goes;
  * to a token limited to some engines, those only.
  */
-export function registerEnvironmentTopic(bus: TopicBus, envs: Environments, policy: Policy): void {
+export function registerEnvironmentTopic(
+  bus: TopicBus,
+  { envs, policy }: { envs: Environments; policy: Policy },
+): void {
   const visible = (caller: Caller) =>
     envs.list().filter((e) => policy.can(caller, "envs:read", { env: e.id }));
   bus.register("envs", {

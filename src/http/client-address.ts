@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { AppContext } from "./route-table.ts";
+import type { AppContext } from "./context.ts";
 
 /**
  * The peer's IP address, from the socket (Bun passes the server as the fetch handler's env).

@@ -1,7 +1,7 @@
-import type { LogLine } from "../../engine/log-lines.ts";
-import { followLogs } from "../../engine/logs.ts";
-import type { Environments } from "../../envs/environments.ts";
-import { type TopicBus, TopicError } from "../bus.ts";
+import type { LogLine } from "../engine/log-lines.ts";
+import { followLogs } from "../engine/logs.ts";
+import type { Environments } from "../envs/environments.ts";
+import { type TopicBus, TopicError } from "../stream/bus.ts";
 
 const TAIL = 200;
 
@@ -9,7 +9,7 @@ const TAIL = 200;
  * `logs:<env>:<container>`: one engine log stream per container however many people watch it.
  * The newest lines are kept so that a later subscriber starts with the same tail.
  */
-export function registerLogTopic(bus: TopicBus, envs: Environments): void {
+export function registerLogTopic(bus: TopicBus, { envs }: { envs: Environments }): void {
   const recent = new Map<string, LogLine[]>();
   const resolve = (args: string[]) => {
     const [envId = "", ref = ""] = args;

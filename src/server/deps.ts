@@ -1,0 +1,35 @@
+import type { AuditLog } from "../audit/audit-log.ts";
+import type { LoginThrottle } from "../auth/login-throttle.ts";
+import type { Policy } from "../auth/policy.ts";
+import type { SessionStore } from "../auth/sessions.ts";
+import type { TeamStore } from "../auth/teams.ts";
+import type { TokenStore } from "../auth/tokens.ts";
+import type { UserStore } from "../auth/users.ts";
+import type { Environments } from "../envs/environments.ts";
+import type { SettingsStore } from "../settings/settings-store.ts";
+import type { StatsCollectors } from "../stats/collectors.ts";
+import type { WriteHealth } from "../store/write-health.ts";
+import type { TopicBus } from "../stream/bus.ts";
+
+/** Everything the panel is made of, as the route and topic modules are given it (src/server/modules.ts). */
+export interface PanelDeps {
+  users: UserStore;
+  sessions: SessionStore;
+  tokens: TokenStore;
+  teams: TeamStore;
+  policy: Policy;
+  throttle: LoginThrottle;
+  settings: SettingsStore;
+  envs: Environments;
+  bus: TopicBus;
+  collectors: StatsCollectors;
+  audit: AuditLog;
+  /** whether the database takes writes (a full disk does not end the panel; /healthz says so) */
+  writeHealth: WriteHealth;
+  version: string;
+  secureCookies: boolean;
+  /** refusals without credentials an address may have per minute (src/server/anonymous-limit.ts); 0: none */
+  anonymousLimit: number;
+  /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
+  tlsFingerprint: () => string | null;
+}

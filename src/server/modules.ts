@@ -1,0 +1,48 @@
+import { auditRoutes } from "../audit/routes.ts";
+import { authRoutes } from "../auth/routes.ts";
+import { teamRoutes } from "../auth/team-routes.ts";
+import { userRoutes } from "../auth/user-routes.ts";
+import { registerExecTopic } from "../containers/exec-topic.ts";
+import { registerLogTopic } from "../containers/logs-topic.ts";
+import { containerRoutes } from "../containers/routes.ts";
+import { registerContainerTopic } from "../containers/topic.ts";
+import { envRoutes } from "../envs/routes.ts";
+import { registerEnvironmentTopic } from "../envs/topic.ts";
+import type { RouteTable } from "../http/route-table.ts";
+import { settingsRoutes } from "../settings/routes.ts";
+import { metricsRoutes } from "../stats/metrics-routes.ts";
+import { statsRoutes } from "../stats/routes.ts";
+import { registerStatsTopic } from "../stats/topic.ts";
+import type { TopicBus } from "../stream/bus.ts";
+import { streamRoutes } from "../stream/route.ts";
+import type { PanelDeps } from "./deps.ts";
+import { healthRoutes } from "./health-routes.ts";
+
+/** Every route module has this one signature; each declares the part of PanelDeps it uses. */
+export type RouteModule = (routes: RouteTable, deps: PanelDeps) => void;
+/** Every stream topic module, likewise. */
+export type TopicModule = (bus: TopicBus, deps: PanelDeps) => void;
+
+/** The API, module by module: a new resource adds its routes here. Order matters only within a module. */
+export const ROUTE_MODULES: RouteModule[] = [
+  healthRoutes,
+  authRoutes,
+  userRoutes,
+  teamRoutes,
+  envRoutes,
+  containerRoutes,
+  settingsRoutes,
+  streamRoutes,
+  statsRoutes,
+  metricsRoutes,
+  auditRoutes,
+];
+
+/** The live stream's topics: a new resource adds its topics here. */
+export const TOPIC_MODULES: TopicModule[] = [
+  registerEnvironmentTopic,
+  registerContainerTopic,
+  registerLogTopic,
+  registerExecTopic,
+  registerStatsTopic,
+];
