@@ -4,6 +4,7 @@ import type { Caller, Policy } from "../auth/policy.ts";
 import type { Engine, ExecSession } from "../engine/engine.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { Environment, Environments } from "../envs/environments.ts";
+import { containerIn, envFor } from "../envs/resolve.ts";
 import { safetyContext } from "../safety/context.ts";
 import type { SafetyContext } from "../safety/rules.ts";
 import { type InspectAnswer, vetRunning } from "../safety/running.ts";
@@ -59,10 +60,8 @@ export function registerExecTopic(
         "exec topics are exec:<env>:<container>:<session id of 8-64 [A-Za-z0-9_-]>",
       );
     }
-    const env = envs.get(envId);
-    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
-    const container = env.containers.find(ref);
-    if (!container) throw new TopicError("not_found", `no container "${ref}" in environment "${envId}"`);
+    const env = envFor(envs, envId);
+    const container = containerIn(env, ref);
     return { env, container, key: args.join(":") };
   };
 

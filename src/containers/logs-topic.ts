@@ -1,6 +1,7 @@
 import type { LogLine } from "../engine/log-lines.ts";
 import { followLogs } from "../engine/logs.ts";
 import type { Environments } from "../envs/environments.ts";
+import { containerIn, envFor } from "../envs/resolve.ts";
 import { type TopicBus, TopicError } from "../stream/bus.ts";
 
 const TAIL = 200;
@@ -13,13 +14,11 @@ export function registerLogTopic(bus: TopicBus, { envs }: { envs: Environments }
   const recent = new Map<string, LogLine[]>();
   const resolve = (args: string[]) => {
     const [envId = "", ref = ""] = args;
-    const env = envs.get(envId);
-    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
+    const env = envFor(envs, envId);
     if (env.engine.capabilities && !env.engine.capabilities.logs) {
       throw new TopicError("unsupported", `engine "${env.name}" does not serve container logs`);
     }
-    const container = env.containers.find(ref);
-    if (!container) throw new TopicError("not_found", `no container "${ref}" in environment "${envId}"`);
+    const container = containerIn(env, ref);
     return { env, container, key: `${envId}:${container.id}` };
   };
   bus.register("logs", {

@@ -1,6 +1,5 @@
 import * as z from "zod/mini";
 import { noteAudit } from "../audit/middleware.ts";
-import type { Action as PolicyAction } from "../auth/actions.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import { TEAM_LABEL } from "../auth/teams.ts";
@@ -9,7 +8,7 @@ import { EngineError } from "../engine/errors.ts";
 import { logsAsJson } from "../engine/logs.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { Environment, Environments } from "../envs/environments.ts";
-import { environmentOf } from "../envs/routes.ts";
+import { envFor, ownedRef } from "../envs/resolve.ts";
 import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
@@ -180,27 +179,6 @@ function parseSince(since: string | undefined): number | undefined {
 }
 
 /**
- * The container a non-admin names, if its teams own it: the engine is then given its full id, so
- * a name or id prefix cannot land on another container. What a caller may not see answers 404,
- * as if it did not exist. Callers who see the whole engine pass the reference through unchanged.
- */
-export function ownedRef(
-  c: AppContext,
-  policy: Policy,
-  env: Environment,
-  ref: string,
-  action: PolicyAction,
-): string {
-  const caller = callerOf(c);
-  if (policy.audience(caller, env.id).key === "*") return ref;
-  const container = env.containers.find(ref);
-  if (!container || !policy.can(caller, action, { env: env.id, container })) {
-    throw new ApiError(404, "not_found", `no container "${ref}" in environment "${env.id}"`);
-  }
-  return container.id;
-}
-
-/**
  * The engine's 409 for a name in use quotes the full id of the container holding it, which may be
  * another team's: the caller learns only that the name is taken.
  */
@@ -260,7 +238,7 @@ export function containerRoutes(
       responses: { 200: json(z.array(ContainerSchema), "Containers"), ...commonErrors },
     },
     (c, { params, query }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       const states = query.state?.split(",").filter(Boolean);
       const bad = states?.find((s) => !(STATES as readonly string[]).includes(s));
       if (bad)
@@ -304,7 +282,7 @@ export function containerRoutes(
       },
     },
     async (c, { params, body }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       requireCapability(env, "create");
       const caller = callerOf(c);
       const { name, ...spec } = body;
@@ -353,9 +331,9 @@ export function containerRoutes(
       responses: { 200: json(z.record(z.string(), z.unknown()), "Inspect"), ...commonErrors },
     },
     async (c, { params }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       requireCapability(env, "inspect");
-      const ref = ownedRef(c, policy, env, params.id, "containers:read");
+      const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:read");
       return c.json(await env.engine.get<object>(containerPath(ref, "/json")));
     },
   );
@@ -373,9 +351,9 @@ export function containerRoutes(
       responses: { 204: "Renamed", 409: errorResponse("Name taken"), ...commonErrors },
     },
     async (c, { params, query }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       requireCapability(env, "rename");
-      const ref = ownedRef(c, policy, env, params.id, "containers:operate");
+      const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
       await engineAction(env, ref, "POST", "/rename", { name: query.name }).catch((err) => {
         throw nameTaken(err, query.name);
       });
@@ -397,14 +375,14 @@ export function containerRoutes(
     async (c, { params, query }) => {
       const { action } = params;
       const { t, signal } = query;
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       requireCapability(env, action);
       if (signal && action !== "kill") throw new ApiError(400, "invalid_request", "signal: only for kill");
       if (t !== undefined && action !== "stop" && action !== "restart") {
         throw new ApiError(400, "invalid_request", "t: only for stop and restart");
       }
       const timeout = engineOptions(env, action, t !== undefined ? { t } : {});
-      const ref = ownedRef(c, policy, env, params.id, "containers:operate");
+      const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
       // A stop waits for the container as long as it was told to, then some.
       const waits = action === "stop" || action === "restart" ? ((t ?? 10) + 30) * 1000 : undefined;
       await engineAction(env, ref, "POST", `/${action}`, { ...timeout, signal }, waits);
@@ -425,9 +403,9 @@ export function containerRoutes(
       responses: { 204: "Removed", 409: errorResponse("Running; use force"), ...commonErrors },
     },
     async (c, { params, query }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       const options = engineOptions(env, "remove", { force: query.force, v: query.volumes });
-      const ref = ownedRef(c, policy, env, params.id, "containers:operate");
+      const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
       await engineAction(env, ref, "DELETE", "", options);
       return c.body(null, 204);
     },
@@ -455,10 +433,10 @@ export function containerRoutes(
       responses: { 200: json(z.array(LogLineSchema), "Log lines"), ...commonErrors },
     },
     async (c, { params, query }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       requireCapability(env, "logs");
       const on = (v: string | undefined) => v === undefined || v === "1" || v === "true";
-      const ref = ownedRef(c, policy, env, params.id, "containers:read");
+      const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:read");
       const tty =
         env.containers.find(ref)?.tty ?? fromInspect(await env.engine.get(containerPath(ref, "/json"))).tty;
       const body = await logsAsJson(env.engine, ref, tty, {

@@ -1,7 +1,8 @@
 import type { Audience, Policy } from "../auth/policy.ts";
 import type { Environments } from "../envs/environments.ts";
+import { envFor } from "../envs/resolve.ts";
 import type { ContainerItem } from "../protocol/views.ts";
-import { type TopicBus, TopicError } from "../stream/bus.ts";
+import type { TopicBus } from "../stream/bus.ts";
 import { encodeFrame, type Message } from "../stream/frames.ts";
 import type { ContainerView } from "./view.ts";
 
@@ -14,11 +15,7 @@ export function registerContainerTopic(
   bus: TopicBus,
   { envs, policy }: { envs: Environments; policy: Policy },
 ): void {
-  const envOf = (envId: string) => {
-    const env = envs.get(envId);
-    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
-    return env;
-  };
+  const envOf = (envId: string) => envFor(envs, envId);
   bus.register("containers", {
     action: "containers:read",
     resource: ([envId = ""]) => ({ env: envOf(envId).id }),

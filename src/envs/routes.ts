@@ -7,7 +7,8 @@ import { EngineUrlError, parseEngineUrl } from "../engine/url.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json } from "../http/schemas.ts";
-import { type Environment, type Environments, viewOf } from "./environments.ts";
+import { type Environments, viewOf } from "./environments.ts";
+import { envFor } from "./resolve.ts";
 
 export const EnvironmentSchema = z.object({
   id: z.string(),
@@ -22,13 +23,6 @@ export const EnvironmentSchema = z.object({
   facts: z.nullable(z.record(z.string(), z.unknown())),
   capabilities: z.nullable(z.record(z.string(), z.boolean())),
 });
-
-/** The environment a route names, or a 404 the caller can read. */
-export function environmentOf(envs: Environments, id: string): Environment {
-  const env = envs.get(id);
-  if (!env) throw new ApiError(404, "not_found", `no environment "${id}"`);
-  return env;
-}
 
 export function envRoutes(
   routes: RouteTable,
@@ -59,7 +53,7 @@ export function envRoutes(
       params: EnvParam,
       responses: { 200: json(EnvironmentSchema, "Environment"), ...commonErrors },
     },
-    (c, { params }) => c.json(viewOf(environmentOf(envs, params.env))),
+    (c, { params }) => c.json(viewOf(envFor(envs, params.env))),
   );
 
   routes.add(
@@ -139,7 +133,7 @@ export function envRoutes(
       responses: { 204: "Removed", ...commonErrors },
     },
     (c, { params }) => {
-      environmentOf(envs, params.env);
+      envFor(envs, params.env);
       if (!envs.remove(params.env))
         throw new ApiError(400, "bad_request", "the local environment cannot be removed");
       return c.body(null, 204);

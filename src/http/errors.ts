@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { EngineError } from "../engine/errors.ts";
+import { NotFound } from "../envs/resolve.ts";
 import type { ErrorBody } from "../protocol/views.ts";
 import { storageProblem } from "../store/write-health.ts";
 
@@ -39,6 +40,7 @@ export function fromEngineError(err: EngineError): ApiError {
 }
 
 export function handleError(err: Error, c: Context): Response {
+  if (err instanceof NotFound) return c.json(errorBody("not_found", err.message), 404);
   if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
   if (err instanceof EngineError) {
     const api = fromEngineError(err);

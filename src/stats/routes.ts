@@ -1,9 +1,8 @@
 import * as z from "zod/mini";
 import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
-import { ownedRef } from "../containers/routes.ts";
 import type { Environments } from "../envs/environments.ts";
-import { environmentOf } from "../envs/routes.ts";
+import { envFor, ownedRef } from "../envs/resolve.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, json } from "../http/schemas.ts";
@@ -44,7 +43,7 @@ export function statsRoutes(
       responses: { 200: json(z.array(StatsSchema), "Figures"), ...commonErrors },
     },
     async (c, { params }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       const collector = collectors.get(env.id);
       if (!collector) throw new ApiError(400, "unsupported", `engine "${env.name}" serves no stats`);
       const figures = await collector.current(FIRST_FIGURES_MS, LINGER_MS);
@@ -90,7 +89,7 @@ export function statsRoutes(
       },
     },
     (c, { params, query }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       const history = collectors.history(env.id);
       if (!history) throw new ApiError(400, "unsupported", `engine "${env.name}" serves no stats`);
       if (query.id === "host" && !policy.can(callerOf(c), "host:read", { env: env.id })) {
@@ -98,7 +97,8 @@ export function statsRoutes(
       }
       // Full ids in the history; a name or an id prefix is resolved while the container exists
       // (and, for those who see only their teams' containers, only while it exists).
-      const owned = query.id === "host" ? query.id : ownedRef(c, policy, env, query.id, "containers:read");
+      const owned =
+        query.id === "host" ? query.id : ownedRef(policy, callerOf(c), env, query.id, "containers:read");
       const container = query.id === "host" ? undefined : env.containers.find(owned);
       const ref = query.id === "host" ? "host" : (container?.id ?? owned);
       const answer = history.query(ref, query.range);
@@ -122,7 +122,7 @@ export function statsRoutes(
       responses: { 200: json(z.record(z.string(), z.unknown()), "Host figures"), ...commonErrors },
     },
     async (c, { params }) => {
-      const env = environmentOf(envs, params.env);
+      const env = envFor(envs, params.env);
       const collector = collectors.get(env.id);
       if (!collector || !collectors.hasHost(env.id)) {
         throw new ApiError(

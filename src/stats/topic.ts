@@ -1,5 +1,6 @@
 import type { Audience, Caller, Policy } from "../auth/policy.ts";
 import type { Environments } from "../envs/environments.ts";
+import { envFor } from "../envs/resolve.ts";
 import type { DeltaFrame, KeyFrame } from "../protocol/stats-frames.ts";
 import { type Sink, type TopicBus, TopicError } from "../stream/bus.ts";
 import { encodeFrame } from "../stream/frames.ts";
@@ -54,11 +55,7 @@ export function registerStatsTopic(
     }
     return frames;
   };
-  const envOf = (envId: string) => {
-    const env = envs.get(envId);
-    if (!env) throw new TopicError("not_found", `no environment "${envId}"`);
-    return env;
-  };
+  const envOf = (envId: string) => envFor(envs, envId);
 
   bus.register("stats", {
     action: "containers:read",

@@ -1,5 +1,6 @@
 import type { Action } from "../auth/actions.ts";
 import type { Caller, Owned, Policy } from "../auth/policy.ts";
+import { NotFound } from "../envs/resolve.ts";
 import { encodeFrame, type Message } from "./frames.ts";
 
 /** A transport's end of one connection: WebSocket today, QUIC and agent tunnels later. */
@@ -83,7 +84,7 @@ export class TopicBus {
     const [kind = "", ...args] = name.split(":");
     const source = this.sources.get(kind);
     if (!source) throw new TopicError("unknown_topic", `unknown topic "${name}"`);
-    const resource = source.resource?.(args);
+    const resource = asTopicError(() => source.resource?.(args));
     if (!this.policy.can(ctx.caller, source.action, resource)) {
       // What the caller may not see does not exist for it: the same answer as a missing container.
       const refusal =
@@ -93,7 +94,7 @@ export class TopicBus {
       source.refused?.(args, ctx, refusal);
       throw refusal;
     }
-    const first = await source.open(args, { ...ctx, sink });
+    const first = await asTopicError(() => source.open(args, { ...ctx, sink }));
     for (const m of first) sink.deliver(encodeFrame(name, m));
     let topic = this.topics.get(name);
     if (!topic) {
@@ -201,5 +202,20 @@ export class TopicBus {
 
   subscriberCount(name: string): number {
     return this.topics.get(name)?.sinks.size ?? 0;
+  }
+}
+
+/** The stream's way of saying what REST says with a 404 (src/envs/resolve.ts). */
+function asTopicError<T>(run: () => T): T {
+  try {
+    const result = run();
+    if (result instanceof Promise) {
+      return result.catch((err) => {
+        throw err instanceof NotFound ? new TopicError("not_found", err.message) : err;
+      }) as T;
+    }
+    return result;
+  } catch (err) {
+    throw err instanceof NotFound ? new TopicError("not_found", err.message) : err;
   }
 }
