@@ -6,6 +6,7 @@ import type { RouteTable } from "../http/route-table.ts";
 import { errorResponse } from "../http/schemas.ts";
 import { streamCounters } from "../stream/websocket.ts";
 import type { StatsCollectors } from "./collectors.ts";
+import { visibleFigures } from "./visible.ts";
 
 const started = Date.now();
 
@@ -79,7 +80,11 @@ export function metricsRoutes(
       );
       const rows = list.flatMap((e) => {
         const collector = collectors.get(e.id);
-        return collector ? [...collector.latest.values()].map((s) => ({ env: e.id, s })) : [];
+        if (!collector) return [];
+        const figures = visibleFigures(envs.get(e.id), policy.audience(caller, e.id), [
+          ...collector.latest.values(),
+        ]);
+        return figures.map((s) => ({ env: e.id, s }));
       });
       const per = (
         name: string,

@@ -9,6 +9,7 @@ import { commonErrors, EnvParam, json } from "../http/schemas.ts";
 import { HISTORY_FIELDS, HISTORY_RANGES, type HistoryRange } from "../protocol/history.ts";
 import type { StatsCollectors } from "./collectors.ts";
 import { emptyAnswer } from "./history.ts";
+import { visibleFigures } from "./visible.ts";
 
 const StatsSchema = z.object({
   id: z.string(),
@@ -47,15 +48,8 @@ export function statsRoutes(
       const collector = collectors.get(env.id);
       if (!collector) throw new ApiError(400, "unsupported", `engine "${env.name}" serves no stats`);
       const figures = await collector.current(FIRST_FIGURES_MS, LINGER_MS);
-      const audience = policy.audience(callerOf(c), env.id);
       c.header("X-Stats-Source", collector.sourceName ?? "none");
-      if (audience.key === "*") return c.json(figures);
-      return c.json(
-        figures.filter((f) => {
-          const container = env.containers.find(f.id);
-          return container !== undefined && audience.sees(container);
-        }),
-      );
+      return c.json(visibleFigures(env, policy.audience(callerOf(c), env.id), figures));
     },
   );
 

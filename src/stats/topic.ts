@@ -7,6 +7,7 @@ import { encodeFrame } from "../stream/frames.ts";
 import type { StatsCollector } from "./collector.ts";
 import type { StatsCollectors } from "./collectors.ts";
 import { StatsFrameEncoder, type TickFigures } from "./frame-encoder.ts";
+import { visibleFigures } from "./visible.ts";
 
 /** Every subscriber also gets a keyframe this often, so a client that went wrong puts itself right. */
 const KEYFRAME_EVERY_TICKS = 30;
@@ -89,14 +90,8 @@ export function registerStatsTopic(
     },
     activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
   });
-  const visible = (all: TickFigures[], audience: Audience, envId: string): TickFigures[] => {
-    const mirror = envs.get(envId)?.containers;
-    if (!mirror) return [];
-    return all.filter((f) => {
-      const c = mirror.find(f.id);
-      return c !== undefined && audience.sees(c);
-    });
-  };
+  const visible = (all: TickFigures[], audience: Audience, envId: string): TickFigures[] =>
+    visibleFigures(envs.get(envId), audience, all);
   // Ownership changed: every subscriber starts again, now rather than at the next tick (up to
   // --stats-interval away), from a keyframe of what it may now see.
   policy.onOwnershipChange(() => {
