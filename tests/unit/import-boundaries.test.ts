@@ -52,4 +52,24 @@ describe("import boundaries", () => {
       i.path === undefined ? /^(node|bun):|^bun$/.test(i.spec) : !i.path.startsWith("src/protocol/");
     expect(offenders(sourceFiles("src/protocol"), outside)).toEqual([]);
   });
+
+  it("no import loop among the files under src/, type-only imports included", () => {
+    const files = sourceFiles("src");
+    const edges = new Map(files.map((f) => [f, importsOf(f).flatMap((i) => (i.path ? [i.path] : []))]));
+    const loops: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const path: string[] = [];
+    const walk = (file: string) => {
+      state.set(file, "open");
+      path.push(file);
+      for (const next of edges.get(file) ?? []) {
+        if (state.get(next) === "open") loops.push([...path.slice(path.indexOf(next)), next].join(" → "));
+        else if (!state.has(next) && edges.has(next)) walk(next);
+      }
+      path.pop();
+      state.set(file, "done");
+    };
+    for (const file of files) if (!state.has(file)) walk(file);
+    expect(loops).toEqual([]);
+  });
 });
