@@ -5,7 +5,7 @@ import type { Engine } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { EnvironmentView } from "../protocol/views.ts";
 import type { SecretVault } from "../secrets/vault.ts";
-import { EngineConnection, type EngineStatus } from "./connection.ts";
+import { type ConnectionTiming, DEFAULT_TIMING, EngineConnection, type EngineStatus } from "./connection.ts";
 
 /** One engine the panel manages: its connection and the mirrors that connection feeds. */
 export interface Environment {
@@ -35,6 +35,10 @@ export class Environments {
   constructor(
     private readonly db: Database,
     private readonly vault: SecretVault,
+    /** How an engine URL becomes an Engine: Docker over HTTP, or (tests) a fake one. */
+    private readonly engineFor: (url: string, tls?: TlsMaterial) => Engine = (url, tls) =>
+      new DockerHttpEngine(parseEngineUrl(url, tls)),
+    private readonly timing: ConnectionTiming = DEFAULT_TIMING,
   ) {}
 
   /** The engine given on the command line, plus every engine added through the API. */
@@ -110,8 +114,8 @@ export class Environments {
   }
 
   private open(id: string, name: string, url: string, tls?: TlsMaterial): Environment {
-    const engine = new DockerHttpEngine(parseEngineUrl(url, tls));
-    const connection = new EngineConnection(engine);
+    const engine = this.engineFor(url, tls);
+    const connection = new EngineConnection(engine, this.timing);
     const containers = new ContainerMirror(engine);
     connection.attach(containers);
     const env: Environment = { id, name, url, tls: tls !== undefined, engine, connection, containers };
