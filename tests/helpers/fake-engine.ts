@@ -2,6 +2,7 @@ import type { Capabilities } from "../../src/engine/capabilities.ts";
 import { capabilitiesOf } from "../../src/engine/capabilities.ts";
 import type { Engine, EngineFacts, ExecSession, ExecSpec } from "../../src/engine/engine.ts";
 import { EngineError } from "../../src/engine/errors.ts";
+import type { ConnectionTiming } from "../../src/envs/connection.ts";
 
 interface FakeContainer {
   Id: string;
@@ -118,5 +119,24 @@ export class FakeEngine implements Engine {
   inspects(): number {
     return this.calls.filter((c) => /^GET \/containers\/[^/]+\/json$/.test(c) && !c.includes("/json?"))
       .length;
+  }
+}
+
+/** Fast timers, so that reconnects and reconciles happen within a test. */
+export const FAST_TIMING: ConnectionTiming = {
+  backoffMinMs: 10,
+  backoffMaxMs: 40,
+  heartbeatMs: 60_000,
+  heartbeatTimeoutMs: 1_000,
+  reconcileMs: 60_000,
+  pollMs: 20,
+};
+
+/** Resolves once `check` holds, polling on the event loop (no fixed sleeps); fails after `ms`. */
+export async function until(check: () => boolean, ms = 2_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
   }
 }

@@ -1,30 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type ContainerChange, ContainerMirror } from "../../src/containers/mirror.ts";
 import { type ConnectionTiming, EngineConnection, type EngineStatus } from "../../src/envs/connection.ts";
-import { FakeEngine } from "../helpers/fake-engine.ts";
-
-/** Fast timers, so that reconnects and reconciles happen within a test. */
-const TIMING: ConnectionTiming = {
-  backoffMinMs: 10,
-  backoffMaxMs: 40,
-  heartbeatMs: 60_000,
-  heartbeatTimeoutMs: 1_000,
-  reconcileMs: 60_000,
-  pollMs: 20,
-};
-
-/** Resolves once `check` holds, polling on the event loop (no fixed sleeps); fails after `ms`. */
-async function until(check: () => boolean, ms = 2_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+import { FAST_TIMING, FakeEngine, until } from "../helpers/fake-engine.ts";
 
 function world(timing: Partial<ConnectionTiming> = {}) {
   const engine = new FakeEngine();
-  const connection = new EngineConnection(engine, { ...TIMING, ...timing });
+  const connection = new EngineConnection(engine, { ...FAST_TIMING, ...timing });
   const mirror = new ContainerMirror(engine);
   connection.attach(mirror);
   const changes: ContainerChange[] = [];

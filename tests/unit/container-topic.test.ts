@@ -7,30 +7,12 @@ import { Policy } from "../../src/auth/policy.ts";
 import { TeamStore } from "../../src/auth/teams.ts";
 import { UserStore } from "../../src/auth/users.ts";
 import { registerContainerTopic } from "../../src/containers/topic.ts";
-import type { ConnectionTiming } from "../../src/envs/connection.ts";
 import { Environments } from "../../src/envs/environments.ts";
 import { decodeFrame, type Frame } from "../../src/protocol/frames.ts";
 import { openVault } from "../../src/secrets/vault.ts";
 import { openDatabase } from "../../src/store/database.ts";
 import { type Sink, TopicBus } from "../../src/stream/bus.ts";
-import { FakeEngine } from "../helpers/fake-engine.ts";
-
-const TIMING: ConnectionTiming = {
-  backoffMinMs: 10,
-  backoffMaxMs: 40,
-  heartbeatMs: 60_000,
-  heartbeatTimeoutMs: 1_000,
-  reconcileMs: 60_000,
-  pollMs: 20,
-};
-
-async function until(check: () => boolean, ms = 2_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+import { FAST_TIMING, FakeEngine, until } from "../helpers/fake-engine.ts";
 
 /** A subscriber that keeps every frame it is sent, decoded. */
 class RecordingSink implements Sink {
@@ -85,7 +67,7 @@ describe("containers:<env> frames from engine events", () => {
       State: "running",
       Labels: { "ghostpanel.team": "blue" },
     });
-    envs = new Environments(db, openVault(db, dir), () => engine, TIMING);
+    envs = new Environments(db, openVault(db, dir), () => engine, FAST_TIMING);
     bus = new TopicBus(policy);
     registerContainerTopic(bus, { envs, policy });
     envs.start("unix:///fake.sock");

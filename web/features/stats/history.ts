@@ -1,17 +1,15 @@
 /** Figures over time: `GET /api/v1/envs/{env}/stats/history`, kept as columns ready for graphs. */
-import type { HistoryAnswer, HistoryRange } from "../../../src/protocol/history.ts";
+import {
+  HISTORY_FIELDS,
+  type HistoryAnswer,
+  type HistoryField,
+  type HistoryRange,
+} from "../../../src/protocol/history.ts";
 import { api } from "../../lib/api.ts";
 
-/** The series graphs draw, in column order after the time column. */
-export const SERIES = [
-  "cpu_percent",
-  "mem_usage",
-  "net_rx_rate",
-  "net_tx_rate",
-  "blk_read_rate",
-  "blk_write_rate",
-] as const;
-export type SeriesName = (typeof SERIES)[number];
+/** The series graphs draw, in column order after the time column: all history keeps but the process count. */
+export type SeriesName = Exclude<HistoryField, "pids">;
+export const SERIES = HISTORY_FIELDS.filter((f): f is SeriesName => f !== "pids");
 
 /** Time (unix seconds) and one array per SERIES entry, all the same length. */
 export interface Columns {
