@@ -42,6 +42,9 @@ export class StreamConnections {
   private queuedByUser = new Map<number, number>();
   private queuedTotal = 0;
   private checkPending = false;
+  private shedPending = false;
+  /** users whose sum went over their bound since the last check */
+  private usersOver = new Set<number>();
 
   constructor(
     readonly bus: TopicBus,
@@ -75,19 +78,30 @@ export class StreamConnections {
   /**
    * A connection was sent a frame. Over the user's bound or the panel's, the slowest connection
    * goes (the one holding most), until what is left fits: a reading client holds next to nothing
-   * and stays.
+   * and stays. The sums are upper bounds, so going over only schedules a check, once for a burst
+   * of sends (a tick to a thousand clients is one burst): a send costs the same however many
+   * connections there are.
    */
   sent(conn: WebSocketConnection): void {
     const entry = this.open.get(conn);
     if (!entry) return;
     this.measure(conn, entry);
-    const { user, total } = this.limits;
-    if ((this.queuedByUser.get(entry.user) ?? 0) > user) {
-      const mine = [...this.open].filter(([, e]) => e.user === entry.user);
-      this.shed(mine, user, "too slow: your streams hold too much unsent");
-    }
-    if (this.queuedTotal > total)
-      this.shed([...this.open], total, "too slow: the panel holds too much unsent");
+    const overUser = (this.queuedByUser.get(entry.user) ?? 0) > this.limits.user;
+    if (overUser) this.usersOver.add(entry.user);
+    if (!overUser && this.queuedTotal <= this.limits.total) return;
+    if (this.shedPending) return;
+    this.shedPending = true;
+    queueMicrotask(() => {
+      this.shedPending = false;
+      const users = new Set(this.usersOver);
+      this.usersOver.clear();
+      for (const user of users) {
+        const mine = [...this.open].filter(([, e]) => e.user === user);
+        this.shed(mine, this.limits.user, "too slow: your streams hold too much unsent");
+      }
+      if (this.queuedTotal > this.limits.total)
+        this.shed([...this.open], this.limits.total, "too slow: the panel holds too much unsent");
+    });
   }
 
   /**

@@ -65,7 +65,14 @@ describe("live stream", () => {
     const mark = s.frames.length;
     const name = uniqueName("unsub");
     runContainer(name);
-    await Bun.sleep(500);
+    // A barrier, not a wait: once the list shows it, the topic has published its frame (it does so
+    // as the mirror changes), and a pong after that comes behind anything sent on this connection.
+    await eventually(async () => {
+      const list = (await p.api("GET", "/api/v1/envs/local/containers")).body as { name: string }[];
+      return list.some((c) => c.name === name) ? true : undefined;
+    });
+    s.send(encodeMessage({ op: "ping" }));
+    await s.next((f) => f.k === "pong" && s.frames.filter((x) => x.k === "pong").length === 3);
     expect(s.frames.slice(mark).filter((f) => f.t === "containers:local")).toEqual([]);
   });
 

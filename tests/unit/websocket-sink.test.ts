@@ -28,6 +28,9 @@ function connect(connections = new StreamConnections(adminBus()), userId = admin
   return { sock, conn };
 }
 
+/** After the check a burst of sends schedules (one microtask): queued behind it, so it has run. */
+const checked = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+
 describe("WebSocket sink", () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -55,7 +58,7 @@ describe("WebSocket sink", () => {
     conn.close();
   });
 
-  it("closes the slowest of a user's clients once together they hold more than the user's bound", () => {
+  it("closes the slowest of a user's clients once together they hold more than the user's bound", async () => {
     const connections = new StreamConnections(adminBus(), { connection: 100, user: 250, total: 10_000 });
     const [a, b, reader, other] = [1, 1, 1, 2].map((user) => connect(connections, user));
     const send = (c: typeof a, queued: number) => {
@@ -67,6 +70,7 @@ describe("WebSocket sink", () => {
     send(reader, 0);
     // Another user's backlog is not this user's.
     send(other, 95);
+    await checked();
     expect([a, b, reader, other].map((c) => c!.sock.closedWith)).toEqual([
       undefined,
       undefined,
@@ -75,9 +79,11 @@ describe("WebSocket sink", () => {
     ]);
     const c = connect(connections, 1);
     send(c, 60);
+    await checked();
     expect(c.sock.closedWith).toBeUndefined();
     // 90 + 80 + 95 > 250: the one holding most goes, and that is enough.
     send(c, 95);
+    await checked();
     expect([a, b, c, reader, other].map((x) => x!.sock.closedWith)).toEqual([
       undefined,
       undefined,
@@ -90,6 +96,7 @@ describe("WebSocket sink", () => {
     const d = connect(connections, 1);
     send(a, 100);
     send(d, 90);
+    await checked();
     expect([a, b, d, reader].map((x) => x!.sock.closedWith)).toEqual([
       undefined,
       undefined,
@@ -98,13 +105,14 @@ describe("WebSocket sink", () => {
     ]);
   });
 
-  it("closes the slowest clients of any user once together they hold more than the panel's bound", () => {
+  it("closes the slowest clients of any user once together they hold more than the panel's bound", async () => {
     const connections = new StreamConnections(adminBus(), { connection: 100, user: 1_000, total: 250 });
     const clients = [1, 2, 3, 4].map((user) => connect(connections, user));
     clients.forEach((c, i) => {
       c.sock.buffered = [90, 99, 80, 0][i]!;
       c.conn.deliver(new Uint8Array([1]));
     });
+    await checked();
     expect(clients.map((c) => c.sock.closedWith)).toEqual([undefined, 1013, undefined, undefined]);
   });
 
