@@ -1,7 +1,7 @@
 import type { Action } from "../auth/actions.ts";
 import type { Caller, Policy } from "../auth/policy.ts";
 import type { ContainerView } from "../containers/view.ts";
-import type { Environment, Environments } from "./environments.ts";
+import { type Environment, type Environments, type EnvironmentView, viewOf } from "./environments.ts";
 
 /**
  * Something a caller named that is not there, or not theirs to see (the same answer, so that a
@@ -42,4 +42,20 @@ export function ownedRef(
     throw new NotFound(`no container "${ref}" in environment "${env.id}"`);
   }
   return container.id;
+}
+
+/**
+ * The environments a caller may read, as it may see them: an engine's address (a socket path, an
+ * internal host name) is for those who manage engines, the rest see its name and status.
+ */
+export function envViews(
+  envs: Environments,
+  policy: Policy,
+  caller: Caller,
+  only?: Environment,
+): EnvironmentView[] {
+  const manages = policy.can(caller, "envs:manage");
+  return (only ? [viewOf(only)] : envs.list())
+    .filter((e) => policy.can(caller, "envs:read", { env: e.id }))
+    .map((e) => (manages ? e : { ...e, url: "" }));
 }

@@ -8,7 +8,7 @@ import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json } from "../http/schemas.ts";
 import { type Environments, viewOf } from "./environments.ts";
-import { envFor } from "./resolve.ts";
+import { envFor, envViews } from "./resolve.ts";
 
 export const EnvironmentSchema = z.object({
   id: z.string(),
@@ -34,12 +34,12 @@ export function envRoutes(
       path: "/api/v1/envs",
       tag: "environments",
       policy: "envs:read",
-      summary: "Engines this panel manages, with their status (for a token limited to some: those)",
+      summary:
+        "Engines this panel manages, with their status (for a token limited to some: those); `url` only for callers who manage engines",
       responses: { 200: json(z.array(EnvironmentSchema), "Environments"), 401: commonErrors[401] },
     },
     (c) => {
-      const caller = callerOf(c);
-      return c.json(envs.list().filter((e) => policy.can(caller, "envs:read", { env: e.id })));
+      return c.json(envViews(envs, policy, callerOf(c)));
     },
   );
 
@@ -53,7 +53,7 @@ export function envRoutes(
       params: EnvParam,
       responses: { 200: json(EnvironmentSchema, "Environment"), ...commonErrors },
     },
-    (c, { params }) => c.json(viewOf(envFor(envs, params.env))),
+    (c, { params }) => c.json(envViews(envs, policy, callerOf(c), envFor(envs, params.env))[0]),
   );
 
   routes.add(

@@ -2,6 +2,7 @@ import type { Caller, Policy } from "../auth/policy.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { encodeFrame } from "../stream/frames.ts";
 import type { Environments } from "./environments.ts";
+import { envViews } from "./resolve.ts";
 
 /**
  * `envs`: the list of environments with their status, sent again whenever an engine comes or goes;
@@ -11,8 +12,7 @@ export function registerEnvironmentTopic(
   bus: TopicBus,
   { envs, policy }: { envs: Environments; policy: Policy },
 ): void {
-  const visible = (caller: Caller) =>
-    envs.list().filter((e) => policy.can(caller, "envs:read", { env: e.id }));
+  const visible = (caller: Caller) => envViews(envs, policy, caller);
   bus.register("envs", {
     action: "envs:read",
     open: (_args, { caller }) => [{ k: "envs", d: visible(caller) }],
@@ -22,7 +22,7 @@ export function registerEnvironmentTopic(
     const frames = new Map<string, Uint8Array>();
     bus.publishEach("envs", (_sink, caller) => {
       const list = visible(caller);
-      const key = list.map((e) => e.id).join("\u0000");
+      const key = `${policy.can(caller, "envs:manage")}\u0000${list.map((e) => e.id).join("\u0000")}`;
       let frame = frames.get(key);
       if (!frame) {
         frame = encodeFrame("envs", { k: "envs", d: list });
