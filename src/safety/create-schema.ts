@@ -11,7 +11,7 @@ import * as z from "zod/mini";
  * integers: the engine refuses fractions, so this refuses them first with the field's name.
  */
 /** Case-insensitively and with Unicode's simple folding (ſ is s, K is k), as Go's decoder compares. */
-export const foldKey = (k: string) =>
+const foldKey = (k: string) =>
   k
     .toLowerCase()
     .replace(/\u017f/g, "s")
