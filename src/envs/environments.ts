@@ -6,6 +6,7 @@ import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { EnvironmentView } from "../protocol/views.ts";
 import type { SecretVault } from "../secrets/vault.ts";
 import { type ConnectionTiming, DEFAULT_TIMING, EngineConnection, type EngineStatus } from "./connection.ts";
+import { type ListChange, type ListKind, ListMirror } from "./list-mirror.ts";
 
 /** One engine the panel manages: its connection and the mirrors that connection feeds. */
 export interface Environment {
@@ -17,6 +18,8 @@ export interface Environment {
   engine: Engine;
   connection: EngineConnection;
   containers: ContainerMirror;
+  /** the other kinds of engine object, by kind name ("images", …): read them through `listOf` */
+  lists: ReadonlyMap<string, ListMirror<{ id: string }>>;
 }
 
 /** Environments coming, going, and their engines' status. */
@@ -31,6 +34,7 @@ export class Environments {
   private envs = new Map<string, Environment>();
   private envListeners = new Set<(event: EnvEvent) => void>();
   private containerListeners = new Set<(envId: string, change: ContainerChange) => void>();
+  private listListeners = new Map<string, Set<(envId: string, change: ListChange<{ id: string }>) => void>>();
 
   constructor(
     private readonly db: Database,
@@ -39,6 +43,8 @@ export class Environments {
     private readonly engineFor: (url: string, tls?: TlsMaterial) => Engine = (url, tls) =>
       new DockerHttpEngine(parseEngineUrl(url, tls)),
     private readonly timing: ConnectionTiming = DEFAULT_TIMING,
+    /** the kinds of engine object mirrored beside containers (src/server/modules.ts LIST_KINDS) */
+    private readonly kinds: readonly ListKind<{ id: string }>[] = [],
   ) {}
 
   /** The engine given on the command line, plus every engine added through the API. */
@@ -109,6 +115,18 @@ export class Environments {
     return () => this.containerListeners.delete(listener);
   }
 
+  /** Every change of one kind of object (`kind.name`), on every environment, including engines added later. */
+  onList<V extends { id: string }>(
+    kind: ListKind<V>,
+    listener: (envId: string, change: ListChange<V>) => void,
+  ): () => void {
+    const set = this.listListeners.get(kind.name) ?? new Set();
+    this.listListeners.set(kind.name, set);
+    const l = listener as (envId: string, change: ListChange<{ id: string }>) => void;
+    set.add(l);
+    return () => set.delete(l);
+  }
+
   stop(): void {
     for (const env of this.envs.values()) env.connection.stop();
   }
@@ -118,7 +136,16 @@ export class Environments {
     const connection = new EngineConnection(engine, this.timing);
     const containers = new ContainerMirror(engine);
     connection.attach(containers);
-    const env: Environment = { id, name, url, tls: tls !== undefined, engine, connection, containers };
+    const lists = new Map<string, ListMirror<{ id: string }>>();
+    for (const kind of this.kinds) {
+      const mirror = new ListMirror(kind, engine);
+      connection.attach(mirror);
+      lists.set(kind.name, mirror);
+      mirror.onChange((change) => {
+        for (const l of this.listListeners.get(kind.name) ?? []) l(id, change);
+      });
+    }
+    const env: Environment = { id, name, url, tls: tls !== undefined, engine, connection, containers, lists };
     this.envs.set(id, env);
     containers.onChange((change) => {
       for (const l of this.containerListeners) l(id, change);
@@ -132,6 +159,13 @@ export class Environments {
   private announce(event: EnvEvent): void {
     for (const l of this.envListeners) l(event);
   }
+}
+
+/** An environment's mirror of one kind of object; the kind is one the registry was given. */
+export function listOf<V extends { id: string }>(env: Environment, kind: ListKind<V>): ListMirror<V> {
+  const mirror = env.lists.get(kind.name);
+  if (!mirror) throw new Error(`no mirror of ${kind.name}: add the kind to LIST_KINDS`);
+  return mirror as unknown as ListMirror<V>;
 }
 
 /** The vault owner of an environment's TLS client material. */

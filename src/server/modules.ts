@@ -6,6 +6,7 @@ import { registerExecTopic } from "../containers/exec-topic.ts";
 import { registerLogTopic } from "../containers/logs-topic.ts";
 import { containerRoutes } from "../containers/routes.ts";
 import { registerContainerTopic } from "../containers/topic.ts";
+import type { ListKind } from "../envs/list-mirror.ts";
 import { envRoutes } from "../envs/routes.ts";
 import { registerEnvironmentTopic } from "../envs/topic.ts";
 import type { RouteTable } from "../http/route-table.ts";
@@ -46,3 +47,6 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerExecTopic,
   registerStatsTopic,
 ];
+
+/** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */
+export const LIST_KINDS: ListKind<{ id: string }>[] = [];

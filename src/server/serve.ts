@@ -25,7 +25,7 @@ import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
-import { TOPIC_MODULES } from "./modules.ts";
+import { LIST_KINDS, TOPIC_MODULES } from "./modules.ts";
 
 export interface RunningPanel {
   url: string;
@@ -68,7 +68,7 @@ export async function startPanel(
   const audit = new AuditLog(db);
   if (config.adminPasswordFile) await createAdminFromFile(users, config, log);
 
-  const envs = new Environments(db, vault);
+  const envs = new Environments(db, vault, undefined, undefined, LIST_KINDS);
   const bus = new TopicBus(policy);
   const collectors = new StatsCollectors(envs, db, chooseStatsSource, config.statsIntervalMs, [
     "/",
