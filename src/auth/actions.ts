@@ -21,6 +21,8 @@ export const ACTIONS = [
   "audit:read",
   "settings:manage",
   "metrics:read",
+  // cancelling a running job (a pull, a build): the handler lets only its starter or an admin
+  "jobs:cancel",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -35,7 +37,7 @@ const VIEWER: Action[] = [
   "containers:read",
   "host:read",
 ];
-const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec"];
+const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec", "jobs:cancel"];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
   admin: new Set(ACTIONS),
@@ -69,6 +71,7 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "containers:exec",
   "host:read",
   "metrics:read",
+  "jobs:cancel",
 ]);
 
 /**

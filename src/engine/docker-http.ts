@@ -8,7 +8,7 @@ import {
   negotiateApiVersion,
   type VersionAnswer,
 } from "./capabilities.ts";
-import type { Engine, EngineFacts, ExecSession, ExecSpec } from "./engine.ts";
+import type { Engine, EngineFacts, ExecSession, ExecSpec, OpenAnswer, OpenOptions } from "./engine.ts";
 import { EngineError, toEngineError } from "./errors.ts";
 import { containerRef } from "./paths.ts";
 import type { EngineTarget } from "./url.ts";
@@ -122,6 +122,21 @@ export class DockerHttpEngine implements Engine {
     const res = await this.request(path, signal, false);
     if (!res.body) throw new EngineError(502, `engine sent no body for ${path}`);
     return res.body;
+  }
+
+  async open(
+    method: "GET" | "HEAD" | "POST" | "PUT",
+    path: string,
+    { body, headers, signal }: OpenOptions = {},
+  ): Promise<OpenAnswer> {
+    const res = await this.request(path, signal, false, {
+      method,
+      headers,
+      body,
+      // A streamed body is sent as it is read (fetch's "half duplex").
+      ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
+    return { status: res.status, headers: res.headers, body: method === "HEAD" ? null : res.body };
   }
 
   /** Through dockerode: a shell needs the connection hijacked, which fetch cannot do. */

@@ -21,6 +21,20 @@ export interface ExecSession {
   exitCode(): Promise<number | null>;
 }
 
+export interface OpenOptions {
+  body?: ReadableStream<Uint8Array> | Uint8Array;
+  /** e.g. content-type, X-Registry-Auth */
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface OpenAnswer {
+  status: number;
+  headers: Headers;
+  /** null for HEAD and empty answers */
+  body: ReadableStream<Uint8Array> | null;
+}
+
 /**
  * An engine as the rest of the panel sees it: the Docker Engine API's paths and JSON, whatever
  * carries them. The Docker-over-HTTP client (docker-http.ts) is the first implementation; an agent
@@ -45,6 +59,12 @@ export interface Engine {
   ): Promise<T | undefined>;
   /** GET of a streamed answer (events, followed logs and stats): the body as it arrives. */
   stream(path: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Any call whose body or answer is bytes in flight — a pull's progress, a build context, an
+   * image export, a volume's tar: what the caller streams in, the answer as it arrives, with no
+   * idle timeout (a pull can be silent for a while). A status of 400 or more is an EngineError.
+   */
+  open(method: "GET" | "HEAD" | "POST" | "PUT", path: string, options?: OpenOptions): Promise<OpenAnswer>;
   /** Starts a process in a running container. */
   exec(container: string, spec: ExecSpec): Promise<ExecSession>;
 }

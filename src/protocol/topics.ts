@@ -3,7 +3,7 @@
  * topic is `<family>` or `<family>:<env>[:…]`.
  */
 import type { DeltaFrame, HostFigures, KeyFrame } from "./stats-frames.ts";
-import type { ContainerItem, EnvironmentView, LogLine } from "./views.ts";
+import type { ContainerItem, EnvironmentView, JobItem, LogLine } from "./views.ts";
 
 /** Any topic's `error` frame: the subscription was refused, failed or revoked, and is over. */
 export interface ErrorFrame {
@@ -18,6 +18,7 @@ export interface FrameData {
   exec: { started: undefined; output: Uint8Array; exit: { code: number | null } };
   stats: { key: KeyFrame; delta: DeltaFrame };
   host: { host: HostFigures };
+  jobs: CollectionFrames<JobItem>;
 }
 
 /**
@@ -36,4 +37,5 @@ export const topic = {
   exec: (env: string, id: string, session: string) => `exec:${env}:${id}:${session}`,
   stats: (env: string) => `stats:${env}`,
   host: (env: string) => `host:${env}`,
+  jobs: (env: string) => `jobs:${env}`,
 };

@@ -106,3 +106,37 @@ export interface LogLine {
 export interface ErrorBody {
   error: { code: string; message: string };
 }
+
+/** One step of a job that moves bytes (a layer of a pull or push, a file of a backup). */
+export interface JobStep {
+  id: string;
+  /** as the engine words it: "Downloading", "Pull complete", … */
+  status: string;
+  current: number;
+  /** 0 when not known */
+  total: number;
+}
+
+/**
+ * Something long the panel does for a caller (a pull, a push, a build, a restore), kept live on
+ * `jobs:<env>` so that a second viewer and a reloaded page still see it.
+ */
+export interface JobItem {
+  id: string;
+  env: string;
+  /** what it is: "pull", "push", "build", … */
+  kind: string;
+  /** what it is about, for people: "busybox:latest" */
+  title: string;
+  /** the user who started it */
+  by: string;
+  state: "running" | "done" | "failed" | "cancelled";
+  error: string | null;
+  startedAt: number;
+  endedAt: number | null;
+  steps: JobStep[];
+  /** the last lines of its output (a build's), at most LOG_LINES */
+  log: string[];
+  /** what it made, when that has a name: an image id, a volume */
+  result: string | null;
+}

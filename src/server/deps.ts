@@ -6,6 +6,7 @@ import type { TeamStore } from "../auth/teams.ts";
 import type { TokenStore } from "../auth/tokens.ts";
 import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
+import type { Jobs } from "../jobs/jobs.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
 import type { WriteHealth } from "../store/write-health.ts";
@@ -23,6 +24,8 @@ export interface PanelDeps {
   envs: Environments;
   bus: TopicBus;
   collectors: StatsCollectors;
+  /** pulls, pushes, builds…: long work kept live on `jobs:<env>` */
+  jobs: Jobs;
   audit: AuditLog;
   /** whether the database takes writes (a full disk does not end the panel; /healthz says so) */
   writeHealth: WriteHealth;

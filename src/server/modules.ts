@@ -10,6 +10,8 @@ import type { ListKind } from "../envs/list-mirror.ts";
 import { envRoutes } from "../envs/routes.ts";
 import { registerEnvironmentTopic } from "../envs/topic.ts";
 import type { RouteTable } from "../http/route-table.ts";
+import { jobRoutes } from "../jobs/routes.ts";
+import { registerJobTopic } from "../jobs/topic.ts";
 import { settingsRoutes } from "../settings/routes.ts";
 import { metricsRoutes } from "../stats/metrics-routes.ts";
 import { statsRoutes } from "../stats/routes.ts";
@@ -37,6 +39,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   statsRoutes,
   metricsRoutes,
   auditRoutes,
+  jobRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -46,6 +49,7 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerLogTopic,
   registerExecTopic,
   registerStatsTopic,
+  registerJobTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */

@@ -10,6 +10,7 @@ import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
 import type { RouteInfo } from "../http/route-table.ts";
+import { Jobs } from "../jobs/jobs.ts";
 import { SecretKeyError } from "../secrets/key-file.ts";
 import { openVault, type SecretVault } from "../secrets/vault.ts";
 import { SettingsStore } from "../settings/settings-store.ts";
@@ -70,6 +71,10 @@ export async function startPanel(
 
   const envs = new Environments(db, vault, undefined, undefined, LIST_KINDS);
   const bus = new TopicBus(policy);
+  const jobs = new Jobs();
+  envs.onEnv((event) => {
+    if (event.kind === "removed") jobs.forget(event.id);
+  });
   const collectors = new StatsCollectors(envs, db, chooseStatsSource, config.statsIntervalMs, [
     "/",
     config.dataDir,
@@ -86,6 +91,7 @@ export async function startPanel(
     envs,
     bus,
     collectors,
+    jobs,
     audit,
     writeHealth: storage,
     version,

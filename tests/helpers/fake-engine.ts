@@ -1,6 +1,6 @@
 import type { Capabilities } from "../../src/engine/capabilities.ts";
 import { capabilitiesOf } from "../../src/engine/capabilities.ts";
-import type { Engine, EngineFacts, ExecSession, ExecSpec } from "../../src/engine/engine.ts";
+import type { Engine, EngineFacts, ExecSession, ExecSpec, OpenAnswer } from "../../src/engine/engine.ts";
 import { EngineError } from "../../src/engine/errors.ts";
 import type { ConnectionTiming } from "../../src/envs/connection.ts";
 
@@ -93,6 +93,11 @@ export class FakeEngine implements Engine {
         this.events = controller;
       },
     });
+  }
+
+  async open(method: string, path: string): Promise<OpenAnswer> {
+    this.calls.push(`OPEN ${method} ${path}`);
+    throw new EngineError(501, "the fake engine streams nothing");
   }
 
   async exec(_container: string, _spec: ExecSpec): Promise<ExecSession> {

@@ -129,6 +129,14 @@ const SAMPLES: Sample[] = [
   { route: "GET /api/v1/settings/audit", path: "/api/v1/settings/audit", allow: ADMIN_READ },
   { route: "PUT /api/v1/settings/audit", path: "/api/v1/settings/audit", body: {}, allow: ADMIN },
   { route: "PUT /api/v1/settings/security", path: "/api/v1/settings/security", body: {}, allow: ADMIN },
+  { route: "GET /api/v1/envs/{env}/jobs", path: "/api/v1/envs/local/jobs", allow: LOGGED_IN },
+  // not a job id: 400 to those let through
+  { route: "GET /api/v1/envs/{env}/jobs/{id}", path: "/api/v1/envs/local/jobs/x", allow: LOGGED_IN },
+  {
+    route: "POST /api/v1/envs/{env}/jobs/{id}/cancel",
+    path: "/api/v1/envs/local/jobs/x/cancel",
+    allow: OPERATORS,
+  },
   // not a WebSocket request: 426 to those let through
   { route: "GET /api/v1/stream", path: "/api/v1/stream", allow: LOGGED_IN },
 ];
@@ -142,6 +150,7 @@ const TOPICS: TopicSample[] = [
   { topic: "envs", allow: LOGGED_IN },
   { topic: "containers:local", allow: LOGGED_IN },
   { topic: "stats:local", allow: LOGGED_IN },
+  { topic: "jobs:local", allow: LOGGED_IN },
   { topic: "host:local", allow: ENGINE_ADMIN_READ },
   { topic: "logs:local:{owned}", allow: OWNER_READ },
   // {session}: each caller's own terminal, so that one caller's closing shell never answers "busy"
