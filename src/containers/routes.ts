@@ -18,6 +18,7 @@ import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../s
 import { vetCreate } from "../safety/rules.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
+import { portConflicts } from "./port-conflicts.ts";
 import { wireView } from "./topic.ts";
 import { fromInspect } from "./view.ts";
 
@@ -277,7 +278,7 @@ export function containerRoutes(
       responses: {
         201: json(z.object({ id: z.string(), warnings: z.array(z.string()) }), "Created"),
         403: errorResponse("Refused by engine safety (the message names each field)"),
-        409: errorResponse("Name taken"),
+        409: errorResponse("Name taken, or a host port already published by a running container"),
         ...commonErrors,
       },
     },
@@ -297,6 +298,13 @@ export function containerRoutes(
         config = checked;
         volumes = vetted.volumesToCreate;
       }
+      const clashes = portConflicts(
+        config.HostConfig?.PortBindings,
+        env.containers.list(),
+        policy.audience(caller, env.id),
+      );
+      if (clashes.length)
+        throw new ApiError(409, "port_taken", `${clashes.join("; ")}: choose another host port`);
       const Labels = withTeamLabel(c, policy, env, config.Labels);
       // A volume the engine would make on its own carries no team, and any team could then use it.
       const team = Labels[TEAM_LABEL];

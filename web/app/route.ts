@@ -5,6 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 export type EnvRoute =
   | { page: "containers"; env: string }
   | { page: "container"; env: string; id: string }
+  /** the create form; `from`: a container whose settings fill it (Duplicate) */
+  | { page: "create"; env: string; from?: string | undefined }
   | { page: "top"; env: string }
   | { page: "host"; env: string };
 
@@ -53,6 +55,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
 
 function envRoute(env: string, [page, id]: string[]): EnvRoute {
   if (page === "containers" && id) return { page: "container", env, id };
+  if (page === "create") return { page: "create", env, from: id || undefined };
   if (page === "top" || page === "host") return { page, env };
   return { page: "containers", env };
 }
@@ -68,6 +71,8 @@ function safeDecode(part: string): string {
 export function envHref(route: EnvRoute): string {
   const base = `#/envs/${encodeURIComponent(route.env)}`;
   if (route.page === "container") return `${base}/containers/${encodeURIComponent(route.id)}`;
+  if (route.page === "create")
+    return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
   return `${base}/${route.page}`;
 }
 

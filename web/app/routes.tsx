@@ -31,6 +31,10 @@ const whenReady = async <M extends { ready: Promise<void> }>(m: M): Promise<M> =
   return m;
 };
 
+const CreatePage = lazyPage(
+  () => import("../features/containers/create/create-page.tsx"),
+  (m) => m.CreatePage,
+);
 const TopPage = lazyPage(
   () => import("../features/stats/top-page.tsx"),
   (m) => m.TopPage,
@@ -51,6 +55,7 @@ const AccessPages = lazyPage(
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
   container: (r) => <ContainerPage id={r.id} />,
+  create: (r) => <CreatePage from={r.from} />,
   top: () => <TopPage />,
   host: () => <HostPage />,
   audit: () => <AuditPage />,

@@ -19,7 +19,7 @@ function navLinks(env: string): NavLink[] {
     {
       href: envHref({ page: "containers", env }),
       label: "Containers",
-      pages: ["containers", "container"],
+      pages: ["containers", "container", "create"],
       testid: "nav-containers",
     },
     { href: envHref({ page: "top", env }), label: "Overview", pages: ["top", "host"], testid: "nav-top" },
@@ -35,7 +35,9 @@ function navLinks(env: string): NavLink[] {
 /** The same page in another environment; one container's page becomes that environment's list. */
 function inEnv(route: Route, env: string): string {
   return envHref(
-    isEnvRoute(route) && route.page !== "container" ? { ...route, env } : { page: "containers", env },
+    isEnvRoute(route) && route.page !== "container" && route.page !== "create"
+      ? { ...route, env }
+      : { page: "containers", env },
   );
 }
 

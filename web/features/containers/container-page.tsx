@@ -95,6 +95,11 @@ export function ContainerPage({ id }: Props) {
         <StateBadge state={c.state} />
         <span class="muted">{statusText(c, now)}</span>
         <ContainerActions container={c} withRename onRemoved={() => navigate(list)} />
+        {canExec && caps?.create !== false && (
+          <a class="button" href={envHref({ page: "create", env, from: c.id })} data-testid="duplicate">
+            Duplicate
+          </a>
+        )}
       </header>
       <dl class="facts">
         <dt>Image</dt>

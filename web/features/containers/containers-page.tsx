@@ -1,7 +1,8 @@
 import { useMemo, useState } from "preact/hooks";
 import { topic } from "../../../src/protocol/topics.ts";
 import type { ContainerItem } from "../../../src/protocol/views.ts";
-import { useEnv } from "../../app/contexts.ts";
+import { useEnv, useUser } from "../../app/contexts.ts";
+import { envHref } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
 import { useLiveCollection } from "../../lib/live.ts";
 import { TableHead } from "../../ui/table-head.tsx";
@@ -30,6 +31,9 @@ export function ContainersPage() {
   const [query, setQuery] = useState(remembered.query);
   const [filter, setFilter] = useState(remembered.filter);
   const now = useNow(30_000);
+  const env = useEnv();
+  // Creating is for operators and admins; the server checks what they ask for.
+  const canCreate = useUser().role !== "viewer" && env.view?.capabilities?.create !== false;
   const all = live.list;
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -70,6 +74,15 @@ export function ContainersPage() {
             {shown.length === all.length ? `${all.length}` : `${shown.length} of ${all.length}`}{" "}
             {all.length === 1 ? "container" : "containers"}
           </span>
+        )}
+        {canCreate && (
+          <a
+            class="button primary"
+            href={envHref({ page: "create", env: env.id })}
+            data-testid="new-container"
+          >
+            New container
+          </a>
         )}
       </div>
       {live.error && (

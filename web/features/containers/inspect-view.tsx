@@ -2,6 +2,8 @@ import { useEffect, useState } from "preact/hooks";
 import { useEnv } from "../../app/contexts.ts";
 import { api, errorMessage } from "../../lib/api.ts";
 import { containerPath } from "./actions.ts";
+import { toDockerRun } from "./create/docker-run.ts";
+import { fromInspect, type InspectLike } from "./create/spec.ts";
 
 interface Props {
   id: string;
@@ -12,6 +14,7 @@ interface Props {
 export function InspectView({ id, version }: Props) {
   const env = useEnv().id;
   const [json, setJson] = useState<string | null>(null);
+  const [run, setRun] = useState("");
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -20,6 +23,7 @@ export function InspectView({ id, version }: Props) {
       .then((data) => {
         if (!live) return;
         setJson(JSON.stringify(data, null, 2));
+        setRun(toDockerRun(fromInspect(data as InspectLike)));
         setError(null);
       })
       .catch((err) => live && setError(errorMessage(err)));
@@ -36,8 +40,16 @@ export function InspectView({ id, version }: Props) {
     );
   if (json === null) return <p class="muted">Loading…</p>;
   return (
-    <pre class="inspect" data-testid="inspect">
-      {json}
-    </pre>
+    <>
+      <details class="docker-run-of">
+        <summary>As a docker run command</summary>
+        <pre class="inspect" data-testid="docker-run-of">
+          {run}
+        </pre>
+      </details>
+      <pre class="inspect" data-testid="inspect">
+        {json}
+      </pre>
+    </>
   );
 }
