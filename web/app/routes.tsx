@@ -6,6 +6,7 @@ import type { ComponentChildren, ComponentType } from "preact";
 import { ContainerPage } from "../features/containers/container-page.tsx";
 import { ContainersPage } from "../features/containers/containers-page.tsx";
 import { lazy } from "../lib/lazy.ts";
+import { useUser } from "./contexts.ts";
 import type { Route } from "./route.ts";
 
 type ShellRoute = Exclude<Route, { page: "login" | "setup" }>;
@@ -65,7 +66,20 @@ const VIEWS: Views = {
   security: () => <AccessPages page="security" />,
 };
 
+/** Pages of the panel's administration: not linked for others, and said so plainly if opened. */
+const ADMIN_PAGES = new Set<ShellRoute["page"]>(["audit", "users", "teams", "security"]);
+
 export function PageFor({ route }: { route: ShellRoute }) {
+  const role = useUser().role;
+  if (ADMIN_PAGES.has(route.page) && role !== "admin") {
+    return (
+      <main class="page">
+        <p class="alert" role="alert" data-testid="admins-only">
+          This page is for admins. Your role ({role}) cannot open it.
+        </p>
+      </main>
+    );
+  }
   return <>{(VIEWS[route.page] as (r: ShellRoute) => ComponentChildren)(route)}</>;
 }
 

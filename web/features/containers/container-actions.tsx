@@ -1,6 +1,6 @@
 import { useContext, useState } from "preact/hooks";
 import type { ContainerItem } from "../../../src/protocol/views.ts";
-import { useEnv } from "../../app/contexts.ts";
+import { useEnv, useUser } from "../../app/contexts.ts";
 import { ReportError } from "../../lib/report.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
 import { TextField } from "../../ui/text-field.tsx";
@@ -24,6 +24,8 @@ export function ContainerActions({ container, withRename, onRemoved }: Props) {
   const [force, setForce] = useState(false);
   const [volumes, setVolumes] = useState(false);
   const [newName, setNewName] = useState("");
+  // Viewers act on nothing: no button they would only be refused for.
+  const viewer = useUser().role === "viewer";
 
   const perform = async (what: Action | "rename") => {
     setAsking(null);
@@ -61,6 +63,7 @@ export function ContainerActions({ container, withRename, onRemoved }: Props) {
     </button>
   );
 
+  if (viewer) return null;
   return (
     <div class="actions">
       {actionsFor(container.state, caps).map((a) => button(a, LABELS[a]))}
