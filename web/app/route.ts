@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 /** Pages of one environment: `#/envs/<env>/<page>`. */
 export type EnvRoute =
   | { page: "containers"; env: string }
-  | { page: "container"; env: string; id: string }
+  | { page: "container"; env: string; id: string; tab?: string | undefined }
   /** the create form; `from`: a container whose settings fill it (Duplicate) */
   | { page: "create"; env: string; from?: string | undefined }
   | { page: "top"; env: string }
@@ -53,8 +53,8 @@ export function parseRoute(hash: string): Route | { redirect: string } {
   return { redirect: envHref({ page: "containers", env: DEFAULT_ENV }) };
 }
 
-function envRoute(env: string, [page, id]: string[]): EnvRoute {
-  if (page === "containers" && id) return { page: "container", env, id };
+function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
+  if (page === "containers" && id) return { page: "container", env, id, tab: tab || undefined };
   if (page === "create") return { page: "create", env, from: id || undefined };
   if (page === "top" || page === "host") return { page, env };
   return { page: "containers", env };
@@ -70,7 +70,9 @@ function safeDecode(part: string): string {
 
 export function envHref(route: EnvRoute): string {
   const base = `#/envs/${encodeURIComponent(route.env)}`;
-  if (route.page === "container") return `${base}/containers/${encodeURIComponent(route.id)}`;
+  if (route.page === "container") {
+    return `${base}/containers/${encodeURIComponent(route.id)}${route.tab ? `/${encodeURIComponent(route.tab)}` : ""}`;
+  }
   if (route.page === "create")
     return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
   return `${base}/${route.page}`;

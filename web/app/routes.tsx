@@ -55,7 +55,7 @@ const AccessPages = lazyPage(
 
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
-  container: (r) => <ContainerPage id={r.id} />,
+  container: (r) => <ContainerPage id={r.id} tab={r.tab} />,
   create: (r) => <CreatePage from={r.from} />,
   top: () => <TopPage />,
   host: () => <HostPage />,

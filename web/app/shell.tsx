@@ -78,10 +78,37 @@ function ShellBody({ stream, route, onUser, onLoggedOut }: Omit<Props, "user"> &
   // An error belongs to the page it happened on.
   useEffect(() => setError(null), [location.hash]);
 
+  // `/` goes to the page's search, as on most sites with one; not while typing somewhere.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      const search = document.querySelector<HTMLInputElement>('main input[type="search"]');
+      if (!search) return;
+      e.preventDefault();
+      search.focus();
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, []);
+
   const report = (err: unknown) => setError({ text: errorMessage(err) });
   return (
     <EnvContext.Provider value={env}>
       <ReportError.Provider value={report}>
+        {/* A button, not a link: the address is the router's, so this moves focus instead. */}
+        <button
+          type="button"
+          class="skip-link"
+          onClick={() => {
+            const main = document.querySelector<HTMLElement>("main");
+            main?.setAttribute("tabindex", "-1");
+            main?.focus();
+          }}
+        >
+          Skip to content
+        </button>
         <TopBar route={route} onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)} />
         <div class="notices">
           <EngineBanner status={status} env={env.view} />

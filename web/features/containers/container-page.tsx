@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect } from "preact/hooks";
 import { topic } from "../../../src/protocol/topics.ts";
 import { useEnv, useUser } from "../../app/contexts.ts";
 import { envHref, navigate } from "../../app/route.ts";
@@ -41,16 +41,21 @@ const useTerminal = lazy(() =>
 interface Props {
   /** Full id as linked from the list; an id prefix or a name typed into the address works too. */
   id: string;
+  /** the tab open, from the address */
+  tab?: string | undefined;
 }
 
-export function ContainerPage({ id }: Props) {
+export function ContainerPage({ id, tab: tabInUrl }: Props) {
   const { id: env, view } = useEnv();
   const caps = view?.capabilities;
   const live = useLiveContainers();
   // Admins and operators may run commands in containers; the server decides in which.
   const role = useUser().role;
   const canExec = role === "admin" || role === "operator";
-  const [tab, setTab] = useState<Tab>("logs");
+  const tab = (tabInUrl ?? "logs") as Tab;
+  // The open tab lives in the address: a reload or a shared link opens the same one.
+  const setTab = (t: Tab) =>
+    navigate(envHref({ page: "container", env, id, tab: t === "logs" ? undefined : t }));
   const now = useNow(30_000);
   const c =
     live.list?.find((x) => x.id === id) ?? live.list?.find((x) => x.name === id || x.id.startsWith(id));
@@ -128,7 +133,12 @@ export function ContainerPage({ id }: Props) {
         )}
       </dl>
       {current && (
-        <div class="tabs" role="tablist">
+        <div
+          class="tabs"
+          role="tablist"
+          aria-label="Container views"
+          onKeyDown={(e) => moveTab(e, tabs, current, setTab)}
+        >
           {tabs.map((t) => (
             <button
               key={t}
@@ -136,6 +146,8 @@ export function ContainerPage({ id }: Props) {
               role="tab"
               data-tab={t}
               aria-selected={t === current}
+              // One tab stop for the whole row; arrow keys move between the tabs.
+              tabIndex={t === current ? 0 : -1}
               onClick={() => setTab(t)}
             >
               {TAB_LABELS[t]}
@@ -197,4 +209,24 @@ function StatsTab({ id }: { id: string }) {
       </p>
     );
   return <loaded.module.ContainerStats key={id} id={id} />;
+}
+
+/** Arrow keys, Home and End move between tabs, as the ARIA tabs pattern has it. */
+function moveTab(e: KeyboardEvent, tabs: readonly Tab[], current: Tab, setTab: (t: Tab) => void): void {
+  const at = tabs.indexOf(current);
+  const to =
+    e.key === "ArrowRight"
+      ? (at + 1) % tabs.length
+      : e.key === "ArrowLeft"
+        ? (at - 1 + tabs.length) % tabs.length
+        : e.key === "Home"
+          ? 0
+          : e.key === "End"
+            ? tabs.length - 1
+            : -1;
+  if (to < 0) return;
+  e.preventDefault();
+  setTab(tabs[to]!);
+  const list = e.currentTarget as HTMLElement;
+  requestAnimationFrame(() => list.querySelector<HTMLElement>(`[data-tab="${tabs[to]}"]`)?.focus());
 }
