@@ -37,6 +37,13 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
   });
 
   const row = (name: string) => page.locator(`[data-testid="container-row"][data-name="${name}"]`);
+  /** A row's action, through its compact menu. */
+  const act = async (name: string, action: string) => {
+    await row(name)
+      .getByRole("button", { name: `Actions for ${name}` })
+      .click();
+    await page.locator(`[role="menuitem"][data-action="${action}"]`).click();
+  };
 
   it("sets up the first admin on first visit and shows the container list", async () => {
     const existing = uniqueName("before");
@@ -65,7 +72,7 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
     // A shell that honours SIGTERM, so the stop does not wait out the engine's 10 s grace period.
     const id = runContainer(name, ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]);
     await row(name).waitFor();
-    await row(name).locator('[data-action="stop"]').click();
+    await act(name, "stop");
     await page.locator('[data-testid="confirm"]').click();
     await page.waitForSelector(`[data-testid="container-row"][data-name="${name}"][data-state="exited"]`, {
       timeout: 15_000,
@@ -146,24 +153,79 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
     await row(name).waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-    const stop = row(name).locator('[data-action="stop"]');
-    await stop.scrollIntoViewIfNeeded();
-    const box = await stop.boundingBox();
+    const menu = row(name).getByRole("button", { name: `Actions for ${name}` });
+    await menu.scrollIntoViewIfNeeded();
+    const box = await menu.boundingBox();
     expect(box).not.toBeNull();
     expect(box!.x + box!.width).toBeLessThanOrEqual(360);
     await page.screenshot({ path: "test-results/containers-360.png" });
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
-  it("shows the API's error message when an action fails", async () => {
+  it("offers force to remove a running container, and says why in words when it is left out", async () => {
     const name = uniqueName("norm");
     const id = runContainer(name);
     await row(name).waitFor();
-    // Removing a running container without "force" is refused by the engine: the UI must say why.
-    await row(name).locator('[data-action="remove"]').click();
+    await act(name, "remove");
+    const force = page.locator('dialog input[name="force"]');
+    // Running: force comes ticked. Unticked, the engine refuses, and the toast says what to do.
+    expect(await force.isChecked()).toBe(true);
+    await force.uncheck();
     await page.locator('[data-testid="confirm"]').click();
-    const alert = page.locator('[role="alert"]').filter({ hasText: /running container/i });
-    await alert.waitFor({ timeout: 10_000 });
+    const toast = page
+      .locator('.toast[data-kind="error"]')
+      .filter({ hasText: `${name} is running: tick "Force"` });
+    await toast.waitFor({ timeout: 10_000 });
+    expect(await toast.textContent()).not.toMatch(/[0-9a-f]{64}/);
     expect(containerState(id)).toBe("running");
+    await act(name, "remove");
+    await page.locator('[data-testid="confirm"]').click();
+    await page
+      .locator('.toast[data-kind="ok"]')
+      .filter({ hasText: `Removed ${name}` })
+      .waitFor({ timeout: 15_000 });
+    await row(name).waitFor({ state: "detached" });
   });
+
+  it("stops 20 selected containers at once, and keeps filters, sort and grouping in the address", async () => {
+    const stack = `${PREFIX}stack`;
+    const names = Array.from({ length: 20 }, () => uniqueName("bulk"));
+    for (const n of names) {
+      runContainer(
+        n,
+        ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+        ["--label", `com.docker.compose.project=${stack}`],
+      );
+    }
+    await page.goto(`${panel.url}/#/envs/local/containers`);
+    await page.locator('[data-testid="search"]').fill("bulk");
+    await page.locator('[data-testid="stack-filter"]').selectOption(stack);
+    await row(names[0]!).waitFor();
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="container-row"]').length === n,
+      20,
+    );
+    // Filters and sort live in the address: a reload shows the same list.
+    await page.locator('button.sort[data-sort="name"]').click();
+    await page.waitForURL(/sort=name&desc=1|desc=1/);
+    await page.reload();
+    await row(names[0]!).waitFor();
+    expect(await page.locator('[data-testid="search"]').inputValue()).toBe("bulk");
+    const shownNames = await page
+      .locator('[data-testid="container-row"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-name")));
+    expect(shownNames).toEqual([...names].sort().reverse());
+    await page.locator('[data-testid="group-toggle"]').check();
+    await page.locator('[data-testid="group-row"]').filter({ hasText: stack }).waitFor();
+
+    await page.locator('[data-testid="select-all"]').check();
+    await page.locator('[data-testid="bulk-bar"] [data-bulk="stop"]').click();
+    expect(await page.locator("dialog").textContent()).toContain("20 containers");
+    await page.locator('[data-testid="confirm"]').click();
+    await page
+      .locator('.toast[data-kind="ok"]')
+      .filter({ hasText: "Stopped 20 containers" })
+      .waitFor({ timeout: 60_000 });
+    for (const n of names) expect(containerState(n)).toBe("exited");
+  }, 120_000);
 });

@@ -34,7 +34,8 @@ export function isEnvRoute(route: Route): route is EnvRoute {
 
 /** A route, or the address it moved to: links from before environments were in the address. */
 export function parseRoute(hash: string): Route | { redirect: string } {
-  const parts = hash.replace(/^#\/?/, "").split("/").map(safeDecode);
+  // A page's own state (the list's filters) rides after "?": not part of the route.
+  const parts = hash.replace(/^#\/?/, "").split("?")[0]!.split("/").map(safeDecode);
   switch (parts[0]) {
     case "envs":
       if (parts[1]) return envRoute(parts[1], parts.slice(2));
@@ -119,4 +120,16 @@ export function takeReturnTo(): string {
   const to = returnTo ?? HOME;
   returnTo = null;
   return to;
+}
+
+/** The current page's own state in the address (after "?"), e.g. the container list's filters. */
+export function hashQuery(): string {
+  const at = location.hash.indexOf("?");
+  return at < 0 ? "" : location.hash.slice(at + 1);
+}
+
+/** Keeps a page's state in the address without a new history step. */
+export function setHashQuery(query: string): void {
+  const base = location.hash.split("?")[0]!;
+  navigate(query ? `${base}?${query}` : base);
 }

@@ -6,6 +6,7 @@ import { ReportError } from "../lib/report.ts";
 import { Stream, streamUrl } from "../lib/stream.ts";
 import type { Me, User } from "../lib/types.ts";
 import { ErrorAlert } from "../ui/error-alert.tsx";
+import { Toasts } from "../ui/toasts.tsx";
 import { type CurrentEnv, EnvContext, StreamContext, UserContext } from "./contexts.ts";
 import { EngineBanner } from "./engine-banner.tsx";
 import { DEFAULT_ENV, isEnvRoute, type Route } from "./route.ts";
@@ -97,24 +98,26 @@ function ShellBody({ stream, route, onUser, onLoggedOut }: Omit<Props, "user"> &
   return (
     <EnvContext.Provider value={env}>
       <ReportError.Provider value={report}>
-        {/* A button, not a link: the address is the router's, so this moves focus instead. */}
-        <button
-          type="button"
-          class="skip-link"
-          onClick={() => {
-            const main = document.querySelector<HTMLElement>("main");
-            main?.setAttribute("tabindex", "-1");
-            main?.focus();
-          }}
-        >
-          Skip to content
-        </button>
-        <TopBar route={route} onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)} />
-        <div class="notices">
-          <EngineBanner status={status} env={env.view} />
-          <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
-        </div>
-        <PageFor route={route} />
+        <Toasts>
+          {/* A button, not a link: the address is the router's, so this moves focus instead. */}
+          <button
+            type="button"
+            class="skip-link"
+            onClick={() => {
+              const main = document.querySelector<HTMLElement>("main");
+              main?.setAttribute("tabindex", "-1");
+              main?.focus();
+            }}
+          >
+            Skip to content
+          </button>
+          <TopBar route={route} onLogout={() => api("POST", "/auth/logout").then(onLoggedOut, report)} />
+          <div class="notices">
+            <EngineBanner status={status} env={env.view} />
+            <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
+          </div>
+          <PageFor route={route} />
+        </Toasts>
       </ReportError.Provider>
     </EnvContext.Provider>
   );

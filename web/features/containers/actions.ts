@@ -74,3 +74,45 @@ export function runAction(env: string, id: string, action: Action, opts: RemoveO
 export function rename(env: string, id: string, name: string): Promise<void> {
   return api("POST", `${containerPath(env, id)}/rename?${new URLSearchParams({ name })}`);
 }
+
+/** What a button says while its action runs (a stop can take its 10 s grace period). */
+export const PENDING: Record<Action, string> = {
+  start: "Starting…",
+  stop: "Stopping…",
+  restart: "Restarting…",
+  pause: "Pausing…",
+  unpause: "Resuming…",
+  kill: "Killing…",
+  remove: "Removing…",
+};
+
+/** How a finished action is told: "Stopped web". */
+export const DONE: Record<Action, string> = {
+  start: "Started",
+  stop: "Stopped",
+  restart: "Restarted",
+  pause: "Paused",
+  unpause: "Resumed",
+  kill: "Killed",
+  remove: "Removed",
+};
+
+/**
+ * An action's failure in words for people: the engine's messages quote 64-character ids and name
+ * options the UI calls otherwise.
+ */
+export function actionError(err: unknown, action: Action | "rename", name: string): string {
+  const status = (err as { status?: number }).status;
+  const message = (err instanceof Error ? err.message : String(err)).replace(
+    /\b([0-9a-f]{12})[0-9a-f]{52}\b/g,
+    "$1",
+  );
+  if (action === "remove" && status === 409 && /running|stop the container/i.test(message)) {
+    return `${name} is running: tick "Force" to stop and remove it.`;
+  }
+  if (status === 409 && /is not running/i.test(message)) return `${name} is not running.`;
+  if (status === 409 && /is not paused/i.test(message)) return `${name} is not paused.`;
+  if (status === 403) return `Not allowed to ${action} ${name}: ${message}`;
+  if (status === 404) return `${name} is gone: it may have been removed meanwhile.`;
+  return `Could not ${action} ${name}: ${message}`;
+}

@@ -1,24 +1,38 @@
-import { useContext, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { ContainerItem } from "../../../src/protocol/views.ts";
 import { useEnv, useUser } from "../../app/contexts.ts";
-import { ReportError } from "../../lib/report.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
+import { Menu } from "../../ui/menu.tsx";
 import { TextField } from "../../ui/text-field.tsx";
-import { type Action, actionsFor, can, LABELS, rename, runAction, WARNINGS } from "./actions.ts";
+import { useToast } from "../../ui/toasts.tsx";
+import {
+  type Action,
+  actionError,
+  actionsFor,
+  can,
+  DONE,
+  LABELS,
+  PENDING,
+  rename,
+  runAction,
+  WARNINGS,
+} from "./actions.ts";
 
 interface Props {
   container: ContainerItem;
   /** Offer renaming too (the detail page has room for it, list rows do not). */
   withRename?: boolean;
+  /** One menu button instead of a row of buttons (the list: one tab stop per row). */
+  compact?: boolean;
   onRemoved?: () => void;
 }
 
 type Asking = Action | "rename" | null;
 
-export function ContainerActions({ container, withRename, onRemoved }: Props) {
+export function ContainerActions({ container, withRename, compact, onRemoved }: Props) {
   const { id: env, view } = useEnv();
   const caps = view?.capabilities;
-  const report = useContext(ReportError);
+  const toast = useToast();
   const [busy, setBusy] = useState<Asking>(null);
   const [asking, setAsking] = useState<Asking>(null);
   const [force, setForce] = useState(false);
@@ -33,41 +47,73 @@ export function ContainerActions({ container, withRename, onRemoved }: Props) {
     try {
       if (what === "rename") await rename(env, container.id, newName.trim());
       else await runAction(env, container.id, what, { force, volumes });
+      toast({
+        kind: "ok",
+        text:
+          what === "rename"
+            ? `Renamed ${container.name} to ${newName.trim()}`
+            : `${DONE[what]} ${container.name}`,
+      });
       if (what === "remove") onRemoved?.();
     } catch (err) {
-      report(err);
+      toast({ kind: "error", text: actionError(err, what, container.name) });
     } finally {
       setBusy(null);
     }
   };
 
   const ask = (what: Action | "rename") => {
-    setForce(false);
+    // Removing a running container needs force: offered ticked, and said so in the dialog.
+    setForce(
+      what === "remove" &&
+        (container.state === "running" || container.state === "paused" || container.state === "restarting"),
+    );
     setVolumes(false);
     setNewName(container.name);
     if (what === "rename" || WARNINGS[what]) setAsking(what);
     else void perform(what);
   };
 
-  const button = (what: Action | "rename", label: string) => (
-    <button
-      type="button"
-      key={what}
-      data-action={what}
-      class={what === "remove" || what === "kill" ? "danger-text" : undefined}
-      disabled={busy !== null}
-      aria-busy={busy === what}
-      onClick={() => ask(what)}
-    >
-      {label}
-    </button>
-  );
-
   if (viewer) return null;
+  const actions: (Action | "rename")[] = [...actionsFor(container.state, caps)];
+  if (withRename && can(caps, "rename") && container.state !== "removing") actions.push("rename");
+  const labelOf = (what: Action | "rename") => (what === "rename" ? "Rename" : LABELS[what]);
+
   return (
     <div class="actions">
-      {actionsFor(container.state, caps).map((a) => button(a, LABELS[a]))}
-      {withRename && can(caps, "rename") && container.state !== "removing" && button("rename", "Rename")}
+      {busy && busy !== "rename" && compact && (
+        <span class="pending muted" aria-live="polite">
+          {PENDING[busy]}
+        </span>
+      )}
+      {compact ? (
+        <Menu
+          label={`Actions for ${container.name}`}
+          busy={busy !== null}
+          items={actions.map((what) => ({
+            key: what,
+            label: labelOf(what),
+            danger: what === "remove" || what === "kill",
+            onSelect: () => ask(what),
+          }))}
+        >
+          ⋯
+        </Menu>
+      ) : (
+        actions.map((what) => (
+          <button
+            type="button"
+            key={what}
+            data-action={what}
+            class={what === "remove" || what === "kill" ? "danger-text" : undefined}
+            disabled={busy !== null}
+            aria-busy={busy === what}
+            onClick={() => ask(what)}
+          >
+            {busy === what && what !== "rename" ? PENDING[what] : labelOf(what)}
+          </button>
+        ))
+      )}
       {asking === "rename" && (
         <ConfirmDialog
           title={`Rename ${container.name}`}
@@ -103,7 +149,7 @@ export function ContainerActions({ container, withRename, onRemoved }: Props) {
                   checked={force}
                   onChange={(e) => setForce(e.currentTarget.checked)}
                 />
-                Force (stop it first if it is running)
+                Force: stop it first if it is running{container.state === "running" ? " (it is)" : ""}
               </label>
               <label class="check">
                 <input

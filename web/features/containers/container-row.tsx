@@ -2,6 +2,7 @@ import type { ContainerItem } from "../../../src/protocol/views.ts";
 import { useEnv } from "../../app/contexts.ts";
 import { containerHref } from "../../app/route.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
+import { cpuText, formatBytes } from "../../lib/units.ts";
 import { ContainerActions } from "./container-actions.tsx";
 import { PortList } from "./port-list.tsx";
 import { StateBadge } from "./state-badge.tsx";
@@ -9,12 +10,32 @@ import { StateBadge } from "./state-badge.tsx";
 interface Props {
   container: ContainerItem;
   now: number;
+  /** its live CPU (% of one CPU) and memory, when it runs */
+  figures: { cpu: number; mem: number } | undefined;
+  selectable: boolean;
+  selected: boolean;
+  onSelect: (on: boolean) => void;
 }
 
-export function ContainerRow({ container: c, now }: Props) {
+export function ContainerRow({ container: c, now, figures, selectable, selected, onSelect }: Props) {
   const env = useEnv();
   return (
-    <tr data-testid="container-row" data-name={c.name} data-state={c.state}>
+    <tr
+      data-testid="container-row"
+      data-name={c.name}
+      data-state={c.state}
+      aria-selected={selectable ? selected : undefined}
+    >
+      {selectable && (
+        <td class="c-select">
+          <input
+            type="checkbox"
+            aria-label={`Select ${c.name}`}
+            checked={selected}
+            onChange={(e) => onSelect(e.currentTarget.checked)}
+          />
+        </td>
+      )}
       <td class="c-state">
         <StateBadge state={c.state} />
       </td>
@@ -25,11 +46,13 @@ export function ContainerRow({ container: c, now }: Props) {
         {c.image}
       </td>
       <td class="c-status">{statusText(c, now)}</td>
+      <td class="c-cpu num">{figures ? `${cpuText(figures.cpu)} %` : ""}</td>
+      <td class="c-mem num">{figures ? formatBytes(figures.mem) : ""}</td>
       <td class="c-ports">
         <PortList ports={portLabels(c.ports)} />
       </td>
       <td class="c-actions">
-        <ContainerActions container={c} />
+        <ContainerActions container={c} compact />
       </td>
     </tr>
   );
