@@ -4,6 +4,7 @@ import { useEffect, useId, useRef, useState } from "preact/hooks";
 export interface MenuItem {
   key: string;
   label: string;
+  icon?: ComponentChildren;
   danger?: boolean;
   onSelect: () => void;
 }
@@ -77,6 +78,7 @@ export function Menu({
                 item.onSelect();
               }}
             >
+              {item.icon}
               {item.label}
             </button>
           ))}

@@ -1,7 +1,9 @@
 /** Container actions: which apply to a container, how they are asked for, and how they are run. */
 
+import { Copy, Pause, Play, Plus, RotateCw, Square, Trash2, Zap } from "lucide";
 import type { Capabilities, ContainerState } from "../../../src/protocol/views.ts";
 import { api } from "../../lib/api.ts";
+import type { IconNode } from "../../ui/icon.tsx";
 
 export type Action = "start" | "stop" | "restart" | "pause" | "unpause" | "kill" | "remove";
 
@@ -14,6 +16,19 @@ export const LABELS: Record<Action, string> = {
   kill: "Kill",
   remove: "Remove",
 };
+
+/** Each action's icon (lucide), beside its label. */
+export const ICONS: Record<Action, IconNode> = {
+  start: Play,
+  stop: Square,
+  restart: RotateCw,
+  pause: Pause,
+  unpause: Play,
+  kill: Zap,
+  remove: Trash2,
+};
+export const CREATE_ICON: IconNode = Plus;
+export const DUPLICATE_ICON: IconNode = Copy;
 
 /** Actions that need a confirmation, with what the dialog warns about. */
 export const WARNINGS: Partial<Record<Action, string>> = {

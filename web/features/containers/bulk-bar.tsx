@@ -2,12 +2,14 @@ import { useState } from "preact/hooks";
 import type { ContainerItem } from "../../../src/protocol/views.ts";
 import { useEnv } from "../../app/contexts.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
+import { Icon } from "../../ui/icon.tsx";
 import { useToast } from "../../ui/toasts.tsx";
 import {
   type Action,
   actionError,
   actionsFor,
   DONE,
+  ICONS,
   LABELS,
   PENDING,
   runAction,
@@ -86,6 +88,7 @@ export function BulkBar({ containers, inline, label, onDone }: Props) {
             else void perform(a);
           }}
         >
+          <Icon icon={ICONS[a]} />
           {busy === a ? PENDING[a] : `${LABELS[a]}${inline ? "" : ` (${targets(a).length})`}`}
         </button>
       ))}

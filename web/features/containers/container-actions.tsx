@@ -1,7 +1,9 @@
+import { Ellipsis } from "lucide";
 import { useState } from "preact/hooks";
 import type { ContainerItem } from "../../../src/protocol/views.ts";
 import { useEnv, useUser } from "../../app/contexts.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
+import { Icon } from "../../ui/icon.tsx";
 import { Menu } from "../../ui/menu.tsx";
 import { TextField } from "../../ui/text-field.tsx";
 import { useToast } from "../../ui/toasts.tsx";
@@ -11,6 +13,7 @@ import {
   actionsFor,
   can,
   DONE,
+  ICONS,
   LABELS,
   PENDING,
   rename,
@@ -93,11 +96,12 @@ export function ContainerActions({ container, withRename, compact, onRemoved }: 
           items={actions.map((what) => ({
             key: what,
             label: labelOf(what),
+            icon: what === "rename" ? undefined : <Icon icon={ICONS[what]} />,
             danger: what === "remove" || what === "kill",
             onSelect: () => ask(what),
           }))}
         >
-          ⋯
+          <Icon icon={Ellipsis} />
         </Menu>
       ) : (
         actions.map((what) => (
@@ -110,6 +114,7 @@ export function ContainerActions({ container, withRename, compact, onRemoved }: 
             aria-busy={busy === what}
             onClick={() => ask(what)}
           >
+            {what !== "rename" && <Icon icon={ICONS[what]} />}
             {busy === what && what !== "rename" ? PENDING[what] : labelOf(what)}
           </button>
         ))

@@ -5,7 +5,8 @@ import { envHref, navigate } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
 import { lazy } from "../../lib/lazy.ts";
-import { can } from "./actions.ts";
+import { Icon } from "../../ui/icon.tsx";
+import { can, DUPLICATE_ICON } from "./actions.ts";
 import { ContainerActions } from "./container-actions.tsx";
 import { useLiveContainers } from "./containers-page.tsx";
 import { InspectView } from "./inspect-view.tsx";
@@ -102,6 +103,7 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
         <ContainerActions container={c} withRename onRemoved={() => navigate(list)} />
         {canExec && caps?.create !== false && (
           <a class="button" href={envHref({ page: "create", env, from: c.id })} data-testid="duplicate">
+            <Icon icon={DUPLICATE_ICON} />
             Duplicate
           </a>
         )}

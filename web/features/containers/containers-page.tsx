@@ -5,7 +5,9 @@ import { useEnv, useUser } from "../../app/contexts.ts";
 import { envHref, hashQuery, setHashQuery } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
 import { useLiveCollection } from "../../lib/live.ts";
+import { Icon } from "../../ui/icon.tsx";
 import { useStats } from "../stats/stats.ts";
+import { CREATE_ICON } from "./actions.ts";
 import { BulkBar } from "./bulk-bar.tsx";
 import { ContainerRow } from "./container-row.tsx";
 import {
@@ -181,6 +183,7 @@ export function ContainersPage() {
             href={envHref({ page: "create", env: env.id })}
             data-testid="new-container"
           >
+            <Icon icon={CREATE_ICON} />
             New container
           </a>
         )}
