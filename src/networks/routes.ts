@@ -177,6 +177,13 @@ export function networkRoutes(
           body: { ...body, Labels, CheckDuplicate: true },
         })
         .catch((err) => {
+          // macvlan and ipvlan need kernel support the host may lack: the engine's 500 says only that.
+          if (err instanceof EngineError && err.status === 500 && driver !== "bridge")
+            throw new ApiError(
+              400,
+              "unsupported",
+              `this engine cannot make ${driver} networks: ${err.message}`,
+            );
           throw networkError(err, body.Name);
         });
       if (!created?.Id)

@@ -6,7 +6,7 @@ import type { Environments } from "../envs/environments.ts";
 import { envFor } from "../envs/resolve.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, json, queryFlag } from "../http/schemas.ts";
-import { diskUsageOf, readDf } from "./disk-usage.ts";
+import { DF_MAX_AGE_MS, diskUsageOf, readDf } from "./disk-usage.ts";
 import { eventLogOf, matchesFilter } from "./events.ts";
 import { type PruneOptions, previewSystemPrune, pruneSystem } from "./prune.ts";
 import { PruneQuery, pruneFilters } from "./prune-filters.ts";
@@ -81,13 +81,15 @@ export function systemRoutes(
       path: "/api/v1/envs/{env}/system/df",
       tag: "system",
       policy: "host:read",
-      summary: `Disk use per kind, as \`docker system df\` counts it; read at most every 15 s (read_at says when)`,
+      summary:
+        "Disk use per kind, as `docker system df` counts it; the engine is asked at most every 15 s (?fresh=1: every second), read_at says when",
       params: EnvParam,
+      query: z.object({ fresh: queryFlag }),
       responses: { 200: json(DiskUsageSchema, "Disk use"), ...commonErrors },
     },
-    async (c, { params }) => {
+    async (c, { params, query }) => {
       const env = envFor(envs, params.env);
-      const { df, at } = await readDf(env);
+      const { df, at } = await readDf(env, query.fresh ? 1000 : DF_MAX_AGE_MS);
       return c.json(diskUsageOf(df, at));
     },
   );

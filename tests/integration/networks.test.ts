@@ -96,6 +96,19 @@ describe("networks on a real engine", () => {
     expect((await byName(name))?.id).toBe(res.body.id);
   });
 
+  it("lets an admin make macvlan and ipvlan networks, or says plainly that the engine's kernel cannot", async () => {
+    for (const Driver of ["macvlan", "ipvlan"]) {
+      const name = uniqueName(Driver);
+      const res = await p.api("POST", BASE, { Name: name, Driver, Labels: RUN_LABELS });
+      if (res.status === 201) expect(inspectNetwork(name).Driver).toBe(Driver);
+      else {
+        expect(res.status, JSON.stringify(res.body)).toBe(400);
+        expect(res.body.error.message).toContain(`this engine cannot make ${Driver} networks`);
+        expect(networkExists(name)).toBe(false);
+      }
+    }
+  });
+
   it("keeps the networks topic live: a network made and removed with the CLI arrives and leaves", async () => {
     const client = new StreamClient(p.url, p.token, ["networks:local"]);
     try {
