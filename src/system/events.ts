@@ -1,4 +1,5 @@
 import type { Audience, Owned } from "../auth/policy.ts";
+import type { ContainerView } from "../containers/view.ts";
 import type { EngineEvent } from "../envs/connection.ts";
 import { type Environment, listOf } from "../envs/environments.ts";
 import { seesNetwork } from "../networks/access.ts";
@@ -10,6 +11,12 @@ import type { EngineEventItem } from "../protocol/views.ts";
 export interface KeptEvent {
   item: EngineEventItem;
   visible(audience: Audience): boolean;
+}
+
+/** What the mirrors held of an event's object when it came. */
+interface Known {
+  network: NetworkView | undefined;
+  container: ContainerView | undefined;
 }
 
 /** How many of an engine's latest events are kept, for a viewer that opens after they came. */
@@ -34,9 +41,15 @@ export class EventLog {
   constructor(private readonly env: Environment) {
     env.connection.onEvent((event) => {
       // Read now, while the mirrors still hold what a destroy removes.
-      const network = event.Type === "network" ? this.network(event.Actor?.ID ?? "") : undefined;
+      const type = event.Type ?? "container";
+      const id = event.Actor?.ID ?? event.id ?? "";
+      const containerId = type === "container" ? id : (event.Actor?.Attributes?.container ?? null);
+      const known: Known = {
+        network: type === "network" ? this.network(id) : undefined,
+        container: containerId ? env.containers.find(containerId) : undefined,
+      };
       this.queue = this.queue
-        .then(() => this.keep(event, network))
+        .then(() => this.keep(event, type, id, containerId, known))
         .catch((err) => console.error("ghostpanel: an engine event could not be kept", err));
     });
   }
@@ -54,28 +67,28 @@ export class EventLog {
     return this.env.lists.has(NETWORKS.name) ? listOf(this.env, NETWORKS).get(id) : undefined;
   }
 
-  private async keep(event: EngineEvent, known: NetworkView | undefined): Promise<void> {
-    const type = event.Type ?? "container";
+  private async keep(
+    event: EngineEvent,
+    type: string,
+    id: string,
+    containerId: string | null,
+    known: Known,
+  ): Promise<void> {
     const attributes = event.Actor?.Attributes ?? {};
-    const id = event.Actor?.ID ?? event.id ?? "";
-    const containerId = type === "container" ? id : (attributes.container ?? null);
+    const container = known.container;
     let visible: (a: Audience) => boolean = wholeEngine;
     if (type === "container") {
       // A container's event carries its labels; the mirror's are the same while it exists.
-      const owned: Owned = this.env.containers.find(id) ?? {
-        name: attributes.name ?? "",
-        labels: attributes,
-      };
+      const owned: Owned = container ?? { name: attributes.name ?? "", labels: attributes };
       visible = (a) => a.sees(owned);
     } else if (type === "network") {
-      let network = known;
+      let network = known.network;
       if (!network && this.env.lists.has(NETWORKS.name)) {
         await listOf(this.env, NETWORKS)
           .refresh()
           .catch(() => {});
         network = this.network(id);
       }
-      const container = containerId ? this.env.containers.find(containerId) : undefined;
       visible = (a) =>
         network !== undefined &&
         seesNetwork(a, network) &&
@@ -87,12 +100,7 @@ export class EventLog {
       id,
       name: attributes.name ?? null,
       container: containerId,
-      container_name:
-        type === "container"
-          ? (attributes.name ?? null)
-          : containerId
-            ? (this.env.containers.find(containerId)?.name ?? null)
-            : null,
+      container_name: type === "container" ? (attributes.name ?? null) : (container?.name ?? null),
       time_nano: event.timeNano ?? 0,
       attributes,
     };
