@@ -166,7 +166,7 @@ describe("networks on a real engine", () => {
 
     expect((await p.api("POST", `${BASE}/${name}/disconnect`, { Container: container })).status).toBe(204);
     expect(docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", cid)).not.toContain(name);
-  });
+  }, 60_000);
 
   it("refuses to remove a network with containers attached, naming them; removes it once they are gone", async () => {
     const name = uniqueName("busy");
@@ -187,7 +187,7 @@ describe("networks on a real engine", () => {
     docker("rm", "-f", a, b);
     expect((await p.api("DELETE", `${BASE}/${id.slice(0, 12)}`)).status).toBe(204);
     expect(networkExists(name)).toBe(false);
-  });
+  }, 60_000);
 
   it("answers a taken name, a bad subnet, a gateway outside it, an overlap and overlay without a swarm with a 4xx that says so", async () => {
     const name = uniqueName("taken");
@@ -273,5 +273,5 @@ describe("networks on a real engine", () => {
     for (const n of [unusedA, unusedB, stoppedOnly]) expect(networkExists(n), n).toBe(false);
     for (const n of [used, outside]) expect(networkExists(n), n).toBe(true);
     expect((await p.api("GET", `${BASE}/prune?label=bad%20key`)).status).toBe(400);
-  });
+  }, 60_000);
 });

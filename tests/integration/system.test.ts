@@ -123,7 +123,7 @@ describe("system: engine info, disk use, events and prune on a real engine", () 
     const again = await p.api("GET", `${BASE}/system/df`);
     expect(again.body.read_at).toBe(first.body.read_at);
     expect(proxy.count(/\/system\/df/)).toBeLessThanOrEqual(asked + 1);
-  });
+  }, 60_000);
 
   it("streams events from the one /events stream: each viewer sees what it may, filters work", async () => {
     const streams = proxy.count(/\/events/);
@@ -197,7 +197,7 @@ describe("system: engine info, disk use, events and prune on a real engine", () 
       member.close();
       third.close();
     }
-  });
+  }, 60_000);
 
   it("previews a prune limited by label and prunes exactly that, nothing of anyone else's", async () => {
     const only = `ghostpanel.sysprune=${uniqueName("only")}`;
@@ -237,5 +237,5 @@ describe("system: engine info, disk use, events and prune on a real engine", () 
     expect(networkExists(net)).toBe(false);
     expect(networkExists(otherNet)).toBe(true);
     expect((await p.api("GET", `${BASE}/system/prune?until=soon`)).status).toBe(400);
-  });
+  }, 60_000);
 });
