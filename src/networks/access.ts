@@ -21,30 +21,20 @@ export function ownsNetwork(audience: Audience, network: NetworkView): boolean {
 
 /**
  * A network of an environment by full id, name, or unique id prefix (as the engine resolves them),
- * read again from the engine once when the mirror does not know it (made a moment ago by the CLI).
+ * from the mirror: an unknown name costs no engine call (the mirror follows the engine's events, and
+ * the panel's own create reads the list again before it answers).
  */
-export async function findNetwork(env: Environment, ref: string): Promise<NetworkView | undefined> {
-  const mirror = listOf(env, NETWORKS);
-  const look = () => {
-    const list = mirror.list();
-    const exact = list.find((n) => n.id === ref) ?? list.find((n) => n.name === ref);
-    if (exact) return exact;
-    const prefixed = /^[0-9a-f]+$/.test(ref) ? list.filter((n) => n.id.startsWith(ref)) : [];
-    return prefixed.length === 1 ? prefixed[0] : undefined;
-  };
-  const found = look();
-  if (found) return found;
-  await mirror.refresh().catch(() => {});
-  return look();
+export function findNetwork(env: Environment, ref: string): NetworkView | undefined {
+  const list = listOf(env, NETWORKS).list();
+  const exact = list.find((n) => n.id === ref) ?? list.find((n) => n.name === ref);
+  if (exact) return exact;
+  const prefixed = /^[0-9a-f]+$/.test(ref) ? list.filter((n) => n.id.startsWith(ref)) : [];
+  return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 
 /** The network a caller named, if its audience sees it; else the same "not found" as a missing one. */
-export async function visibleNetwork(
-  env: Environment,
-  audience: Audience,
-  ref: string,
-): Promise<NetworkView> {
-  const network = await findNetwork(env, ref);
+export function visibleNetwork(env: Environment, audience: Audience, ref: string): NetworkView {
+  const network = findNetwork(env, ref);
   if (!network || !seesNetwork(audience, network))
     throw new NotFound(`no network "${ref}" in environment "${env.id}"`);
   return network;

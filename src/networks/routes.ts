@@ -250,7 +250,7 @@ export function networkRoutes(
       const env = envFor(envs, params.env);
       requireNetworks(env);
       const audience = audienceOf(c, env);
-      const network = await visibleNetwork(env, audience, params.id);
+      const network = visibleNetwork(env, audience, params.id);
       const inspect = await env.engine.get<NetworkAnswer>(`/networks/${network.id}`);
       if (audience.key !== "*" && inspect.Containers) {
         inspect.Containers = Object.fromEntries(
@@ -283,7 +283,7 @@ export function networkRoutes(
       const env = envFor(envs, params.env);
       requireNetworks(env);
       const audience = audienceOf(c, env);
-      const network = changeable(audience, await visibleNetwork(env, audience, params.id));
+      const network = changeable(audience, visibleNetwork(env, audience, params.id));
       noteAudit(c, { target: { name: network.name, id: network.id } });
       try {
         await env.engine.send("DELETE", `/networks/${network.id}`);
@@ -321,7 +321,7 @@ export function networkRoutes(
       requireNetworks(env);
       const caller = callerOf(c);
       const audience = audienceOf(c, env);
-      const network = await visibleNetwork(env, audience, params.id);
+      const network = visibleNetwork(env, audience, params.id);
       const container = ownedRef(policy, caller, env, body.Container, "containers:operate");
       noteAudit(c, { target: { network: network.name, container: body.Container } });
       let EndpointConfig = body.EndpointConfig ?? null;
@@ -361,7 +361,7 @@ export function networkRoutes(
       requireNetworks(env);
       const caller = callerOf(c);
       const audience = audienceOf(c, env);
-      const network = await visibleNetwork(env, audience, params.id);
+      const network = visibleNetwork(env, audience, params.id);
       // Leaving the engine's bridge hurts nobody else; leaving another team's network is theirs to do.
       if (!network.builtin) changeable(audience, network);
       const container = ownedRef(policy, caller, env, body.Container, "containers:operate");
