@@ -10,5 +10,9 @@ import { type NetworkAnswer, type NetworkView, networkView } from "./view.ts";
 export const NETWORKS: ListKind<NetworkView> = {
   name: "networks",
   eventType: "network",
-  read: async (engine) => (await engine.get<NetworkAnswer[]>("/networks")).map(networkView),
+  // An engine without networks (Bolt's compat server) is not asked: it would answer 404 every poll.
+  read: async (engine) =>
+    engine.capabilities?.networks === false
+      ? []
+      : (await engine.get<NetworkAnswer[]>("/networks")).map(networkView),
 };
