@@ -184,6 +184,13 @@ export function networkRoutes(
               "unsupported",
               `this engine cannot make ${driver} networks: ${err.message}`,
             );
+          // Its 404s on create are about the request: no address pool left (IPv6 has none by default), no such plugin.
+          if (err instanceof EngineError && err.status === 404)
+            throw new ApiError(
+              400,
+              "invalid_request",
+              /IPv6/.test(err.message) ? `${err.message}: give the network an IPv6 subnet` : err.message,
+            );
           throw networkError(err, body.Name);
         });
       if (!created?.Id)

@@ -232,6 +232,12 @@ describe("networks on a real engine", () => {
     });
     expect(overlay.status).toBe(400);
     expect(overlay.body.error.message).toContain("overlay networks need a swarm");
+    // The engine has no IPv6 pool of its own before 27.0: without a subnet it can find none.
+    const v6 = await p.api("POST", BASE, { Name: uniqueName("v6"), EnableIPv6: true, Labels: RUN_LABELS });
+    if (v6.status !== 201) {
+      expect(v6.status).toBe(400);
+      expect(v6.body.error.message).toContain("give the network an IPv6 subnet");
+    }
     const unknown = await p.api("GET", `${BASE}/${uniqueName("nothing")}`);
     expect(unknown.status).toBe(404);
   });
