@@ -109,7 +109,7 @@ describe("networks on a real engine", () => {
     }
   });
 
-  it("keeps the networks topic live: a network made and removed with the CLI arrives and leaves", async () => {
+  it("keeps the networks topic live: a network made and removed with the CLI arrives and leaves, and a CLI connect shows at once", async () => {
     const client = new StreamClient(p.url, p.token, ["networks:local"]);
     try {
       const snapshot = await client.next((f) => f.t === "networks:local" && f.k === "snapshot");
@@ -120,6 +120,16 @@ describe("networks on a real engine", () => {
       const id = docker("network", "create", "--label", RUN_LABEL, name);
       const up = await client.next((f) => f.k === "upsert" && f.d.id === id);
       expect(up.d).toMatchObject({ name, driver: "bridge", scope: "local", builtin: false });
+      // A connect made with the CLI sends only a network event: attached at once, not at the 30 s reconcile.
+      const box = uniqueName("live-box");
+      const boxId = runContainer(box);
+      docker("network", "connect", id, box);
+      await eventually(
+        async () => ((await byName(name))?.containers[0]?.id === boxId ? true : undefined),
+        5_000,
+      );
+      docker("network", "disconnect", id, box);
+      await eventually(async () => ((await byName(name))?.containers.length === 0 ? true : undefined), 5_000);
       docker("network", "rm", id);
       await client.next((f) => f.k === "remove" && f.d.id === id);
     } finally {
