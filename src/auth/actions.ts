@@ -23,6 +23,11 @@ export const ACTIONS = [
   "metrics:read",
   // cancelling a running job (a pull, a build): the handler lets only its starter or an admin
   "jobs:cancel",
+  "networks:read",
+  "networks:operate",
+  "events:read",
+  // an engine-wide prune (networks, or everything unused): what goes is not one team's
+  "system:prune",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -36,8 +41,16 @@ const VIEWER: Action[] = [
   "envs:read",
   "containers:read",
   "host:read",
+  "networks:read",
+  "events:read",
 ];
-const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec", "jobs:cancel"];
+const OPERATOR: Action[] = [
+  ...VIEWER,
+  "containers:operate",
+  "containers:exec",
+  "jobs:cancel",
+  "networks:operate",
+];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
   admin: new Set(ACTIONS),
@@ -54,6 +67,8 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "host:read",
   "audit:read",
   "metrics:read",
+  "networks:read",
+  "events:read",
 ]);
 
 /**
@@ -72,6 +87,10 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "host:read",
   "metrics:read",
   "jobs:cancel",
+  "networks:read",
+  "networks:operate",
+  "events:read",
+  "system:prune",
 ]);
 
 /**

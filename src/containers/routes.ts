@@ -193,7 +193,7 @@ function nameTaken(err: unknown, name: string | undefined): unknown {
  * A non-admin's new container must belong to one of its teams, or nobody (the creator included)
  * could see it afterwards: the team label is added when the caller is in exactly one team.
  */
-function withTeamLabel(
+export function withTeamLabel(
   c: AppContext,
   policy: Policy,
   env: Environment,

@@ -13,6 +13,8 @@ export interface EngineEvent {
   status?: string;
   id?: string;
   Actor?: { ID?: string; Attributes?: Record<string, string> };
+  /** Unix nanoseconds */
+  timeNano?: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export const DEFAULT_TIMING: ConnectionTiming = {
 export class EngineConnection {
   private readonly mirrors = new Map<string, ResourceMirror>();
   private readonly statusListeners = new Set<(status: EngineStatus, error: string | null) => void>();
+  private readonly eventListeners = new Set<(event: EngineEvent) => void>();
   private stopped = false;
   private abort: AbortController | undefined;
   private wake: (() => void) | undefined;
@@ -76,6 +79,15 @@ export class EngineConnection {
   onStatus(listener: (status: EngineStatus, error: string | null) => void): () => void {
     this.statusListeners.add(listener);
     return () => this.statusListeners.delete(listener);
+  }
+
+  /**
+   * Every event of the one /events stream (of the types the mirrors follow), after its mirror has
+   * it: what shows events to people reads them here instead of opening a stream of its own.
+   */
+  onEvent(listener: (event: EngineEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   start(): void {
@@ -181,6 +193,7 @@ export class EngineConnection {
     }
     // Engines before API 1.22 send container events without a Type.
     this.mirrors.get(event.Type ?? "container")?.onEvent(event);
+    for (const l of this.eventListeners) l(event);
   }
 
   private sleep(ms: number): Promise<void> {

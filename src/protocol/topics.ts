@@ -3,7 +3,14 @@
  * topic is `<family>` or `<family>:<env>[:…]`.
  */
 import type { DeltaFrame, HostFigures, KeyFrame } from "./stats-frames.ts";
-import type { ContainerItem, EnvironmentView, JobItem, LogLine } from "./views.ts";
+import type {
+  ContainerItem,
+  EngineEventItem,
+  EnvironmentView,
+  JobItem,
+  LogLine,
+  NetworkItem,
+} from "./views.ts";
 
 /** Any topic's `error` frame: the subscription was refused, failed or revoked, and is over. */
 export interface ErrorFrame {
@@ -19,6 +26,9 @@ export interface FrameData {
   stats: { key: KeyFrame; delta: DeltaFrame };
   host: { host: HostFigures };
   jobs: CollectionFrames<JobItem>;
+  networks: CollectionFrames<NetworkItem>;
+  /** `recent`: the last events the panel kept, on subscribe; `event`: each one as it comes */
+  events: { recent: EngineEventItem[]; event: EngineEventItem };
 }
 
 /**
@@ -38,4 +48,6 @@ export const topic = {
   stats: (env: string) => `stats:${env}`,
   host: (env: string) => `host:${env}`,
   jobs: (env: string) => `jobs:${env}`,
+  networks: (env: string) => `networks:${env}`,
+  events: (env: string) => `events:${env}`,
 };

@@ -140,3 +140,91 @@ export interface JobItem {
   /** what it made, when that has a name: an image id, a volume */
   result: string | null;
 }
+
+/** One address range of a network, as its IPAM configuration gives it. */
+export interface NetworkSubnet {
+  subnet: string;
+  gateway: string | null;
+  ip_range: string | null;
+}
+
+/** A network as `networks:<env>` frames carry it (the engine's /networks list, reduced). */
+export interface NetworkItem {
+  /** The full 64-hex id. */
+  id: string;
+  name: string;
+  driver: string;
+  /** "local", "swarm" or "global" */
+  scope: string;
+  /** RFC 3339, as the engine gives it. */
+  created: string;
+  internal: boolean;
+  attachable: boolean;
+  ingress: boolean;
+  ipv6: boolean;
+  subnets: NetworkSubnet[];
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** One of the engine's own (bridge, host, none): it cannot be removed. */
+  builtin: boolean;
+}
+
+/**
+ * `GET /api/v1/envs/<env>/networks`: a network with the containers attached to it that the caller
+ * may see (from the panel's container mirror: the stream's clients join it with `containers:<env>`).
+ */
+export interface NetworkListItem extends NetworkItem {
+  containers: { id: string; name: string; state: string }[];
+}
+
+/** One engine event as `events:<env>` frames carry it. */
+export interface EngineEventItem {
+  /** "container", "network", "image", … */
+  type: string;
+  action: string;
+  /** the object's id (a volume's name) */
+  id: string;
+  /** the object's name when the event says it (a container's, a network's, an image's) */
+  name: string | null;
+  /** for network connect and disconnect, and container events: the container's id */
+  container: string | null;
+  /** and its name, as the panel knew it when the event came */
+  container_name: string | null;
+  /** Unix nanoseconds, as the engine stamps it. */
+  time_nano: number;
+  attributes: Record<string, string>;
+}
+
+/** What one kind of object holds on the engine's disk (`docker system df`). */
+export interface DiskUsageKind {
+  count: number;
+  /** in use: images with containers, running containers, volumes mounted, build cache in use */
+  active: number;
+  /** bytes */
+  size: number;
+  /** bytes a prune of what is unused would free */
+  reclaimable: number;
+}
+
+/** `GET /api/v1/envs/<env>/system/df`. */
+export interface DiskUsage {
+  images: DiskUsageKind;
+  containers: DiskUsageKind;
+  volumes: DiskUsageKind;
+  build_cache: DiskUsageKind;
+  /** Unix ms when the engine was asked: the answer is kept briefly, /system/df is slow on big engines. */
+  read_at: number;
+}
+
+/** What an engine-wide prune would remove, or removed (`/system/prune`, `/networks/prune`). */
+export interface PruneReport {
+  containers: { id: string; name: string; size: number }[];
+  images: { id: string; tags: string[]; size: number }[];
+  networks: { id: string; name: string }[];
+  volumes: { name: string; size: number }[];
+  build_cache: { id: string; size: number }[];
+  /** bytes; for a preview an estimate (layers shared between images count once) */
+  space: number;
+  /** kinds left out, and why (build cache has no labels to filter by) */
+  skipped: string[];
+}

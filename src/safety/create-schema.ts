@@ -21,7 +21,7 @@ const foldKey = (k: string) =>
  * A strict object whose refusal of an unknown key says which key was meant when the caller's only
  * differs in case or folding: the engine would have taken it, so the difference is the point.
  */
-function strict<S extends z.core.$ZodLooseShape>(shape: S) {
+export function strict<S extends z.core.$ZodLooseShape>(shape: S) {
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) => {
@@ -38,7 +38,7 @@ function strict<S extends z.core.$ZodLooseShape>(shape: S) {
   });
 }
 
-const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
+export const opt = <T extends z.ZodMiniType>(t: T) => z.optional(z.nullable(t));
 const str = z.string();
 const int = z.int();
 const bool = z.boolean();

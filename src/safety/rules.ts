@@ -38,7 +38,7 @@ export interface Vetted {
  * - a check: allowed within a rule (below), or when an admin's setting allows it.
  * docs/security.md lists the same table with the reasons; a test keeps the two equal.
  */
-type FieldRule = "free" | "admin" | "checked";
+export type FieldRule = "free" | "admin" | "checked";
 
 export const CONFIG_RULES: Record<string, FieldRule> = {
   name: "free",
@@ -193,7 +193,7 @@ const SAFE_BIND_OPTIONS = new Set([
   "delegated",
 ]);
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /**
  * Where the runtime sets up the container's kernel interfaces: runc's escapes (CVE-2019-19921,
  * CVE-2024-21626, CVE-2025-31133) came through mounts onto, or a working directory in, these.
@@ -211,7 +211,7 @@ function containerPathProblem(given: string): string | undefined {
 }
 
 /** Not given, or given as the engine's own default: nothing for a rule to look at. */
-function unset(v: unknown): boolean {
+export function unset(v: unknown): boolean {
   if (v === undefined || v === null || v === "" || v === 0 || v === false) return true;
   if (Array.isArray(v)) return v.length === 0;
   return typeof v === "object" && Object.keys(v as object).length === 0;
@@ -367,25 +367,39 @@ export async function vetCreate(body: ContainerCreate, ctx: SafetyContext): Prom
 
   const endpoints = body.NetworkingConfig?.EndpointsConfig ?? {};
   for (const [network, settings] of Object.entries(endpoints)) {
-    const no = (why: string) => problems.push(`NetworkingConfig.EndpointsConfig.${network}: ${why}`);
-    if (network === "host") {
-      if (!s.allow_host_namespaces) no("the host's network is not allowed");
-    } else {
-      const problem = await networkProblem(network, ctx);
-      if (problem) no(problem);
-    }
-    for (const [key, value] of Object.entries(settings ?? {})) {
-      if (!unset(value) && (ENDPOINT_RULES as Record<string, FieldRule>)[key] === "admin")
-        no(`${key}: only admins may set this`);
-    }
-    if (settings?.Links) {
-      out.NetworkingConfig!.EndpointsConfig![network]!.Links = await linksOf(settings.Links, ctx, (why) =>
-        no(`Links: ${why}`),
-      );
-    }
+    const vetted = await vetEndpoint(network, settings, ctx);
+    for (const why of vetted.problems) problems.push(`NetworkingConfig.EndpointsConfig.${network}: ${why}`);
+    out.NetworkingConfig!.EndpointsConfig![network] = vetted.settings;
   }
 
   return { problems, body: out, volumesToCreate: [...volumesToCreate] };
+}
+
+/**
+ * A network a non-admin's container joins, at create or connected later: the engine's own bridge
+ * or none, the host's (a setting), or one the caller's teams own; its endpoint settings through
+ * ENDPOINT_RULES, links to owned containers only (replaced by their full ids).
+ */
+export async function vetEndpoint(
+  network: string,
+  settings: EndpointSettings | null,
+  ctx: SafetyContext,
+): Promise<{ problems: string[]; settings: EndpointSettings | null }> {
+  const problems: string[] = [];
+  const no = (why: string) => problems.push(why);
+  if (network === "host") {
+    if (!ctx.settings.allow_host_namespaces) no("the host's network is not allowed");
+  } else {
+    const problem = await networkProblem(network, ctx);
+    if (problem) no(problem);
+  }
+  for (const [key, value] of Object.entries(settings ?? {})) {
+    if (!unset(value) && (ENDPOINT_RULES as Record<string, FieldRule>)[key] === "admin")
+      no(`${key}: only admins may set this`);
+  }
+  if (!settings?.Links) return { problems, settings };
+  const Links = await linksOf(settings.Links, ctx, (why) => no(`Links: ${why}`));
+  return { problems, settings: { ...settings, Links } };
 }
 
 async function linksOf(links: string[], ctx: SafetyContext, no: (why: string) => void): Promise<string[]> {

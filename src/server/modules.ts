@@ -12,12 +12,17 @@ import { registerEnvironmentTopic } from "../envs/topic.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { registerJobTopic } from "../jobs/topic.ts";
+import { NETWORKS } from "../networks/kind.ts";
+import { networkRoutes } from "../networks/routes.ts";
+import { registerNetworkTopic } from "../networks/topic.ts";
 import { settingsRoutes } from "../settings/routes.ts";
 import { metricsRoutes } from "../stats/metrics-routes.ts";
 import { statsRoutes } from "../stats/routes.ts";
 import { registerStatsTopic } from "../stats/topic.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { streamRoutes } from "../stream/route.ts";
+import { registerEventsTopic } from "../system/events-topic.ts";
+import { systemRoutes } from "../system/routes.ts";
 import type { PanelDeps } from "./deps.ts";
 import { healthRoutes } from "./health-routes.ts";
 
@@ -40,6 +45,8 @@ export const ROUTE_MODULES: RouteModule[] = [
   metricsRoutes,
   auditRoutes,
   jobRoutes,
+  networkRoutes,
+  systemRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -50,7 +57,9 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerExecTopic,
   registerStatsTopic,
   registerJobTopic,
+  registerNetworkTopic,
+  registerEventsTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */
-export const LIST_KINDS: ListKind<{ id: string }>[] = [];
+export const LIST_KINDS: ListKind<{ id: string }>[] = [NETWORKS];

@@ -22,6 +22,8 @@ export class FakeEngine implements Engine {
   facts: EngineFacts | undefined;
   capabilities: Capabilities | undefined;
   containers = new Map<string, FakeContainer>();
+  /** what /networks answers, as the engine lists them */
+  networks: { Id: string; Name: string; Labels?: Record<string, string> }[] = [];
   calls: string[] = [];
   up = true;
   private events: ReadableStreamDefaultController<Uint8Array> | undefined;
@@ -77,6 +79,8 @@ export class FakeEngine implements Engine {
       if (c.inspectDelayMs) await Bun.sleep(c.inspectDelayMs);
       return answer as T;
     }
+    if (path === "/networks")
+      return this.networks.map((n) => ({ Driver: "bridge", Scope: "local", ...n })) as T;
     throw new EngineError(404, `fake has no ${path}`);
   }
 
@@ -108,6 +112,11 @@ export class FakeEngine implements Engine {
   emit(event: { Type?: string; Action: string; id: string }): void {
     const line = `${JSON.stringify({ Type: event.Type ?? "container", Action: event.Action, Actor: { ID: event.id } })}\n`;
     this.events?.enqueue(new TextEncoder().encode(line));
+  }
+
+  /** Any event, whole (attributes and all), on the open /events stream. */
+  emitEvent(event: object): void {
+    this.events?.enqueue(new TextEncoder().encode(`${JSON.stringify(event)}\n`));
   }
 
   /** Takes the engine away: the event stream breaks and every call fails until `restore`. */

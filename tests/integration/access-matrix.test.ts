@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, docker, eventually, RUN_LABEL, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupNetworks } from "../helpers/networks.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
 
@@ -44,11 +45,13 @@ const ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly"]);
 const ENGINE_ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly", "limited"]);
 const OWNER_READ = new Set<CallerKind>(["admin", "admin-readonly", "alpha", "limited"]);
 const OWNER_WRITE = new Set<CallerKind>(["admin", "alpha", "limited"]);
+// an engine-wide prune: admins, and an admin's token limited to that engine
+const ENGINE_ADMIN = new Set<CallerKind>(["admin", "limited"]);
 
 interface Sample {
   /** "METHOD /path/{with}/{params}" exactly as the route table declares it */
   route: string;
-  /** the concrete request; {owned} is the alpha team's container */
+  /** the concrete request; {owned} is the alpha team's container, {ownednet} its network */
   path: string;
   body?: unknown;
   allow: Set<CallerKind>;
@@ -139,6 +142,69 @@ const SAMPLES: Sample[] = [
   },
   // not a WebSocket request: 426 to those let through
   { route: "GET /api/v1/stream", path: "/api/v1/stream", allow: LOGGED_IN },
+  { route: "GET /api/v1/envs/{env}/networks", path: "/api/v1/envs/local/networks", allow: LOGGED_IN },
+  {
+    route: "POST /api/v1/envs/{env}/networks",
+    path: "/api/v1/envs/local/networks",
+    body: {},
+    allow: OPERATORS,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/networks/prune",
+    path: "/api/v1/envs/local/networks/prune?label=bad%20key",
+    allow: ENGINE_ADMIN,
+  },
+  // a label the handler refuses (400): never an engine-wide prune in a test
+  {
+    route: "POST /api/v1/envs/{env}/networks/prune",
+    path: "/api/v1/envs/local/networks/prune?label=bad%20key",
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/networks/{id}",
+    path: "/api/v1/envs/local/networks/{ownednet}",
+    allow: OWNER_READ,
+  },
+  // the owned container is attached already: 409 to those let through
+  {
+    route: "POST /api/v1/envs/{env}/networks/{id}/connect",
+    path: "/api/v1/envs/local/networks/{ownednet}/connect",
+    body: { Container: "{owned}" },
+    allow: OWNER_WRITE,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/networks/{id}/disconnect",
+    path: "/api/v1/envs/local/networks/{ownednet}/disconnect",
+    body: { Container: "{owned}", Force: "no" },
+    allow: OPERATORS,
+  },
+  // the owned container is attached: 409 to those let through
+  {
+    route: "DELETE /api/v1/envs/{env}/networks/{id}",
+    path: "/api/v1/envs/local/networks/{ownednet}",
+    allow: OWNER_WRITE,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/system/info",
+    path: "/api/v1/envs/local/system/info",
+    allow: ENGINE_ADMIN_READ,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/system/df",
+    path: "/api/v1/envs/local/system/df",
+    allow: ENGINE_ADMIN_READ,
+  },
+  { route: "GET /api/v1/envs/{env}/events", path: "/api/v1/envs/local/events", allow: LOGGED_IN },
+  {
+    route: "GET /api/v1/envs/{env}/system/prune",
+    path: "/api/v1/envs/local/system/prune?label=bad%20key",
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/system/prune",
+    path: "/api/v1/envs/local/system/prune?label=bad%20key",
+    allow: ENGINE_ADMIN,
+  },
 ];
 
 interface TopicSample {
@@ -155,6 +221,8 @@ const TOPICS: TopicSample[] = [
   { topic: "logs:local:{owned}", allow: OWNER_READ },
   // {session}: each caller's own terminal, so that one caller's closing shell never answers "busy"
   { topic: "exec:local:{owned}:{session}", allow: OWNER_WRITE },
+  { topic: "networks:local", allow: LOGGED_IN },
+  { topic: "events:local", allow: LOGGED_IN },
 ];
 
 const DENIED = new Set([401, 403, 404]);
@@ -164,8 +232,9 @@ describe("access matrix: every route and topic against every caller", () => {
   const tokens = new Map<CallerKind, string>();
   let owned = "";
   let unowned = "";
+  const ownednet = uniqueName("alphanet");
 
-  const fill = (s: string) => s.replaceAll("{owned}", owned);
+  const fill = (s: string) => s.replaceAll("{owned}", owned).replaceAll("{ownednet}", ownednet);
 
   beforeAll(async () => {
     // Three kinds of caller without valid credentials, forty refusals each: more than an address
@@ -176,6 +245,8 @@ describe("access matrix: every route and topic against every caller", () => {
     // It logs a line, so that its logs topic has something to send.
     runContainer(owned, ["sh", "-c", "echo ready; exec sleep 3600"], ["--label", "ghostpanel.team=alpha"]);
     runContainer(unowned);
+    docker("network", "create", "--label", RUN_LABEL, "--label", "ghostpanel.team=alpha", ownednet);
+    docker("network", "connect", ownednet, owned);
     await eventually(async () => {
       const res = await p.api("GET", "/api/v1/envs/local/containers");
       return res.body.some((c: { name: string }) => c.name === owned) ? true : undefined;
@@ -223,6 +294,7 @@ describe("access matrix: every route and topic against every caller", () => {
   afterAll(async () => {
     await p?.stop();
     cleanupEngine();
+    cleanupNetworks();
   });
 
   it("has a sample for every route the panel serves, and no sample for a route it does not", () => {
@@ -241,7 +313,7 @@ describe("access matrix: every route and topic against every caller", () => {
     const res = await fetch(p.url + fill(s.path), {
       method,
       headers,
-      body: s.body === undefined ? undefined : JSON.stringify(s.body),
+      body: s.body === undefined ? undefined : fill(JSON.stringify(s.body)),
     });
     await res.arrayBuffer();
     return res.status;

@@ -8,7 +8,10 @@ export type EnvRoute =
   /** the create form; `from`: a container whose settings fill it (Duplicate) */
   | { page: "create"; env: string; from?: string | undefined }
   | { page: "top"; env: string }
-  | { page: "host"; env: string };
+  | { page: "host"; env: string }
+  | { page: "networks"; env: string }
+  | { page: "network"; env: string; id: string }
+  | { page: "system"; env: string };
 
 export type Route =
   | EnvRoute
@@ -58,6 +61,8 @@ function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "containers" && id) return { page: "container", env, id, tab: tab || undefined };
   if (page === "create") return { page: "create", env, from: id || undefined };
   if (page === "top" || page === "host") return { page, env };
+  if (page === "networks") return id ? { page: "network", env, id } : { page, env };
+  if (page === "system") return { page, env };
   return { page: "containers", env };
 }
 
@@ -76,6 +81,7 @@ export function envHref(route: EnvRoute): string {
   }
   if (route.page === "create")
     return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
+  if (route.page === "network") return `${base}/networks/${encodeURIComponent(route.id)}`;
   return `${base}/${route.page}`;
 }
 

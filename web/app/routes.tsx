@@ -53,6 +53,19 @@ const AccessPages = lazyPage(
   (m) => m.AccessPages,
 );
 
+const NetworksPage = lazyPage(
+  () => import("../features/networks/networks-page.tsx"),
+  (m) => m.NetworksPage,
+);
+const NetworkPage = lazyPage(
+  () => import("../features/networks/network-page.tsx"),
+  (m) => m.NetworkPage,
+);
+const SystemPage = lazyPage(
+  () => import("../features/system/system-page.tsx"),
+  (m) => m.SystemPage,
+);
+
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
   container: (r) => <ContainerPage id={r.id} tab={r.tab} />,
@@ -64,6 +77,9 @@ const VIEWS: Views = {
   users: () => <AccessPages page="users" />,
   teams: () => <AccessPages page="teams" />,
   security: () => <AccessPages page="security" />,
+  networks: () => <NetworksPage />,
+  network: (r) => <NetworkPage id={r.id} />,
+  system: () => <SystemPage />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

@@ -23,6 +23,13 @@ function navLinks(env: string): NavLink[] {
       testid: "nav-containers",
     },
     { href: envHref({ page: "top", env }), label: "Overview", pages: ["top", "host"], testid: "nav-top" },
+    {
+      href: envHref({ page: "networks", env }),
+      label: "Networks",
+      pages: ["networks", "network"],
+      testid: "nav-networks",
+    },
+    { href: envHref({ page: "system", env }), label: "System", pages: ["system"], testid: "nav-system" },
     { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
     // Access control (issue #4): the account for everyone, who may do what for admins only.
     { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
@@ -35,7 +42,7 @@ function navLinks(env: string): NavLink[] {
 /** The same page in another environment; one container's page becomes that environment's list. */
 function inEnv(route: Route, env: string): string {
   return envHref(
-    isEnvRoute(route) && route.page !== "container" && route.page !== "create"
+    isEnvRoute(route) && route.page !== "container" && route.page !== "create" && route.page !== "network"
       ? { ...route, env }
       : { page: "containers", env },
   );

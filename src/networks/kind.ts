@@ -1,0 +1,18 @@
+import type { ListKind } from "../envs/list-mirror.ts";
+import { type NetworkAnswer, type NetworkView, networkView } from "./view.ts";
+
+/**
+ * The engine's networks, read as a whole list after each burst of network events. The list has no
+ * endpoints (the engine fills `Containers` on inspect only): who is attached comes from the
+ * container mirror instead, which already knows each container's networks, so that no event costs
+ * one inspect per network (src/networks/attached.ts).
+ */
+export const NETWORKS: ListKind<NetworkView> = {
+  name: "networks",
+  eventType: "network",
+  // An engine without networks (Bolt's compat server) is not asked: it would answer 404 every poll.
+  read: async (engine) =>
+    engine.capabilities?.networks === false
+      ? []
+      : (await engine.get<NetworkAnswer[]>("/networks")).map(networkView),
+};
