@@ -23,6 +23,11 @@ export const ACTIONS = [
   "metrics:read",
   // cancelling a running job (a pull, a build): the handler lets only its starter or an admin
   "jobs:cancel",
+  // volumes: their files (browse, download, back up) can hold secrets, so reading them is not a read
+  "volumes:read",
+  "volumes:operate",
+  "volumes:files",
+  "volumes:prune",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -36,8 +41,16 @@ const VIEWER: Action[] = [
   "envs:read",
   "containers:read",
   "host:read",
+  "volumes:read",
 ];
-const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec", "jobs:cancel"];
+const OPERATOR: Action[] = [
+  ...VIEWER,
+  "containers:operate",
+  "containers:exec",
+  "jobs:cancel",
+  "volumes:operate",
+  "volumes:files",
+];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
   admin: new Set(ACTIONS),
@@ -54,6 +67,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "host:read",
   "audit:read",
   "metrics:read",
+  "volumes:read",
 ]);
 
 /**
@@ -72,10 +86,15 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "host:read",
   "metrics:read",
   "jobs:cancel",
+  "volumes:read",
+  "volumes:operate",
+  "volumes:files",
+  "volumes:prune",
 ]);
 
 /**
  * Actions that change things even when a route reaches them by GET: a WebSocket that runs commands
- * in a container is a GET. Audited like any change; every other GET is a read.
+ * in a container is a GET; and reads that must leave a trace: a volume's files carried away.
+ * Audited like any change; every other GET is a read.
  */
-export const CHANGING_ACTIONS: ReadonlySet<Action> = new Set(["containers:exec"]);
+export const CHANGING_ACTIONS: ReadonlySet<Action> = new Set(["containers:exec", "volumes:files"]);

@@ -18,6 +18,9 @@ import { statsRoutes } from "../stats/routes.ts";
 import { registerStatsTopic } from "../stats/topic.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { streamRoutes } from "../stream/route.ts";
+import { VOLUMES } from "../volumes/kind.ts";
+import { volumeRoutes } from "../volumes/routes.ts";
+import { registerVolumeTopic } from "../volumes/topic.ts";
 import type { PanelDeps } from "./deps.ts";
 import { healthRoutes } from "./health-routes.ts";
 
@@ -40,6 +43,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   metricsRoutes,
   auditRoutes,
   jobRoutes,
+  volumeRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -50,7 +54,8 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerExecTopic,
   registerStatsTopic,
   registerJobTopic,
+  registerVolumeTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */
-export const LIST_KINDS: ListKind<{ id: string }>[] = [];
+export const LIST_KINDS: ListKind<{ id: string }>[] = [VOLUMES];

@@ -5,8 +5,15 @@ import {
   EndpointSettingsSchema,
   HostConfigSchema,
   MountSchema,
+  VolumeCreateSchema,
 } from "../../src/safety/create-schema.ts";
-import { CONFIG_RULES, ENDPOINT_RULES, HOST_CONFIG_RULES, MOUNT_RULES } from "../../src/safety/rules.ts";
+import {
+  CONFIG_RULES,
+  ENDPOINT_RULES,
+  HOST_CONFIG_RULES,
+  MOUNT_RULES,
+  VOLUME_CREATE_RULES,
+} from "../../src/safety/rules.ts";
 
 const rows = new Map(
   [
@@ -23,6 +30,7 @@ describe("docs/security.md and the rules", () => {
       ["HostConfig.", HostConfigSchema, HOST_CONFIG_RULES],
       ["NetworkingConfig.EndpointsConfig.<network>.", EndpointSettingsSchema, ENDPOINT_RULES],
       ["HostConfig.Mounts[].", MountSchema, MOUNT_RULES],
+      ["VolumeCreate.", VolumeCreateSchema, VOLUME_CREATE_RULES],
     ] as const) {
       const fields = Object.keys(schema.def.shape).sort();
       expect(Object.keys(rules).sort(), prefix || "top level").toEqual(fields);
@@ -33,7 +41,7 @@ describe("docs/security.md and the rules", () => {
       }
     }
     expect(rows.size).toBe(
-      [CONFIG_RULES, HOST_CONFIG_RULES, ENDPOINT_RULES, MOUNT_RULES].reduce(
+      [CONFIG_RULES, HOST_CONFIG_RULES, ENDPOINT_RULES, MOUNT_RULES, VOLUME_CREATE_RULES].reduce(
         (n, r) => n + Object.keys(r).length,
         0,
       ),
