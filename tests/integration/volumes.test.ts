@@ -513,16 +513,16 @@ describe("volumes against the real engine", () => {
   it("refuses hostile archives before the engine writes them, and nothing leaves the volume", async () => {
     const name = V("target");
     docker("volume", "create", "--label", RUN_LABEL, "--label", `ghostpanel.team=${ALPHA}`, name);
-    const escape = `gptest-escape-${RUN_ID}`;
+    const escaped = `gptest-escape-${RUN_ID}`;
     const cases: [string, Uint8Array, string][] = [
-      ["dot-dot", tarOf([{ name: `../../../../../../tmp/${escape}`, data: "x" }]), "leaves the volume"],
-      ["absolute", tarOf([{ name: `/tmp/${escape}`, data: "x" }]), "leaves the volume"],
+      ["dot-dot", tarOf([{ name: `../../../../../../tmp/${escaped}`, data: "x" }]), "leaves the volume"],
+      ["absolute", tarOf([{ name: `/tmp/${escaped}`, data: "x" }]), "leaves the volume"],
       ["inner dot-dot", tarOf([{ name: "a/../../x", data: "x" }]), "leaves the volume"],
       [
         "symlink out",
         tarOf([
           { name: "out", type: "2", linkname: "/tmp" },
-          { name: `out/${escape}`, data: "x" },
+          { name: `out/${escaped}`, data: "x" },
         ]),
         "points out",
       ],
@@ -550,7 +550,7 @@ describe("volumes against the real engine", () => {
       expect(res.body.error.message, what).toContain(says);
     }
     // The host's /tmp, and the volume: nothing of it arrived anywhere.
-    expect(Bun.spawnSync(["sh", "-c", `ls /tmp/${escape} 2>/dev/null`]).stdout.toString()).toBe("");
+    expect(Bun.spawnSync(["sh", "-c", `ls /tmp/${escaped} 2>/dev/null`]).stdout.toString()).toBe("");
     expect(
       docker("run", "--rm", "--label", RUN_LABEL, "-v", `${name}:/d:ro`, TEST_IMAGE, "ls", "-A", "/d"),
     ).toBe("");
