@@ -473,10 +473,8 @@ export function volumeRoutes(
       const caller = callerOf(c);
       const { name } = params;
       noteAudit(c, { target: { volume: name, replace: String(query.replace) } });
-      const upload = c.req.raw.body;
-      if (!upload) throw new ApiError(400, "invalid_request", "send the .tar.gz as the request body");
       let created = false;
-      let view = await ownedVolume(env, policy, caller, name, "volumes:operate").catch((err) => {
+      const view = await ownedVolume(env, policy, caller, name, "volumes:operate").catch((err) => {
         if (!(err instanceof NotFound) || !query.create) throw err;
         return undefined;
       });
@@ -489,12 +487,15 @@ export function volumeRoutes(
             "in_use",
             `volume "${name}" is used by running containers ${running}: stop them before restoring into it`,
           );
+      }
+      const upload = c.req.raw.body;
+      if (!upload) throw new ApiError(400, "invalid_request", "send the .tar.gz as the request body");
+      if (view) {
         if (query.replace) await recreate(env, caller, view);
       } else {
         // Made as a create by this caller would make it: local, no options, the caller's team.
         await createVolume(env.engine, { Name: name, Labels: withTeamLabel(caller, policy, env.id, {}) });
         created = true;
-        view = fromEngine({ Name: name });
       }
       try {
         const restored = await restore(env.engine, name, upload, MAX_UPLOAD_BYTES);
