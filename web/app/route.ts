@@ -8,7 +8,9 @@ export type EnvRoute =
   /** the create form; `from`: a container whose settings fill it (Duplicate) */
   | { page: "create"; env: string; from?: string | undefined }
   | { page: "top"; env: string }
-  | { page: "host"; env: string };
+  | { page: "host"; env: string }
+  | { page: "volumes"; env: string }
+  | { page: "volume"; env: string; name: string };
 
 export type Route =
   | EnvRoute
@@ -57,6 +59,7 @@ function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "containers" && id) return { page: "container", env, id, tab: tab || undefined };
   if (page === "create") return { page: "create", env, from: id || undefined };
   if (page === "top" || page === "host") return { page, env };
+  if (page === "volumes") return id ? { page: "volume", env, name: id } : { page, env };
   return { page: "containers", env };
 }
 
@@ -75,6 +78,7 @@ export function envHref(route: EnvRoute): string {
   }
   if (route.page === "create")
     return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
+  if (route.page === "volume") return `${base}/volumes/${encodeURIComponent(route.name)}`;
   return `${base}/${route.page}`;
 }
 

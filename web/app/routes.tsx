@@ -53,6 +53,15 @@ const AccessPages = lazyPage(
   (m) => m.AccessPages,
 );
 
+const VolumesPage = lazyPage(
+  () => import("../features/volumes/volumes-page.tsx"),
+  (m) => m.VolumesPage,
+);
+const VolumePage = lazyPage(
+  () => import("../features/volumes/volume-page.tsx"),
+  (m) => m.VolumePage,
+);
+
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
   container: (r) => <ContainerPage id={r.id} tab={r.tab} />,
@@ -64,6 +73,8 @@ const VIEWS: Views = {
   users: () => <AccessPages page="users" />,
   teams: () => <AccessPages page="teams" />,
   security: () => <AccessPages page="security" />,
+  volumes: () => <VolumesPage />,
+  volume: (r) => <VolumePage name={r.name} />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */
