@@ -61,8 +61,18 @@ describe("volumes in Chromium, from dist/ghostpanel", () => {
   }, 60_000);
 
   it("browses the volume's files and downloads one", async () => {
-    docker("run", "--rm", "--label", RUN_LABEL, "-v", `${name}:/d`, TEST_IMAGE, "sh", "-c",
-      "mkdir -p /d/docs/deep && echo hello > /d/docs/hello.txt && head -c 100000 /dev/urandom > /d/blob.bin && ln -s docs/hello.txt /d/link && : > /d/empty");
+    docker(
+      "run",
+      "--rm",
+      "--label",
+      RUN_LABEL,
+      "-v",
+      `${name}:/d`,
+      TEST_IMAGE,
+      "sh",
+      "-c",
+      "mkdir -p /d/docs/deep && echo hello > /d/docs/hello.txt && head -c 100000 /dev/urandom > /d/blob.bin && ln -s docs/hello.txt /d/link && : > /d/empty",
+    );
     // The listing was read when the page opened: open it again.
     await page.reload();
     const row = (n: string) => page.locator(`[data-testid="file-row"][data-name="${n}"]`);
@@ -70,19 +80,36 @@ describe("volumes in Chromium, from dist/ghostpanel", () => {
     expect(await row("link").getAttribute("data-type")).toBe("symlink");
     await row("docs").locator("button").click();
     await row("hello.txt").waitFor({ timeout: 15_000 });
-    const [download] = await Promise.all([page.waitForEvent("download"), row("hello.txt").locator('[data-testid="download"]').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      row("hello.txt").locator('[data-testid="download"]').click(),
+    ]);
     expect(download.suggestedFilename()).toBe("hello.txt");
     expect(readFileSync((await download.path())!, "utf8")).toBe("hello\n");
   }, 60_000);
 
   it("backs the volume up, and restores it after it was emptied, with the upload's progress shown", async () => {
     const before = contents(name);
-    const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="backup"]').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator('[data-testid="backup"]').click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(new RegExp(`^${name}-.*\\.tar\\.gz$`));
     const backup = (await download.path())!;
     expect([...readFileSync(backup).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
 
-    docker("run", "--rm", "--label", RUN_LABEL, "-v", `${name}:/d`, TEST_IMAGE, "sh", "-c", "rm -rf /d/* && echo other > /d/left-over");
+    docker(
+      "run",
+      "--rm",
+      "--label",
+      RUN_LABEL,
+      "-v",
+      `${name}:/d`,
+      TEST_IMAGE,
+      "sh",
+      "-c",
+      "rm -rf /d/* && echo other > /d/left-over",
+    );
     await page.locator('[data-testid="restore"]').click();
     await page.locator('[data-testid="restore-file"]').setInputFiles(backup);
     await page.locator('input[name="replace"]').check();

@@ -10,6 +10,7 @@ import {
   TEST_IMAGE,
   uniqueName,
 } from "../helpers/engine.ts";
+import { EngineProxy } from "../helpers/engine-proxy.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 import { StreamClient } from "../helpers/stream.ts";
 import { tarOf } from "../helpers/tar.ts";
@@ -621,4 +622,51 @@ describe("volumes against the real engine", () => {
     expect(pruned.body.deleted).toEqual([unused]);
     expect(docker("volume", "ls", "-q", "--filter", `label=${label}`)).toBe(kept);
   }, 30_000);
+
+  it("works on a remote engine (tcp), importing its helper image when the engine has none", async () => {
+    const proxy = new EngineProxy(`/tmp/${PREFIX}vol.sock`, undefined, { tcp: true });
+    await proxy.start();
+    const remote = await startTestPanel(["--engine", proxy.tcpUrl]);
+    try {
+      // No helper of this branch may be running now (the tests above ran one at a time): the image can go.
+      expect(helpers()).toEqual([]);
+      Bun.spawnSync(["docker", "rmi", "ghostpanel/volume-helper:1"]);
+      const name = V("remote");
+      docker("volume", "create", "--label", RUN_LABEL, name);
+      docker(
+        "run",
+        "--rm",
+        "--label",
+        RUN_LABEL,
+        "-v",
+        `${name}:/d`,
+        TEST_IMAGE,
+        "sh",
+        "-c",
+        "mkdir /d/x && head -c 70000 /dev/urandom > /d/x/r",
+      );
+      const before = contentsOf(name);
+      const backup = await fetch(`${remote.url}/api/v1/envs/local/volumes/${name}/backup`, {
+        headers: { authorization: `Bearer ${remote.token}` },
+      });
+      expect(backup.status).toBe(200);
+      const gz = new Uint8Array(await backup.arrayBuffer());
+      expect(JSON.parse(docker("image", "inspect", "ghostpanel/volume-helper:1"))[0].Config.Labels).toEqual({
+        "ghostpanel.helper": "volume",
+      });
+      docker("volume", "rm", name);
+      const restored = await fetch(`${remote.url}/api/v1/envs/local/volumes/${name}/restore?create=true`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${remote.token}` },
+        body: gz,
+      });
+      expect(restored.status, await restored.clone().text()).toBe(200);
+      expect(contentsOf(name)).toBe(before);
+      expect(proxy.requests.some((r) => r.includes("/archive"))).toBe(true);
+    } finally {
+      await remote.stop();
+      await proxy.stop();
+    }
+    expect(helpers()).toEqual([]);
+  }, 60_000);
 });
