@@ -58,6 +58,17 @@ async function ownedVolume(
   return view;
 }
 
+/** Whether the engine has a volume of this name, whoever's it is. */
+async function volumeExists(env: Environment, name: string): Promise<boolean> {
+  try {
+    await env.engine.get(`/volumes/${encodeURIComponent(name)}`);
+    return true;
+  } catch (err) {
+    if (err instanceof EngineError && err.status === 404) return false;
+    throw err;
+  }
+}
+
 const noVolume = (env: Environment, name: string) =>
   new NotFound(`no volume "${name}" in environment "${env.id}"`);
 
@@ -155,14 +166,8 @@ export function volumeRoutes(
       }
       const labels = withTeamLabel(caller, policy, env.id, body.Labels);
       // The engine answers a create of a name it has with the volume it has: say it is taken instead.
-      const exists = await env.engine.get(`/volumes/${encodeURIComponent(body.Name)}`).then(
-        () => true,
-        (err) => {
-          if (err instanceof EngineError && err.status === 404) return false;
-          throw err;
-        },
-      );
-      if (exists) throw new ApiError(409, "name_taken", `a volume named "${body.Name}" already exists`);
+      if (await volumeExists(env, body.Name))
+        throw new ApiError(409, "name_taken", `a volume named "${body.Name}" already exists`);
       await createVolume(env.engine, {
         Name: body.Name,
         Driver: body.Driver,
@@ -474,10 +479,11 @@ export function volumeRoutes(
       const { name } = params;
       noteAudit(c, { target: { volume: name, replace: String(query.replace) } });
       let created = false;
-      const view = await ownedVolume(env, policy, caller, name, "volumes:operate").catch((err) => {
-        if (!(err instanceof NotFound) || !query.create) throw err;
-        return undefined;
-      });
+      // Missing at the engine, not merely hidden: the engine's create of a name it has answers with
+      // the volume it has, which may be another team's.
+      const exists = await volumeExists(env, name);
+      if (!exists && !query.create) throw noVolume(env, name);
+      const view = exists ? await ownedVolume(env, policy, caller, name, "volumes:operate") : undefined;
       if (view) {
         mountable(caller, view);
         const running = usersText(env, policy, caller, name, true);
@@ -495,6 +501,8 @@ export function volumeRoutes(
       } else {
         // Made as a create by this caller would make it: local, no options, the caller's team.
         await createVolume(env.engine, { Name: name, Labels: withTeamLabel(caller, policy, env.id, {}) });
+        // Made by someone else in between, the engine handed that one over: it must be the caller's.
+        await ownedVolume(env, policy, caller, name, "volumes:operate");
         created = true;
       }
       try {

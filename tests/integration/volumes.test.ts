@@ -280,6 +280,30 @@ describe("volumes against the real engine", () => {
       (await as("v-alpha", "POST", `/api/v1/envs/local/volumes/${theirs}/restore`, undefined, tarOf([])))
         .status,
     ).toBe(404);
+    // Nor by naming it as a new volume to restore into (the engine's create would hand it over).
+    docker(
+      "run",
+      "--rm",
+      "--label",
+      RUN_LABEL,
+      "-v",
+      `${theirs}:/d`,
+      TEST_IMAGE,
+      "sh",
+      "-c",
+      "echo beta > /d/secret",
+    );
+    const sneak = await as(
+      "v-alpha",
+      "POST",
+      `/api/v1/envs/local/volumes/${theirs}/restore?create=true&replace=true`,
+      undefined,
+      tarOf([{ name: "secret", data: "alpha was here" }]),
+    );
+    expect(sneak.status).toBe(404);
+    expect(
+      docker("run", "--rm", "--label", RUN_LABEL, "-v", `${theirs}:/d:ro`, TEST_IMAGE, "cat", "/d/secret"),
+    ).toBe("beta");
     expect(docker("volume", "inspect", "-f", "{{.Name}}", theirs)).toBe(theirs);
     expect((await as("v-alpha", "GET", `/api/v1/envs/local/volumes/${mine}/files`)).status).toBe(200);
     expect((await as("v-alpha", "GET", "/api/v1/envs/local/volumes/_prune")).status).toBe(403);
