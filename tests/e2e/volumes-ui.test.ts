@@ -88,7 +88,7 @@ describe("volumes in Chromium, from dist/ghostpanel", () => {
     expect(readFileSync((await download.path())!, "utf8")).toBe("hello\n");
   }, 60_000);
 
-  it("backs the volume up, and restores it after it was emptied, with the upload's progress shown", async () => {
+  it("backs the volume up, and restores it (verified) after it was emptied", async () => {
     const before = contents(name);
     const [download] = await Promise.all([
       page.waitForEvent("download"),
