@@ -193,7 +193,7 @@ export async function readFile(
       },
       { highWaterMark: 0 },
     );
-    return { name: posix.basename(path), size, body: finallyStream(whole, () => void helper.remove()) };
+    return { name: posix.basename(path), size, body: finallyStream(whole, helper.remove) };
   } catch (err) {
     await helper.remove();
     throw err;
@@ -207,7 +207,7 @@ export async function backup(engine: Engine, volume: string): Promise<ReadableSt
     const tar = await archiveOf(engine, helper.id, `${MOUNT}/.`);
     const gzip = new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
     const gz = tar.pipeThrough(gzip);
-    return finallyStream(gz, () => void helper.remove());
+    return finallyStream(gz, helper.remove);
   } catch (err) {
     await helper.remove();
     throw err;

@@ -99,36 +99,34 @@ export function archivePath(id: string, inside: string): string {
 
 /**
  * `stream`, calling `done` once it ends, fails or its reader goes away (a download the browser
- * dropped): the helper behind it must not outlive it.
+ * dropped): the helper behind it must not outlive it. The stream's end waits for `done`, so that a
+ * client that has read everything finds the helper gone.
  */
 export function finallyStream(
   stream: ReadableStream<Uint8Array>,
-  done: () => void,
+  done: () => Promise<void>,
 ): ReadableStream<Uint8Array> {
   const reader = stream.getReader();
-  let closed = false;
-  const finish = () => {
-    if (closed) return;
-    closed = true;
-    done();
-  };
+  let finished: Promise<void> | undefined;
+  const finish = () => (finished ??= done());
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
+        let next: Awaited<ReturnType<typeof reader.read>>;
         try {
-          const { done: ended, value } = await reader.read();
-          if (ended) {
-            controller.close();
-            finish();
-          } else controller.enqueue(value);
+          next = await reader.read();
         } catch (err) {
+          await finish();
           controller.error(err);
-          finish();
+          return;
         }
+        if (!next.done) return controller.enqueue(next.value);
+        await finish();
+        controller.close();
       },
       async cancel(reason) {
         await reader.cancel(reason).catch(() => {});
-        finish();
+        await finish();
       },
     },
     { highWaterMark: 0 },

@@ -24,9 +24,24 @@ const [labelKey, labelValue] = RUN_LABEL.split("=") as [string, string];
 const ALPHA = `vol-alpha-${RUN_ID}`;
 const BETA = `vol-beta-${RUN_ID}`;
 
-/** The helper containers the panel made and has not removed (only this branch's panels make them). */
+/**
+ * The helper containers the panel made and has not removed, among those mounting this run's
+ * volumes (other test files' panels make helpers of their own meanwhile).
+ */
 const helpers = () =>
-  docker("ps", "-aq", "--filter", "label=ghostpanel.helper=volume").split("\n").filter(Boolean);
+  docker(
+    "ps",
+    "-a",
+    "--no-trunc",
+    "--filter",
+    "label=ghostpanel.helper=volume",
+    "--format",
+    "{{.ID}} {{.Mounts}}",
+  )
+    .split("\n")
+    .filter((line) => line.includes(PREFIX))
+    .map((line) => line.split(" ")[0]!.slice(0, 12));
+docker("ps", "-aq", "--filter", "label=ghostpanel.helper=volume").split("\n").filter(Boolean);
 
 /** Every file, link and directory of a volume with its digest, as a container sees it. */
 function contentsOf(volume: string): string {
