@@ -9,7 +9,10 @@
  * Issue #3, group `stats` (bench/stats.ts): bytes per container-sample, sample-to-client latency with
  *   1/100/1,000 clients, CPU of the cgroup vs the Docker-stats source, RSS with 100 clients.
  *
- * `--only list,rss,startup,stats` runs only the groups named (e.g. `--only stats`).
+ * Issue #10, group `volumes` (bench/volume-backup.ts): a 1 GiB volume backed up through the panel,
+ *   its RSS growth meanwhile, and its throughput against `docker cp` of the same volume.
+ *
+ * `--only list,rss,startup,stats,volumes` runs only the groups named (e.g. `--only stats`).
  *
  * Every number is also given as a ratio against a baseline measured in the same run, because these
  * machines are noisy. Budgets are printed next to the numbers and never fail the run; a benchmark
@@ -49,9 +52,10 @@ import {
   type StatsRssResult,
   type StatsSettings,
 } from "./stats.ts";
+import { benchVolumeBackup, type VolumeBackupResult, type VolumeBackupSettings } from "./volume-backup.ts";
 
 const QUICK = process.argv.includes("--quick");
-const GROUPS = ["list", "rss", "startup", "stats"] as const;
+const GROUPS = ["list", "rss", "startup", "stats", "volumes"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv);
 const CONTAINERS = 100;
@@ -79,6 +83,12 @@ const STATS: StatsSettings = {
   idleMs: IDLE_MS,
 };
 const STATS_RSS_CLIENTS = 100;
+const VOLUMES: VolumeBackupSettings = {
+  bytes: (QUICK ? 256 : 1024) * 1024 * 1024,
+  warmBytes: (QUICK ? 32 : 64) * 1024 * 1024,
+  files: QUICK ? 4 : 16,
+  sampleMs: 20,
+};
 const OVERALL_TIMEOUT_MS = 25 * 60_000;
 
 const BUDGETS = {
@@ -89,6 +99,7 @@ const BUDGETS = {
   statsP99Ms: { 100: 20, 1000: 100 } as Record<number, number>,
   statsCpuRatio: 0.1,
   statsRssMiB: 80,
+  volumeBackupRssGrowthMiB: 16,
 };
 
 function parseOnly(argv: string[]): Set<Group> {
@@ -285,7 +296,12 @@ async function main(): Promise<number> {
     }
   }
 
+  const volumes = ONLY.has("volumes")
+    ? await attempt("volume backup", () => benchVolumeBackup(target, VOLUMES))
+    : skipped<VolumeBackupResult>();
+
   const { rows, budgets } = summarise(list, rss, startup, stats);
+  summariseVolumes(volumes, rows, budgets);
   const outcomes: [string, Outcome<unknown>][] = [
     ["container_list", list],
     ["idle_rss", rss],
@@ -294,6 +310,7 @@ async function main(): Promise<number> {
     ["stats_latency", stats.latency],
     ["stats_cpu", stats.cpu],
     ["stats_rss", stats.rss],
+    ["volume_backup", volumes],
   ];
   const ran = (o: Outcome<unknown>) => o.ok || o.error !== "skipped";
   const errors = [
@@ -329,7 +346,10 @@ async function main(): Promise<number> {
       network_mode: NETWORK_MODE,
       containers_start_s: Number(startSeconds.toFixed(1)),
     },
-    settings: { stats: { ...STATS, rss_clients: STATS_RSS_CLIENTS, burn_cmd: BURN_CMD.join(" ") } },
+    settings: {
+      stats: { ...STATS, rss_clients: STATS_RSS_CLIENTS, burn_cmd: BURN_CMD.join(" ") },
+      volumes: VOLUMES,
+    },
     results: Object.fromEntries(outcomes.filter(([, o]) => ran(o)).map(([name, o]) => [name, result(o)])),
     budgets,
     errors,
@@ -670,3 +690,57 @@ try {
   clearTimeout(watchdog);
 }
 process.exit(exitCode);
+
+function summariseVolumes(volumes: Outcome<VolumeBackupResult>, rows: Row[], budgets: Budget[]): void {
+  if (!volumes.ok) {
+    if (volumes.error !== "skipped")
+      rows.push({
+        benchmark: "volume backup",
+        metric: "FAILED",
+        panel: volumes.error.slice(0, 60),
+        baseline: "",
+        ratio: "",
+      });
+    return;
+  }
+  const v = volumes.value;
+  const size = `${(v.volume_bytes / 1024 ** 3).toFixed(2)} GiB`;
+  const b = budget(
+    "volume backup",
+    "RSS growth during the backup",
+    v.panel.rss_growth_mib,
+    "MiB",
+    "below",
+    BUDGETS.volumeBackupRssGrowthMiB,
+  );
+  budgets.push(b);
+  rows.push({
+    benchmark: "volume backup",
+    metric: `RSS growth, ${size} to .tar.gz (warm)`,
+    panel: `+${v.panel.rss_growth_mib.toFixed(1)} MiB (peak ${v.panel.rss_peak_during_mib.toFixed(1)})`,
+    baseline: `${v.panel.rss_before_mib.toFixed(1)} MiB (before)`,
+    ratio: `${v.ratios.rss_during_over_before.toFixed(2)}x`,
+    budget: b,
+  });
+  rows.push({
+    benchmark: "volume backup",
+    metric: "RSS growth over the cold panel",
+    panel: `+${v.panel.rss_growth_over_cold_mib.toFixed(1)} MiB`,
+    baseline: `${v.panel.rss_cold_mib.toFixed(1)} MiB (before any backup)`,
+    ratio: `${(v.panel.rss_peak_during_mib / v.panel.rss_cold_mib).toFixed(2)}x`,
+  });
+  rows.push({
+    benchmark: "volume backup",
+    metric: "throughput (volume MiB/s)",
+    panel: `${v.panel.mib_per_s.toFixed(1)} MiB/s`,
+    baseline: `${v.docker_cp.mib_per_s.toFixed(1)} MiB/s (docker cp, tar)`,
+    ratio: `${v.ratios.throughput_vs_docker_cp.toFixed(2)}x`,
+  });
+  rows.push({
+    benchmark: "volume backup",
+    metric: "throughput vs same compression",
+    panel: `${v.panel.mib_per_s.toFixed(1)} MiB/s`,
+    baseline: `${v.docker_cp_gzip.mib_per_s.toFixed(1)} MiB/s (docker cp | gzip -6)`,
+    ratio: `${v.ratios.throughput_vs_docker_cp_gzip.toFixed(2)}x`,
+  });
+}

@@ -28,6 +28,11 @@ export const ACTIONS = [
   "events:read",
   // an engine-wide prune (networks, or everything unused): what goes is not one team's
   "system:prune",
+  // volumes: their files (browse, download, back up) can hold secrets, so reading them is not a read
+  "volumes:read",
+  "volumes:operate",
+  "volumes:files",
+  "volumes:prune",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -43,6 +48,7 @@ const VIEWER: Action[] = [
   "host:read",
   "networks:read",
   "events:read",
+  "volumes:read",
 ];
 const OPERATOR: Action[] = [
   ...VIEWER,
@@ -50,6 +56,8 @@ const OPERATOR: Action[] = [
   "containers:exec",
   "jobs:cancel",
   "networks:operate",
+  "volumes:operate",
+  "volumes:files",
 ];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
@@ -69,6 +77,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "metrics:read",
   "networks:read",
   "events:read",
+  "volumes:read",
 ]);
 
 /**
@@ -91,10 +100,15 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "networks:operate",
   "events:read",
   "system:prune",
+  "volumes:read",
+  "volumes:operate",
+  "volumes:files",
+  "volumes:prune",
 ]);
 
 /**
  * Actions that change things even when a route reaches them by GET: a WebSocket that runs commands
- * in a container is a GET. Audited like any change; every other GET is a read.
+ * in a container is a GET; and reads that must leave a trace: a volume's files carried away.
+ * Audited like any change; every other GET is a read.
  */
-export const CHANGING_ACTIONS: ReadonlySet<Action> = new Set(["containers:exec"]);
+export const CHANGING_ACTIONS: ReadonlySet<Action> = new Set(["containers:exec", "volumes:files"]);

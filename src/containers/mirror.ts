@@ -3,7 +3,14 @@ import type { Engine } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { EngineEvent, ResourceMirror, SyncReason } from "../envs/connection.ts";
-import { type ContainerView, fromInspect, fromListItem, healthOfStatus, statusText } from "./view.ts";
+import {
+  type ContainerView,
+  fromInspect,
+  fromListItem,
+  healthOfStatus,
+  isPanelHelper,
+  statusText,
+} from "./view.ts";
 
 export type ContainerChange =
   | { kind: "snapshot"; containers: ContainerView[] }
@@ -101,7 +108,9 @@ export class ContainerMirror implements ResourceMirror {
   private async readList(reason: SyncReason): Promise<void> {
     // Bolt's compat server matches no path with a query string (so no all=true): ask for its plain list.
     const query = this.engine.capabilities?.queryStrings === false ? "" : "?all=1";
-    const list = await this.engine.get<Dockerode.ContainerInfo[]>(`/containers/json${query}`);
+    const list = (await this.engine.get<Dockerode.ContainerInfo[]>(`/containers/json${query}`)).filter(
+      (c) => !isPanelHelper(c.Labels),
+    );
     const now = Date.now();
     for (const [id, at] of this.destroyed) if (now - at > TOMBSTONE_MS) this.destroyed.delete(id);
     if (!this.engine.capabilities?.inspect) {
@@ -180,7 +189,7 @@ export class ContainerMirror implements ResourceMirror {
     try {
       const view = fromInspect(await this.engine.get(containerPath(id, "/json")));
       // Destroyed while the answer was on its way: the event was the later word.
-      if (this.destroyed.has(view.id)) return undefined;
+      if (this.destroyed.has(view.id) || isPanelHelper(view.labels)) return undefined;
       return view;
     } catch (err) {
       if (err instanceof EngineError && err.status === 404) {

@@ -2,14 +2,13 @@ import * as z from "zod/mini";
 import { noteAudit } from "../audit/middleware.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
-import { TEAM_LABEL } from "../auth/teams.ts";
+import { withTeamLabel } from "../auth/team-label.ts";
 import type { Capabilities } from "../engine/capabilities.ts";
 import { EngineError } from "../engine/errors.ts";
 import { logsAsJson } from "../engine/logs.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { Environment, Environments } from "../envs/environments.ts";
 import { envFor, ownedRef } from "../envs/resolve.ts";
-import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
@@ -18,6 +17,7 @@ import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../s
 import { vetCreate } from "../safety/rules.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
+import { createVolume, teamOnly } from "../volumes/create.ts";
 import { portConflicts } from "./port-conflicts.ts";
 import { wireView } from "./topic.ts";
 import { fromInspect } from "./view.ts";
@@ -189,35 +189,6 @@ function nameTaken(err: unknown, name: string | undefined): unknown {
   return err;
 }
 
-/**
- * A non-admin's new container must belong to one of its teams, or nobody (the creator included)
- * could see it afterwards: the team label is added when the caller is in exactly one team.
- */
-export function withTeamLabel(
-  c: AppContext,
-  policy: Policy,
-  env: Environment,
-  labels: unknown,
-): Record<string, string> {
-  const caller = callerOf(c);
-  const given = labels && typeof labels === "object" ? (labels as Record<string, string>) : {};
-  if (policy.audience(caller, env.id).key === "*") return given;
-  const teams = policy.teamsOf(caller);
-  const team = given[TEAM_LABEL];
-  if (team !== undefined) {
-    if (!teams.includes(team)) throw new ApiError(403, "forbidden", `you are not in team "${team}"`);
-    return given;
-  }
-  if (teams.length === 1) return { ...given, [TEAM_LABEL]: teams[0]! };
-  throw teams.length === 0
-    ? new ApiError(403, "forbidden", "you are in no team: an admin has to add you to one first")
-    : new ApiError(
-        400,
-        "invalid_request",
-        `Labels: set "${TEAM_LABEL}" to one of your teams (${teams.join(", ")})`,
-      );
-}
-
 export function containerRoutes(
   routes: RouteTable,
   { envs, policy, settings }: { envs: Environments; policy: Policy; settings: SettingsStore },
@@ -305,14 +276,9 @@ export function containerRoutes(
       );
       if (clashes.length)
         throw new ApiError(409, "port_taken", `${clashes.join("; ")}: choose another host port`);
-      const Labels = withTeamLabel(c, policy, env, config.Labels);
-      // A volume the engine would make on its own carries no team, and any team could then use it.
-      const team = Labels[TEAM_LABEL];
-      for (const volume of volumes) {
-        await env.engine.send("POST", "/volumes/create", {
-          body: { Name: volume, Labels: team ? { [TEAM_LABEL]: team } : {} },
-        });
-      }
+      const Labels = withTeamLabel(caller, policy, env.id, config.Labels);
+      for (const volume of volumes)
+        await createVolume(env.engine, { Name: volume, Labels: teamOnly(Labels) });
       const query = name ? `?name=${encodeURIComponent(name.replace(/^\//, ""))}` : "";
       const created = await env.engine
         .send<{ Id: string; Warnings?: string[] | null }>("POST", `/containers/create${query}`, {

@@ -27,7 +27,8 @@ export function registerContainerTopic(bus: TopicBus, deps: { envs: Environments
   });
 }
 
-// `tty` and `pid` are for the panel's own use (reading logs and network counters), not shown to clients.
-export function wireView({ tty: _tty, pid: _pid, ...view }: ContainerView): ContainerItem {
+// `tty`, `pid` and `volumes` are for the panel's own use (reading logs, network counters, a volume's
+// users), not shown to clients.
+export function wireView({ tty: _tty, pid: _pid, volumes: _volumes, ...view }: ContainerView): ContainerItem {
   return view;
 }

@@ -7,7 +7,20 @@ export interface ContainerView extends ContainerItem {
   tty: boolean;
   /** Internal: its init process on the host while it runs (0 otherwise), for network counters. */
   pid: number;
+  /** Internal: the named volumes it mounts, for the volume list's "used by". */
+  volumes: string[];
 }
+
+/**
+ * Containers the panel makes for its own work (a volume's backup reads its files through one that
+ * is created and never started): not the user's, so no list or stream shows them.
+ */
+export const HELPER_LABEL = "ghostpanel.helper";
+export const isPanelHelper = (labels: Record<string, string> | null | undefined): boolean =>
+  labels?.[HELPER_LABEL] !== undefined;
+
+const volumeNames = (mounts: { Type?: string; Name?: string }[] | null | undefined): string[] =>
+  (mounts ?? []).flatMap((m) => (m.Type === "volume" && m.Name ? [m.Name] : []));
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 const timeOrNull = (t: string | undefined) =>
@@ -41,6 +54,7 @@ export function fromInspect(i: Dockerode.ContainerInspectInfo): ContainerView {
     networks: Object.keys(i.NetworkSettings?.Networks ?? {}),
     tty: i.Config?.Tty ?? false,
     pid: state.Pid ?? 0,
+    volumes: volumeNames(i.Mounts),
   };
   view.status = statusText(view, Date.now());
   return view;
@@ -71,6 +85,7 @@ export function fromListItem(c: Dockerode.ContainerInfo): ContainerView {
     networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
     tty: false,
     pid: 0,
+    volumes: volumeNames(c.Mounts),
   };
 }
 

@@ -17,8 +17,8 @@ export interface CollectionTopic<V extends { id: string }, W> {
   follow(listener: (envId: string, change: ListChange<V>) => void): void;
   /** whether an audience (callers who see the same objects) sees this one */
   visible(audience: Audience, item: V): boolean;
-  /** what goes on the wire of it */
-  wire(item: V): W;
+  /** what goes on the wire of it, for this audience on this environment */
+  wire(item: V, audience: Audience, env: Environment): W;
 }
 
 /**
@@ -33,39 +33,42 @@ export function registerCollectionTopic<V extends { id: string }, W>(
 ): void {
   const { family } = spec;
   const envOf = (envId: string) => envFor(envs, envId);
-  const wireList = (list: V[], audience: Audience) =>
-    list.filter((item) => spec.visible(audience, item)).map(spec.wire);
+  const wireList = (list: V[], audience: Audience, env: Environment) =>
+    list.filter((item) => spec.visible(audience, item)).map((item) => spec.wire(item, audience, env));
   bus.register(family, {
     action: spec.action,
     resource: ([envId = ""]) => ({ env: envOf(envId).id }),
-    open: ([envId = ""], { caller }) => [
-      { k: "snapshot", d: wireList(spec.items(envOf(envId)), policy.audience(caller, envId)) },
-    ],
+    open: ([envId = ""], { caller }) => {
+      const env = envOf(envId);
+      return [{ k: "snapshot", d: wireList(spec.items(env), policy.audience(caller, envId), env) }];
+    },
   });
 
-  const publish = (envId: string, make: (audience: Audience) => Message | undefined) => {
+  const publish = (envId: string, make: (audience: Audience, env: Environment) => Message | undefined) => {
+    const env = envs.get(envId);
+    if (!env) return;
     const frames = new Map<string, Uint8Array | undefined>();
     const topic = `${family}:${envId}`;
     bus.publishEach(topic, (_sink, caller) => {
       const audience = policy.audience(caller, envId);
       if (!frames.has(audience.key)) {
-        const m = make(audience);
+        const m = make(audience, env);
         frames.set(audience.key, m && encodeFrame(topic, m));
       }
       return frames.get(audience.key);
     });
   };
   const snapshot = (envId: string, list: V[]) =>
-    publish(envId, (a) => ({ k: "snapshot", d: wireList(list, a) }));
+    publish(envId, (a, env) => ({ k: "snapshot", d: wireList(list, a, env) }));
 
   spec.follow((envId, change) => {
     if (change.kind === "snapshot") snapshot(envId, change.items);
     else if (change.kind === "upsert") {
       const { item, before } = change;
       // Seen before and not now (its labels changed): gone, for this audience.
-      publish(envId, (a) =>
+      publish(envId, (a, env) =>
         spec.visible(a, item)
-          ? { k: "upsert", d: spec.wire(item) }
+          ? { k: "upsert", d: spec.wire(item, a, env) }
           : before && spec.visible(a, before)
             ? removal(item.id)
             : undefined,

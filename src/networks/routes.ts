@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 import { noteAudit } from "../audit/middleware.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Audience, Policy } from "../auth/policy.ts";
-import { withTeamLabel } from "../containers/routes.ts";
+import { withTeamLabel } from "../auth/team-label.ts";
 import { EngineError } from "../engine/errors.ts";
 import { type Environment, type Environments, listOf } from "../envs/environments.ts";
 import { envFor, ownedRef } from "../envs/resolve.ts";
@@ -170,7 +170,7 @@ export function networkRoutes(
             "Driver: overlay networks need a swarm, and this engine is in none",
           );
       }
-      const Labels = withTeamLabel(c, policy, env, body.Labels);
+      const Labels = withTeamLabel(callerOf(c), policy, env.id, body.Labels);
       // CheckDuplicate: engines before API 1.44 otherwise make a second network of the same name.
       const created = await env.engine
         .send<{ Id?: string; Warning?: string }>("POST", "/networks/create", {

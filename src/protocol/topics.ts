@@ -10,6 +10,7 @@ import type {
   JobItem,
   LogLine,
   NetworkItem,
+  VolumeItem,
 } from "./views.ts";
 
 /** Any topic's `error` frame: the subscription was refused, failed or revoked, and is over. */
@@ -29,6 +30,7 @@ export interface FrameData {
   networks: CollectionFrames<NetworkItem>;
   /** `recent`: the last events the panel kept, on subscribe; `event`: each one as it comes */
   events: { recent: EngineEventItem[]; event: EngineEventItem };
+  volumes: CollectionFrames<VolumeItem>;
 }
 
 /**
@@ -50,4 +52,5 @@ export const topic = {
   jobs: (env: string) => `jobs:${env}`,
   networks: (env: string) => `networks:${env}`,
   events: (env: string) => `events:${env}`,
+  volumes: (env: string) => `volumes:${env}`,
 };

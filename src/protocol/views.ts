@@ -228,3 +228,36 @@ export interface PruneReport {
   /** kinds left out, and why (build cache has no labels to filter by) */
   skipped: string[];
 }
+
+/** A container that mounts a volume, as the volume list names it. */
+export interface VolumeUser {
+  id: string;
+  name: string;
+  state: string;
+}
+
+/** A volume as `volumes:<env>` frames and `GET /api/v1/envs/<env>/volumes` carry it. */
+export interface VolumeItem {
+  /** The volume's name (volumes have no other id). */
+  id: string;
+  name: string;
+  driver: string;
+  mountpoint: string;
+  scope: string;
+  /** RFC 3339, as the engine gives it; null when it does not. */
+  created: string | null;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** The containers mounting it that the receiver may see. */
+  used_by: VolumeUser[];
+  /** How many more mount it that the receiver may not see. */
+  used_by_hidden: number;
+}
+
+/** What /system/df said of the volumes' sizes, and when (it is slow: asked lazily, then cached). */
+export interface VolumeSizes {
+  /** RFC 3339: when the engine was asked. */
+  at: string;
+  /** Bytes by volume name; -1 where the engine could not say. */
+  sizes: Record<string, number>;
+}

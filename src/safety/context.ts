@@ -4,7 +4,7 @@ import { EngineError } from "../engine/errors.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { Environment } from "../envs/environments.ts";
 import type { EngineSafety } from "../settings/engine-safety.ts";
-import type { SafetyContext } from "./rules.ts";
+import { type SafetyContext, volumeDriverProblems } from "./rules.ts";
 import { type InspectAnswer, vetRunning } from "./running.ts";
 
 const MAX_DEPTH = 3;
@@ -64,10 +64,14 @@ export function safetyContext(
     async volume(name) {
       const volume = await lookUp<VolumeAnswer>(`/volumes/${encodeURIComponent(name)}`);
       if (!volume) return "missing";
-      // The local driver's bind options make a "volume" of any host directory, whoever owns it.
-      const o = volume.Options ?? {};
-      if ((o.o ?? "").split(",").includes("bind") || (o.device ?? "") !== "" || (o.type ?? "") === "none")
-        return { refused: "it is a host directory bound through the volume driver", hostBind: true };
+      // The local driver's bind options make a "volume" of any host directory, whoever owns it: the
+      // same rule as for a volume a non-admin creates.
+      const problems = volumeDriverProblems(volume.Driver, volume.Options);
+      if (problems.length)
+        return {
+          refused: `its driver or options reach past the engine's own storage (${problems.join("; ")})`,
+          hostBind: true,
+        };
       return ours(volume) ? "owned" : { refused: "it belongs to another team, or to none" };
     },
   };

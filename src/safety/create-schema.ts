@@ -244,3 +244,19 @@ export const ContainerCreateSchema = strict({
   ),
 });
 export type ContainerCreate = z.output<typeof ContainerCreateSchema>;
+
+/** Docker's rule for volume names (at least two characters). */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+export const VolumeName = z
+  .string()
+  .check(z.maxLength(255), z.regex(VOLUME_NAME, "volume names are [a-zA-Z0-9][a-zA-Z0-9_.-]+"));
+
+/** Docker's VolumeCreateOptions body, read as strictly as a container's (see the top of this file). */
+export const VolumeCreateSchema = strict({
+  Name: VolumeName,
+  Driver: opt(str),
+  DriverOpts: opt(stringMap),
+  Labels: opt(stringMap),
+  ClusterVolumeSpec: opt(z.record(z.string(), z.unknown())),
+});
+export type VolumeCreate = z.output<typeof VolumeCreateSchema>;

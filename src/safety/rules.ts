@@ -1,6 +1,13 @@
 import { posix } from "node:path";
 import type { EngineSafety } from "../settings/engine-safety.ts";
-import type { ContainerCreate, EndpointSettings, HostConfig, Mount } from "./create-schema.ts";
+import {
+  type ContainerCreate,
+  type EndpointSettings,
+  type HostConfig,
+  type Mount,
+  VOLUME_NAME,
+  type VolumeCreate,
+} from "./create-schema.ts";
 import { hostPathProblem } from "./host-paths.ts";
 
 /**
@@ -172,6 +179,51 @@ export const MOUNT_RULES: Record<keyof Mount, FieldRule> = {
   TmpfsOptions: "free",
 };
 
+export const VOLUME_CREATE_RULES: Record<keyof VolumeCreate, FieldRule> = {
+  Name: "free",
+  Driver: "checked",
+  DriverOpts: "checked",
+  Labels: "checked",
+  ClusterVolumeSpec: "admin",
+};
+
+/**
+ * The local driver's options a non-admin may give: none (a directory in the engine's storage), or a
+ * tmpfs of some size and mode. Anything else mounts what the options name — `o=bind,device=/` is
+ * the host's root, `type=nfs` another machine — and other drivers are programs of the host's.
+ */
+const TMPFS_OPTION = /^(size=\d+[kmg%]?|nr_inodes=\d+[kmg]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+)$/;
+
+/** Why a volume with this driver and these options is more than a directory of the engine's: none when it is not. */
+export function volumeDriverProblems(
+  driver: string | null | undefined,
+  options: Record<string, string> | null | undefined,
+): string[] {
+  const problems: string[] = [];
+  if ((driver ?? "local") !== "local" && driver !== "")
+    problems.push(`Driver: "${driver}" is not allowed (only admins may use drivers other than local)`);
+  const o = options ?? {};
+  const keys = Object.keys(o);
+  if (keys.length === 0) return problems;
+  const tmpfs =
+    o.type === "tmpfs" &&
+    (o.device ?? "tmpfs") === "tmpfs" &&
+    keys.every((k) => k === "type" || k === "device" || k === "o") &&
+    (o.o ?? "").split(",").every((opt) => opt === "" || TMPFS_OPTION.test(opt));
+  if (!tmpfs)
+    problems.push(
+      `DriverOpts: ${keys.map((k) => `${k}=${o[k]}`).join(", ")} is not allowed (a non-admin may give none, or type=tmpfs with o=size,mode,uid,gid,nr_inodes: other options bind host paths or mount other machines)`,
+    );
+  return problems;
+}
+
+/** The one decision for a non-admin's volume: its driver and options (the team label is the route's). */
+export function vetVolumeCreate(body: VolumeCreate): string[] {
+  const problems = volumeDriverProblems(body.Driver, body.DriverOpts);
+  if (!unset(body.ClusterVolumeSpec)) problems.push("ClusterVolumeSpec: only admins may set this");
+  return problems;
+}
+
 /** Log drivers that write on the engine's own disk; the others send to an address the body names. */
 const LOCAL_LOG_DRIVERS = new Set(["", "json-file", "local", "none"]);
 const LOCAL_LOG_OPTIONS = new Set(["max-size", "max-file", "compress", "mode", "max-buffer-size"]);
@@ -192,7 +244,6 @@ const SAFE_BIND_OPTIONS = new Set([
   "cached",
   "delegated",
 ]);
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /**
  * Where the runtime sets up the container's kernel interfaces: runc's escapes (CVE-2019-19921,

@@ -7,6 +7,7 @@ import { AnonymousLimit, limitAnonymous } from "../http/anonymous-limit.ts";
 import type { AppEnv } from "../http/context.ts";
 import { errorBody, handleError } from "../http/errors.ts";
 import { RouteTable } from "../http/route-table.ts";
+import { STREAMED_UPLOADS } from "../http/uploads.ts";
 import type { PanelDeps } from "./deps.ts";
 import { ROUTE_MODULES } from "./modules.ts";
 import { serveUi, uiEmbedded } from "./ui.ts";
@@ -50,12 +51,12 @@ export function createApp(deps: PanelDeps) {
   // First, so that it sees the answer of everything after it, refusals included.
   app.use("*", auditRequests(deps.audit, routes));
   app.use("*", securityHeaders);
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody("body_too_large", `request body over ${MAX_BODY_BYTES} bytes`), 413),
-    }),
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json(errorBody("body_too_large", `request body over ${MAX_BODY_BYTES} bytes`), 413),
+  });
+  app.use("/api/*", (c, next) =>
+    c.req.method !== "GET" && STREAMED_UPLOADS.some((r) => r.test(c.req.path)) ? next() : limitBody(c, next),
   );
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));

@@ -23,6 +23,9 @@ import type { TopicBus } from "../stream/bus.ts";
 import { streamRoutes } from "../stream/route.ts";
 import { registerEventsTopic } from "../system/events-topic.ts";
 import { systemRoutes } from "../system/routes.ts";
+import { VOLUMES } from "../volumes/kind.ts";
+import { volumeRoutes } from "../volumes/routes.ts";
+import { registerVolumeTopic } from "../volumes/topic.ts";
 import type { PanelDeps } from "./deps.ts";
 import { healthRoutes } from "./health-routes.ts";
 
@@ -47,6 +50,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   jobRoutes,
   networkRoutes,
   systemRoutes,
+  volumeRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -59,7 +63,8 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerJobTopic,
   registerNetworkTopic,
   registerEventsTopic,
+  registerVolumeTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */
-export const LIST_KINDS: ListKind<{ id: string }>[] = [NETWORKS];
+export const LIST_KINDS: ListKind<{ id: string }>[] = [NETWORKS, VOLUMES];

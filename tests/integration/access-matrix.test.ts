@@ -45,13 +45,13 @@ const ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly"]);
 const ENGINE_ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly", "limited"]);
 const OWNER_READ = new Set<CallerKind>(["admin", "admin-readonly", "alpha", "limited"]);
 const OWNER_WRITE = new Set<CallerKind>(["admin", "alpha", "limited"]);
-// an engine-wide prune: admins, and an admin's token limited to that engine
+// an engine-wide change of one engine: admins, and an admin's token limited to that engine
 const ENGINE_ADMIN = new Set<CallerKind>(["admin", "limited"]);
 
 interface Sample {
   /** "METHOD /path/{with}/{params}" exactly as the route table declares it */
   route: string;
-  /** the concrete request; {owned} is the alpha team's container, {ownednet} its network */
+  /** the concrete request; {owned} is the alpha team's container, {ownednet} its network, {vol} its volume */
   path: string;
   body?: unknown;
   allow: Set<CallerKind>;
@@ -205,6 +205,63 @@ const SAMPLES: Sample[] = [
     path: "/api/v1/envs/local/system/prune?label=bad%20key",
     allow: ENGINE_ADMIN,
   },
+  { route: "GET /api/v1/envs/{env}/volumes", path: "/api/v1/envs/local/volumes", allow: LOGGED_IN },
+  {
+    route: "POST /api/v1/envs/{env}/volumes",
+    path: "/api/v1/envs/local/volumes",
+    body: {},
+    allow: OPERATORS,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/volumes/_sizes",
+    path: "/api/v1/envs/local/volumes/_sizes",
+    allow: LOGGED_IN,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/volumes/_prune",
+    path: "/api/v1/envs/local/volumes/_prune",
+    allow: ENGINE_ADMIN,
+  },
+  // a label nothing has: nothing is pruned for those let through
+  {
+    route: "POST /api/v1/envs/{env}/volumes/_prune",
+    path: "/api/v1/envs/local/volumes/_prune?label=gptest-matrix-nothing",
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/volumes/{name}",
+    path: "/api/v1/envs/local/volumes/{vol}",
+    allow: OWNER_READ,
+  },
+  // a running container uses it: 409 to those let through
+  {
+    route: "DELETE /api/v1/envs/{env}/volumes/{name}",
+    path: "/api/v1/envs/local/volumes/{vol}",
+    allow: OWNER_WRITE,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/volumes/{name}/files",
+    path: "/api/v1/envs/local/volumes/{vol}/files",
+    allow: OWNER_WRITE,
+  },
+  // the root is a directory: 400 to those let through
+  {
+    route: "GET /api/v1/envs/{env}/volumes/{name}/file",
+    path: "/api/v1/envs/local/volumes/{vol}/file?path=/",
+    allow: OWNER_WRITE,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/volumes/{name}/backup",
+    path: "/api/v1/envs/local/volumes/{vol}/backup",
+    allow: OWNER_WRITE,
+  },
+  // in use by a running container: 409 to those let through
+  {
+    route: "POST /api/v1/envs/{env}/volumes/{name}/restore",
+    path: "/api/v1/envs/local/volumes/{vol}/restore",
+    body: {},
+    allow: OWNER_WRITE,
+  },
 ];
 
 interface TopicSample {
@@ -223,6 +280,7 @@ const TOPICS: TopicSample[] = [
   { topic: "exec:local:{owned}:{session}", allow: OWNER_WRITE },
   { topic: "networks:local", allow: LOGGED_IN },
   { topic: "events:local", allow: LOGGED_IN },
+  { topic: "volumes:local", allow: LOGGED_IN },
 ];
 
 const DENIED = new Set([401, 403, 404]);
@@ -233,8 +291,10 @@ describe("access matrix: every route and topic against every caller", () => {
   let owned = "";
   let unowned = "";
   const ownednet = uniqueName("alphanet");
+  const ownedVolume = uniqueName("alpha-vol");
 
-  const fill = (s: string) => s.replaceAll("{owned}", owned).replaceAll("{ownednet}", ownednet);
+  const fill = (s: string) =>
+    s.replaceAll("{owned}", owned).replaceAll("{ownednet}", ownednet).replaceAll("{vol}", ownedVolume);
 
   beforeAll(async () => {
     // Three kinds of caller without valid credentials, forty refusals each: more than an address
@@ -247,6 +307,8 @@ describe("access matrix: every route and topic against every caller", () => {
     runContainer(unowned);
     docker("network", "create", "--label", RUN_LABEL, "--label", "ghostpanel.team=alpha", ownednet);
     docker("network", "connect", ownednet, owned);
+    docker("volume", "create", "--label", "ghostpanel.team=alpha", ownedVolume);
+    runContainer(uniqueName("vol-user"), ["sleep", "3600"], ["-v", `${ownedVolume}:/data`]);
     await eventually(async () => {
       const res = await p.api("GET", "/api/v1/envs/local/containers");
       return res.body.some((c: { name: string }) => c.name === owned) ? true : undefined;
@@ -295,6 +357,7 @@ describe("access matrix: every route and topic against every caller", () => {
     await p?.stop();
     cleanupEngine();
     cleanupNetworks();
+    docker("volume", "rm", "-f", ownedVolume);
   });
 
   it("has a sample for every route the panel serves, and no sample for a route it does not", () => {

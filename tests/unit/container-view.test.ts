@@ -19,6 +19,7 @@ const base: ContainerView = {
   networks: [],
   tty: false,
   pid: 0,
+  volumes: [],
 };
 const at = (iso: string) => Date.parse(iso);
 

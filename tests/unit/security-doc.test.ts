@@ -5,10 +5,17 @@ import {
   EndpointSettingsSchema,
   HostConfigSchema,
   MountSchema,
+  VolumeCreateSchema,
 } from "../../src/safety/create-schema.ts";
 import { NETWORK_CREATE_RULES } from "../../src/safety/network-rules.ts";
 import { NetworkCreateSchema } from "../../src/safety/network-schema.ts";
-import { CONFIG_RULES, ENDPOINT_RULES, HOST_CONFIG_RULES, MOUNT_RULES } from "../../src/safety/rules.ts";
+import {
+  CONFIG_RULES,
+  ENDPOINT_RULES,
+  HOST_CONFIG_RULES,
+  MOUNT_RULES,
+  VOLUME_CREATE_RULES,
+} from "../../src/safety/rules.ts";
 
 const rows = new Map(
   [
@@ -26,6 +33,7 @@ describe("docs/security.md and the rules", () => {
       ["NetworkingConfig.EndpointsConfig.<network>.", EndpointSettingsSchema, ENDPOINT_RULES],
       ["HostConfig.Mounts[].", MountSchema, MOUNT_RULES],
       ["NetworkCreate.", NetworkCreateSchema, NETWORK_CREATE_RULES],
+      ["VolumeCreate.", VolumeCreateSchema, VOLUME_CREATE_RULES],
     ] as const) {
       const fields = Object.keys(schema.def.shape).sort();
       expect(Object.keys(rules).sort(), prefix || "top level").toEqual(fields);
@@ -36,10 +44,14 @@ describe("docs/security.md and the rules", () => {
       }
     }
     expect(rows.size).toBe(
-      [CONFIG_RULES, HOST_CONFIG_RULES, ENDPOINT_RULES, MOUNT_RULES, NETWORK_CREATE_RULES].reduce(
-        (n, r) => n + Object.keys(r).length,
-        0,
-      ),
+      [
+        CONFIG_RULES,
+        HOST_CONFIG_RULES,
+        ENDPOINT_RULES,
+        MOUNT_RULES,
+        NETWORK_CREATE_RULES,
+        VOLUME_CREATE_RULES,
+      ].reduce((n, r) => n + Object.keys(r).length, 0),
     );
   });
 });

@@ -11,7 +11,9 @@ export type EnvRoute =
   | { page: "host"; env: string }
   | { page: "networks"; env: string }
   | { page: "network"; env: string; id: string }
-  | { page: "system"; env: string };
+  | { page: "system"; env: string }
+  | { page: "volumes"; env: string }
+  | { page: "volume"; env: string; name: string };
 
 export type Route =
   | EnvRoute
@@ -63,6 +65,7 @@ function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "top" || page === "host") return { page, env };
   if (page === "networks") return id ? { page: "network", env, id } : { page, env };
   if (page === "system") return { page, env };
+  if (page === "volumes") return id ? { page: "volume", env, name: id } : { page, env };
   return { page: "containers", env };
 }
 
@@ -82,6 +85,7 @@ export function envHref(route: EnvRoute): string {
   if (route.page === "create")
     return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
   if (route.page === "network") return `${base}/networks/${encodeURIComponent(route.id)}`;
+  if (route.page === "volume") return `${base}/volumes/${encodeURIComponent(route.name)}`;
   return `${base}/${route.page}`;
 }
 

@@ -65,6 +65,14 @@ const SystemPage = lazyPage(
   () => import("../features/system/system-page.tsx"),
   (m) => m.SystemPage,
 );
+const VolumesPage = lazyPage(
+  () => import("../features/volumes/volumes-page.tsx"),
+  (m) => m.VolumesPage,
+);
+const VolumePage = lazyPage(
+  () => import("../features/volumes/volume-page.tsx"),
+  (m) => m.VolumePage,
+);
 
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
@@ -80,6 +88,8 @@ const VIEWS: Views = {
   networks: () => <NetworksPage />,
   network: (r) => <NetworkPage id={r.id} />,
   system: () => <SystemPage />,
+  volumes: () => <VolumesPage />,
+  volume: (r) => <VolumePage name={r.name} />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

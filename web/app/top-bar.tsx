@@ -29,6 +29,12 @@ function navLinks(env: string): NavLink[] {
       pages: ["networks", "network"],
       testid: "nav-networks",
     },
+    {
+      href: envHref({ page: "volumes", env }),
+      label: "Volumes",
+      pages: ["volumes", "volume"],
+      testid: "nav-volumes",
+    },
     { href: envHref({ page: "system", env }), label: "System", pages: ["system"], testid: "nav-system" },
     { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
     // Access control (issue #4): the account for everyone, who may do what for admins only.
@@ -39,12 +45,19 @@ function navLinks(env: string): NavLink[] {
   ];
 }
 
-/** The same page in another environment; one container's page becomes that environment's list. */
+/** Pages of one thing, which another environment does not have: its list there instead. */
+const ONE_THING = new Set<Route["page"]>(["container", "create", "network", "volume"]);
+const LIST_OF: Partial<Record<Route["page"], "networks" | "volumes">> = {
+  network: "networks",
+  volume: "volumes",
+};
+
+/** The same page in another environment; one container's or volume's page becomes that environment's list. */
 function inEnv(route: Route, env: string): string {
   return envHref(
-    isEnvRoute(route) && route.page !== "container" && route.page !== "create" && route.page !== "network"
+    isEnvRoute(route) && !ONE_THING.has(route.page)
       ? { ...route, env }
-      : { page: "containers", env },
+      : { page: LIST_OF[route.page] ?? "containers", env },
   );
 }
 
