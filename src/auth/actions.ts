@@ -23,6 +23,9 @@ export const ACTIONS = [
   "metrics:read",
   // cancelling a running job (a pull, a build): the handler lets only its starter or an admin
   "jobs:cancel",
+  // alerts (src/alerts/): seeing those of what one may see; rules and webhooks are the admins'
+  "alerts:read",
+  "alerts:manage",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -36,6 +39,7 @@ const VIEWER: Action[] = [
   "envs:read",
   "containers:read",
   "host:read",
+  "alerts:read",
 ];
 const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec", "jobs:cancel"];
 
@@ -54,6 +58,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "host:read",
   "audit:read",
   "metrics:read",
+  "alerts:read",
 ]);
 
 /**
@@ -72,6 +77,7 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "host:read",
   "metrics:read",
   "jobs:cancel",
+  "alerts:read",
 ]);
 
 /**

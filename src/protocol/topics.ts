@@ -2,6 +2,7 @@
  * Each topic family's frame kinds and what they carry (docs/protocol.md, "Server → client"): a
  * topic is `<family>` or `<family>:<env>[:…]`.
  */
+import type { Alert } from "./alerts.ts";
 import type { DeltaFrame, HostFigures, KeyFrame } from "./stats-frames.ts";
 import type { ContainerItem, EnvironmentView, JobItem, LogLine } from "./views.ts";
 
@@ -19,6 +20,8 @@ export interface FrameData {
   stats: { key: KeyFrame; delta: DeltaFrame };
   host: { host: HostFigures };
   jobs: CollectionFrames<JobItem>;
+  /** every alert the subscriber may see: the recent ones, then each as it fires, resolves or is acknowledged */
+  alerts: { snapshot: Alert[]; upsert: Alert };
 }
 
 /**
@@ -38,4 +41,5 @@ export const topic = {
   stats: (env: string) => `stats:${env}`,
   host: (env: string) => `host:${env}`,
   jobs: (env: string) => `jobs:${env}`,
+  alerts: () => "alerts",
 };

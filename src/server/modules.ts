@@ -1,3 +1,5 @@
+import { alertRoutes } from "../alerts/routes.ts";
+import { registerAlertTopic } from "../alerts/topic.ts";
 import { auditRoutes } from "../audit/routes.ts";
 import { authRoutes } from "../auth/routes.ts";
 import { teamRoutes } from "../auth/team-routes.ts";
@@ -9,6 +11,7 @@ import { registerContainerTopic } from "../containers/topic.ts";
 import type { ListKind } from "../envs/list-mirror.ts";
 import { envRoutes } from "../envs/routes.ts";
 import { registerEnvironmentTopic } from "../envs/topic.ts";
+import { historyRoutes } from "../history/routes.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { registerJobTopic } from "../jobs/topic.ts";
@@ -18,6 +21,7 @@ import { statsRoutes } from "../stats/routes.ts";
 import { registerStatsTopic } from "../stats/topic.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { streamRoutes } from "../stream/route.ts";
+import { veslaRoutes } from "../vesla/routes.ts";
 import type { PanelDeps } from "./deps.ts";
 import { healthRoutes } from "./health-routes.ts";
 
@@ -40,6 +44,9 @@ export const ROUTE_MODULES: RouteModule[] = [
   metricsRoutes,
   auditRoutes,
   jobRoutes,
+  veslaRoutes,
+  historyRoutes,
+  alertRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -50,6 +57,7 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerExecTopic,
   registerStatsTopic,
   registerJobTopic,
+  registerAlertTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */
