@@ -69,6 +69,11 @@ export class AlertEvaluator {
     // A rule removed or disabled leaves nothing firing behind it.
     const live = new Set(this.rules.map((r) => r.id));
     for (const [key, alert] of this.open) if (!live.has(alert.rule_id)) this.resolve(key);
+    // An engine that went down before its rule was made: no status change would ever say so.
+    for (const rule of this.rules) {
+      const engine = rule.kind === "engine_down" ? this.envs.get(rule.env) : undefined;
+      if (engine?.connection.status === "down") this.engineDown(rule, rule.env, engine.connection.error);
+    }
   }
 
   stop(): void {
@@ -146,9 +151,11 @@ export class AlertEvaluator {
       const key = keyOf(rule.id, env, c.name);
       switch (rule.kind) {
         case "died":
-          if (stopped || (restarted && before?.state === "running" && running))
+          if (stopped || (restarted && before?.state === "running")) {
             this.fire(key, rule, env, c, `${c.name} died (exit code ${c.exit_code ?? "unknown"})`);
-          else if (running && !restarted) this.resolve(key);
+          }
+          // Running again (it may have died and come back between two looks: told, then over).
+          if (running) this.resolve(key);
           break;
         case "oom":
           if (stopped || restarted) void this.checkOom(key, rule, env, c);
@@ -188,17 +195,19 @@ export class AlertEvaluator {
     if (event.kind !== "status" && event.kind !== "removed") return;
     for (const rule of this.rules) {
       if (rule.kind !== "engine_down" || rule.env !== event.id) continue;
-      const key = keyOf(rule.id, event.id, "");
-      if (event.kind === "status" && event.status === "down") {
-        this.fire(
-          key,
-          rule,
-          event.id,
-          undefined,
-          `engine "${event.id}" is down: ${event.error ?? "no answer"}`,
-        );
-      } else this.resolve(key);
+      if (event.kind === "status" && event.status === "down") this.engineDown(rule, event.id, event.error);
+      else if (event.kind === "removed" || event.status === "up") this.resolve(keyOf(rule.id, event.id, ""));
     }
+  }
+
+  private engineDown(rule: AlertRule, env: string, error: string | null): void {
+    this.fire(
+      keyOf(rule.id, env, ""),
+      rule,
+      env,
+      undefined,
+      `engine "${env}" is down: ${error ?? "no answer"}`,
+    );
   }
 
   private countStart(env: string, c: ContainerView): void {
