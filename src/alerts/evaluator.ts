@@ -1,8 +1,8 @@
-import { appOf } from "../apps/labels.ts";
 import type { ContainerChange } from "../containers/mirror.ts";
 import type { ContainerView } from "../containers/view.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { EnvEvent, Environments } from "../envs/environments.ts";
+import { appOf } from "../protocol/apps.ts";
 import type { StatsCollector } from "../stats/collector.ts";
 import type { StatsCollectors, Tick } from "../stats/collectors.ts";
 import type { WriteHealth } from "../store/write-health.ts";

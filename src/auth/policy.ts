@@ -1,4 +1,4 @@
-import { appOf } from "../apps/labels.ts";
+import { appOf } from "../protocol/apps.ts";
 import { type Action, ENGINE_TOKEN_ACTIONS, READ_ACTIONS, ROLE_ACTIONS } from "./actions.ts";
 import { TEAM_LABEL, type TeamStore } from "./teams.ts";
 import type { User } from "./users.ts";
@@ -46,7 +46,7 @@ const EVERYTHING: Audience = { key: "*", sees: () => true };
  * limited to some engines keeps none of the panel-wide administration), and —
  * unless it is an admin — one of its teams owns the resource: the engine (assigned to the team), or
  * the container (labelled `ghostpanel.team=<team>`, assigned by name, or one of a Vesla app assigned
- * to the team: src/apps/labels.ts).
+ * to the team: src/protocol/apps.ts).
  */
 export class Policy {
   /** Non-admins' audiences per user and engine: asked for every frame a stream sends each of them. */

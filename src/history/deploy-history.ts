@@ -1,9 +1,8 @@
 import type { Database } from "bun:sqlite";
-import { appOf } from "../apps/labels.ts";
 import type { ContainerChange } from "../containers/mirror.ts";
 import type { ContainerView } from "../containers/view.ts";
 import type { Environments } from "../envs/environments.ts";
-import type { Deployment } from "../protocol/apps.ts";
+import { appOf, type Deployment } from "../protocol/apps.ts";
 import { type WriteHealth, writeHealth } from "../store/write-health.ts";
 
 export type { Deployment };

@@ -1,7 +1,6 @@
-import { appOf } from "../apps/labels.ts";
 import type { ContainerView } from "../containers/view.ts";
 import type { Environment } from "../envs/environments.ts";
-import type { VeslaApp } from "../protocol/apps.ts";
+import { appOf, type VeslaApp } from "../protocol/apps.ts";
 
 /** What the Vesla Console calls its system containers: its own services and the proxy before them. */
 export const SYSTEM_NAMES = ["traefik", "portainer", "vesla-api", "vesla-dashboard"] as const;
