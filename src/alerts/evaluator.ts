@@ -151,10 +151,11 @@ export class AlertEvaluator {
       const key = keyOf(rule.id, env, c.name);
       switch (rule.kind) {
         case "died":
-          if (stopped || (restarted && before?.state === "running")) {
-            this.fire(key, rule, env, c, `${c.name} died (exit code ${c.exit_code ?? "unknown"})`);
+          // A crash or a kill, not a clean stop (a restart through the panel exits 0): only a
+          // container seen stopped tells its exit code.
+          if (stopped && c.exit_code !== null && c.exit_code !== 0) {
+            this.fire(key, rule, env, c, `${c.name} died (exit code ${c.exit_code})`);
           }
-          // Running again (it may have died and come back between two looks: told, then over).
           if (running) this.resolve(key);
           break;
         case "oom":

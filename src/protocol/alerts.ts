@@ -3,7 +3,8 @@
 /**
  * What an alert rule watches. `cpu` and `memory`: a container above `threshold` % (of a CPU, as
  * `docker stats` counts; of its memory limit) for `for_seconds`. `restart_loop`: `threshold` starts
- * within `for_seconds`. The others fire on the event itself.
+ * within `for_seconds`. `died`: stopped with a non-zero exit code (a crash, a kill; not a clean
+ * stop). The others fire on the event itself.
  */
 export const RULE_KINDS = [
   "cpu",

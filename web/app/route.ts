@@ -8,13 +8,16 @@ export type EnvRoute =
   /** the create form; `from`: a container whose settings fill it (Duplicate) */
   | { page: "create"; env: string; from?: string | undefined }
   | { page: "top"; env: string }
-  | { page: "host"; env: string };
+  | { page: "host"; env: string }
+  | { page: "apps"; env: string }
+  | { page: "app"; env: string; id: string };
 
 export type Route =
   | EnvRoute
   | { page: "setup" }
   | { page: "login" }
   | { page: "audit" }
+  | { page: "alerts" }
   | { page: AccessPage };
 
 /** Account, users, teams and security settings: loaded together, on first visit to any of them. */
@@ -42,6 +45,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
     case "setup":
     case "login":
     case "audit":
+    case "alerts":
       return { page: parts[0] };
     case "containers":
     case "top":
@@ -57,6 +61,7 @@ function envRoute(env: string, [page, id]: string[]): EnvRoute {
   if (page === "containers" && id) return { page: "container", env, id };
   if (page === "create") return { page: "create", env, from: id || undefined };
   if (page === "top" || page === "host") return { page, env };
+  if (page === "apps") return id ? { page: "app", env, id } : { page: "apps", env };
   return { page: "containers", env };
 }
 
@@ -73,6 +78,7 @@ export function envHref(route: EnvRoute): string {
   if (route.page === "container") return `${base}/containers/${encodeURIComponent(route.id)}`;
   if (route.page === "create")
     return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
+  if (route.page === "app") return `${base}/apps/${encodeURIComponent(route.id)}`;
   return `${base}/${route.page}`;
 }
 

@@ -53,6 +53,19 @@ const AccessPages = lazyPage(
   (m) => m.AccessPages,
 );
 
+const AppsPage = lazyPage(
+  () => import("../features/apps/apps-page.tsx"),
+  (m) => m.AppsPage,
+);
+const AppPage = lazyPage(
+  () => import("../features/apps/app-page.tsx"),
+  (m) => m.AppPage,
+);
+const AlertsPage = lazyPage(
+  () => import("../features/alerts/alerts-page.tsx"),
+  (m) => m.AlertsPage,
+);
+
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
   container: (r) => <ContainerPage id={r.id} />,
@@ -64,6 +77,9 @@ const VIEWS: Views = {
   users: () => <AccessPages page="users" />,
   teams: () => <AccessPages page="teams" />,
   security: () => <AccessPages page="security" />,
+  apps: () => <AppsPage />,
+  app: (r) => <AppPage name={r.id} />,
+  alerts: () => <AlertsPage />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

@@ -23,6 +23,8 @@ function navLinks(env: string): NavLink[] {
       testid: "nav-containers",
     },
     { href: envHref({ page: "top", env }), label: "Overview", pages: ["top", "host"], testid: "nav-top" },
+    { href: envHref({ page: "apps", env }), label: "Apps", pages: ["apps", "app"], testid: "nav-apps" },
+    { href: "#/alerts", label: "Alerts", pages: ["alerts"], testid: "nav-alerts" },
     { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
     // Access control (issue #4): the account for everyone, who may do what for admins only.
     { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
@@ -32,12 +34,12 @@ function navLinks(env: string): NavLink[] {
   ];
 }
 
-/** The same page in another environment; one container's page becomes that environment's list. */
+/** The same page in another environment; one container's (or app's) page becomes that environment's list. */
 function inEnv(route: Route, env: string): string {
   return envHref(
-    isEnvRoute(route) && route.page !== "container" && route.page !== "create"
+    isEnvRoute(route) && route.page !== "container" && route.page !== "create" && route.page !== "app"
       ? { ...route, env }
-      : { page: "containers", env },
+      : { page: route.page === "app" ? "apps" : "containers", env },
   );
 }
 
