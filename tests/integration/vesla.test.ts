@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
 import {
@@ -76,6 +79,8 @@ const startedAt = (name: string) => docker("inspect", "-f", "{{.State.StartedAt}
 
 describe("Vesla Console API, app owners, deployment history (built binary)", () => {
   let panel: BinaryPanel;
+  let panelArgs: string[];
+  const dataDir = mkdtempSync(join(tmpdir(), "gptest-vesla-"));
   let veslaUrl: string;
   let adminToken: string;
   const owner = { shop: "", blog: "" };
@@ -91,6 +96,17 @@ describe("Vesla Console API, app owners, deployment history (built binary)", () 
     return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
   };
 
+  /** Until the panel's mirror of the engine holds this app (the first sync of a busy engine takes a while). */
+  const mirrored = (app: string) =>
+    eventually(
+      async () => {
+        const res = await api(adminToken, "GET", "/api/apps");
+        return res.body.apps?.some((a: { name: string }) => a.name === app) ? true : undefined;
+      },
+      60_000,
+      `${app} in the panel's mirror`,
+    );
+
   beforeAll(async () => {
     docker("network", "create", "--label", RUN_LABEL, NETWORK);
     deploy(SHOP);
@@ -100,8 +116,10 @@ describe("Vesla Console API, app owners, deployment history (built binary)", () 
     runContainer(VESLA_API);
     const port = await freeLoopbackPort();
     veslaUrl = `http://127.0.0.1:${port}`;
-    panel = await startBinary(["--tls", "off", "--vesla-listen", `127.0.0.1:${port}`]);
+    panelArgs = ["--tls", "off", "--vesla-listen", `127.0.0.1:${port}`];
+    panel = await startBinary(panelArgs, { dataDir });
     adminToken = await tokenFor(panel.url, ADMIN, "vesla-admin", "setup");
+    await mirrored(PROXY_APP);
     for (const app of ["shop", "blog"] as const) {
       const user = await api(adminToken, "POST", "/api/v1/users", {
         username: `owner-${app}`,
@@ -123,10 +141,11 @@ describe("Vesla Console API, app owners, deployment history (built binary)", () 
         "vesla",
       );
     }
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await panel?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
     cleanupEngine();
     Bun.spawnSync(["docker", "network", "rm", NETWORK]);
     Bun.spawnSync(["docker", "rmi", COMMITTED]);
@@ -139,10 +158,7 @@ describe("Vesla Console API, app owners, deployment history (built binary)", () 
       service: "vesla-console",
       docker_connected: true,
     });
-    const listed = await eventually(async () => {
-      const all = await admin.apps();
-      return all.apps.some((a) => a.name === PROXY_APP) ? all : undefined;
-    });
+    const listed = await admin.apps();
     const mine = (list: { name: string }[]) =>
       list
         .map((a) => a.name)
@@ -322,6 +338,28 @@ describe("Vesla Console API, app owners, deployment history (built binary)", () 
     });
     expect(entry.container_id).toBe(created.body.id);
   }, 30_000);
+
+  it("sees a redeploy made while the panel was not running", async () => {
+    const oldContainer = docker("inspect", "-f", "{{.Id}}", PROXY_APP);
+    await panel.stop();
+    docker("rm", "-f", PROXY_APP);
+    const newContainer = deploy(PROXY_APP, COMMITTED);
+    panel = await startBinary(panelArgs, { dataDir });
+    await mirrored(PROXY_APP);
+    const entries = await eventually(async () => {
+      const r = await api(adminToken, "GET", `/api/v1/envs/local/deployments?app=${PROXY_APP}`);
+      return r.body.length ? r.body : undefined;
+    });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      old_container_id: oldContainer,
+      container_id: newContainer,
+      old_image: TEST_IMAGE,
+      new_image: COMMITTED,
+    });
+    // And the Vesla listener is back with it.
+    expect((await new VeslaClient(veslaUrl, adminToken).apps()).apps.map((a) => a.name)).toContain(PROXY_APP);
+  }, 60_000);
 
   it("refuses a --vesla-listen address off loopback", async () => {
     const err = await startBinary(["--tls", "off", "--vesla-listen", "0.0.0.0:5003"]).catch((e) => e);
