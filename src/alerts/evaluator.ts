@@ -25,6 +25,8 @@ export class AlertEvaluator {
   private open = new Map<string, Alert>();
   /** since when a container has been over a rule's threshold */
   private overSince = new Map<string, number>();
+  /** since when a container with a firing alert has been back under the threshold */
+  private underSince = new Map<string, number>();
   /** recent starts per `${env}\u0000${container id}` */
   private starts = new Map<string, number[]>();
   private listeners = new Set<(a: Alert) => void>();
@@ -107,9 +109,17 @@ export class AlertEvaluator {
           rule.kind === "cpu" ? f.cpu_percent : f.mem_limit > 0 ? (f.mem_usage / f.mem_limit) * 100 : 0;
         if (value <= rule.threshold) {
           this.overSince.delete(key);
-          this.resolve(key);
+          // Over only once it has stayed under as long as it had to stay over to fire: a busy
+          // machine's dip of a tick does not end an alert and start the next.
+          const under = this.underSince.get(key) ?? now;
+          this.underSince.set(key, under);
+          if (now - under >= rule.for_seconds * 1000) {
+            this.underSince.delete(key);
+            this.resolve(key);
+          }
           continue;
         }
+        this.underSince.delete(key);
         const since = this.overSince.get(key) ?? now;
         this.overSince.set(key, since);
         if (now - since >= rule.for_seconds * 1000 && !this.open.has(key)) {
@@ -128,6 +138,7 @@ export class AlertEvaluator {
     for (const [key, alert] of this.open) {
       if (alert.env === env && (alert.kind === "cpu" || alert.kind === "memory") && !present.has(key)) {
         this.overSince.delete(key);
+        this.underSince.delete(key);
         this.resolve(key);
       }
     }

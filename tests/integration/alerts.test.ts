@@ -130,7 +130,8 @@ describe("alerts (built binary)", () => {
       name: "hot",
       kind: "cpu",
       target: BURNER,
-      threshold: 20,
+      // Low: on a machine shared with other work a busy loop may get only a slice of a CPU.
+      threshold: 5,
       for_seconds: FOR_SECONDS,
     });
     const ownerStream = new StreamClient(panel.url, owner, ["alerts"]);
@@ -149,12 +150,13 @@ describe("alerts (built binary)", () => {
         event: "firing",
         alert: { rule: "hot", kind: "cpu", env: "local", container: BURNER, app: BURNER, state: "firing" },
       });
-      expect(first.body.alert.message).toMatch(/CPU \d+(\.\d)? % over 20 %/);
+      expect(first.body.alert.message).toMatch(/CPU \d+(\.\d)? % over 5 %/);
       // The receiver failed the first attempt: the second, a second later, got through.
       const alertId = first.body.alert.id;
       const log = await eventually(async () => {
         const r = await api(admin, "GET", `/api/v1/alerts/deliveries?alert=${alertId}`);
-        return r.body.some((d: any) => d.ok) ? r.body : undefined;
+        const firing = r.body.filter((d: any) => d.event === "firing");
+        return firing.some((d: any) => d.ok) ? firing : undefined;
       });
       expect(log.map((d: any) => [d.attempt, d.status, d.ok]).reverse()).toEqual([
         [1, 500, false],
@@ -206,7 +208,7 @@ describe("alerts (built binary)", () => {
     }, 20_000);
     expect(second).toMatchObject({ kind: "died", silenced: true });
     await Bun.sleep(2_000);
-    expect(received.slice(before)).toEqual([]);
+    expect(received.slice(before).filter((r) => r.body.alert.container === DIER)).toEqual([]);
   }, 60_000);
 
   it("sends oom for a container the kernel killed for memory", async () => {
