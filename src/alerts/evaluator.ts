@@ -2,11 +2,11 @@ import type { ContainerChange } from "../containers/mirror.ts";
 import type { ContainerView } from "../containers/view.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { EnvEvent, Environments } from "../envs/environments.ts";
+import type { Alert, AlertRule } from "../protocol/alerts.ts";
 import { appOf } from "../protocol/apps.ts";
 import type { StatsCollector } from "../stats/collector.ts";
 import type { StatsCollectors, Tick } from "../stats/collectors.ts";
 import type { WriteHealth } from "../store/write-health.ts";
-import type { Alert, AlertRule } from "./kinds.ts";
 import type { AlertStore } from "./store.ts";
 import type { WebhookSender } from "./webhooks.ts";
 

@@ -6,8 +6,8 @@ import type { Environments } from "../envs/environments.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, errorResponse, json } from "../http/schemas.ts";
+import { RULE_KINDS } from "../protocol/alerts.ts";
 import type { Alerts } from "./alerts.ts";
-import { RULE_KINDS } from "./kinds.ts";
 import type { NewRule } from "./store.ts";
 import { alertAllowed } from "./visible.ts";
 

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
+import type { Alert, AlertRule, Delivery, RuleKind, Webhook } from "../protocol/alerts.ts";
 import type { SecretVault } from "../secrets/vault.ts";
-import type { Alert, AlertRule, Delivery, RuleKind, Webhook } from "./kinds.ts";
 
 type RuleRow = Omit<AlertRule, "webhooks" | "enabled"> & { webhooks: string; enabled: number };
 type AlertRow = Omit<Alert, "labels" | "silenced"> & { labels: string; silenced: number };

@@ -1,6 +1,6 @@
 import type { Action } from "../auth/actions.ts";
 import type { Caller, Policy } from "../auth/policy.ts";
-import type { Alert } from "./kinds.ts";
+import type { Alert } from "../protocol/alerts.ts";
 
 /**
  * Whether a caller may `action` an alert: a container's alert as that container (its name and

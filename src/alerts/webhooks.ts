@@ -1,4 +1,4 @@
-import type { Alert, Webhook } from "./kinds.ts";
+import type { Alert, Webhook } from "../protocol/alerts.ts";
 import type { AlertStore } from "./store.ts";
 
 export type WebhookEvent = "firing" | "resolved" | "test";

@@ -84,6 +84,11 @@ export class Policy {
     return caller.user.role === "admin" || this.teams.ownership(caller.user.id).envs.has(env);
   }
 
+  /** Whether the caller's teams own a Vesla app on an engine (or the whole engine; admins own all). */
+  ownsApp(caller: Caller, env: string, app: string): boolean {
+    return this.ownsEnv(caller, env) || this.teams.ownership(caller.user.id).apps.has(`${env}\u0000${app}`);
+  }
+
   audience(caller: Caller, env: string): Audience {
     if (!this.reaches(caller, [env])) return { key: "-", sees: () => false };
     if (caller.user.role === "admin") return EVERYTHING;

@@ -13,6 +13,7 @@ import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
+import { appOf, VESLA_APP_LABEL } from "../protocol/apps.ts";
 import { safetyContext } from "../safety/context.ts";
 import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../safety/create-schema.ts";
 import { vetCreate } from "../safety/rules.ts";
@@ -202,6 +203,10 @@ function withTeamLabel(
   const caller = callerOf(c);
   const given = labels && typeof labels === "object" ? (labels as Record<string, string>) : {};
   if (policy.audience(caller, env.id).key === "*") return given;
+  // Labelling a container as another team's app would slip it into that team's views and actions.
+  const app = appOf({ labels: given });
+  if (app !== undefined && !policy.ownsApp(caller, env.id, app))
+    throw new ApiError(403, "forbidden", `${VESLA_APP_LABEL}: the app "${app}" is not one of your teams'`);
   const teams = policy.teamsOf(caller);
   const team = given[TEAM_LABEL];
   if (team !== undefined) {

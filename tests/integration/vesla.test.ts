@@ -278,6 +278,38 @@ describe("Vesla Console API, app owners, deployment history (built binary)", () 
     expect(startedAt(SHOP)).not.toBe(own);
   }, 60_000);
 
+  it("refuses an owner a container labelled as another owner's app, and lets it redeploy its own", async () => {
+    const labels = (app: string) => ({
+      "vesla.managed": "true",
+      "vesla.app": app,
+      [RUN_LABEL.split("=")[0]!]: RUN_LABEL.split("=")[1]!,
+    });
+    const intruder = `${PREFIX}intruder`;
+    const refused = await api(owner.shop, "POST", "/api/v1/envs/local/containers", {
+      name: intruder,
+      Image: TEST_IMAGE,
+      Cmd: ["sleep", "3600"],
+      Labels: labels(BLOG),
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain(`the app "${BLOG}" is not one of your teams'`);
+    expect(Bun.spawnSync(["docker", "inspect", intruder]).exitCode).not.toBe(0);
+    // Its own app's label it may set: the new container is its team's, and the blog's owner sees nothing of it.
+    const made = await api(owner.shop, "POST", "/api/v1/envs/local/containers", {
+      name: `${PREFIX}shop-worker`,
+      Image: TEST_IMAGE,
+      Cmd: ["sleep", "3600"],
+      Labels: labels(SHOP),
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(docker("inspect", "-f", '{{index .Config.Labels "vesla.app"}}', made.body.id)).toBe(SHOP);
+    const blogNames = (await api(owner.blog, "GET", "/api/v1/envs/local/containers")).body.map(
+      (c: any) => c.name,
+    );
+    expect(blogNames).not.toContain(`${PREFIX}shop-worker`);
+    docker("rm", "-f", made.body.id);
+  }, 30_000);
+
   it("records a redeploy made outside the panel (destroy and create under the same name, a new image)", async () => {
     const oldId = docker("inspect", "-f", "{{.Image}}", BLOG);
     const oldContainer = docker("inspect", "-f", "{{.Id}}", BLOG);
