@@ -33,6 +33,9 @@ export const ACTIONS = [
   "volumes:operate",
   "volumes:files",
   "volumes:prune",
+  // alerts (src/alerts/): seeing those of what one may see; rules and webhooks are the admins'
+  "alerts:read",
+  "alerts:manage",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -58,6 +61,7 @@ const OPERATOR: Action[] = [
   "networks:operate",
   "volumes:operate",
   "volumes:files",
+  "alerts:read",
 ];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
@@ -78,6 +82,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "networks:read",
   "events:read",
   "volumes:read",
+  "alerts:read",
 ]);
 
 /**
@@ -104,6 +109,7 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "volumes:operate",
   "volumes:files",
   "volumes:prune",
+  "alerts:read",
 ]);
 
 /**

@@ -1,3 +1,4 @@
+import { appOf } from "../protocol/apps.ts";
 import { type Action, ENGINE_TOKEN_ACTIONS, READ_ACTIONS, ROLE_ACTIONS } from "./actions.ts";
 import { TEAM_LABEL, type TeamStore } from "./teams.ts";
 import type { User } from "./users.ts";
@@ -44,7 +45,8 @@ const EVERYTHING: Audience = { key: "*", sees: () => true };
  * A caller may do an action when its role has it, its token's scope and engines allow it (a token
  * limited to some engines keeps none of the panel-wide administration), and —
  * unless it is an admin — one of its teams owns the resource: the engine (assigned to the team), or
- * the container (labelled `ghostpanel.team=<team>`, or assigned by name).
+ * the container (labelled `ghostpanel.team=<team>`, assigned by name, or one of a Vesla app assigned
+ * to the team: src/protocol/apps.ts).
  */
 export class Policy {
   /** Non-admins' audiences per user and engine: asked for every frame a stream sends each of them. */
@@ -82,6 +84,11 @@ export class Policy {
     return caller.user.role === "admin" || this.teams.ownership(caller.user.id).envs.has(env);
   }
 
+  /** Whether the caller's teams own a Vesla app on an engine (or the whole engine; admins own all). */
+  ownsApp(caller: Caller, env: string, app: string): boolean {
+    return this.ownsEnv(caller, env) || this.teams.ownership(caller.user.id).apps.has(`${env}\u0000${app}`);
+  }
+
   audience(caller: Caller, env: string): Audience {
     if (!this.reaches(caller, [env])) return { key: "-", sees: () => false };
     if (caller.user.role === "admin") return EVERYTHING;
@@ -90,13 +97,17 @@ export class Policy {
     if (cached) return cached;
     const own = this.teams.ownership(caller.user.id);
     const assigned = [...own.containers].filter((c) => c.startsWith(`${env}\u0000`));
+    const apps = [...own.apps].filter((a) => a.startsWith(`${env}\u0000`));
     const audience: Audience = own.envs.has(env)
       ? EVERYTHING
       : {
-          key: `teams:${[...own.teams].sort().join(",")}|${assigned.sort().join(",")}`,
+          key: `teams:${[...own.teams].sort().join(",")}|${assigned.sort().join(",")}|${apps.sort().join(",")}`,
           sees: (c) => {
             const team = c.labels[TEAM_LABEL];
-            return (team !== undefined && own.teams.has(team)) || own.containers.has(`${env}\u0000${c.name}`);
+            if ((team !== undefined && own.teams.has(team)) || own.containers.has(`${env}\u0000${c.name}`))
+              return true;
+            const app = appOf(c);
+            return app !== undefined && own.apps.has(`${env}\u0000${app}`);
           },
         };
     this.audiences.set(cacheKey, audience);

@@ -1,4 +1,5 @@
 import { ApiError } from "../http/errors.ts";
+import { appOf, VESLA_APP_LABEL } from "../protocol/apps.ts";
 import type { Caller, Policy } from "./policy.ts";
 import { TEAM_LABEL } from "./teams.ts";
 
@@ -15,6 +16,10 @@ export function withTeamLabel(
 ): Record<string, string> {
   const given = labels && typeof labels === "object" ? (labels as Record<string, string>) : {};
   if (policy.audience(caller, envId).key === "*") return given;
+  // Labelling a container as another team's app would slip it into that team's views and actions.
+  const app = appOf({ labels: given });
+  if (app !== undefined && !policy.ownsApp(caller, envId, app))
+    throw new ApiError(403, "forbidden", `${VESLA_APP_LABEL}: the app "${app}" is not one of your teams'`);
   const teams = policy.teamsOf(caller);
   const team = given[TEAM_LABEL];
   if (team !== undefined) {

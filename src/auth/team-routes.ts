@@ -9,7 +9,7 @@ import type { UserStore } from "./users.ts";
 
 const Resource = z.object({
   env: z.string().check(z.minLength(1), z.maxLength(64)),
-  kind: z.enum(["env", "container"]),
+  kind: z.enum(["env", "container", "app"]),
   ref: z._default(z.string().check(z.maxLength(256)), ""),
 });
 const TeamSchema = z.object({
@@ -30,7 +30,7 @@ const IdParam = z.object({ id: z.coerce.number().check(z.int(), z.positive()) })
 
 /**
  * Teams, by admins. A team owns the containers labelled `ghostpanel.team=<name>` on every engine,
- * plus what is assigned to it here: whole engines, or containers by name.
+ * plus what is assigned to it here: whole engines, containers by name, or Vesla apps by name.
  */
 export function teamRoutes(
   routes: RouteTable,
@@ -94,9 +94,9 @@ export function teamRoutes(
       const unknownEnv = body.resources?.find((r) => !envs.get(r.env));
       if (unknownEnv)
         throw new ApiError(400, "invalid_request", `resources: no environment "${unknownEnv.env}"`);
-      const nameless = body.resources?.find((r) => r.kind === "container" && !r.ref);
+      const nameless = body.resources?.find((r) => r.kind !== "env" && !r.ref);
       if (nameless)
-        throw new ApiError(400, "invalid_request", "resources: a container needs its name in ref");
+        throw new ApiError(400, "invalid_request", `resources: a ${nameless.kind} needs its name in ref`);
       teams.update(params.id, body);
       return c.json(teamOf(params.id));
     },

@@ -12,8 +12,11 @@ export interface Team {
 
 export interface TeamResource {
   env: string;
-  /** "env": every resource of that engine; "container": one container, by name */
-  kind: "env" | "container";
+  /**
+   * "env": every resource of that engine; "container": one container, by name; "app": every
+   * container of a Vesla app (labelled `vesla.managed=true`, `vesla.app=<ref>`) on that engine
+   */
+  kind: "env" | "container" | "app";
   ref: string;
 }
 
@@ -23,6 +26,8 @@ export interface Ownership {
   envs: ReadonlySet<string>;
   /** `${env}\u0000${container name}` */
   containers: ReadonlySet<string>;
+  /** `${env}\u0000${Vesla app name}` */
+  apps: ReadonlySet<string>;
 }
 
 export const TEAM_LABEL = "ghostpanel.team";
@@ -56,6 +61,12 @@ export class TeamStore {
       .all() as (TeamResource & {
       team_id: number;
     })[];
+    const apps = this.db.query("SELECT team_id, env, app AS ref FROM team_apps").all() as {
+      team_id: number;
+      env: string;
+      ref: string;
+    }[];
+    resources.push(...apps.map((a) => ({ ...a, kind: "app" as const })));
     return teams.map((t) => ({
       ...t,
       members: members.filter((m) => m.team_id === t.id).map((m) => m.user_id),
@@ -95,10 +106,15 @@ export class TeamStore {
       }
       if (change.resources) {
         this.db.query("DELETE FROM team_resources WHERE team_id = ?").run(id);
+        this.db.query("DELETE FROM team_apps WHERE team_id = ?").run(id);
         const add = this.db.query(
           "INSERT OR IGNORE INTO team_resources (team_id, env, kind, ref) VALUES (?, ?, ?, ?)",
         );
-        for (const r of change.resources) add.run(id, r.env, r.kind, r.kind === "env" ? "" : r.ref);
+        const addApp = this.db.query("INSERT OR IGNORE INTO team_apps (team_id, env, app) VALUES (?, ?, ?)");
+        for (const r of change.resources) {
+          if (r.kind === "app") addApp.run(id, r.env, r.ref);
+          else add.run(id, r.env, r.kind, r.kind === "env" ? "" : r.ref);
+        }
       }
     })();
     this.changed();
@@ -123,12 +139,18 @@ export class TeamStore {
           )
           .all(...ids) as TeamResource[])
       : [];
+    const apps = ids.length
+      ? (this.db
+          .query(`SELECT env, app FROM team_apps WHERE team_id IN (${ids.map(() => "?").join(",")})`)
+          .all(...ids) as { env: string; app: string }[])
+      : [];
     own = {
       teams: new Set(teams.map((t) => t.name)),
       envs: new Set(resources.filter((r) => r.kind === "env").map((r) => r.env)),
       containers: new Set(
         resources.filter((r) => r.kind === "container").map((r) => `${r.env}\u0000${r.ref}`),
       ),
+      apps: new Set(apps.map((a) => `${a.env}\u0000${a.app}`)),
     };
     this.cache.set(userId, own);
     return own;

@@ -11,7 +11,7 @@ export interface LogQuery {
   stderr: boolean;
 }
 
-function logsPath(id: string, q: LogQuery, follow: boolean): string {
+export function logsPath(id: string, q: LogQuery, follow: boolean): string {
   // Timestamps are always asked for: they are stripped again when the caller did not want them.
   const params = new URLSearchParams({
     stdout: q.stdout ? "1" : "0",

@@ -2,6 +2,7 @@
  * Each topic family's frame kinds and what they carry (docs/protocol.md, "Server → client"): a
  * topic is `<family>` or `<family>:<env>[:…]`.
  */
+import type { Alert } from "./alerts.ts";
 import type { DeltaFrame, HostFigures, KeyFrame } from "./stats-frames.ts";
 import type {
   ContainerItem,
@@ -31,6 +32,8 @@ export interface FrameData {
   /** `recent`: the last events the panel kept, on subscribe; `event`: each one as it comes */
   events: { recent: EngineEventItem[]; event: EngineEventItem };
   volumes: CollectionFrames<VolumeItem>;
+  /** every alert the subscriber may see: the recent ones, then each as it fires, resolves or is acknowledged */
+  alerts: { snapshot: Alert[]; upsert: Alert };
 }
 
 /**
@@ -53,4 +56,5 @@ export const topic = {
   networks: (env: string) => `networks:${env}`,
   events: (env: string) => `events:${env}`,
   volumes: (env: string) => `volumes:${env}`,
+  alerts: () => "alerts",
 };

@@ -8,8 +8,9 @@ import type { AppEnv } from "../http/context.ts";
 import { errorBody, handleError } from "../http/errors.ts";
 import { RouteTable } from "../http/route-table.ts";
 import { STREAMED_UPLOADS } from "../http/uploads.ts";
+import { VESLA_PATHS, veslaErrorShape } from "../vesla/errors.ts";
 import type { PanelDeps } from "./deps.ts";
-import { ROUTE_MODULES } from "./modules.ts";
+import { ROUTE_MODULES, type RouteModule } from "./modules.ts";
 import { serveUi, uiEmbedded } from "./ui.ts";
 
 /** JSON bodies this API takes are small; anything larger is refused before it is read. */
@@ -38,7 +39,11 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
   if (c.req.url.startsWith("https:")) c.header("Strict-Transport-Security", "max-age=31536000");
 };
 
-export function createApp(deps: PanelDeps) {
+/**
+ * The panel's HTTP app. `modules` and `ui` narrow it for a second listener that answers only some
+ * routes (--vesla-listen: the Vesla Console's routes, no UI), behind the same middleware.
+ */
+export function createApp(deps: PanelDeps, modules: RouteModule[] = ROUTE_MODULES, ui = true) {
   const app = new Hono<AppEnv>();
   const routes = new RouteTable(app, (c, action) => authorize(deps.policy, c, action));
   app.onError(handleError);
@@ -48,6 +53,8 @@ export function createApp(deps: PanelDeps) {
       ? c.json(errorBody("unauthorized", UNAUTHORIZED_MESSAGE), 401)
       : c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404),
   );
+  // Outside the audit middleware, which records the panel's own error shape.
+  for (const path of VESLA_PATHS) app.use(path, veslaErrorShape);
   // First, so that it sees the answer of everything after it, refusals included.
   app.use("*", auditRequests(deps.audit, routes));
   app.use("*", securityHeaders);
@@ -63,7 +70,8 @@ export function createApp(deps: PanelDeps) {
   if (deps.anonymousLimit > 0) app.use("*", limitAnonymous(new AnonymousLimit(deps.anonymousLimit)));
   app.use("/healthz", identifyCaller(deps));
 
-  for (const register of ROUTE_MODULES) register(routes, deps);
+  for (const register of modules) register(routes, deps);
+  if (!ui) return { app, routes: routes.list() };
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;

@@ -14,6 +14,8 @@ export interface ServeConfig {
   statsIntervalMs: number;
   /** refusals without credentials an address may have per minute before 429; 0: no limit */
   anonymousLimit: number;
+  /** A plain-HTTP loopback listener answering only the Vesla Console's routes (src/vesla/). */
+  veslaListen?: { host: string; port: number } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -31,7 +33,10 @@ export const SERVE_USAGE = `Usage: ghostpanel serve [options]
   --admin-username NAME       name for that admin (default admin)
   --stats-interval SECONDS    how often live stats are read, 0.5 to 10 (env GHOSTPANEL_STATS_INTERVAL; default 1)
   --anonymous-limit N         requests without valid credentials that one address may have refused per minute
-                              before it gets 429 (0: no limit; env GHOSTPANEL_ANONYMOUS_LIMIT; default 60)`;
+                              before it gets 429 (0: no limit; env GHOSTPANEL_ANONYMOUS_LIMIT; default 60)
+  --vesla-listen HOST:PORT    also answer the Vesla Console's API (only its routes, same logins and tokens) in
+                              plain HTTP there, e.g. 127.0.0.1:5003; loopback addresses only
+                              (env GHOSTPANEL_VESLA_LISTEN)`;
 
 const FLAGS = new Set([
   "--listen",
@@ -44,6 +49,7 @@ const FLAGS = new Set([
   "--admin-username",
   "--stats-interval",
   "--anonymous-limit",
+  "--vesla-listen",
 ]);
 
 export function parseServeArgs(argv: string[], env: Record<string, string | undefined>): ServeConfig {
@@ -86,8 +92,18 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       `--anonymous-limit ${anonymousLimit}: a whole number of requests per minute, 0 for none`,
     );
   }
+  const veslaArg = flags.get("--vesla-listen") ?? env.GHOSTPANEL_VESLA_LISTEN;
+  const veslaListen = veslaArg === undefined ? undefined : hostPort("--vesla-listen", veslaArg, 5003);
+  // Plain HTTP carries tokens and cookies in the clear: only where nothing but this machine listens
+  // (the seed sat behind `tailscale serve` on 127.0.0.1:5003 the same way).
+  if (veslaListen && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(veslaListen.host)) {
+    throw new ConfigError(
+      `--vesla-listen ${veslaArg}: plain HTTP, so loopback only (127.0.0.1, ::1 or localhost); put a TLS proxy in front for other hosts`,
+    );
+  }
   return {
     ...listen,
+    veslaListen,
     dataDir: resolve(flags.get("--data") ?? env.GHOSTPANEL_DATA ?? "ghostpanel-data"),
     engineUrl: flags.get("--engine") ?? env.GHOSTPANEL_ENGINE ?? defaultEngine(env),
     engineCertDir: flags.get("--engine-cert-dir") ?? env.DOCKER_CERT_PATH,

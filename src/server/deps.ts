@@ -1,3 +1,4 @@
+import type { Alerts } from "../alerts/alerts.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { LoginThrottle } from "../auth/login-throttle.ts";
 import type { Policy } from "../auth/policy.ts";
@@ -6,6 +7,7 @@ import type { TeamStore } from "../auth/teams.ts";
 import type { TokenStore } from "../auth/tokens.ts";
 import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
+import type { DeployHistory } from "../history/deploy-history.ts";
 import type { Jobs } from "../jobs/jobs.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
@@ -35,4 +37,8 @@ export interface PanelDeps {
   anonymousLimit: number;
   /** SHA-256 of the certificate served now (SIGHUP can change it); null without TLS. */
   tlsFingerprint: () => string | null;
+  /** deployment history, from the container mirrors (src/history/) */
+  deployments: DeployHistory;
+  /** alert rules, their evaluation and webhooks (src/alerts/) */
+  alerts: Alerts;
 }

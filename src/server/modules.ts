@@ -1,3 +1,5 @@
+import { alertRoutes } from "../alerts/routes.ts";
+import { registerAlertTopic } from "../alerts/topic.ts";
 import { auditRoutes } from "../audit/routes.ts";
 import { authRoutes } from "../auth/routes.ts";
 import { teamRoutes } from "../auth/team-routes.ts";
@@ -9,6 +11,7 @@ import { registerContainerTopic } from "../containers/topic.ts";
 import type { ListKind } from "../envs/list-mirror.ts";
 import { envRoutes } from "../envs/routes.ts";
 import { registerEnvironmentTopic } from "../envs/topic.ts";
+import { historyRoutes } from "../history/routes.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { registerJobTopic } from "../jobs/topic.ts";
@@ -23,6 +26,7 @@ import type { TopicBus } from "../stream/bus.ts";
 import { streamRoutes } from "../stream/route.ts";
 import { registerEventsTopic } from "../system/events-topic.ts";
 import { systemRoutes } from "../system/routes.ts";
+import { veslaRoutes } from "../vesla/routes.ts";
 import { VOLUMES } from "../volumes/kind.ts";
 import { volumeRoutes } from "../volumes/routes.ts";
 import { registerVolumeTopic } from "../volumes/topic.ts";
@@ -51,6 +55,9 @@ export const ROUTE_MODULES: RouteModule[] = [
   networkRoutes,
   systemRoutes,
   volumeRoutes,
+  veslaRoutes,
+  historyRoutes,
+  alertRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -64,6 +71,7 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerNetworkTopic,
   registerEventsTopic,
   registerVolumeTopic,
+  registerAlertTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */

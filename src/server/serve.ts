@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { websocket } from "hono/bun";
+import { Alerts } from "../alerts/alerts.ts";
 import { AuditLog } from "../audit/audit-log.ts";
 import { LoginThrottle } from "../auth/login-throttle.ts";
 import { Policy } from "../auth/policy.ts";
@@ -9,6 +10,7 @@ import { TokenStore } from "../auth/tokens.ts";
 import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
+import { DeployHistory } from "../history/deploy-history.ts";
 import type { RouteInfo } from "../http/route-table.ts";
 import { MAX_UPLOAD_BYTES } from "../http/uploads.ts";
 import { Jobs } from "../jobs/jobs.ts";
@@ -23,6 +25,7 @@ import { TopicBus } from "../stream/bus.ts";
 import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
 import { autoTls, CertificateError, loadTls, type TlsFiles } from "../tls/certificate.ts";
 import { ReloadableTlsServer } from "../tls/reload.ts";
+import { serveVesla } from "../vesla/listener.ts";
 import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
@@ -80,6 +83,9 @@ export async function startPanel(
     "/",
     config.dataDir,
   ]);
+  // Before the engines open, so that they see every container from the first snapshot on.
+  const deployments = new DeployHistory(db, envs);
+  const alerts = new Alerts(db, vault, envs, collectors);
   let tlsServer: ReloadableTlsServer | undefined;
   const deps: PanelDeps = {
     users,
@@ -100,12 +106,16 @@ export async function startPanel(
     secureCookies: false,
     anonymousLimit: config.anonymousLimit,
     tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
+    deployments,
+    alerts,
   };
   // Before any engine is opened, so that no topic misses its first events.
   for (const register of TOPIC_MODULES) register(bus, deps);
   reportEngineStatus(envs, log);
   // What a start that fails half-way lets go of, before saying why.
   const release = () => {
+    alerts.stop();
+    deployments.stop();
     collectors.close();
     envs.stop();
     storage.close();
@@ -136,6 +146,7 @@ export async function startPanel(
   const shownName = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
   let listener: { port: number | undefined; stop(closeActiveConnections: true): Promise<void> };
   let redirect: ReturnType<typeof Bun.serve> | undefined;
+  let vesla: ReturnType<typeof Bun.serve> | undefined;
   let listening = `${config.host}:${config.port}`;
   try {
     if (tls) listener = tlsServer = new ReloadableTlsServer(serve, config.host, config.port, tls);
@@ -149,8 +160,13 @@ export async function startPanel(
         shownName,
       );
     }
+    if (config.veslaListen) {
+      listening = `${config.veslaListen.host}:${config.veslaListen.port}`;
+      vesla = serveVesla(deps, config.veslaListen);
+    }
   } catch (err) {
     await tlsServer?.stop();
+    await redirect?.stop(true);
     release();
     if (err instanceof CertificateError) throw new ConfigError(`--tls: ${err.message}`);
     const { code, message } = err as NodeJS.ErrnoException;
@@ -164,6 +180,7 @@ export async function startPanel(
   const url = `${scheme}://${shownName}:${port}`;
   log(`GhostPanel ${version} listening on ${scheme}://${config.host}:${port} — open ${url}`);
   if (redirect) log(`Plain HTTP on ${config.listenHttp?.host}:${redirect.port} redirects to HTTPS.`);
+  if (vesla) log(`Vesla Console API on http://${config.veslaListen?.host}:${vesla.port}`);
   if (tls) log(`TLS certificate ${tls.certPath}\n  SHA-256 fingerprint ${tls.fingerprint}`);
   if (users.count() === 0) log(`First run: open ${url} to create the admin account (or POST /api/v1/setup).`);
   log(`Data directory: ${config.dataDir}`);
@@ -180,10 +197,12 @@ export async function startPanel(
     },
     async stop() {
       if (reloadTls) process.off("SIGHUP", reloadTls);
+      alerts.stop();
+      deployments.stop();
       collectors.close();
       envs.stop();
       audit.stop();
-      await Promise.all([listener.stop(true), redirect?.stop(true)]);
+      await Promise.all([listener.stop(true), redirect?.stop(true), vesla?.stop(true)]);
       storage.close();
       db.close();
     },

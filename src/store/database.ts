@@ -109,6 +109,92 @@ const MIGRATIONS: string[] = [
      sealed BLOB NOT NULL,
      updated_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Vesla apps (#13): apps assigned to teams, deployment history, alerts and their webhooks.
+  `-- a team owns every container labelled vesla.managed=true, vesla.app=<app> on that engine
+   CREATE TABLE team_apps (
+     team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+     env TEXT NOT NULL,
+     app TEXT NOT NULL,
+     PRIMARY KEY (team_id, env, app)
+   ) WITHOUT ROWID;
+   -- the image each container name last ran, so that a recreation is seen across restarts
+   CREATE TABLE deploy_state (
+     env TEXT NOT NULL,
+     name TEXT NOT NULL,
+     container_id TEXT NOT NULL,
+     image TEXT NOT NULL,
+     image_id TEXT NOT NULL,
+     app TEXT,
+     PRIMARY KEY (env, name)
+   ) WITHOUT ROWID;
+   CREATE TABLE deploy_history (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     env TEXT NOT NULL,
+     name TEXT NOT NULL,
+     app TEXT,
+     container_id TEXT NOT NULL,
+     old_container_id TEXT NOT NULL,
+     old_image TEXT NOT NULL,
+     old_image_id TEXT NOT NULL,
+     new_image TEXT NOT NULL,
+     new_image_id TEXT NOT NULL,
+     -- the new container's labels, so that who may read the entry is decided as for the container
+     labels TEXT NOT NULL DEFAULT '{}',
+     user_id INTEGER,
+     username TEXT NOT NULL DEFAULT ''
+   );
+   CREATE INDEX deploy_history_name ON deploy_history(env, name, at);
+   CREATE INDEX deploy_history_app ON deploy_history(env, app, at);
+   CREATE TABLE webhooks (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     url TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   -- kind: cpu, memory (threshold %, for_seconds), died, oom, unhealthy, restart_loop
+   -- (threshold restarts within for_seconds), engine_down; target: a container or app name, '' any
+   CREATE TABLE alert_rules (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     env TEXT NOT NULL,
+     target TEXT NOT NULL DEFAULT '',
+     threshold REAL NOT NULL DEFAULT 0,
+     for_seconds INTEGER NOT NULL DEFAULT 0,
+     webhooks TEXT NOT NULL DEFAULT '[]',
+     enabled INTEGER NOT NULL DEFAULT 1,
+     silenced_until INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE alerts (
+     id INTEGER PRIMARY KEY,
+     rule_id INTEGER NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+     env TEXT NOT NULL,
+     container TEXT NOT NULL DEFAULT '',
+     labels TEXT NOT NULL DEFAULT '{}',
+     kind TEXT NOT NULL,
+     message TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('firing','resolved')),
+     started_at INTEGER NOT NULL,
+     resolved_at INTEGER,
+     silenced INTEGER NOT NULL DEFAULT 0,
+     acked_by TEXT,
+     acked_at INTEGER
+   );
+   CREATE INDEX alerts_started ON alerts(started_at);
+   CREATE TABLE alert_deliveries (
+     id INTEGER PRIMARY KEY,
+     alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+     webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+     event TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     at INTEGER NOT NULL,
+     status INTEGER,
+     ok INTEGER NOT NULL,
+     error TEXT NOT NULL DEFAULT ''
+   );
+   CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);`,
 ];
 
 /** A database the panel will not run on; said in one line (main.ts), never with a stack. */

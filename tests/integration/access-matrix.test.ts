@@ -262,6 +262,41 @@ const SAMPLES: Sample[] = [
     body: {},
     allow: OWNER_WRITE,
   },
+  // The Vesla Console's routes (src/vesla/): {owned} is found by container name as the seed did.
+  { route: "GET /health", path: "/health", allow: ANYONE },
+  { route: "GET /api/apps", path: "/api/apps", allow: LOGGED_IN },
+  { route: "GET /api/apps/{name}/logs", path: "/api/apps/{owned}/logs?tail=1", allow: OWNER_READ },
+  { route: "GET /api/apps/{name}/stats", path: "/api/apps/{owned}/stats", allow: OWNER_READ },
+  // it is running already: nothing happens to those let through (200)
+  {
+    route: "POST /api/apps/{name}/action",
+    path: "/api/apps/{owned}/action",
+    body: { action: "start" },
+    allow: OWNER_WRITE,
+  },
+  // a list filtered to what the caller may see: 200 to every logged-in caller
+  {
+    route: "GET /api/v1/envs/{env}/deployments",
+    path: "/api/v1/envs/local/deployments?name={owned}",
+    allow: LOGGED_IN,
+  },
+  { route: "GET /api/v1/alerts", path: "/api/v1/alerts", allow: LOGGED_IN },
+  // id 0 is refused by the schema (400) once past the gate
+  { route: "POST /api/v1/alerts/{id}/ack", path: "/api/v1/alerts/0/ack", allow: OPERATORS },
+  { route: "GET /api/v1/alerts/rules", path: "/api/v1/alerts/rules", allow: ADMIN },
+  { route: "POST /api/v1/alerts/rules", path: "/api/v1/alerts/rules", body: {}, allow: ADMIN },
+  { route: "PUT /api/v1/alerts/rules/{id}", path: "/api/v1/alerts/rules/0", body: {}, allow: ADMIN },
+  { route: "DELETE /api/v1/alerts/rules/{id}", path: "/api/v1/alerts/rules/0", allow: ADMIN },
+  {
+    route: "POST /api/v1/alerts/rules/{id}/silence",
+    path: "/api/v1/alerts/rules/0/silence",
+    body: {},
+    allow: ADMIN,
+  },
+  { route: "GET /api/v1/alerts/webhooks", path: "/api/v1/alerts/webhooks", allow: ADMIN },
+  { route: "POST /api/v1/alerts/webhooks", path: "/api/v1/alerts/webhooks", body: {}, allow: ADMIN },
+  { route: "DELETE /api/v1/alerts/webhooks/{id}", path: "/api/v1/alerts/webhooks/0", allow: ADMIN },
+  { route: "GET /api/v1/alerts/deliveries", path: "/api/v1/alerts/deliveries", allow: ADMIN },
 ];
 
 interface TopicSample {
@@ -281,6 +316,7 @@ const TOPICS: TopicSample[] = [
   { topic: "networks:local", allow: LOGGED_IN },
   { topic: "events:local", allow: LOGGED_IN },
   { topic: "volumes:local", allow: LOGGED_IN },
+  { topic: "alerts", allow: LOGGED_IN },
 ];
 
 const DENIED = new Set([401, 403, 404]);

@@ -13,13 +13,16 @@ export type EnvRoute =
   | { page: "network"; env: string; id: string }
   | { page: "system"; env: string }
   | { page: "volumes"; env: string }
-  | { page: "volume"; env: string; name: string };
+  | { page: "volume"; env: string; name: string }
+  | { page: "apps"; env: string }
+  | { page: "app"; env: string; id: string };
 
 export type Route =
   | EnvRoute
   | { page: "setup" }
   | { page: "login" }
   | { page: "audit" }
+  | { page: "alerts" }
   | { page: AccessPage };
 
 /** Account, users, teams and security settings: loaded together, on first visit to any of them. */
@@ -48,6 +51,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
     case "setup":
     case "login":
     case "audit":
+    case "alerts":
       return { page: parts[0] };
     case "containers":
     case "top":
@@ -66,6 +70,7 @@ function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "networks") return id ? { page: "network", env, id } : { page, env };
   if (page === "system") return { page, env };
   if (page === "volumes") return id ? { page: "volume", env, name: id } : { page, env };
+  if (page === "apps") return id ? { page: "app", env, id } : { page: "apps", env };
   return { page: "containers", env };
 }
 
@@ -86,6 +91,7 @@ export function envHref(route: EnvRoute): string {
     return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
   if (route.page === "network") return `${base}/networks/${encodeURIComponent(route.id)}`;
   if (route.page === "volume") return `${base}/volumes/${encodeURIComponent(route.name)}`;
+  if (route.page === "app") return `${base}/apps/${encodeURIComponent(route.id)}`;
   return `${base}/${route.page}`;
 }
 

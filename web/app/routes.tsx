@@ -73,6 +73,18 @@ const VolumePage = lazyPage(
   () => import("../features/volumes/volume-page.tsx"),
   (m) => m.VolumePage,
 );
+const AppsPage = lazyPage(
+  () => import("../features/apps/apps-page.tsx"),
+  (m) => m.AppsPage,
+);
+const AppPage = lazyPage(
+  () => import("../features/apps/app-page.tsx"),
+  (m) => m.AppPage,
+);
+const AlertsPage = lazyPage(
+  () => import("../features/alerts/alerts-page.tsx"),
+  (m) => m.AlertsPage,
+);
 
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
@@ -90,6 +102,9 @@ const VIEWS: Views = {
   system: () => <SystemPage />,
   volumes: () => <VolumesPage />,
   volume: (r) => <VolumePage name={r.name} />,
+  apps: () => <AppsPage />,
+  app: (r) => <AppPage name={r.id} />,
+  alerts: () => <AlertsPage />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

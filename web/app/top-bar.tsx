@@ -36,6 +36,8 @@ function navLinks(env: string): NavLink[] {
       testid: "nav-volumes",
     },
     { href: envHref({ page: "system", env }), label: "System", pages: ["system"], testid: "nav-system" },
+    { href: envHref({ page: "apps", env }), label: "Apps", pages: ["apps", "app"], testid: "nav-apps" },
+    { href: "#/alerts", label: "Alerts", pages: ["alerts"], testid: "nav-alerts" },
     { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
     // Access control (issue #4): the account for everyone, who may do what for admins only.
     { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
@@ -46,10 +48,11 @@ function navLinks(env: string): NavLink[] {
 }
 
 /** Pages of one thing, which another environment does not have: its list there instead. */
-const ONE_THING = new Set<Route["page"]>(["container", "create", "network", "volume"]);
-const LIST_OF: Partial<Record<Route["page"], "networks" | "volumes">> = {
+const ONE_THING = new Set<Route["page"]>(["container", "create", "network", "volume", "app"]);
+const LIST_OF: Partial<Record<Route["page"], "networks" | "volumes" | "apps">> = {
   network: "networks",
   volume: "volumes",
+  app: "apps",
 };
 
 /** The same page in another environment; one container's or volume's page becomes that environment's list. */

@@ -36,8 +36,8 @@ export interface UserEntry extends User {
 
 export interface TeamResource {
   env: string;
-  kind: "env" | "container";
-  /** The container's name; empty for a whole environment. */
+  kind: "env" | "container" | "app";
+  /** The container's or app's name; empty for a whole environment. */
   ref: string;
 }
 

@@ -21,7 +21,8 @@ export function TeamsPage() {
       <h1>Teams</h1>
       <p class="muted">
         Containers labelled <code>ghostpanel.team=&lt;name&gt;</code> belong to that team on every engine;
-        whole environments and containers by name can be assigned here too.
+        whole environments, containers by name and Vesla apps (every container labelled{" "}
+        <code>vesla.app=&lt;name&gt;</code>, across redeploys) can be assigned here too.
       </p>
       <NewTeam onCreated={teams.reload} />
       {error && (
@@ -101,7 +102,8 @@ export function TeamsPage() {
 }
 
 function resourceLabel(r: TeamResource): string {
-  return r.kind === "env" ? `environment ${r.env}` : `${r.ref} on ${r.env}`;
+  if (r.kind === "env") return `environment ${r.env}`;
+  return `${r.kind === "app" ? "app " : ""}${r.ref} on ${r.env}`;
 }
 
 function NewTeam({ onCreated }: { onCreated: () => void }) {
@@ -148,18 +150,11 @@ function TeamEditor({ team, users, envs, onDone }: EditorProps) {
     team.resources.filter((r) => r.kind === "env").map((r) => r.env),
   );
   const [containers, setContainers] = useState(team.resources.filter((r) => r.kind === "container"));
-  const [env, setEnv] = useState(envs[0]?.id ?? "");
-  const [name, setName] = useState("");
+  const [apps, setApps] = useState(team.resources.filter((r) => r.kind === "app"));
   const { busy, run } = useChange();
 
   const toggle = <T,>(list: T[], item: T, on: boolean) =>
     on ? [...list, item] : list.filter((x) => x !== item);
-  const addContainer = () => {
-    const ref = name.trim();
-    if (!ref || !env || containers.some((c) => c.env === env && c.ref === ref)) return;
-    setContainers([...containers, { env, kind: "container", ref }]);
-    setName("");
-  };
 
   return (
     <form
@@ -169,6 +164,7 @@ function TeamEditor({ team, users, envs, onDone }: EditorProps) {
         const resources = [
           ...wholeEnvs.map((id): TeamResource => ({ env: id, kind: "env", ref: "" })),
           ...containers,
+          ...apps,
         ];
         if (await run(() => api("PUT", `/teams/${team.id}`, { members, resources }))) onDone(true);
       }}
@@ -204,53 +200,14 @@ function TeamEditor({ team, users, envs, onDone }: EditorProps) {
           </label>
         ))}
       </fieldset>
-      <fieldset class="choices">
-        <legend>Containers by name</legend>
-        {containers.length > 0 && (
-          <ul class="chips">
-            {containers.map((c) => (
-              <li key={`${c.env}/${c.ref}`}>
-                {resourceLabel(c)}
-                <button
-                  type="button"
-                  class="quiet"
-                  aria-label={`Remove ${c.ref}`}
-                  onClick={() => setContainers(containers.filter((x) => x !== c))}
-                >
-                  ×
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-        <div class="form-row">
-          {envs.length > 1 && (
-            <select aria-label="Environment" value={env} onChange={(e) => setEnv(e.currentTarget.value)}>
-              {envs.map((e) => (
-                <option key={e.id} value={e.id}>
-                  {e.name}
-                </option>
-              ))}
-            </select>
-          )}
-          <input
-            name="container_name"
-            aria-label="Container name"
-            placeholder="container name"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-            // Enter adds the name rather than saving the whole form half-done.
-            onKeyDown={(e) => {
-              if (e.key !== "Enter") return;
-              e.preventDefault();
-              addContainer();
-            }}
-          />
-          <button type="button" onClick={addContainer}>
-            Add
-          </button>
-        </div>
-      </fieldset>
+      <ByName
+        kind="container"
+        legend="Containers by name"
+        envs={envs}
+        items={containers}
+        onItems={setContainers}
+      />
+      <ByName kind="app" legend="Vesla apps by name" envs={envs} items={apps} onItems={setApps} />
       <div class="dialog-buttons">
         <button type="button" onClick={() => onDone(false)}>
           Cancel
@@ -260,5 +217,74 @@ function TeamEditor({ team, users, envs, onDone }: EditorProps) {
         </button>
       </div>
     </form>
+  );
+}
+
+interface ByNameProps {
+  kind: "container" | "app";
+  legend: string;
+  envs: EnvironmentView[];
+  items: TeamResource[];
+  onItems: (items: TeamResource[]) => void;
+}
+
+/** Resources a team owns by name on one engine: containers, or Vesla apps. */
+function ByName({ kind, legend, envs, items, onItems }: ByNameProps) {
+  const [env, setEnv] = useState(envs[0]?.id ?? "");
+  const [name, setName] = useState("");
+  const add = () => {
+    const ref = name.trim();
+    if (!ref || !env || items.some((c) => c.env === env && c.ref === ref)) return;
+    onItems([...items, { env, kind, ref }]);
+    setName("");
+  };
+  return (
+    <fieldset class="choices">
+      <legend>{legend}</legend>
+      {items.length > 0 && (
+        <ul class="chips">
+          {items.map((c) => (
+            <li key={`${c.env}/${c.ref}`}>
+              {resourceLabel(c)}
+              <button
+                type="button"
+                class="quiet"
+                aria-label={`Remove ${c.ref}`}
+                onClick={() => onItems(items.filter((x) => x !== c))}
+              >
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div class="form-row">
+        {envs.length > 1 && (
+          <select aria-label="Environment" value={env} onChange={(e) => setEnv(e.currentTarget.value)}>
+            {envs.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.name}
+              </option>
+            ))}
+          </select>
+        )}
+        <input
+          name={`${kind}_name`}
+          aria-label={kind === "app" ? "App name" : "Container name"}
+          placeholder={`${kind} name`}
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+          // Enter adds the name rather than saving the whole form half-done.
+          onKeyDown={(e) => {
+            if (e.key !== "Enter") return;
+            e.preventDefault();
+            add();
+          }}
+        />
+        <button type="button" onClick={add}>
+          Add
+        </button>
+      </div>
+    </fieldset>
   );
 }
