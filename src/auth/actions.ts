@@ -28,6 +28,13 @@ export const ACTIONS = [
   "events:read",
   // an engine-wide prune (networks, or everything unused): what goes is not one team's
   "system:prune",
+  // images belong to the engine, not to a team: everyone reads them (docs/security.md, "Images")
+  "images:read",
+  // pull (what a registry holds under a name, harmless until run) and export (no more than a
+  // container of the image would show its creator)
+  "images:pull",
+  // tag, remove, push, build, import, load, prune: what changes what a name means for every team
+  "images:manage",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -43,6 +50,7 @@ const VIEWER: Action[] = [
   "host:read",
   "networks:read",
   "events:read",
+  "images:read",
 ];
 const OPERATOR: Action[] = [
   ...VIEWER,
@@ -50,6 +58,7 @@ const OPERATOR: Action[] = [
   "containers:exec",
   "jobs:cancel",
   "networks:operate",
+  "images:pull",
 ];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
@@ -69,6 +78,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "metrics:read",
   "networks:read",
   "events:read",
+  "images:read",
 ]);
 
 /**
@@ -91,6 +101,9 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "networks:operate",
   "events:read",
   "system:prune",
+  "images:read",
+  "images:pull",
+  "images:manage",
 ]);
 
 /**

@@ -7,6 +7,7 @@ import type {
   ContainerItem,
   EngineEventItem,
   EnvironmentView,
+  ImageItem,
   JobItem,
   LogLine,
   NetworkItem,
@@ -29,6 +30,7 @@ export interface FrameData {
   networks: CollectionFrames<NetworkItem>;
   /** `recent`: the last events the panel kept, on subscribe; `event`: each one as it comes */
   events: { recent: EngineEventItem[]; event: EngineEventItem };
+  images: CollectionFrames<ImageItem>;
 }
 
 /**
@@ -50,4 +52,5 @@ export const topic = {
   jobs: (env: string) => `jobs:${env}`,
   networks: (env: string) => `networks:${env}`,
   events: (env: string) => `events:${env}`,
+  images: (env: string) => `images:${env}`,
 };

@@ -50,12 +50,13 @@ export function createApp(deps: PanelDeps) {
   // First, so that it sees the answer of everything after it, refusals included.
   app.use("*", auditRequests(deps.audit, routes));
   app.use("*", securityHeaders);
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody("body_too_large", `request body over ${MAX_BODY_BYTES} bytes`), 413),
-    }),
+  const smallBodies = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json(errorBody("body_too_large", `request body over ${MAX_BODY_BYTES} bytes`), 413),
+  });
+  // An upload route (an image tar, a build context) streams its body under a limit of its own.
+  app.use("/api/*", (c, next) =>
+    routes.uploadLimit(c.req.method, c.req.path) === undefined ? smallBodies(c, next) : next(),
   );
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));

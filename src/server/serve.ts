@@ -10,6 +10,7 @@ import { UserStore } from "../auth/users.ts";
 import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
 import type { RouteInfo } from "../http/route-table.ts";
+import { MAX_UPLOAD_BYTES } from "../http/upload.ts";
 import { Jobs } from "../jobs/jobs.ts";
 import { SecretKeyError } from "../secrets/key-file.ts";
 import { openVault, type SecretVault } from "../secrets/vault.ts";
@@ -126,6 +127,8 @@ export async function startPanel(
     Bun.serve({
       hostname: config.host,
       fetch: app.fetch,
+      // Upload routes stream their bodies and enforce their own limits (src/http/upload.ts).
+      maxRequestBodySize: MAX_UPLOAD_BYTES,
       websocket: { ...websocket, backpressureLimit: SEND_BUFFER_LIMIT * 2, maxPayloadLength: 64 * 1024 },
       ...listen,
     });
