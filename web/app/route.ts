@@ -11,7 +11,9 @@ export type EnvRoute =
   | { page: "host"; env: string }
   | { page: "networks"; env: string }
   | { page: "network"; env: string; id: string }
-  | { page: "system"; env: string };
+  | { page: "system"; env: string }
+  | { page: "images"; env: string }
+  | { page: "image"; env: string; id: string };
 
 export type Route =
   | EnvRoute
@@ -60,6 +62,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
 function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "containers" && id) return { page: "container", env, id, tab: tab || undefined };
   if (page === "create") return { page: "create", env, from: id || undefined };
+  if (page === "images") return id ? { page: "image", env, id } : { page: "images", env };
   if (page === "top" || page === "host") return { page, env };
   if (page === "networks") return id ? { page: "network", env, id } : { page, env };
   if (page === "system") return { page, env };
@@ -82,6 +85,7 @@ export function envHref(route: EnvRoute): string {
   if (route.page === "create")
     return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
   if (route.page === "network") return `${base}/networks/${encodeURIComponent(route.id)}`;
+  if (route.page === "image") return `${base}/images/${encodeURIComponent(route.id)}`;
   return `${base}/${route.page}`;
 }
 

@@ -65,6 +65,10 @@ const SystemPage = lazyPage(
   () => import("../features/system/system-page.tsx"),
   (m) => m.SystemPage,
 );
+const ImagePages = lazyPage(
+  () => import("../features/images/image-pages.tsx"),
+  (m) => m.ImagePages,
+);
 
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
@@ -80,6 +84,8 @@ const VIEWS: Views = {
   networks: () => <NetworksPage />,
   network: (r) => <NetworkPage id={r.id} />,
   system: () => <SystemPage />,
+  images: () => <ImagePages />,
+  image: (r) => <ImagePages id={r.id} />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

@@ -30,6 +30,12 @@ function navLinks(env: string): NavLink[] {
       testid: "nav-networks",
     },
     { href: envHref({ page: "system", env }), label: "System", pages: ["system"], testid: "nav-system" },
+    {
+      href: envHref({ page: "images", env }),
+      label: "Images",
+      pages: ["images", "image"],
+      testid: "nav-images",
+    },
     { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
     // Access control (issue #4): the account for everyone, who may do what for admins only.
     { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
@@ -42,7 +48,11 @@ function navLinks(env: string): NavLink[] {
 /** The same page in another environment; one container's page becomes that environment's list. */
 function inEnv(route: Route, env: string): string {
   return envHref(
-    isEnvRoute(route) && route.page !== "container" && route.page !== "create" && route.page !== "network"
+    isEnvRoute(route) &&
+      route.page !== "container" &&
+      route.page !== "create" &&
+      route.page !== "network" &&
+      route.page !== "image"
       ? { ...route, env }
       : { page: "containers", env },
   );
