@@ -21,6 +21,7 @@ import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { benchContainerList, type ListResult, type ListSettings } from "./container-list.ts";
 import { benchIdleRss, type RssResult, type Seed } from "./idle-rss.ts";
+import { benchImageList, type ImageListResult, type ImageListSettings } from "./image-list.ts";
 import {
   BURN_CMD,
   engineVersion,
@@ -51,7 +52,7 @@ import {
 } from "./stats.ts";
 
 const QUICK = process.argv.includes("--quick");
-const GROUPS = ["list", "rss", "startup", "stats"] as const;
+const GROUPS = ["list", "rss", "startup", "stats", "images"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv);
 const CONTAINERS = 100;
@@ -79,6 +80,14 @@ const STATS: StatsSettings = {
   idleMs: IDLE_MS,
 };
 const STATS_RSS_CLIENTS = 100;
+const IMAGE_LIST: ImageListSettings = {
+  images: 200,
+  warmup: QUICK ? 20 : 50,
+  sequential: QUICK ? 100 : 500,
+  concurrentLoops: 8,
+  concurrentRequests: QUICK ? 200 : 1_000,
+  rounds: QUICK ? 2 : 4,
+};
 const OVERALL_TIMEOUT_MS = 25 * 60_000;
 
 const BUDGETS = {
@@ -89,6 +98,7 @@ const BUDGETS = {
   statsP99Ms: { 100: 20, 1000: 100 } as Record<number, number>,
   statsCpuRatio: 0.1,
   statsRssMiB: 80,
+  imageListSpeedup: 10,
 };
 
 function parseOnly(argv: string[]): Set<Group> {
@@ -285,7 +295,12 @@ async function main(): Promise<number> {
     }
   }
 
+  const images = ONLY.has("images")
+    ? await attempt("image list", () => benchImageList(target, IMAGE_LIST))
+    : skipped<ImageListResult>();
+
   const { rows, budgets } = summarise(list, rss, startup, stats);
+  summariseImages(images, rows, budgets);
   const outcomes: [string, Outcome<unknown>][] = [
     ["container_list", list],
     ["idle_rss", rss],
@@ -294,6 +309,7 @@ async function main(): Promise<number> {
     ["stats_latency", stats.latency],
     ["stats_cpu", stats.cpu],
     ["stats_rss", stats.rss],
+    ["image_list", images],
   ];
   const ran = (o: Outcome<unknown>) => o.ok || o.error !== "skipped";
   const errors = [
@@ -670,3 +686,49 @@ try {
   clearTimeout(watchdog);
 }
 process.exit(exitCode);
+
+/** Image list (issue #10): the panel's list from memory against the engine's own, same run. */
+function summariseImages(images: Outcome<ImageListResult>, rows: Row[], budgets: Budget[]): void {
+  const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+  if (!images.ok) {
+    if (images.error !== "skipped")
+      rows.push({
+        benchmark: "image list",
+        metric: "FAILED",
+        panel: images.error.slice(0, 60),
+        baseline: "",
+        ratio: "",
+      });
+    return;
+  }
+  const { engine, panel, ratios, images_on_engine } = images.value;
+  const add = (metric: string, p: string, e: string, ratio: number, withBudget: boolean) => {
+    const b = withBudget
+      ? budget("image list", `${metric} speed-up vs engine`, ratio, "x", "min", BUDGETS.imageListSpeedup)
+      : undefined;
+    if (b) budgets.push(b);
+    rows.push({
+      benchmark: "image list",
+      metric,
+      panel: p,
+      baseline: e,
+      ratio: `${ratio.toFixed(2)}x`,
+      budget: b,
+    });
+  };
+  add(
+    `p50 latency, ${images_on_engine} images`,
+    ms(panel.p50_ms),
+    `${ms(engine.p50_ms)} (engine)`,
+    ratios.p50,
+    true,
+  );
+  add("p99 latency", ms(panel.p99_ms), `${ms(engine.p99_ms)} (engine)`, ratios.p99, false);
+  add(
+    `req/s (${images.value.settings.concurrentLoops} loops)`,
+    `${panel.requests_per_s.toFixed(0)}/s`,
+    `${engine.requests_per_s.toFixed(0)}/s (engine)`,
+    ratios.requests_per_s,
+    false,
+  );
+}
