@@ -10,7 +10,7 @@ import {
   TEST_IMAGE,
   uniqueName,
 } from "../helpers/engine.ts";
-import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
+import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 import { StreamClient } from "../helpers/stream.ts";
 
@@ -152,6 +152,50 @@ describe("images", () => {
       client.close();
     }
   }, 30_000);
+
+  it("shows a viewer every image, but only the containers it may see using them; a viewer pulls nothing", async () => {
+    const made = await p.api("POST", "/api/v1/users", {
+      username: `${PREFIX}viewer`,
+      password: "viewer-password",
+      role: "viewer",
+    });
+    expect(made.status).toBe(201);
+    const token = await tokenFor(
+      p.url,
+      { username: `${PREFIX}viewer`, password: "viewer-password" },
+      "images",
+    );
+    const as = (path: string, init: RequestInit = {}) =>
+      fetch(p.url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+    const name = uniqueName("other-team");
+    docker(
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--label",
+      RUN_LABEL,
+      "--label",
+      "ghostpanel.team=elsewhere",
+      `${PREFIX}built:1`,
+      "sleep",
+      "3600",
+    );
+    const id = imageId(`${PREFIX}built:1`);
+    type Listed = { id: string; containers: { name: string }[] };
+    const usedBy = async (list: Listed[]) => list.find((i) => i.id === id)?.containers.map((c) => c.name);
+    await eventually(async () =>
+      (await usedBy((await p.api("GET", `${BASE}/images`)).body))?.includes(name) ? true : undefined,
+    );
+    expect(await usedBy((await (await as(`${BASE}/images`)).json()) as Listed[])).toEqual([]);
+    const pulled = await as(`${BASE}/images/pull`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ reference: "x:1" }),
+    });
+    expect(pulled.status).toBe(403);
+    docker("rm", "-f", name);
+  }, 60_000);
 
   it("inspects an image and reads its layer history", async () => {
     const id = imageId(`${PREFIX}built:1`);
