@@ -82,6 +82,11 @@ describe("images in Chromium, from dist/ghostpanel", () => {
       );
     expect(steps.filter(([id, bar]) => bar && /^[a-f0-9]{12}$/.test(String(id))).length).toBeGreaterThan(0);
     await row(remote).waitFor({ timeout: 30_000 });
+    // A reloaded page gets the job back from jobs:<env>, bars and all.
+    await page.reload();
+    const again = page.locator('[data-testid="job"]', { hasText: remote }).first();
+    await again.locator('[data-testid="job-state"]', { hasText: "done" }).waitFor({ timeout: 30_000 });
+    expect(await again.locator('[data-testid="job-steps"] progress').count()).toBe(steps.length);
     expect(problems).toEqual([]);
   }, 240_000);
 
