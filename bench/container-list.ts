@@ -131,11 +131,11 @@ export async function benchContainerList(target: Target, s: ListSettings): Promi
   }
 }
 
-function newSide() {
+export function newSide() {
   return { samples: [] as number[], count: 0, ms: 0 };
 }
 
-function summarise(side: ReturnType<typeof newSide>, bodyBytes: number): SideResult {
+export function summarise(side: ReturnType<typeof newSide>, bodyBytes: number): SideResult {
   return {
     p50_ms: round(percentile(side.samples, 50), 3),
     p99_ms: round(percentile(side.samples, 99), 3),

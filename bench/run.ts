@@ -12,7 +12,10 @@
  * Issue #10, group `volumes` (bench/volume-backup.ts): a 1 GiB volume backed up through the panel,
  *   its RSS growth meanwhile, and its throughput against `docker cp` of the same volume.
  *
- * `--only list,rss,startup,stats,volumes` runs only the groups named (e.g. `--only stats`).
+ * Issue #10, group `images` (bench/image-list.ts): the image list from the panel's memory against
+ *   the engine's own, with 200 images.
+ *
+ * `--only list,rss,startup,stats,volumes,images` runs only the groups named (e.g. `--only stats`).
  *
  * Every number is also given as a ratio against a baseline measured in the same run, because these
  * machines are noisy. Budgets are printed next to the numbers and never fail the run; a benchmark
@@ -24,6 +27,7 @@ import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { benchContainerList, type ListResult, type ListSettings } from "./container-list.ts";
 import { benchIdleRss, type RssResult, type Seed } from "./idle-rss.ts";
+import { benchImageList, type ImageListResult, type ImageListSettings } from "./image-list.ts";
 import {
   BURN_CMD,
   engineVersion,
@@ -55,7 +59,7 @@ import {
 import { benchVolumeBackup, type VolumeBackupResult, type VolumeBackupSettings } from "./volume-backup.ts";
 
 const QUICK = process.argv.includes("--quick");
-const GROUPS = ["list", "rss", "startup", "stats", "volumes"] as const;
+const GROUPS = ["list", "rss", "startup", "stats", "volumes", "images"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv);
 const CONTAINERS = 100;
@@ -83,6 +87,15 @@ const STATS: StatsSettings = {
   idleMs: IDLE_MS,
 };
 const STATS_RSS_CLIENTS = 100;
+const IMAGE_LIST: ImageListSettings = {
+  images: 200,
+  warmup: QUICK ? 20 : 50,
+  sequential: QUICK ? 100 : 500,
+  concurrentLoops: 8,
+  concurrentRequests: QUICK ? 200 : 1_000,
+  rounds: QUICK ? 2 : 4,
+};
+
 const VOLUMES: VolumeBackupSettings = {
   bytes: (QUICK ? 256 : 1024) * 1024 * 1024,
   warmBytes: (QUICK ? 32 : 64) * 1024 * 1024,
@@ -100,6 +113,7 @@ const BUDGETS = {
   statsCpuRatio: 0.1,
   statsRssMiB: 80,
   volumeBackupRssGrowthMiB: 16,
+  imageListSpeedup: 10,
 };
 
 function parseOnly(argv: string[]): Set<Group> {
@@ -299,9 +313,13 @@ async function main(): Promise<number> {
   const volumes = ONLY.has("volumes")
     ? await attempt("volume backup", () => benchVolumeBackup(target, VOLUMES))
     : skipped<VolumeBackupResult>();
+  const images = ONLY.has("images")
+    ? await attempt("image list", () => benchImageList(target, IMAGE_LIST))
+    : skipped<ImageListResult>();
 
   const { rows, budgets } = summarise(list, rss, startup, stats);
   summariseVolumes(volumes, rows, budgets);
+  summariseImages(images, rows, budgets);
   const outcomes: [string, Outcome<unknown>][] = [
     ["container_list", list],
     ["idle_rss", rss],
@@ -311,6 +329,7 @@ async function main(): Promise<number> {
     ["stats_cpu", stats.cpu],
     ["stats_rss", stats.rss],
     ["volume_backup", volumes],
+    ["image_list", images],
   ];
   const ran = (o: Outcome<unknown>) => o.ok || o.error !== "skipped";
   const errors = [
@@ -349,6 +368,7 @@ async function main(): Promise<number> {
     settings: {
       stats: { ...STATS, rss_clients: STATS_RSS_CLIENTS, burn_cmd: BURN_CMD.join(" ") },
       volumes: VOLUMES,
+      images: IMAGE_LIST,
     },
     results: Object.fromEntries(outcomes.filter(([, o]) => ran(o)).map(([name, o]) => [name, result(o)])),
     budgets,
@@ -690,6 +710,52 @@ try {
   clearTimeout(watchdog);
 }
 process.exit(exitCode);
+
+/** Image list (issue #10): the panel's list from memory against the engine's own, same run. */
+function summariseImages(images: Outcome<ImageListResult>, rows: Row[], budgets: Budget[]): void {
+  const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+  if (!images.ok) {
+    if (images.error !== "skipped")
+      rows.push({
+        benchmark: "image list",
+        metric: "FAILED",
+        panel: images.error.slice(0, 60),
+        baseline: "",
+        ratio: "",
+      });
+    return;
+  }
+  const { engine, panel, ratios, images_on_engine } = images.value;
+  const add = (metric: string, p: string, e: string, ratio: number, withBudget: boolean) => {
+    const b = withBudget
+      ? budget("image list", `${metric} speed-up vs engine`, ratio, "x", "min", BUDGETS.imageListSpeedup)
+      : undefined;
+    if (b) budgets.push(b);
+    rows.push({
+      benchmark: "image list",
+      metric,
+      panel: p,
+      baseline: e,
+      ratio: `${ratio.toFixed(2)}x`,
+      budget: b,
+    });
+  };
+  add(
+    `p50 latency, ${images_on_engine} images`,
+    ms(panel.p50_ms),
+    `${ms(engine.p50_ms)} (engine)`,
+    ratios.p50,
+    true,
+  );
+  add("p99 latency", ms(panel.p99_ms), `${ms(engine.p99_ms)} (engine)`, ratios.p99, false);
+  add(
+    `req/s (${images.value.settings.concurrentLoops} loops)`,
+    `${panel.requests_per_s.toFixed(0)}/s`,
+    `${engine.requests_per_s.toFixed(0)}/s (engine)`,
+    ratios.requests_per_s,
+    false,
+  );
+}
 
 function summariseVolumes(volumes: Outcome<VolumeBackupResult>, rows: Row[], budgets: Budget[]): void {
   if (!volumes.ok) {

@@ -36,6 +36,13 @@ export const ACTIONS = [
   // alerts (src/alerts/): seeing those of what one may see; rules and webhooks are the admins'
   "alerts:read",
   "alerts:manage",
+  // images belong to the engine, not to a team: everyone reads them (docs/security.md, "Images")
+  "images:read",
+  // pull (what a registry holds under a name, harmless until run) and export (no more than a
+  // container of the image would show its creator)
+  "images:pull",
+  // tag, remove, push, build, import, load, prune: what changes what a name means for every team
+  "images:manage",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -52,6 +59,7 @@ const VIEWER: Action[] = [
   "networks:read",
   "events:read",
   "volumes:read",
+  "images:read",
 ];
 const OPERATOR: Action[] = [
   ...VIEWER,
@@ -62,6 +70,7 @@ const OPERATOR: Action[] = [
   "volumes:operate",
   "volumes:files",
   "alerts:read",
+  "images:pull",
 ];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
@@ -83,6 +92,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "events:read",
   "volumes:read",
   "alerts:read",
+  "images:read",
 ]);
 
 /**
@@ -110,6 +120,9 @@ export const ENGINE_TOKEN_ACTIONS: ReadonlySet<Action> = new Set([
   "volumes:files",
   "volumes:prune",
   "alerts:read",
+  "images:read",
+  "images:pull",
+  "images:manage",
 ]);
 
 /**

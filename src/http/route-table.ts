@@ -24,6 +24,11 @@ export interface RouteSpec<
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * The body is an upload of this content type, streamed to the handler (src/http/upload.ts), up
+   * to `maxBytes`: exempt from the small limit JSON bodies have.
+   */
+  upload?: { contentType: string; maxBytes: number };
   responses: Record<number, string | { description: string; schema: Schema }>;
 }
 
@@ -47,6 +52,7 @@ type AnySpec = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefi
  */
 export class RouteTable {
   private readonly specs: AnySpec[] = [];
+  private readonly uploads: { method: string; path: RegExp; maxBytes: number }[] = [];
 
   /** `gate` lets a request through to a non-public route or throws (401, 403). */
   constructor(
@@ -59,6 +65,15 @@ export class RouteTable {
     handler: (c: AppContext, input: RouteInput<P, Q, B>) => Response | Promise<Response>,
   ): void {
     this.specs.push(spec as AnySpec);
+    if (spec.upload) {
+      // {param} is one path segment; the rest of an API path is literal.
+      const pattern = spec.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{\w+\}/g, "[^/]+");
+      this.uploads.push({
+        method: spec.method.toUpperCase(),
+        path: new RegExp(`^${pattern}$`),
+        maxBytes: spec.upload.maxBytes,
+      });
+    }
     const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
     this.app.on(spec.method.toUpperCase(), honoPath, async (c) => {
       // Before validation: nobody learns what a route takes before they are let in.
@@ -70,6 +85,11 @@ export class RouteTable {
       };
       return handler(c, input as RouteInput<P, Q, B>);
     });
+  }
+
+  /** The limit of an upload route's body, or undefined when the request is for no upload route. */
+  uploadLimit(method: string, path: string): number | undefined {
+    return this.uploads.find((u) => u.method === method && u.path.test(path))?.maxBytes;
   }
 
   /** Every route declared, for the access matrix test and the docs. */
@@ -97,6 +117,14 @@ export class RouteTable {
         tags: [s.tag],
         ...(s.policy === "public" ? { security: [] } : { "x-ghostpanel-action": s.policy }),
         ...(parameters.length ? { parameters } : {}),
+        ...(s.upload
+          ? {
+              requestBody: {
+                required: true,
+                content: { [s.upload.contentType]: { schema: { type: "string", format: "binary" } } },
+              },
+            }
+          : {}),
         ...(s.body
           ? {
               requestBody: {

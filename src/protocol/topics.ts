@@ -8,6 +8,7 @@ import type {
   ContainerItem,
   EngineEventItem,
   EnvironmentView,
+  ImageItem,
   JobItem,
   LogLine,
   NetworkItem,
@@ -34,6 +35,7 @@ export interface FrameData {
   volumes: CollectionFrames<VolumeItem>;
   /** every alert the subscriber may see: the recent ones, then each as it fires, resolves or is acknowledged */
   alerts: { snapshot: Alert[]; upsert: Alert };
+  images: CollectionFrames<ImageItem>;
 }
 
 /**
@@ -57,4 +59,5 @@ export const topic = {
   events: (env: string) => `events:${env}`,
   volumes: (env: string) => `volumes:${env}`,
   alerts: () => "alerts",
+  images: (env: string) => `images:${env}`,
 };

@@ -261,3 +261,20 @@ export interface VolumeSizes {
   /** Bytes by volume name; -1 where the engine could not say. */
   sizes: Record<string, number>;
 }
+
+/** An image as `images:<env>` frames and `GET /api/v1/envs/<env>/images` carry it (the engine's list, as `docker image ls` reads it). */
+export interface ImageItem {
+  /** "sha256:<64 hex>" */
+  id: string;
+  /** "repo:tag" references; empty for a dangling image */
+  tags: string[];
+  /** "repo@sha256:…": the registry digests it was pulled or pushed as */
+  digests: string[];
+  /** bytes, its layers included */
+  size: number;
+  /** unix seconds */
+  created: number;
+  labels: Record<string, string>;
+  /** no tag: what a prune of dangling images removes when no container uses it */
+  dangling: boolean;
+}

@@ -7,7 +7,6 @@ import { AnonymousLimit, limitAnonymous } from "../http/anonymous-limit.ts";
 import type { AppEnv } from "../http/context.ts";
 import { errorBody, handleError } from "../http/errors.ts";
 import { RouteTable } from "../http/route-table.ts";
-import { STREAMED_UPLOADS } from "../http/uploads.ts";
 import { VESLA_PATHS, veslaErrorShape } from "../vesla/errors.ts";
 import type { PanelDeps } from "./deps.ts";
 import { ROUTE_MODULES, type RouteModule } from "./modules.ts";
@@ -58,12 +57,13 @@ export function createApp(deps: PanelDeps, modules: RouteModule[] = ROUTE_MODULE
   // First, so that it sees the answer of everything after it, refusals included.
   app.use("*", auditRequests(deps.audit, routes));
   app.use("*", securityHeaders);
-  const limitBody = bodyLimit({
+  const smallBodies = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => c.json(errorBody("body_too_large", `request body over ${MAX_BODY_BYTES} bytes`), 413),
   });
+  // An upload route (an image tar, a build context) streams its body under a limit of its own.
   app.use("/api/*", (c, next) =>
-    c.req.method !== "GET" && STREAMED_UPLOADS.some((r) => r.test(c.req.path)) ? next() : limitBody(c, next),
+    routes.uploadLimit(c.req.method, c.req.path) === undefined ? smallBodies(c, next) : next(),
   );
   app.use("/api/*", identifyCaller(deps));
   app.use("/metrics", identifyCaller(deps));

@@ -13,6 +13,11 @@ import { envRoutes } from "../envs/routes.ts";
 import { registerEnvironmentTopic } from "../envs/topic.ts";
 import { historyRoutes } from "../history/routes.ts";
 import type { RouteTable } from "../http/route-table.ts";
+import { imageBuildRoutes } from "../images/build-routes.ts";
+import { IMAGES } from "../images/kind.ts";
+import { imageRoutes } from "../images/routes.ts";
+import { registerImageTopic } from "../images/topic.ts";
+import { imageTransferRoutes } from "../images/transfer-routes.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { registerJobTopic } from "../jobs/topic.ts";
 import { NETWORKS } from "../networks/kind.ts";
@@ -58,6 +63,10 @@ export const ROUTE_MODULES: RouteModule[] = [
   veslaRoutes,
   historyRoutes,
   alertRoutes,
+  // before imageRoutes: its /images/{id} would take "get" (the export) for an id
+  imageTransferRoutes,
+  imageBuildRoutes,
+  imageRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -72,7 +81,8 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerEventsTopic,
   registerVolumeTopic,
   registerAlertTopic,
+  registerImageTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */
-export const LIST_KINDS: ListKind<{ id: string }>[] = [NETWORKS, VOLUMES];
+export const LIST_KINDS: ListKind<{ id: string }>[] = [NETWORKS, VOLUMES, IMAGES];

@@ -12,7 +12,7 @@ import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
 import { DeployHistory } from "../history/deploy-history.ts";
 import type { RouteInfo } from "../http/route-table.ts";
-import { MAX_UPLOAD_BYTES } from "../http/uploads.ts";
+import { MAX_UPLOAD_BYTES } from "../http/upload.ts";
 import { Jobs } from "../jobs/jobs.ts";
 import { SecretKeyError } from "../secrets/key-file.ts";
 import { openVault, type SecretVault } from "../secrets/vault.ts";
@@ -137,7 +137,7 @@ export async function startPanel(
     Bun.serve({
       hostname: config.host,
       fetch: app.fetch,
-      // Bun's default (128 MiB) would cut a volume's restore short; every other route keeps 1 MiB (app.ts).
+      // Upload routes stream their bodies and enforce their own limits (src/http/upload.ts).
       maxRequestBodySize: MAX_UPLOAD_BYTES,
       websocket: { ...websocket, backpressureLimit: SEND_BUFFER_LIMIT * 2, maxPayloadLength: 64 * 1024 },
       ...listen,

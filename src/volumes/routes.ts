@@ -10,7 +10,7 @@ import { envFor, NotFound } from "../envs/resolve.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
-import { MAX_UPLOAD_BYTES } from "../http/uploads.ts";
+import { MAX_UPLOAD_BYTES } from "../http/upload.ts";
 import { VolumeCreateSchema, VolumeName } from "../safety/create-schema.ts";
 import { vetVolumeCreate, volumeDriverProblems } from "../safety/rules.ts";
 import { createVolume } from "./create.ts";
@@ -455,6 +455,7 @@ export function volumeRoutes(
         "Restore a .tar.gz (or .tar) sent as the raw request body into the volume (?create=true makes it if missing; ?replace=true empties it first), checked entry by entry and read back to verify",
       params: VolumeParams,
       query: z.object({ create: queryFlag, replace: queryFlag }),
+      upload: { contentType: "application/gzip", maxBytes: MAX_UPLOAD_BYTES },
       responses: {
         200: json(
           z.object({

@@ -1,7 +1,15 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanupEngine, docker, eventually, RUN_LABEL, runContainer, uniqueName } from "../helpers/engine.ts";
+import {
+  cleanupEngine,
+  docker,
+  eventually,
+  RUN_LABEL,
+  runContainer,
+  TEST_IMAGE,
+  uniqueName,
+} from "../helpers/engine.ts";
 import { cleanupNetworks } from "../helpers/networks.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 import { type Frame, StreamClient } from "../helpers/stream.ts";
@@ -297,6 +305,76 @@ const SAMPLES: Sample[] = [
   { route: "POST /api/v1/alerts/webhooks", path: "/api/v1/alerts/webhooks", body: {}, allow: ADMIN },
   { route: "DELETE /api/v1/alerts/webhooks/{id}", path: "/api/v1/alerts/webhooks/0", allow: ADMIN },
   { route: "GET /api/v1/alerts/deliveries", path: "/api/v1/alerts/deliveries", allow: ADMIN },
+  // images: {image} is the test image, read and never changed
+  { route: "GET /api/v1/envs/{env}/images", path: "/api/v1/envs/local/images", allow: LOGGED_IN },
+  {
+    route: "GET /api/v1/envs/{env}/images/{id}",
+    path: "/api/v1/envs/local/images/{image}",
+    allow: LOGGED_IN,
+  },
+  {
+    route: "GET /api/v1/envs/{env}/images/{id}/history",
+    path: "/api/v1/envs/local/images/{image}/history",
+    allow: LOGGED_IN,
+  },
+  // a preview only, of a label nothing has
+  {
+    route: "GET /api/v1/envs/{env}/images/prune",
+    path: "/api/v1/envs/local/images/prune?label=matrix.none",
+    allow: ENGINE_ADMIN,
+  },
+  // the bodies and queries below are refused after the gate (400): nothing is pulled, removed or built
+  {
+    route: "POST /api/v1/envs/{env}/images/prune",
+    path: "/api/v1/envs/local/images/prune",
+    body: { all: "no" },
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/images/{id}/tag",
+    path: "/api/v1/envs/local/images/{image}/tag",
+    body: {},
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "DELETE /api/v1/envs/{env}/images/{id}",
+    path: "/api/v1/envs/local/images/{image}?tag=Not%20A%20Tag",
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/images/pull",
+    path: "/api/v1/envs/local/images/pull",
+    body: {},
+    allow: OPERATORS,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/images/push",
+    path: "/api/v1/envs/local/images/push",
+    body: {},
+    allow: ENGINE_ADMIN,
+  },
+  { route: "GET /api/v1/envs/{env}/images/get", path: "/api/v1/envs/local/images/get", allow: OPERATORS },
+  {
+    route: "POST /api/v1/envs/{env}/images/import",
+    path: "/api/v1/envs/local/images/import?reference=Not%20A%20Tag",
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/images/load",
+    path: "/api/v1/envs/local/images/load",
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/images/build",
+    path: "/api/v1/envs/local/images/build",
+    body: {},
+    allow: ENGINE_ADMIN,
+  },
+  {
+    route: "POST /api/v1/envs/{env}/images/build/upload",
+    path: "/api/v1/envs/local/images/build/upload?networkmode=host",
+    allow: ENGINE_ADMIN,
+  },
 ];
 
 interface TopicSample {
@@ -316,6 +394,7 @@ const TOPICS: TopicSample[] = [
   { topic: "networks:local", allow: LOGGED_IN },
   { topic: "events:local", allow: LOGGED_IN },
   { topic: "volumes:local", allow: LOGGED_IN },
+  { topic: "images:local", allow: LOGGED_IN },
   { topic: "alerts", allow: LOGGED_IN },
 ];
 
@@ -329,14 +408,20 @@ describe("access matrix: every route and topic against every caller", () => {
   const ownednet = uniqueName("alphanet");
   const ownedVolume = uniqueName("alpha-vol");
 
+  let image = "";
   const fill = (s: string) =>
-    s.replaceAll("{owned}", owned).replaceAll("{ownednet}", ownednet).replaceAll("{vol}", ownedVolume);
+    s
+      .replaceAll("{owned}", owned)
+      .replaceAll("{ownednet}", ownednet)
+      .replaceAll("{vol}", ownedVolume)
+      .replaceAll("{image}", image);
 
   beforeAll(async () => {
     // Three kinds of caller without valid credentials, forty refusals each: more than an address
     // may have by default (tests/integration/anonymous-limit.test.ts tests that limit).
     p = await startTestPanel(["--anonymous-limit", "0"]);
     owned = uniqueName("alpha");
+    image = docker("image", "inspect", "--format", "{{.Id}}", TEST_IMAGE);
     unowned = uniqueName("nobody");
     // It logs a line, so that its logs topic has something to send.
     runContainer(owned, ["sh", "-c", "echo ready; exec sleep 3600"], ["--label", "ghostpanel.team=alpha"]);

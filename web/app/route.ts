@@ -15,7 +15,9 @@ export type EnvRoute =
   | { page: "volumes"; env: string }
   | { page: "volume"; env: string; name: string }
   | { page: "apps"; env: string }
-  | { page: "app"; env: string; id: string };
+  | { page: "app"; env: string; id: string }
+  | { page: "images"; env: string }
+  | { page: "image"; env: string; id: string };
 
 export type Route =
   | EnvRoute
@@ -66,6 +68,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
 function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "containers" && id) return { page: "container", env, id, tab: tab || undefined };
   if (page === "create") return { page: "create", env, from: id || undefined };
+  if (page === "images") return id ? { page: "image", env, id } : { page: "images", env };
   if (page === "top" || page === "host") return { page, env };
   if (page === "networks") return id ? { page: "network", env, id } : { page, env };
   if (page === "system") return { page, env };
@@ -92,6 +95,7 @@ export function envHref(route: EnvRoute): string {
   if (route.page === "network") return `${base}/networks/${encodeURIComponent(route.id)}`;
   if (route.page === "volume") return `${base}/volumes/${encodeURIComponent(route.name)}`;
   if (route.page === "app") return `${base}/apps/${encodeURIComponent(route.id)}`;
+  if (route.page === "image") return `${base}/images/${encodeURIComponent(route.id)}`;
   return `${base}/${route.page}`;
 }
 

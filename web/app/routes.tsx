@@ -85,6 +85,10 @@ const AlertsPage = lazyPage(
   () => import("../features/alerts/alerts-page.tsx"),
   (m) => m.AlertsPage,
 );
+const ImagePages = lazyPage(
+  () => import("../features/images/image-pages.tsx"),
+  (m) => m.ImagePages,
+);
 
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
@@ -105,6 +109,8 @@ const VIEWS: Views = {
   apps: () => <AppsPage />,
   app: (r) => <AppPage name={r.id} />,
   alerts: () => <AlertsPage />,
+  images: () => <ImagePages />,
+  image: (r) => <ImagePages id={r.id} />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

@@ -38,6 +38,12 @@ function navLinks(env: string): NavLink[] {
     { href: envHref({ page: "system", env }), label: "System", pages: ["system"], testid: "nav-system" },
     { href: envHref({ page: "apps", env }), label: "Apps", pages: ["apps", "app"], testid: "nav-apps" },
     { href: "#/alerts", label: "Alerts", pages: ["alerts"], testid: "nav-alerts" },
+    {
+      href: envHref({ page: "images", env }),
+      label: "Images",
+      pages: ["images", "image"],
+      testid: "nav-images",
+    },
     { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
     // Access control (issue #4): the account for everyone, who may do what for admins only.
     { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
@@ -48,8 +54,9 @@ function navLinks(env: string): NavLink[] {
 }
 
 /** Pages of one thing, which another environment does not have: its list there instead. */
-const ONE_THING = new Set<Route["page"]>(["container", "create", "network", "volume", "app"]);
-const LIST_OF: Partial<Record<Route["page"], "networks" | "volumes" | "apps">> = {
+const ONE_THING = new Set<Route["page"]>(["container", "create", "network", "volume", "app", "image"]);
+const LIST_OF: Partial<Record<Route["page"], "networks" | "volumes" | "apps" | "images">> = {
+  image: "images",
   network: "networks",
   volume: "volumes",
   app: "apps",

@@ -27,7 +27,7 @@ export function sessionEnded(): void {
 }
 
 /** The session's CSRF token: the panel sets it in a cookie only our own pages can read. */
-function csrfToken(): string {
+export function csrfToken(): string {
   return /(?:^|;\s*)gp_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? "";
 }
 
