@@ -23,6 +23,9 @@ export const ACTIONS = [
   "metrics:read",
   // cancelling a running job (a pull, a build): the handler lets only its starter or an admin
   "jobs:cancel",
+  // registries: their list without logins (to pick one), browsing them; adding, changing, testing logins
+  "registries:read",
+  "registries:manage",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -37,7 +40,13 @@ const VIEWER: Action[] = [
   "containers:read",
   "host:read",
 ];
-const OPERATOR: Action[] = [...VIEWER, "containers:operate", "containers:exec", "jobs:cancel"];
+const OPERATOR: Action[] = [
+  ...VIEWER,
+  "containers:operate",
+  "containers:exec",
+  "jobs:cancel",
+  "registries:read",
+];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
   admin: new Set(ACTIONS),
@@ -54,6 +63,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "host:read",
   "audit:read",
   "metrics:read",
+  "registries:read",
 ]);
 
 /**

@@ -12,12 +12,15 @@ import { registerEnvironmentTopic } from "../envs/topic.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { jobRoutes } from "../jobs/routes.ts";
 import { registerJobTopic } from "../jobs/topic.ts";
+import { registryRoutes } from "../registries/routes.ts";
 import { settingsRoutes } from "../settings/routes.ts";
 import { metricsRoutes } from "../stats/metrics-routes.ts";
 import { statsRoutes } from "../stats/routes.ts";
 import { registerStatsTopic } from "../stats/topic.ts";
 import type { TopicBus } from "../stream/bus.ts";
 import { streamRoutes } from "../stream/route.ts";
+import { updateRoutes } from "../updates/routes.ts";
+import { registerUpdateTopic } from "../updates/topic.ts";
 import type { PanelDeps } from "./deps.ts";
 import { healthRoutes } from "./health-routes.ts";
 
@@ -40,6 +43,8 @@ export const ROUTE_MODULES: RouteModule[] = [
   metricsRoutes,
   auditRoutes,
   jobRoutes,
+  registryRoutes,
+  updateRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -50,6 +55,7 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerExecTopic,
   registerStatsTopic,
   registerJobTopic,
+  registerUpdateTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */
