@@ -3,7 +3,7 @@
  * topic is `<family>` or `<family>:<env>[:…]`.
  */
 import type { DeltaFrame, HostFigures, KeyFrame } from "./stats-frames.ts";
-import type { ContainerItem, EnvironmentView, JobItem, LogLine } from "./views.ts";
+import type { ContainerItem, EnvironmentView, JobItem, LogLine, UpdateItem } from "./views.ts";
 
 /** Any topic's `error` frame: the subscription was refused, failed or revoked, and is over. */
 export interface ErrorFrame {
@@ -19,6 +19,7 @@ export interface FrameData {
   stats: { key: KeyFrame; delta: DeltaFrame };
   host: { host: HostFigures };
   jobs: CollectionFrames<JobItem>;
+  updates: CollectionFrames<UpdateItem>;
 }
 
 /**
@@ -38,4 +39,5 @@ export const topic = {
   stats: (env: string) => `stats:${env}`,
   host: (env: string) => `host:${env}`,
   jobs: (env: string) => `jobs:${env}`,
+  updates: (env: string) => `updates:${env}`,
 };

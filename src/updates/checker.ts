@@ -64,6 +64,7 @@ export class UpdateChecker {
   /** Follows the containers (gone: their result goes; new or recreated: checked) and starts the schedule. */
   start(): void {
     this.envs.onContainers((envId, change) => {
+      if (this.stopped) return;
       if (change.kind === "remove") {
         this.drop(envId, change.id);
         return;

@@ -44,6 +44,8 @@ const ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly"]);
 const ENGINE_ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly", "limited"]);
 const OWNER_READ = new Set<CallerKind>(["admin", "admin-readonly", "alpha", "limited"]);
 const OWNER_WRITE = new Set<CallerKind>(["admin", "alpha", "limited"]);
+// registries: listed and browsed by whoever pulls; never by a token limited to some engines
+const REGISTRY_READ = new Set<CallerKind>(["admin", "admin-readonly", "operator", "alpha", "beta"]);
 
 interface Sample {
   /** "METHOD /path/{with}/{params}" exactly as the route table declares it */
@@ -139,6 +141,34 @@ const SAMPLES: Sample[] = [
   },
   // not a WebSocket request: 426 to those let through
   { route: "GET /api/v1/stream", path: "/api/v1/stream", allow: LOGGED_IN },
+  { route: "GET /api/v1/registries", path: "/api/v1/registries", allow: REGISTRY_READ },
+  { route: "POST /api/v1/registries", path: "/api/v1/registries", body: {}, allow: ADMIN },
+  // registry 0 is not an id: 400 to those let through
+  { route: "PUT /api/v1/registries/{id}", path: "/api/v1/registries/0", body: {}, allow: ADMIN },
+  { route: "DELETE /api/v1/registries/{id}", path: "/api/v1/registries/0", allow: ADMIN },
+  { route: "POST /api/v1/registries/{id}/test", path: "/api/v1/registries/0/test", allow: ADMIN },
+  { route: "POST /api/v1/registries/test", path: "/api/v1/registries/test", body: {}, allow: ADMIN },
+  {
+    route: "GET /api/v1/registries/{id}/repositories",
+    path: "/api/v1/registries/0/repositories",
+    allow: REGISTRY_READ,
+  },
+  { route: "GET /api/v1/registries/{id}/tags", path: "/api/v1/registries/0/tags", allow: REGISTRY_READ },
+  { route: "GET /api/v1/envs/{env}/updates", path: "/api/v1/envs/local/updates", allow: LOGGED_IN },
+  // the test image has no registry digest: checked without asking any registry
+  {
+    route: "POST /api/v1/envs/{env}/updates/check",
+    path: "/api/v1/envs/local/updates/check?container={owned}",
+    allow: OWNER_WRITE,
+  },
+  { route: "GET /api/v1/settings/updates", path: "/api/v1/settings/updates", allow: ADMIN },
+  { route: "PUT /api/v1/settings/updates", path: "/api/v1/settings/updates", body: {}, allow: ADMIN },
+  // not a flag: 400 to those let through, before anything is pulled or made
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/recreate",
+    path: "/api/v1/envs/local/containers/{owned}/recreate?pull=maybe",
+    allow: OPERATORS,
+  },
 ];
 
 interface TopicSample {
@@ -151,6 +181,7 @@ const TOPICS: TopicSample[] = [
   { topic: "containers:local", allow: LOGGED_IN },
   { topic: "stats:local", allow: LOGGED_IN },
   { topic: "jobs:local", allow: LOGGED_IN },
+  { topic: "updates:local", allow: LOGGED_IN },
   { topic: "host:local", allow: ENGINE_ADMIN_READ },
   { topic: "logs:local:{owned}", allow: OWNER_READ },
   // {session}: each caller's own terminal, so that one caller's closing shell never answers "busy"

@@ -15,6 +15,7 @@ export type Route =
   | { page: "setup" }
   | { page: "login" }
   | { page: "audit" }
+  | { page: "registries" }
   | { page: AccessPage };
 
 /** Account, users, teams and security settings: loaded together, on first visit to any of them. */
@@ -42,6 +43,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
     case "setup":
     case "login":
     case "audit":
+    case "registries":
       return { page: parts[0] };
     case "containers":
     case "top":

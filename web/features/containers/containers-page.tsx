@@ -7,6 +7,7 @@ import { useNow } from "../../lib/clock.ts";
 import { useLiveCollection } from "../../lib/live.ts";
 import { TableHead } from "../../ui/table-head.tsx";
 import { ContainerRow } from "./container-row.tsx";
+import { useUpdates } from "./updates.tsx";
 
 type Filter = "all" | "running" | "stopped" | "paused";
 
@@ -28,6 +29,7 @@ const byName = (a: ContainerItem, b: ContainerItem) => a.name.localeCompare(b.na
 
 export function ContainersPage() {
   const live = useLiveContainers();
+  const updates = useUpdates();
   const [query, setQuery] = useState(remembered.query);
   const [filter, setFilter] = useState(remembered.filter);
   const now = useNow(30_000);
@@ -99,7 +101,7 @@ export function ContainersPage() {
           <TableHead columns={["State", "Name", "Image", "Status", "Ports"]} actions />
           <tbody>
             {shown.map((c) => (
-              <ContainerRow key={c.id} container={c} now={now} />
+              <ContainerRow key={c.id} container={c} now={now} update={updates.get(c.id)} />
             ))}
           </tbody>
         </table>
