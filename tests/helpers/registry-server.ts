@@ -189,3 +189,42 @@ export async function dockerAsync(...args: string[]): Promise<string> {
   if (code !== 0) throw new Error(`docker ${args.join(" ")} failed: ${err.trim()}`);
   return out.trim();
 }
+
+/**
+ * A loopback HTTP proxy in front of a test registry that records each request (method, path,
+ * user agent), so that a test can count how often the panel asked the registry. Requests and
+ * answers pass unchanged; the registry's absolute Location headers may send a client on to the
+ * registry itself, which is fine for pushes.
+ */
+export function countingProxy(registry: TestRegistry): {
+  host: string;
+  url: string;
+  seen: { method: string; path: string; agent: string }[];
+  stop(): Promise<void>;
+} {
+  const seen: { method: string; path: string; agent: string }[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      seen.push({ method: req.method, path: url.pathname, agent: req.headers.get("user-agent") ?? "" });
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      const answer = await fetch(`${registry.url}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers,
+        body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer(),
+        redirect: "manual",
+      });
+      const out = new Headers(answer.headers);
+      out.delete("content-encoding");
+      return new Response(req.method === "HEAD" ? null : await answer.arrayBuffer(), {
+        status: answer.status,
+        headers: out,
+      });
+    },
+  });
+  const host = `127.0.0.1:${server.port}`;
+  return { host, url: `http://${host}`, seen, stop: () => server.stop(true) };
+}

@@ -6,6 +6,7 @@ import type { Environment } from "../../src/envs/environments.ts";
 import { cleanupEngine, docker, eventually, PREFIX, RUN_LABEL, TEST_IMAGE } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
 import {
+  countingProxy,
   dockerAsync,
   dockerConfigFor,
   startRegistry,
@@ -352,4 +353,73 @@ describe("recreate by a non-admin", () => {
     expect(after.Config.Labels["ghostpanel.team"]).toBe("updteam");
     expect(after.State.Running).toBe(true);
   }, 60_000);
+});
+
+describe("update checks never hammer a registry", () => {
+  let p: TestPanel;
+  let registry: TestRegistry;
+  let proxy: ReturnType<typeof countingProxy>;
+  const tag = Math.random().toString(36).slice(2, 8);
+  let ref = "";
+  const names = [1, 2, 3].map((i) => `${PREFIX}many-${tag}-${i}`);
+  const heads = () =>
+    proxy.seen.filter(
+      (r) => r.method === "HEAD" && r.path.includes("/manifests/") && r.agent === "GhostPanel",
+    ).length;
+
+  beforeAll(async () => {
+    [p, registry] = await Promise.all([startTestPanel(), startRegistry()]);
+    proxy = countingProxy(registry);
+    ref = `${proxy.host}/${PREFIX}many-${tag}:1`.toLowerCase();
+    await build(ref, "1");
+    await dockerAsync("push", ref);
+    expect(
+      (await p.api("POST", "/api/v1/registries", { name: `${PREFIX}proxy-${tag}`, url: proxy.url })).status,
+    ).toBe(201);
+    for (const name of names) docker("run", "-d", "--name", name, "--label", RUN_LABEL, ref, "sleep", "3600");
+  }, 180_000);
+
+  afterAll(async () => {
+    await p?.stop();
+    cleanupEngine();
+    await proxy?.stop();
+    await registry?.stop();
+    Bun.spawnSync(["docker", "rmi", ref]);
+    Bun.spawnSync(["docker", "image", "prune", "-a", "-f", "--filter", `label=${RUN_LABEL}`]);
+  }, 180_000);
+
+  it("asks once per repo:tag for every container that uses it, on demand and on the schedule", async () => {
+    // New containers are checked as they appear, all three with one HEAD.
+    const all = await eventually(
+      async () => {
+        const list = (await p.api("GET", "/api/v1/envs/local/updates")).body as {
+          name: string;
+          status: string;
+        }[];
+        const mine = list.filter((u) => names.includes(u.name));
+        return mine.length === 3 && mine.every((u) => u.status === "current") ? mine : undefined;
+      },
+      60_000,
+      "three containers checked",
+    );
+    expect(all).toHaveLength(3);
+    expect(heads()).toBe(1);
+
+    // Five callers at once: at most one more HEAD, shared by all of them.
+    const answers = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => p.api("POST", "/api/v1/envs/local/updates/check")),
+    );
+    for (const a of answers) expect(a.status).toBe(200);
+    expect(heads()).toBeLessThanOrEqual(2);
+
+    // The schedule: every 10 s (the shortest allowed), with nobody asking.
+    const before = heads();
+    const started = Date.now();
+    expect((await p.api("PUT", "/api/v1/settings/updates", { interval_seconds: 10 })).status).toBe(200);
+    await eventually(async () => (heads() > before ? true : undefined), 40_000, "a scheduled check");
+    const elapsed = Date.now() - started;
+    expect(heads() - before).toBeLessThanOrEqual(Math.ceil(elapsed / 10_000));
+    expect((await p.api("PUT", "/api/v1/settings/updates", { interval_seconds: 5 })).status).toBe(400);
+    expect((await p.api("PUT", "/api/v1/settings/updates", { interval_seconds: 0 })).status).toBe(200);
+  }, 120_000);
 });
