@@ -2,6 +2,7 @@ import { useContext, useState } from "preact/hooks";
 import { topic } from "../../../src/protocol/topics.ts";
 import type { JobItem, UpdateItem } from "../../../src/protocol/views.ts";
 import { useEnv, useUser } from "../../app/contexts.ts";
+import { containerHref, navigate } from "../../app/route.ts";
 import { api } from "../../lib/api.ts";
 import { useLiveCollection } from "../../lib/live.ts";
 import { ReportError } from "../../lib/report.ts";
@@ -30,6 +31,12 @@ export function UpdateBadge({ update }: { update: UpdateItem | undefined }) {
 const JOB_POLL_MS = 500;
 
 /**
+ * What the last recreate said, by container name: the recreated container has another id, so its
+ * page is another page, which shows it on arrival.
+ */
+const lastSaid = new Map<string, string>();
+
+/**
  * The container page's part: the last check's answer, "Check now", and "Recreate with newer
  * image" (pull, then the same container made again on it), followed until its job ends.
  */
@@ -47,7 +54,11 @@ export function UpdatePanel({
   const report = useContext(ReportError);
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState<"check" | "recreate" | null>(null);
-  const [said, setSaid] = useState<string | null>(null);
+  const [said, setSaid] = useState<string | null>(() => {
+    const left = lastSaid.get(name) ?? null;
+    lastSaid.delete(name);
+    return left;
+  });
   if (role === "viewer") return update ? <UpdateBadge update={update} /> : null;
 
   const check = async () => {
@@ -77,12 +88,13 @@ export function UpdatePanel({
       );
       for (;;) {
         const j = await api<JobItem>("GET", `/envs/${env}/jobs/${job}`);
+        if (j.state === "done" && j.result) {
+          lastSaid.set(name, `${name} was recreated on the newer image`);
+          navigate(containerHref(env, j.result));
+          break;
+        }
         if (j.state !== "running") {
-          setSaid(
-            j.state === "done"
-              ? `${name} was recreated on the newer image`
-              : `recreate ${j.state}: ${j.error ?? ""}`,
-          );
+          setSaid(`recreate ${j.state}: ${j.error ?? ""}`);
           break;
         }
         await new Promise((r) => setTimeout(r, JOB_POLL_MS));
