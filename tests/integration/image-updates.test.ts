@@ -423,3 +423,67 @@ describe("update checks never hammer a registry", () => {
     expect((await p.api("PUT", "/api/v1/settings/updates", { interval_seconds: 0 })).status).toBe(200);
   }, 120_000);
 });
+
+describe("a multi-arch tag (a manifest list)", () => {
+  let p: TestPanel;
+  let registry: TestRegistry;
+  let cli: ReturnType<typeof dockerConfigFor>;
+  const tag = Math.random().toString(36).slice(2, 8);
+  let repo = "";
+  const name = `${PREFIX}multi-${tag}`;
+
+  beforeAll(async () => {
+    [p, registry] = await Promise.all([startTestPanel(), startRegistry()]);
+    cli = dockerConfigFor(registry);
+    repo = `${registry.host}/${PREFIX}multi-${tag}`.toLowerCase();
+    // Two images under one list; the second annotated arm64, so this engine (amd64) pulls the first.
+    await build(`${repo}:amd64`, "1");
+    await build(`${repo}:arm64`, "2");
+    await dockerAsync(...cli.args, "push", `${repo}:amd64`);
+    await dockerAsync(...cli.args, "push", `${repo}:arm64`);
+    await dockerAsync(
+      ...cli.args,
+      "manifest",
+      "create",
+      "--insecure",
+      `${repo}:1`,
+      `${repo}:amd64`,
+      `${repo}:arm64`,
+    );
+    await dockerAsync(...cli.args, "manifest", "annotate", "--arch", "arm64", `${repo}:1`, `${repo}:arm64`);
+    await dockerAsync(...cli.args, "manifest", "push", "--insecure", `${repo}:1`);
+    docker("rmi", `${repo}:amd64`, `${repo}:arm64`);
+    await dockerAsync("pull", `${repo}:1`);
+    expect(
+      (await p.api("POST", "/api/v1/registries", { name: `${PREFIX}multi-${tag}`, url: registry.url }))
+        .status,
+    ).toBe(201);
+    docker("run", "-d", "--name", name, "--label", RUN_LABEL, `${repo}:1`, "sleep", "3600");
+  }, 180_000);
+
+  afterAll(async () => {
+    await p?.stop();
+    cleanupEngine();
+    cli?.remove();
+    await registry?.stop();
+    Bun.spawnSync(["docker", "rmi", `${repo}:1`]);
+    Bun.spawnSync(["docker", "image", "prune", "-a", "-f", "--filter", `label=${RUN_LABEL}`]);
+  }, 180_000);
+
+  it("compares the list's digest (what the engine recorded when it pulled the tag) with the list's", async () => {
+    const listDigest = docker("image", "inspect", "-f", "{{index .RepoDigests 0}}", `${repo}:1`).split(
+      "@",
+    )[1];
+    // What a HEAD asking only for single manifests would be answered: this platform's manifest.
+    const single = await fetch(`${registry.url}/v2/${repo.split("/")[1]}/manifests/1`, {
+      method: "HEAD",
+      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
+    expect(single.headers.get("docker-content-digest")).not.toBe(listDigest);
+    const u = await eventually(async () => {
+      const res = await p.api("POST", `/api/v1/envs/local/updates/check?container=${name}`);
+      return res.body?.find((x: { name: string }) => x.name === name);
+    });
+    expect(u).toMatchObject({ status: "current", local_digest: listDigest, remote_digest: listDigest });
+  }, 60_000);
+});
