@@ -10,7 +10,7 @@ import { commonErrors, EnvParam, json, queryFlag } from "../http/schemas.ts";
 import type { Jobs } from "../jobs/jobs.ts";
 import { jobOwner } from "../jobs/routes.ts";
 import type { RegistryCredentials } from "../registries/credentials.ts";
-import { ImageReferenceError, parseReference } from "../registries/reference.ts";
+import { ImageReferenceError, isImageId, parseReference } from "../registries/reference.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import { recreateContainer } from "./recreate.ts";
@@ -64,15 +64,16 @@ export function recreateRoutes(
       noteAudit(c, { target: { name: container.name, image: container.image } });
       const pull = query.pull ?? true;
       if (pull) {
+        const nothing = new ApiError(
+          400,
+          "invalid_request",
+          `${container.name} was made from ${container.image}, not a tag of a registry: nothing to pull (?pull=false recreates it as it is)`,
+        );
+        if (isImageId(container.image)) throw nothing;
         try {
           parseReference(container.image);
         } catch (err) {
-          if (err instanceof ImageReferenceError)
-            throw new ApiError(
-              400,
-              "invalid_request",
-              `${container.name} was made from ${container.image}: nothing to pull`,
-            );
+          if (err instanceof ImageReferenceError) throw nothing;
           throw err;
         }
       }

@@ -3,7 +3,7 @@ import type { Environment, Environments } from "../envs/environments.ts";
 import type { ListChange } from "../envs/list-mirror.ts";
 import type { UpdateItem } from "../protocol/views.ts";
 import type { RegistryClient } from "../registries/client.ts";
-import { type ImageReference, parseReference, repositoryName } from "../registries/reference.ts";
+import { type ImageReference, isImageId, parseReference, repositoryName } from "../registries/reference.ts";
 import type { RegistryStore } from "../registries/store.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import { readUpdateSettings } from "./settings.ts";
@@ -140,7 +140,7 @@ export class UpdateChecker {
         const unknown = (error: string): UpdateState => ({ ...base, status: "unknown", error });
         let ref: ImageReference;
         try {
-          if (/^sha256:/.test(c.image) || /^[a-f0-9]{12,64}$/.test(c.image)) throw new Error();
+          if (isImageId(c.image)) throw new Error();
           ref = parseReference(c.image);
         } catch {
           return unknown("made from an image id, not a reference: there is no tag to follow");
