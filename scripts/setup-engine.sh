@@ -17,6 +17,8 @@ command -v curl >/dev/null || need+=(curl ca-certificates)
 # Tests make certificates with openssl and end process trees with pkill.
 command -v openssl >/dev/null || need+=(openssl)
 command -v pkill >/dev/null || need+=(procps)
+# Registry tests run Debian's docker-registry (distribution) on loopback.
+command -v docker-registry >/dev/null || need+=(docker-registry)
 # The arm64 executable is run under user-mode emulation, with arm64 glibc from Debian's multiarch.
 arm64=()
 command -v qemu-aarch64-static >/dev/null || arm64+=(qemu-user-static)

@@ -43,6 +43,9 @@ export const ACTIONS = [
   "images:pull",
   // tag, remove, push, build, import, load, prune: what changes what a name means for every team
   "images:manage",
+  // registries: their list without logins (to pick one), browsing them; adding, changing, testing logins
+  "registries:read",
+  "registries:manage",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -71,6 +74,7 @@ const OPERATOR: Action[] = [
   "volumes:files",
   "alerts:read",
   "images:pull",
+  "registries:read",
 ];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
@@ -93,6 +97,7 @@ export const READ_ACTIONS: ReadonlySet<Action> = new Set([
   "volumes:read",
   "alerts:read",
   "images:read",
+  "registries:read",
 ]);
 
 /**

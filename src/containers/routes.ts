@@ -2,7 +2,6 @@ import * as z from "zod/mini";
 import { noteAudit } from "../audit/middleware.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
-import { withTeamLabel } from "../auth/team-label.ts";
 import type { Capabilities } from "../engine/capabilities.ts";
 import { EngineError } from "../engine/errors.ts";
 import { logsAsJson } from "../engine/logs.ts";
@@ -12,14 +11,15 @@ import { envFor, ownedRef } from "../envs/resolve.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
-import { safetyContext } from "../safety/context.ts";
-import { type ContainerCreate, ContainerCreateSchema, ContainerName } from "../safety/create-schema.ts";
-import { vetCreate } from "../safety/rules.ts";
+import type { Jobs } from "../jobs/jobs.ts";
+import type { RegistryCredentials } from "../registries/credentials.ts";
+import { ContainerCreateSchema, ContainerName } from "../safety/create-schema.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
-import { createVolume, teamOnly } from "../volumes/create.ts";
 import { portConflicts } from "./port-conflicts.ts";
+import { recreateRoutes } from "./recreate-route.ts";
 import { wireView } from "./topic.ts";
+import { checkCreate, createVolumes, nameTaken } from "./vetted-create.ts";
 import { fromInspect } from "./view.ts";
 
 const ContainerSchema = z.object({
@@ -179,20 +179,17 @@ function parseSince(since: string | undefined): number | undefined {
   return Math.floor(t / 1000);
 }
 
-/**
- * The engine's 409 for a name in use quotes the full id of the container holding it, which may be
- * another team's: the caller learns only that the name is taken.
- */
-function nameTaken(err: unknown, name: string | undefined): unknown {
-  if (err instanceof EngineError && err.status === 409 && /already in use/i.test(err.message))
-    return new ApiError(409, "name_taken", `the name "${name ?? ""}" is already in use`);
-  return err;
-}
-
 export function containerRoutes(
   routes: RouteTable,
-  { envs, policy, settings }: { envs: Environments; policy: Policy; settings: SettingsStore },
+  deps: {
+    envs: Environments;
+    policy: Policy;
+    settings: SettingsStore;
+    jobs: Jobs;
+    registries: RegistryCredentials;
+  },
 ): void {
+  const { envs, policy, settings } = deps;
   const engineSafety = () => readEngineSafety(settings);
   routes.add(
     {
@@ -256,33 +253,22 @@ export function containerRoutes(
     async (c, { params, body }) => {
       const env = envFor(envs, params.env);
       requireCapability(env, "create");
-      const caller = callerOf(c);
-      const { name, ...spec } = body;
+      const { name } = body;
       noteAudit(c, { target: { name: name ?? "", image: body.Image } });
-      let config: Omit<ContainerCreate, "name"> = spec;
-      let volumes: string[] = [];
-      if (caller.user.role !== "admin") {
-        const vetted = await vetCreate(body, safetyContext(env, policy, caller, engineSafety()));
-        if (vetted.problems.length)
-          throw new ApiError(403, "engine_safety", `${vetted.problems.join("; ")} (ask an admin)`);
-        const { name: _sameName, ...checked } = vetted.body;
-        config = checked;
-        volumes = vetted.volumesToCreate;
-      }
+      const caller = callerOf(c);
+      const checked = await checkCreate(env, policy, caller, engineSafety(), body);
       const clashes = portConflicts(
-        config.HostConfig?.PortBindings,
+        checked.config.HostConfig?.PortBindings,
         env.containers.list(),
         policy.audience(caller, env.id),
       );
       if (clashes.length)
         throw new ApiError(409, "port_taken", `${clashes.join("; ")}: choose another host port`);
-      const Labels = withTeamLabel(caller, policy, env.id, config.Labels);
-      for (const volume of volumes)
-        await createVolume(env.engine, { Name: volume, Labels: teamOnly(Labels) });
+      await createVolumes(env, checked);
       const query = name ? `?name=${encodeURIComponent(name.replace(/^\//, ""))}` : "";
       const created = await env.engine
         .send<{ Id: string; Warnings?: string[] | null }>("POST", `/containers/create${query}`, {
-          body: { ...config, Labels },
+          body: checked.config,
         })
         .catch((err) => {
           throw nameTaken(err, name);
@@ -334,6 +320,9 @@ export function containerRoutes(
       return c.body(null, 204);
     },
   );
+
+  // Before the {action} route too.
+  recreateRoutes(routes, deps);
 
   routes.add(
     {

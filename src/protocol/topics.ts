@@ -12,6 +12,7 @@ import type {
   JobItem,
   LogLine,
   NetworkItem,
+  UpdateItem,
   VolumeItem,
 } from "./views.ts";
 
@@ -36,6 +37,7 @@ export interface FrameData {
   /** every alert the subscriber may see: the recent ones, then each as it fires, resolves or is acknowledged */
   alerts: { snapshot: Alert[]; upsert: Alert };
   images: CollectionFrames<ImageItem>;
+  updates: CollectionFrames<UpdateItem>;
 }
 
 /**
@@ -60,4 +62,5 @@ export const topic = {
   volumes: (env: string) => `volumes:${env}`,
   alerts: () => "alerts",
   images: (env: string) => `images:${env}`,
+  updates: (env: string) => `updates:${env}`,
 };

@@ -278,3 +278,27 @@ export interface ImageItem {
   /** no tag: what a prune of dangling images removes when no container uses it */
   dangling: boolean;
 }
+
+/**
+ * Whether a container's image has a newer one at its registry, as `updates:<env>` frames and
+ * `GET /api/v1/envs/<env>/updates` carry it: the digest the engine recorded for the image the
+ * container runs, against the digest the registry serves for its tag now.
+ */
+export interface UpdateItem {
+  /** the container's full id */
+  id: string;
+  name: string;
+  /** the reference the container was made from: "127.0.0.1:5000/app:1" */
+  image: string;
+  /**
+   * "available": the registry serves another digest for the tag; "current": the same;
+   * "unknown": it cannot be checked (why in `error`: pinned by digest, built here, registry not
+   * added); "error": the check failed (why in `error`)
+   */
+  status: "current" | "available" | "unknown" | "error";
+  local_digest: string | null;
+  remote_digest: string | null;
+  /** when the registry was asked, in ms since the epoch */
+  checked_at: number | null;
+  error: string | null;
+}

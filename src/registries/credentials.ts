@@ -10,11 +10,15 @@ export interface RegistryCredentials {
   engineAuthFor(ref: ImageReference): string | undefined;
 }
 
-/** The engine's X-Registry-Auth: base64url of the JSON AuthConfig. */
+/**
+ * The engine's X-Registry-Auth: base64url of the JSON AuthConfig, padded — Docker 20.10 decodes it
+ * with Go's base64.URLEncoding, which refuses the last block without its "=", and then pulls
+ * without any login at all.
+ */
 export function engineAuthHeader(auth: {
   username: string;
   password: string;
   serveraddress: string;
 }): string {
-  return Buffer.from(JSON.stringify(auth)).toString("base64url");
+  return Buffer.from(JSON.stringify(auth)).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
 }

@@ -65,3 +65,8 @@ export function formatReference(ref: ImageReference): string {
 export function repositoryName(ref: ImageReference): string {
   return formatReference({ ...ref, tag: undefined, digest: undefined });
 }
+
+/** `sha256:…` or a bare hex id: an image named by its id, which no registry serves under a tag. */
+export function isImageId(text: string): boolean {
+  return /^sha256:[a-f0-9]{12,64}$/.test(text) || /^[a-f0-9]{12,64}$/.test(text);
+}

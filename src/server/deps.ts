@@ -9,10 +9,12 @@ import type { UserStore } from "../auth/users.ts";
 import type { Environments } from "../envs/environments.ts";
 import type { DeployHistory } from "../history/deploy-history.ts";
 import type { Jobs } from "../jobs/jobs.ts";
+import type { RegistryStore } from "../registries/store.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
 import type { StatsCollectors } from "../stats/collectors.ts";
 import type { WriteHealth } from "../store/write-health.ts";
 import type { TopicBus } from "../stream/bus.ts";
+import type { UpdateChecker } from "../updates/checker.ts";
 
 /** Everything the panel is made of, as the route and topic modules are given it (src/server/modules.ts). */
 export interface PanelDeps {
@@ -28,6 +30,10 @@ export interface PanelDeps {
   collectors: StatsCollectors;
   /** pulls, pushes, builds…: long work kept live on `jobs:<env>` */
   jobs: Jobs;
+  /** registries and their sealed logins: the RegistryCredentials of pulls, pushes and update checks */
+  registries: RegistryStore;
+  /** image update detection: results per container, checked on a schedule and on demand */
+  updates: UpdateChecker;
   audit: AuditLog;
   /** whether the database takes writes (a full disk does not end the panel; /healthz says so) */
   writeHealth: WriteHealth;

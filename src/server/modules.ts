@@ -23,6 +23,7 @@ import { registerJobTopic } from "../jobs/topic.ts";
 import { NETWORKS } from "../networks/kind.ts";
 import { networkRoutes } from "../networks/routes.ts";
 import { registerNetworkTopic } from "../networks/topic.ts";
+import { registryRoutes } from "../registries/routes.ts";
 import { settingsRoutes } from "../settings/routes.ts";
 import { metricsRoutes } from "../stats/metrics-routes.ts";
 import { statsRoutes } from "../stats/routes.ts";
@@ -31,6 +32,8 @@ import type { TopicBus } from "../stream/bus.ts";
 import { streamRoutes } from "../stream/route.ts";
 import { registerEventsTopic } from "../system/events-topic.ts";
 import { systemRoutes } from "../system/routes.ts";
+import { updateRoutes } from "../updates/routes.ts";
+import { registerUpdateTopic } from "../updates/topic.ts";
 import { veslaRoutes } from "../vesla/routes.ts";
 import { VOLUMES } from "../volumes/kind.ts";
 import { volumeRoutes } from "../volumes/routes.ts";
@@ -67,6 +70,8 @@ export const ROUTE_MODULES: RouteModule[] = [
   imageTransferRoutes,
   imageBuildRoutes,
   imageRoutes,
+  registryRoutes,
+  updateRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
@@ -82,6 +87,7 @@ export const TOPIC_MODULES: TopicModule[] = [
   registerVolumeTopic,
   registerAlertTopic,
   registerImageTopic,
+  registerUpdateTopic,
 ];
 
 /** The kinds of engine object mirrored beside containers, as lists (src/envs/list-mirror.ts). */

@@ -14,6 +14,7 @@ import { DeployHistory } from "../history/deploy-history.ts";
 import type { RouteInfo } from "../http/route-table.ts";
 import { MAX_UPLOAD_BYTES } from "../http/upload.ts";
 import { Jobs } from "../jobs/jobs.ts";
+import { RegistryStore } from "../registries/store.ts";
 import { SecretKeyError } from "../secrets/key-file.ts";
 import { openVault, type SecretVault } from "../secrets/vault.ts";
 import { SettingsStore } from "../settings/settings-store.ts";
@@ -25,6 +26,7 @@ import { TopicBus } from "../stream/bus.ts";
 import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
 import { autoTls, CertificateError, loadTls, type TlsFiles } from "../tls/certificate.ts";
 import { ReloadableTlsServer } from "../tls/reload.ts";
+import { UpdateChecker } from "../updates/checker.ts";
 import { serveVesla } from "../vesla/listener.ts";
 import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
@@ -76,6 +78,8 @@ export async function startPanel(
   const envs = new Environments(db, vault, undefined, undefined, LIST_KINDS);
   const bus = new TopicBus(policy);
   const jobs = new Jobs();
+  const registries = new RegistryStore(db, vault);
+  const updates = new UpdateChecker(envs, registries, settings);
   envs.onEnv((event) => {
     if (event.kind === "removed") jobs.forget(event.id);
   });
@@ -99,6 +103,8 @@ export async function startPanel(
     bus,
     collectors,
     jobs,
+    registries,
+    updates,
     audit,
     writeHealth: storage,
     version,
@@ -111,11 +117,13 @@ export async function startPanel(
   };
   // Before any engine is opened, so that no topic misses its first events.
   for (const register of TOPIC_MODULES) register(bus, deps);
+  updates.start();
   reportEngineStatus(envs, log);
   // What a start that fails half-way lets go of, before saying why.
   const release = () => {
     alerts.stop();
     deployments.stop();
+    updates.stop();
     collectors.close();
     envs.stop();
     storage.close();
@@ -199,6 +207,7 @@ export async function startPanel(
       if (reloadTls) process.off("SIGHUP", reloadTls);
       alerts.stop();
       deployments.stop();
+      updates.stop();
       collectors.close();
       envs.stop();
       audit.stop();

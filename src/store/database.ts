@@ -195,6 +195,16 @@ const MIGRATIONS: string[] = [
      error TEXT NOT NULL DEFAULT ''
    );
    CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);`,
+  // Registries (src/registries/): where images come from; the password is sealed in `secrets`
+  // under 'registry:<id>:password', never in this row. host: what image references name (host[:port]).
+  `CREATE TABLE registries (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     url TEXT NOT NULL,
+     host TEXT NOT NULL UNIQUE,
+     username TEXT NOT NULL DEFAULT '',
+     created_at INTEGER NOT NULL
+   );`,
 ];
 
 /** A database the panel will not run on; said in one line (main.ts), never with a stack. */

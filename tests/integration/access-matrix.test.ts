@@ -53,6 +53,8 @@ const ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly"]);
 const ENGINE_ADMIN_READ = new Set<CallerKind>(["admin", "admin-readonly", "limited"]);
 const OWNER_READ = new Set<CallerKind>(["admin", "admin-readonly", "alpha", "limited"]);
 const OWNER_WRITE = new Set<CallerKind>(["admin", "alpha", "limited"]);
+// registries: listed and browsed by whoever pulls; never by a token limited to some engines
+const REGISTRY_READ = new Set<CallerKind>(["admin", "admin-readonly", "operator", "alpha", "beta"]);
 // an engine-wide change of one engine: admins, and an admin's token limited to that engine
 const ENGINE_ADMIN = new Set<CallerKind>(["admin", "limited"]);
 
@@ -375,6 +377,34 @@ const SAMPLES: Sample[] = [
     path: "/api/v1/envs/local/images/build/upload?networkmode=host",
     allow: ENGINE_ADMIN,
   },
+  { route: "GET /api/v1/registries", path: "/api/v1/registries", allow: REGISTRY_READ },
+  { route: "POST /api/v1/registries", path: "/api/v1/registries", body: {}, allow: ADMIN },
+  // registry 0 is not an id: 400 to those let through
+  { route: "PUT /api/v1/registries/{id}", path: "/api/v1/registries/0", body: {}, allow: ADMIN },
+  { route: "DELETE /api/v1/registries/{id}", path: "/api/v1/registries/0", allow: ADMIN },
+  { route: "POST /api/v1/registries/{id}/test", path: "/api/v1/registries/0/test", allow: ADMIN },
+  { route: "POST /api/v1/registries/test", path: "/api/v1/registries/test", body: {}, allow: ADMIN },
+  {
+    route: "GET /api/v1/registries/{id}/repositories",
+    path: "/api/v1/registries/0/repositories",
+    allow: REGISTRY_READ,
+  },
+  { route: "GET /api/v1/registries/{id}/tags", path: "/api/v1/registries/0/tags", allow: REGISTRY_READ },
+  { route: "GET /api/v1/envs/{env}/updates", path: "/api/v1/envs/local/updates", allow: LOGGED_IN },
+  // the test image has no registry digest: checked without asking any registry
+  {
+    route: "POST /api/v1/envs/{env}/updates/check",
+    path: "/api/v1/envs/local/updates/check?container={owned}",
+    allow: OWNER_WRITE,
+  },
+  { route: "GET /api/v1/settings/updates", path: "/api/v1/settings/updates", allow: ADMIN },
+  { route: "PUT /api/v1/settings/updates", path: "/api/v1/settings/updates", body: {}, allow: ADMIN },
+  // not a flag: 400 to those let through, before anything is pulled or made
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/recreate",
+    path: "/api/v1/envs/local/containers/{owned}/recreate?pull=maybe",
+    allow: OPERATORS,
+  },
 ];
 
 interface TopicSample {
@@ -395,6 +425,7 @@ const TOPICS: TopicSample[] = [
   { topic: "events:local", allow: LOGGED_IN },
   { topic: "volumes:local", allow: LOGGED_IN },
   { topic: "images:local", allow: LOGGED_IN },
+  { topic: "updates:local", allow: LOGGED_IN },
   { topic: "alerts", allow: LOGGED_IN },
 ];
 

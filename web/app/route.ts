@@ -25,6 +25,7 @@ export type Route =
   | { page: "login" }
   | { page: "audit" }
   | { page: "alerts" }
+  | { page: "registries" }
   | { page: AccessPage };
 
 /** Account, users, teams and security settings: loaded together, on first visit to any of them. */
@@ -54,6 +55,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
     case "login":
     case "audit":
     case "alerts":
+    case "registries":
       return { page: parts[0] };
     case "containers":
     case "top":

@@ -48,6 +48,10 @@ const AuditPage = lazyPage(
   () => import("../features/audit/audit-page.tsx"),
   (m) => m.AuditPage,
 );
+const RegistriesPage = lazyPage(
+  () => import("../features/registries/registries-page.tsx"),
+  (m) => m.RegistriesPage,
+);
 const AccessPages = lazyPage(
   () => import("../features/access/access-pages.tsx"),
   (m) => m.AccessPages,
@@ -97,6 +101,7 @@ const VIEWS: Views = {
   top: () => <TopPage />,
   host: () => <HostPage />,
   audit: () => <AuditPage />,
+  registries: () => <RegistriesPage />,
   account: () => <AccessPages page="account" />,
   users: () => <AccessPages page="users" />,
   teams: () => <AccessPages page="teams" />,

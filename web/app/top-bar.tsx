@@ -45,6 +45,13 @@ function navLinks(env: string): NavLink[] {
       testid: "nav-images",
     },
     { href: "#/audit", label: "Audit", pages: ["audit"], testid: "nav-audit", adminOnly: true },
+    {
+      href: "#/registries",
+      label: "Registries",
+      pages: ["registries"],
+      testid: "nav-registries",
+      adminOnly: true,
+    },
     // Access control (issue #4): the account for everyone, who may do what for admins only.
     { href: "#/account", label: "Account", pages: ["account"], testid: "nav-account" },
     { href: "#/users", label: "Users", pages: ["users"], testid: "nav-users", adminOnly: true },

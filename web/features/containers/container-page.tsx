@@ -13,6 +13,7 @@ import { InspectView } from "./inspect-view.tsx";
 import { LogView } from "./log-view.tsx";
 import { PortList } from "./port-list.tsx";
 import { StateBadge } from "./state-badge.tsx";
+import { UpdatePanel, useUpdates } from "./updates.tsx";
 
 type Tab = "logs" | "inspect" | "stats" | "terminal";
 
@@ -50,6 +51,7 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
   const { id: env, view } = useEnv();
   const caps = view?.capabilities;
   const live = useLiveContainers();
+  const updates = useUpdates();
   // Admins and operators may run commands in containers; the server decides in which.
   const role = useUser().role;
   const canExec = role === "admin" || role === "operator";
@@ -110,7 +112,9 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
       </header>
       <dl class="facts">
         <dt>Image</dt>
-        <dd>{c.image}</dd>
+        <dd>
+          {c.image} <UpdatePanel id={c.id} name={c.name} update={updates.get(c.id)} />
+        </dd>
         <dt>ID</dt>
         <dd class="mono" title={c.id}>
           {c.id.slice(0, 12)}

@@ -1,4 +1,4 @@
-import type { ContainerItem } from "../../../src/protocol/views.ts";
+import type { ContainerItem, UpdateItem } from "../../../src/protocol/views.ts";
 import { useEnv } from "../../app/contexts.ts";
 import { containerHref } from "../../app/route.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
@@ -6,6 +6,7 @@ import { cpuText, formatBytes } from "../../lib/units.ts";
 import { ContainerActions } from "./container-actions.tsx";
 import { PortList } from "./port-list.tsx";
 import { StateBadge } from "./state-badge.tsx";
+import { UpdateBadge } from "./updates.tsx";
 
 interface Props {
   container: ContainerItem;
@@ -15,9 +16,11 @@ interface Props {
   selectable: boolean;
   selected: boolean;
   onSelect: (on: boolean) => void;
+  /** what the update check found for it (`updates:<env>`) */
+  update?: UpdateItem | undefined;
 }
 
-export function ContainerRow({ container: c, now, figures, selectable, selected, onSelect }: Props) {
+export function ContainerRow({ container: c, now, figures, selectable, selected, onSelect, update }: Props) {
   const env = useEnv();
   return (
     <tr
@@ -43,7 +46,7 @@ export function ContainerRow({ container: c, now, figures, selectable, selected,
         <a href={containerHref(env.id, c.id)}>{c.name}</a>
       </td>
       <td class="c-image" title={c.image}>
-        {c.image}
+        {c.image} <UpdateBadge update={update} />
       </td>
       <td class="c-status">{statusText(c, now)}</td>
       <td class="c-cpu num">{figures ? `${cpuText(figures.cpu)} %` : ""}</td>

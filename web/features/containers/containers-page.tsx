@@ -24,6 +24,7 @@ import {
   TEAM_LABEL,
   writeQuery,
 } from "./list-query.ts";
+import { useUpdates } from "./updates.tsx";
 
 const COLUMNS: { key: SortKey | null; label: string; class: string }[] = [
   { key: "state", label: "State", class: "c-state" },
@@ -37,6 +38,7 @@ const COLUMNS: { key: SortKey | null; label: string; class: string }[] = [
 
 export function ContainersPage() {
   const live = useLiveContainers();
+  const updates = useUpdates();
   const env = useEnv();
   const canAct = useUser().role !== "viewer";
   const canCreate = canAct && env.view?.capabilities?.create !== false;
@@ -93,6 +95,7 @@ export function ContainersPage() {
         container={c}
         now={now}
         figures={figures.get(c.id)}
+        update={updates.get(c.id)}
         selectable={canAct}
         selected={selected.has(c.id)}
         onSelect={(on) => toggle([c.id], on)}
