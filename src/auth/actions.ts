@@ -63,6 +63,7 @@ const VIEWER: Action[] = [
   "events:read",
   "volumes:read",
   "images:read",
+  "alerts:read",
 ];
 const OPERATOR: Action[] = [
   ...VIEWER,
@@ -72,7 +73,6 @@ const OPERATOR: Action[] = [
   "networks:operate",
   "volumes:operate",
   "volumes:files",
-  "alerts:read",
   "images:pull",
   "registries:read",
 ];

@@ -17,6 +17,24 @@ export const MOUNT = "/volume";
 
 const imports = new WeakMap<Engine, Promise<void>>();
 
+/**
+ * A helper lives as long as one request; one older than this was left by a panel that died
+ * mid-request (a crash, a kill), and holds its volume "in use" until it is removed.
+ */
+const LEFT_BEHIND_MS = 6 * 3_600_000;
+const SWEEP_EVERY_MS = 3_600_000;
+const swept = new WeakMap<Engine, number>();
+
+async function sweepLeftBehind(engine: Engine): Promise<void> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`${HELPER_LABEL}=volume`] }));
+  const list = await engine.get<{ Id: string; Created: number }[]>(
+    `/containers/json?all=1&filters=${filters}`,
+  );
+  for (const c of list)
+    if (Date.now() - c.Created * 1000 > LEFT_BEHIND_MS)
+      await engine.send("DELETE", containerPath(c.Id, "?force=1")).catch(() => {});
+}
+
 async function ensureImage(engine: Engine): Promise<void> {
   try {
     await engine.get(`/images/${encodeURIComponent(HELPER_IMAGE)}/json`);
@@ -60,6 +78,10 @@ export async function openHelper(engine: Engine, volume: string, writable: boole
     imported.catch(() => imports.delete(engine));
   }
   await imported;
+  if (Date.now() - (swept.get(engine) ?? 0) > SWEEP_EVERY_MS) {
+    swept.set(engine, Date.now());
+    void sweepLeftBehind(engine).catch(() => {});
+  }
   const created = await engine.send<{ Id: string }>("POST", "/containers/create", {
     body: {
       Image: HELPER_IMAGE,
