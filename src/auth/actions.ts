@@ -52,6 +52,7 @@ const VIEWER: Action[] = [
   "networks:read",
   "events:read",
   "volumes:read",
+  "alerts:read",
 ];
 const OPERATOR: Action[] = [
   ...VIEWER,
@@ -61,7 +62,6 @@ const OPERATOR: Action[] = [
   "networks:operate",
   "volumes:operate",
   "volumes:files",
-  "alerts:read",
 ];
 
 export const ROLE_ACTIONS: Record<Role, ReadonlySet<Action>> = {
