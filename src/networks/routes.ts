@@ -10,6 +10,7 @@ import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json } from "../http/schemas.ts";
+import { allowSlowAnswer } from "../http/slow-answer.ts";
 import type { NetworkListItem } from "../protocol/views.ts";
 import { safetyContext } from "../safety/context.ts";
 import { vetNetworkCreate } from "../safety/network-rules.ts";
@@ -21,7 +22,7 @@ import {
 import { vetEndpoint } from "../safety/rules.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
-import { previewNetworkPrune, pruneNetworks } from "../system/prune.ts";
+import { PRUNE_TIMEOUT_MS, previewNetworkPrune, pruneNetworks } from "../system/prune.ts";
 import { PruneQuery, pruneFilters } from "../system/prune-filters.ts";
 import { attachedTo, ownsNetwork, seesNetwork, visibleNetwork } from "./access.ts";
 import { NETWORKS } from "./kind.ts";
@@ -218,7 +219,9 @@ export function networkRoutes(
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
       requireNetworks(env);
-      return c.json({ networks: await previewNetworkPrune(env, pruneFilters(query)) });
+      const filters = pruneFilters(query);
+      allowSlowAnswer(c, PRUNE_TIMEOUT_MS / 1000);
+      return c.json({ networks: await previewNetworkPrune(env, filters) });
     },
   );
 
@@ -238,6 +241,7 @@ export function networkRoutes(
       requireNetworks(env);
       const filters = pruneFilters(query);
       noteAudit(c, { target: { filters: JSON.stringify(filters) } });
+      allowSlowAnswer(c, PRUNE_TIMEOUT_MS / 1000);
       return c.json({ networks: await pruneNetworks(env, filters) });
     },
   );

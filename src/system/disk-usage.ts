@@ -44,22 +44,39 @@ export interface DfAnswer {
  * they were read.
  */
 export const DF_MAX_AGE_MS = 15_000;
+/** It may take minutes on a big engine, past the engine client's usual 30 s. */
+const DF_TIMEOUT_MS = 5 * 60_000;
 
-const cache = new WeakMap<Environment, { at: number; answer: Promise<DfAnswer> }>();
+const cache = new WeakMap<Environment, { at: number; pending: boolean; answer: Promise<DfAnswer> }>();
 
-/** /system/df, no older than `maxAgeMs`; callers arriving while it is asked share the one request. */
+/**
+ * /system/df, no older than `maxAgeMs`. Callers arriving while it is asked share the one request
+ * however fresh they want it: the engine runs one disk usage walk at a time and refuses a second
+ * ("a disk usage operation is already running").
+ */
 export async function readDf(
   env: Environment,
   maxAgeMs = DF_MAX_AGE_MS,
 ): Promise<{ df: DfAnswer; at: number }> {
   const held = cache.get(env);
-  if (held && Date.now() - held.at <= maxAgeMs) return { df: await held.answer, at: held.at };
-  const entry = { at: Date.now(), answer: env.engine.get<DfAnswer>("/system/df") };
+  if (held && (held.pending || Date.now() - held.at <= maxAgeMs))
+    return { df: await held.answer, at: held.at };
+  const entry = {
+    at: Date.now(),
+    pending: true,
+    answer: env.engine.get<DfAnswer>("/system/df", AbortSignal.timeout(DF_TIMEOUT_MS)),
+  };
   cache.set(env, entry);
-  // A failure is not kept: the next caller asks again.
-  entry.answer.catch(() => {
-    if (cache.get(env) === entry) cache.delete(env);
-  });
+  entry.answer.then(
+    () => {
+      entry.pending = false;
+    },
+    () => {
+      entry.pending = false;
+      // A failure is not kept: the next caller asks again.
+      if (cache.get(env) === entry) cache.delete(env);
+    },
+  );
   return { df: await entry.answer, at: entry.at };
 }
 

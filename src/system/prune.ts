@@ -16,6 +16,9 @@ export interface PruneOptions {
 
 type Named = { id: string; name: string };
 
+/** A prune walks every object of its kind and deletes layers from disk: minutes on a big engine. */
+export const PRUNE_TIMEOUT_MS = 10 * 60_000;
+
 /**
  * The networks a prune would remove: the engine's rule (not one of its own, local, matching the
  * filters, and no endpoint — a stopped container has none, and loses the network) read from each
@@ -45,6 +48,7 @@ export async function pruneNetworks(env: Environment, f: PruneFilters): Promise<
   const answer = await env.engine.send<{ NetworksDeleted?: string[] | null }>(
     "POST",
     `/networks/prune?${engineFilters(f)}`,
+    { timeoutMs: PRUNE_TIMEOUT_MS },
   );
   await mirror.refresh().catch(() => {});
   return (answer?.NetworksDeleted ?? []).map((name) => ({ id: byName.get(name) ?? "", name }));
@@ -163,6 +167,7 @@ export async function pruneSystem(
     const c = await env.engine.send<{ ContainersDeleted?: string[] | null; SpaceReclaimed?: number }>(
       "POST",
       `/containers/prune?${filters}`,
+      { timeoutMs: PRUNE_TIMEOUT_MS },
     );
     report.containers = (c?.ContainersDeleted ?? []).map((id) => ({
       id,
@@ -175,6 +180,7 @@ export async function pruneSystem(
       const v = await env.engine.send<{ VolumesDeleted?: string[] | null; SpaceReclaimed?: number }>(
         "POST",
         `/volumes/prune?${filters}`,
+        { timeoutMs: PRUNE_TIMEOUT_MS },
       );
       report.volumes = (v?.VolumesDeleted ?? []).map((name) => ({ name, size: 0 }));
       report.space += v?.SpaceReclaimed ?? 0;
@@ -183,7 +189,7 @@ export async function pruneSystem(
     const i = await env.engine.send<{
       ImagesDeleted?: { Deleted?: string; Untagged?: string }[] | null;
       SpaceReclaimed?: number;
-    }>("POST", `/images/prune?${imageFilters}`);
+    }>("POST", `/images/prune?${imageFilters}`, { timeoutMs: PRUNE_TIMEOUT_MS });
     report.images = (i?.ImagesDeleted ?? [])
       .filter((d) => d.Deleted)
       .map((d) => ({ id: d.Deleted!, tags: [], size: 0 }));
@@ -192,6 +198,7 @@ export async function pruneSystem(
       const b = await env.engine.send<{ CachesDeleted?: string[] | null; SpaceReclaimed?: number }>(
         "POST",
         `/build/prune?${buildFilters(f)}${options.allImages ? "&all=1" : ""}`,
+        { timeoutMs: PRUNE_TIMEOUT_MS },
       );
       report.build_cache = (b?.CachesDeleted ?? []).map((id) => ({ id, size: 0 }));
       report.space += b?.SpaceReclaimed ?? 0;

@@ -6,9 +6,10 @@ import type { Environments } from "../envs/environments.ts";
 import { envFor } from "../envs/resolve.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, json, queryFlag } from "../http/schemas.ts";
+import { allowSlowAnswer } from "../http/slow-answer.ts";
 import { DF_MAX_AGE_MS, diskUsageOf, readDf } from "./disk-usage.ts";
 import { eventLogOf, matchesFilter } from "./events.ts";
-import { type PruneOptions, previewSystemPrune, pruneSystem } from "./prune.ts";
+import { PRUNE_TIMEOUT_MS, type PruneOptions, previewSystemPrune, pruneSystem } from "./prune.ts";
 import { PruneQuery, pruneFilters } from "./prune-filters.ts";
 
 const Kind = z.object({ count: z.number(), active: z.number(), size: z.number(), reclaimable: z.number() });
@@ -38,6 +39,9 @@ const EventSchema = z.object({
   time_nano: z.number(),
   attributes: z.record(z.string(), z.string()),
 });
+
+/** How long a prune, its preview or /system/df may keep a caller waiting: the engine's own time. */
+const SLOW_SECONDS = PRUNE_TIMEOUT_MS / 1000;
 
 const SystemPruneQuery = z.extend(PruneQuery, { all: queryFlag, volumes: queryFlag });
 const optionsOf = (q: { all: boolean; volumes: boolean }): PruneOptions => ({
@@ -89,6 +93,7 @@ export function systemRoutes(
     },
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
+      allowSlowAnswer(c, SLOW_SECONDS);
       const { df, at } = await readDf(env, query.fresh ? 1000 : DF_MAX_AGE_MS);
       return c.json(diskUsageOf(df, at));
     },
@@ -136,7 +141,9 @@ export function systemRoutes(
     },
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
-      return c.json(await previewSystemPrune(env, pruneFilters(query), optionsOf(query)));
+      const filters = pruneFilters(query);
+      allowSlowAnswer(c, SLOW_SECONDS);
+      return c.json(await previewSystemPrune(env, filters, optionsOf(query)));
     },
   );
 
@@ -161,6 +168,7 @@ export function systemRoutes(
       noteAudit(c, {
         target: { filters: JSON.stringify(filters), all: String(query.all), volumes: String(query.volumes) },
       });
+      allowSlowAnswer(c, SLOW_SECONDS);
       return c.json(await pruneSystem(env, filters, optionsOf(query)));
     },
   );

@@ -238,4 +238,23 @@ describe("system: engine info, disk use, events and prune on a real engine", () 
     expect(networkExists(otherNet)).toBe(true);
     expect((await p.api("GET", `${BASE}/system/prune?until=soon`)).status).toBe(400);
   }, 60_000);
+
+  it("keeps callers waiting for an engine slower than Bun's 10 s idle limit, on one disk usage walk", async () => {
+    const asked = proxy.count(/\/system\/df/);
+    proxy.freeze();
+    const slow = p.api("GET", `${BASE}/system/df?fresh=1`);
+    const again = p.api("GET", `${BASE}/system/df?fresh=1`);
+    await Bun.sleep(20_000);
+    proxy.thaw();
+    const [res, second] = await Promise.all([slow, again]);
+    expect(res.status).toBe(200);
+    expect(res.body.images.count).toBeGreaterThan(0);
+    // One walk for both: the engine refuses a second while one runs. A connection the panel had
+    // dropped would have been retried by the client, and asked the engine again.
+    expect(second.body).toEqual(res.body);
+    expect(proxy.count(/\/system\/df/)).toBe(asked + 1);
+    await eventually(async () =>
+      (await p.api("GET", "/healthz")).body.engines[0].status === "up" ? true : undefined,
+    );
+  }, 60_000);
 });
