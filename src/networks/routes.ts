@@ -8,9 +8,9 @@ import { type Environment, type Environments, listOf } from "../envs/environment
 import { envFor, ownedRef } from "../envs/resolve.ts";
 import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
+import { allowSlowRequest } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json } from "../http/schemas.ts";
-import { allowSlowAnswer } from "../http/slow-answer.ts";
 import type { NetworkListItem } from "../protocol/views.ts";
 import { safetyContext } from "../safety/context.ts";
 import { vetNetworkCreate } from "../safety/network-rules.ts";
@@ -220,7 +220,7 @@ export function networkRoutes(
       const env = envFor(envs, params.env);
       requireNetworks(env);
       const filters = pruneFilters(query);
-      allowSlowAnswer(c, PRUNE_TIMEOUT_MS / 1000);
+      allowSlowRequest(c, PRUNE_TIMEOUT_MS / 1000);
       return c.json({ networks: await previewNetworkPrune(env, filters) });
     },
   );
@@ -241,7 +241,7 @@ export function networkRoutes(
       requireNetworks(env);
       const filters = pruneFilters(query);
       noteAudit(c, { target: { filters: JSON.stringify(filters) } });
-      allowSlowAnswer(c, PRUNE_TIMEOUT_MS / 1000);
+      allowSlowRequest(c, PRUNE_TIMEOUT_MS / 1000);
       return c.json({ networks: await pruneNetworks(env, filters) });
     },
   );

@@ -4,9 +4,9 @@ import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import type { Environments } from "../envs/environments.ts";
 import { envFor } from "../envs/resolve.ts";
+import { allowSlowRequest } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, json, queryFlag } from "../http/schemas.ts";
-import { allowSlowAnswer } from "../http/slow-answer.ts";
 import { DF_MAX_AGE_MS, diskUsageOf, readDf } from "./disk-usage.ts";
 import { eventLogOf, matchesFilter } from "./events.ts";
 import { PRUNE_TIMEOUT_MS, type PruneOptions, previewSystemPrune, pruneSystem } from "./prune.ts";
@@ -93,7 +93,7 @@ export function systemRoutes(
     },
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
-      allowSlowAnswer(c, SLOW_SECONDS);
+      allowSlowRequest(c, SLOW_SECONDS);
       const { df, at } = await readDf(env, query.fresh ? 1000 : DF_MAX_AGE_MS);
       return c.json(diskUsageOf(df, at));
     },
@@ -142,7 +142,7 @@ export function systemRoutes(
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
       const filters = pruneFilters(query);
-      allowSlowAnswer(c, SLOW_SECONDS);
+      allowSlowRequest(c, SLOW_SECONDS);
       return c.json(await previewSystemPrune(env, filters, optionsOf(query)));
     },
   );
@@ -168,7 +168,7 @@ export function systemRoutes(
       noteAudit(c, {
         target: { filters: JSON.stringify(filters), all: String(query.all), volumes: String(query.volumes) },
       });
-      allowSlowAnswer(c, SLOW_SECONDS);
+      allowSlowRequest(c, SLOW_SECONDS);
       return c.json(await pruneSystem(env, filters, optionsOf(query)));
     },
   );
