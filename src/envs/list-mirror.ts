@@ -1,3 +1,4 @@
+import type { Capabilities } from "../engine/capabilities.ts";
 import type { Engine } from "../engine/engine.ts";
 import { toEngineError } from "../engine/errors.ts";
 import type { EngineEvent, ResourceMirror, SyncReason } from "./connection.ts";
@@ -12,6 +13,8 @@ export interface ListKind<V extends { id: string }> {
   readonly name: string;
   /** the `Type` of the /events that change it: "image" */
   readonly eventType: string;
+  /** what an engine must be able to do to be asked (Bolt's compat server has no volumes): else an empty list */
+  readonly capability?: keyof Capabilities;
   read(engine: Engine): Promise<V[]>;
 }
 
@@ -89,7 +92,10 @@ export class ListMirror<V extends { id: string }> implements ResourceMirror {
     const next = this.reading.then(async () => {
       if (settleMs > 0) await Bun.sleep(settleMs);
       this.queued = undefined;
-      this.replace(await this.kind.read(this.engine));
+      const { capability } = this.kind;
+      // Not asked at all: an engine without them would answer 404 every poll.
+      const unsupported = capability !== undefined && this.engine.capabilities?.[capability] === false;
+      this.replace(unsupported ? [] : await this.kind.read(this.engine));
       this.error = null;
     });
     this.queued = next;

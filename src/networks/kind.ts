@@ -10,9 +10,6 @@ import { type NetworkAnswer, type NetworkView, networkView } from "./view.ts";
 export const NETWORKS: ListKind<NetworkView> = {
   name: "networks",
   eventType: "network",
-  // An engine without networks (Bolt's compat server) is not asked: it would answer 404 every poll.
-  read: async (engine) =>
-    engine.capabilities?.networks === false
-      ? []
-      : (await engine.get<NetworkAnswer[]>("/networks")).map(networkView),
+  capability: "networks",
+  read: async (engine) => (await engine.get<NetworkAnswer[]>("/networks")).map(networkView),
 };

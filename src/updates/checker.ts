@@ -146,6 +146,9 @@ export class UpdateChecker {
           return unknown("made from an image id, not a reference: there is no tag to follow");
         }
         if (ref.digest) return unknown("pinned to a digest: nothing newer can come under it");
+        // The local digest comes from the image's inspect, which Bolt's compat server does not have.
+        if (env.engine.capabilities?.inspect === false)
+          return unknown(`engine "${env.name}" cannot inspect images`);
         if (!clients.has(ref.registry)) clients.set(ref.registry, this.registries.clientFor(ref.registry));
         const client = clients.get(ref.registry);
         if (!client)

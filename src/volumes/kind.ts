@@ -5,6 +5,7 @@ import { type EngineVolume, fromEngine, type VolumeView } from "./view.ts";
 export const VOLUMES: ListKind<VolumeView> = {
   name: "volumes",
   eventType: "volume",
+  capability: "volumes",
   async read(engine) {
     const answer = await engine.get<{ Volumes?: EngineVolume[] | null }>("/volumes");
     return (answer.Volumes ?? []).map(fromEngine);
