@@ -2,7 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
 import { cleanupEngine, docker, PREFIX, RUN_ID, TEST_IMAGE } from "../helpers/engine.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry-server.ts";
 import { launchChromium, logIn, newPage, watchProblems } from "./browser.ts";
 
 // The built binary and its UI in Chromium: an image built and one pulled through the page appear

@@ -11,7 +11,7 @@ import {
   uniqueName,
 } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { startRegistry, type TestRegistry } from "../helpers/registry-server.ts";
 import { StreamClient } from "../helpers/stream.ts";
 
 /**
