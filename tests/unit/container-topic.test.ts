@@ -8,27 +8,11 @@ import { TeamStore } from "../../src/auth/teams.ts";
 import { UserStore } from "../../src/auth/users.ts";
 import { registerContainerTopic } from "../../src/containers/topic.ts";
 import { Environments } from "../../src/envs/environments.ts";
-import { decodeFrame, type Frame } from "../../src/protocol/frames.ts";
 import { openVault } from "../../src/secrets/vault.ts";
 import { openDatabase } from "../../src/store/database.ts";
-import { type Sink, TopicBus } from "../../src/stream/bus.ts";
+import { TopicBus } from "../../src/stream/bus.ts";
+import { RecordingSink } from "../helpers/bus.ts";
 import { FAST_TIMING, FakeEngine, until } from "../helpers/fake-engine.ts";
-
-/** A subscriber that keeps every frame it is sent, decoded. */
-class RecordingSink implements Sink {
-  frames: Frame[] = [];
-  deliver(frame: Uint8Array): void {
-    this.frames.push(decodeFrame(frame));
-  }
-  offer(frame: Uint8Array): boolean {
-    this.deliver(frame);
-    return true;
-  }
-  ended(): void {}
-  kinds(): string[] {
-    return this.frames.map((f) => `${f.k}:${(f.d as { id?: string })?.id ?? ""}`);
-  }
-}
 
 /**
  * The containers topic over the whole server-side path — fake engine, connection, mirror, registry,

@@ -7,24 +7,15 @@ import { TeamStore } from "../../src/auth/teams.ts";
 import { UserStore } from "../../src/auth/users.ts";
 import { Environments } from "../../src/envs/environments.ts";
 import { NETWORKS } from "../../src/networks/kind.ts";
-import { decodeFrame, type Frame } from "../../src/protocol/frames.ts";
 import type { EngineEventItem } from "../../src/protocol/views.ts";
 import { openVault } from "../../src/secrets/vault.ts";
 import { openDatabase } from "../../src/store/database.ts";
-import { type Sink, TopicBus } from "../../src/stream/bus.ts";
+import { TopicBus } from "../../src/stream/bus.ts";
 import { registerEventsTopic } from "../../src/system/events-topic.ts";
+import { RecordingSink } from "../helpers/bus.ts";
 import { FAST_TIMING, FakeEngine, until } from "../helpers/fake-engine.ts";
 
-class RecordingSink implements Sink {
-  frames: Frame[] = [];
-  deliver(frame: Uint8Array): void {
-    this.frames.push(decodeFrame(frame));
-  }
-  offer(frame: Uint8Array): boolean {
-    this.deliver(frame);
-    return true;
-  }
-  ended(): void {}
+class EventSink extends RecordingSink {
   events(): string[] {
     return this.frames
       .filter((f) => f.k === "event")
@@ -86,8 +77,8 @@ describe("the events topic", () => {
     });
 
   it("gives each audience the events of what it sees, decided when they came, from the one stream", async () => {
-    const all = new RecordingSink();
-    const red = new RecordingSink();
+    const all = new EventSink();
+    const red = new EventSink();
     await bus.subscribe("events:local", all, { caller: admin });
     await bus.subscribe("events:local", red, { caller: member });
     expect(all.frames[0]).toMatchObject({ k: "recent", d: [] });
@@ -140,7 +131,7 @@ describe("the events topic", () => {
     await until(() => red.events().length === 5, 2_000, "red's new network");
 
     // A late subscriber gets what it may see of what was kept.
-    const late = new RecordingSink();
+    const late = new EventSink();
     await bus.subscribe("events:local", late, { caller: member });
     expect((late.frames[0]!.d as EngineEventItem[]).map((e) => `${e.type}:${e.action}:${e.id}`)).toEqual(
       red.events(),

@@ -8,31 +8,16 @@ import { UserStore } from "../../src/auth/users.ts";
 import { registerCollectionTopic } from "../../src/envs/collection-topic.ts";
 import { Environments, listOf } from "../../src/envs/environments.ts";
 import type { ListKind } from "../../src/envs/list-mirror.ts";
-import { decodeFrame, type Frame } from "../../src/protocol/frames.ts";
 import { openVault } from "../../src/secrets/vault.ts";
 import { openDatabase } from "../../src/store/database.ts";
-import { type Sink, TopicBus } from "../../src/stream/bus.ts";
+import { TopicBus } from "../../src/stream/bus.ts";
+import { RecordingSink } from "../helpers/bus.ts";
 import { FAST_TIMING, FakeEngine, until } from "../helpers/fake-engine.ts";
 
 interface Widget {
   id: string;
   labels: Record<string, string>;
   size: number;
-}
-
-class RecordingSink implements Sink {
-  frames: Frame[] = [];
-  deliver(frame: Uint8Array): void {
-    this.frames.push(decodeFrame(frame));
-  }
-  offer(frame: Uint8Array): boolean {
-    this.deliver(frame);
-    return true;
-  }
-  ended(): void {}
-  kinds(): string[] {
-    return this.frames.map((f) => `${f.k}:${(f.d as { id?: string })?.id ?? ""}`);
-  }
 }
 
 /** A list mirror and its topic over the whole server-side path, on a fake engine: events in, frames out. */
