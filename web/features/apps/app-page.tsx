@@ -6,24 +6,16 @@ import { envHref } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
 import { dateTime, useFetched } from "../../lib/fetched.ts";
 import { statusText } from "../../lib/format.ts";
-import { lazy } from "../../lib/lazy.ts";
 import { TableHead } from "../../ui/table-head.tsx";
 import { useLiveContainers } from "../containers/containers-page.tsx";
 import { LogView } from "../containers/log-view.tsx";
 import { StateBadge } from "../containers/state-badge.tsx";
+import { StatsTab } from "../stats/stats-tab.tsx";
 import { appsOf } from "./apps.ts";
 import { RestartButton } from "./restart-button.tsx";
 
 type Tab = "logs" | "stats" | "deployments";
 const TAB_LABELS: Record<Tab, string> = { logs: "Logs", stats: "Stats", deployments: "Deployments" };
-
-// The graphs and uPlot load with the first Stats tab opened, as on a container's page.
-const useStatsPanel = lazy(() =>
-  import("../stats/stats-panel.tsx").then(async (m) => {
-    await m.ready;
-    return m;
-  }),
-);
 
 /** One app, as its owner sees it: status, restart, its live log and figures, its deployments. */
 export function AppPage({ name }: { name: string }) {
@@ -96,18 +88,6 @@ export function AppPage({ name }: { name: string }) {
       )}
     </main>
   );
-}
-
-function StatsTab({ id }: { id: string }) {
-  const loaded = useStatsPanel();
-  if (!loaded) return <p class="muted stats-loading">Loading…</p>;
-  if ("error" in loaded)
-    return (
-      <p class="alert" role="alert">
-        {loaded.error}
-      </p>
-    );
-  return <loaded.module.ContainerStats key={id} id={id} />;
 }
 
 /** The app's timeline: each redeploy onto another image, newest first, and who did it through the panel. */

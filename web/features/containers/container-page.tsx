@@ -6,6 +6,7 @@ import { useNow } from "../../lib/clock.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
 import { lazy } from "../../lib/lazy.ts";
 import { Icon } from "../../ui/icon.tsx";
+import { StatsTab } from "../stats/stats-tab.tsx";
 import { can, DUPLICATE_ICON } from "./actions.ts";
 import { ContainerActions } from "./container-actions.tsx";
 import { useLiveContainers } from "./containers-page.tsx";
@@ -23,14 +24,6 @@ const TAB_LABELS: Record<Tab, string> = {
   stats: "Stats",
   terminal: "Terminal",
 };
-
-// The graphs and uPlot load with the first Stats tab opened, not with the page.
-const useStatsPanel = lazy(() =>
-  import("../stats/stats-panel.tsx").then(async (m) => {
-    await m.ready;
-    return m;
-  }),
-);
 
 // xterm.js (~100 KB gzipped) loads with the first terminal opened.
 const useTerminal = lazy(() =>
@@ -203,18 +196,6 @@ function TerminalTab({ id }: { id: string }) {
       </p>
     );
   return <loaded.module.ContainerTerminal key={id} id={id} />;
-}
-
-function StatsTab({ id }: { id: string }) {
-  const loaded = useStatsPanel();
-  if (!loaded) return <p class="muted stats-loading">Loading…</p>;
-  if ("error" in loaded)
-    return (
-      <p class="alert" role="alert">
-        {loaded.error}
-      </p>
-    );
-  return <loaded.module.ContainerStats key={id} id={id} />;
 }
 
 /** Arrow keys, Home and End move between tabs, as the ARIA tabs pattern has it. */
