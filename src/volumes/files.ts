@@ -3,6 +3,7 @@ import type { Engine, OpenAnswer } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
 import { ApiError } from "../http/errors.ts";
 import { checkEntry, Fingerprint } from "./archive-check.ts";
+import { collectAsRead } from "./collect-as-read.ts";
 import { archivePath, finallyStream, MOUNT, openHelper } from "./helper.ts";
 import { type EntryType, TarError, TarReader } from "./tar.ts";
 
@@ -157,7 +158,7 @@ export async function readFile(
             ? `"${path}" is a symlink to "${st.linkTarget}": download what it points to`
             : `"${path}" is not a regular file`,
       );
-    const archive = (await archiveOf(engine, helper.id, posix.join(MOUNT, path))).getReader();
+    const archive = collectAsRead(await archiveOf(engine, helper.id, posix.join(MOUNT, path))).getReader();
     // The file's bytes, out of the archive's one entry, as they arrive.
     const queue: Uint8Array[] = [];
     let size = -1;
@@ -206,8 +207,7 @@ export async function backup(engine: Engine, volume: string): Promise<ReadableSt
   try {
     const tar = await archiveOf(engine, helper.id, `${MOUNT}/.`);
     const gzip = new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
-    const gz = tar.pipeThrough(gzip);
-    return finallyStream(gz, helper.remove);
+    return finallyStream(collectAsRead(tar).pipeThrough(gzip), helper.remove);
   } catch (err) {
     await helper.remove();
     throw err;
@@ -290,7 +290,7 @@ export async function restore(
   const sent = new Fingerprint((e) => checkEntry(e, seen));
   const tar = new TarReader(sent);
   let refusal: TarError | undefined;
-  const checked = decoded(upload, limit).pipeThrough(
+  const checked = decoded(collectAsRead(upload), limit).pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         try {
@@ -332,7 +332,7 @@ export async function restore(
     if (refusal) throw refused(refusal);
     const back = new Fingerprint();
     const readBack = new TarReader(back);
-    const archive = (await archiveOf(engine, helper.id, `${MOUNT}/.`)).getReader();
+    const archive = collectAsRead(await archiveOf(engine, helper.id, `${MOUNT}/.`)).getReader();
     for (;;) {
       const { done, value } = await archive.read();
       if (done) break;
