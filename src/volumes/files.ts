@@ -158,7 +158,7 @@ export async function readFile(
             ? `"${path}" is a symlink to "${st.linkTarget}": download what it points to`
             : `"${path}" is not a regular file`,
       );
-    const archive = collectAsRead(await archiveOf(engine, helper.id, posix.join(MOUNT, path))).getReader();
+    const archive = (await archiveOf(engine, helper.id, posix.join(MOUNT, path))).getReader();
     // The file's bytes, out of the archive's one entry, as they arrive.
     const queue: Uint8Array[] = [];
     let size = -1;
@@ -290,7 +290,7 @@ export async function restore(
   const sent = new Fingerprint((e) => checkEntry(e, seen));
   const tar = new TarReader(sent);
   let refusal: TarError | undefined;
-  const checked = decoded(collectAsRead(upload), limit).pipeThrough(
+  const checked = decoded(upload, limit).pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         try {
@@ -332,7 +332,7 @@ export async function restore(
     if (refusal) throw refused(refusal);
     const back = new Fingerprint();
     const readBack = new TarReader(back);
-    const archive = collectAsRead(await archiveOf(engine, helper.id, `${MOUNT}/.`)).getReader();
+    const archive = (await archiveOf(engine, helper.id, `${MOUNT}/.`)).getReader();
     for (;;) {
       const { done, value } = await archive.read();
       if (done) break;
