@@ -362,6 +362,8 @@ describe("many engines: two private dockerd in one panel", () => {
       ).toBeGreaterThanOrEqual(403);
       const overview = (await as(token, "GET", "/api/v1/overview")).body as { id: string }[];
       expect(overview.map((s) => s.id)).not.toContain(env);
+      const health = (await as(token, "GET", "/healthz")).body as { engines: { id: string }[] };
+      expect(health.engines.map((e) => e.id)).not.toContain(env);
       const topics = [
         `containers:${env}`,
         `stats:${env}`,
