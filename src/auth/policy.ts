@@ -1,7 +1,7 @@
 import { appOf } from "../protocol/apps.ts";
 import { type Action, ENGINE_TOKEN_ACTIONS, READ_ACTIONS, ROLE_ACTIONS } from "./actions.ts";
 import { TEAM_LABEL, type TeamStore } from "./teams.ts";
-import type { User } from "./users.ts";
+import type { Role, User } from "./users.ts";
 
 /** What an API token was limited to when it was made. */
 export interface TokenGrant {
@@ -36,6 +36,7 @@ export interface Audience {
 }
 
 const EVERYTHING: Audience = { key: "*", sees: () => true };
+const NOTHING: Audience = { key: "-", sees: () => false };
 
 /**
  * The one place that says yes or no: `can(caller, action, resource)`. Routes reach it through the
@@ -47,6 +48,10 @@ const EVERYTHING: Audience = { key: "*", sees: () => true };
  * unless it is an admin — one of its teams owns the resource: the engine (assigned to the team), or
  * the container (labelled `ghostpanel.team=<team>`, assigned by name, or one of a Vesla app assigned
  * to the team: src/protocol/apps.ts).
+ *
+ * An engine given whole to teams is theirs: its role there is the one their teams were given
+ * (`roleOn`), whatever the member's role elsewhere, and a non-admin in none of those teams sees
+ * nothing of it — not its name, containers, figures, logs or topics.
  */
 export class Policy {
   /** Non-admins' audiences per user and engine: asked for every frame a stream sends each of them. */
@@ -57,14 +62,16 @@ export class Policy {
   }
 
   can(caller: Caller, action: Action, resource?: { env?: string; container?: Owned }): boolean {
-    if (!ROLE_ACTIONS[caller.user.role].has(action)) return false;
+    const env = resource?.env;
+    const role = env === undefined ? caller.user.role : this.roleOn(caller, env);
+    if (!ROLE_ACTIONS[role].has(action)) return false;
     const token = caller.token;
     if (token?.scope === "read" && !READ_ACTIONS.has(action)) return false;
     if (token?.envs && !ENGINE_TOKEN_ACTIONS.has(action)) return false;
-    const env = resource?.env;
     if (env === undefined) return true;
     if (!this.reaches(caller, [env])) return false;
     if (caller.user.role === "admin") return true;
+    if (this.shutOut(caller, env)) return false;
     if (resource?.container) return this.audience(caller, env).sees(resource.container);
     // Engine-wide figures (the host's) need the engine itself; lists are filtered instead.
     return action !== "host:read" || this.ownsEnv(caller, env);
@@ -79,6 +86,27 @@ export class Policy {
     return !limit || envs?.every((e) => limit.includes(e)) === true;
   }
 
+  /**
+   * The caller's role on one engine: a team's grant of the whole engine sets it there (the strongest,
+   * when several of its teams have one); elsewhere, and for admins, the role the user has.
+   */
+  roleOn(caller: Caller, env: string): Role {
+    const own = caller.user.role;
+    if (own === "admin") return own;
+    const grants = this.teams.ownership(caller.user.id).envRoles.get(env);
+    if (!grants) return own;
+    return grants.some((g) => (g ?? own) === "operator") ? "operator" : "viewer";
+  }
+
+  /** An engine given whole to teams the caller is in none of. */
+  private shutOut(caller: Caller, env: string): boolean {
+    return (
+      caller.user.role !== "admin" &&
+      this.teams.grantedEnvs().has(env) &&
+      !this.teams.ownership(caller.user.id).envs.has(env)
+    );
+  }
+
   /** Whether the caller's teams own the whole engine (admins own everything). */
   ownsEnv(caller: Caller, env: string): boolean {
     return caller.user.role === "admin" || this.teams.ownership(caller.user.id).envs.has(env);
@@ -90,7 +118,7 @@ export class Policy {
   }
 
   audience(caller: Caller, env: string): Audience {
-    if (!this.reaches(caller, [env])) return { key: "-", sees: () => false };
+    if (!this.reaches(caller, [env]) || this.shutOut(caller, env)) return NOTHING;
     if (caller.user.role === "admin") return EVERYTHING;
     const cacheKey = `${caller.user.id}\u0000${env}`;
     const cached = this.audiences.get(cacheKey);

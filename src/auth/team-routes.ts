@@ -11,6 +11,15 @@ const Resource = z.object({
   env: z.string().check(z.minLength(1), z.maxLength(64)),
   kind: z.enum(["env", "container", "app"]),
   ref: z._default(z.string().check(z.maxLength(256)), ""),
+  role: z.optional(
+    z
+      .enum(["operator", "viewer"])
+      .check(
+        z.describe(
+          "kind \"env\" only: the members' role on that whole engine, whatever their role elsewhere (absent: each member's own role)",
+        ),
+      ),
+  ),
 });
 const TeamSchema = z.object({
   id: z.number(),
@@ -94,6 +103,13 @@ export function teamRoutes(
       const unknownEnv = body.resources?.find((r) => !envs.get(r.env));
       if (unknownEnv)
         throw new ApiError(400, "invalid_request", `resources: no environment "${unknownEnv.env}"`);
+      const misplaced = body.resources?.find((r) => r.kind !== "env" && r.role !== undefined);
+      if (misplaced)
+        throw new ApiError(
+          400,
+          "invalid_request",
+          "resources: a role is given with a whole environment only",
+        );
       const nameless = body.resources?.find((r) => r.kind !== "env" && !r.ref);
       if (nameless)
         throw new ApiError(400, "invalid_request", `resources: a ${nameless.kind} needs its name in ref`);

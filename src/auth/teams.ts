@@ -1,6 +1,9 @@
 import type { Database } from "bun:sqlite";
 import { ChangeListeners } from "./changes.ts";
 
+/** The role a team may be given on a whole engine; none: each member keeps their own role there. */
+export type EnvRole = "operator" | "viewer";
+
 export interface Team {
   id: number;
   name: string;
@@ -18,12 +21,16 @@ export interface TeamResource {
    */
   kind: "env" | "container" | "app";
   ref: string;
+  /** kind "env" only: the members' role on that engine (absent: each member's own role) */
+  role?: EnvRole;
 }
 
 /** What a user's teams own, in the form every check reads it. */
 export interface Ownership {
   teams: ReadonlySet<string>;
   envs: ReadonlySet<string>;
+  /** per engine given whole: the roles the user's teams were given there (null: the user's own) */
+  envRoles: ReadonlyMap<string, readonly (EnvRole | null)[]>;
   /** `${env}\u0000${container name}` */
   containers: ReadonlySet<string>;
   /** `${env}\u0000${Vesla app name}` */
@@ -38,6 +45,7 @@ export const TEAM_LABEL = "ghostpanel.team";
  */
 export class TeamStore {
   private cache = new Map<number, Ownership>();
+  private granted: ReadonlySet<string> | undefined;
   private changes = new ChangeListeners();
 
   constructor(private readonly db: Database) {}
@@ -57,10 +65,8 @@ export class TeamStore {
       user_id: number;
     }[];
     const resources = this.db
-      .query("SELECT team_id, env, kind, ref FROM team_resources")
-      .all() as (TeamResource & {
-      team_id: number;
-    })[];
+      .query("SELECT team_id, env, kind, ref, role FROM team_resources")
+      .all() as (Omit<TeamResource, "role"> & { team_id: number; role?: EnvRole | null })[];
     const apps = this.db.query("SELECT team_id, env, app AS ref FROM team_apps").all() as {
       team_id: number;
       env: string;
@@ -72,7 +78,7 @@ export class TeamStore {
       members: members.filter((m) => m.team_id === t.id).map((m) => m.user_id),
       resources: resources
         .filter((r) => r.team_id === t.id)
-        .map(({ env, kind, ref }) => ({ env, kind, ref })),
+        .map(({ env, kind, ref, role }) => (role ? { env, kind, ref, role } : { env, kind, ref })),
     }));
   }
 
@@ -108,14 +114,37 @@ export class TeamStore {
         this.db.query("DELETE FROM team_resources WHERE team_id = ?").run(id);
         this.db.query("DELETE FROM team_apps WHERE team_id = ?").run(id);
         const add = this.db.query(
-          "INSERT OR IGNORE INTO team_resources (team_id, env, kind, ref) VALUES (?, ?, ?, ?)",
+          "INSERT OR IGNORE INTO team_resources (team_id, env, kind, ref, role) VALUES (?, ?, ?, ?, ?)",
         );
         const addApp = this.db.query("INSERT OR IGNORE INTO team_apps (team_id, env, app) VALUES (?, ?, ?)");
         for (const r of change.resources) {
           if (r.kind === "app") addApp.run(id, r.env, r.ref);
-          else add.run(id, r.env, r.kind, r.kind === "env" ? "" : r.ref);
+          else if (r.kind === "env") add.run(id, r.env, r.kind, "", r.role ?? null);
+          else add.run(id, r.env, r.kind, r.ref, null);
         }
       }
+    })();
+    this.changed();
+  }
+
+  /**
+   * Engines given whole to at least one team: those are their teams' alone, and a non-admin outside
+   * them sees nothing of such an engine (src/auth/policy.ts).
+   */
+  grantedEnvs(): ReadonlySet<string> {
+    this.granted ??= new Set(
+      (
+        this.db.query("SELECT DISTINCT env FROM team_resources WHERE kind = 'env'").all() as { env: string }[]
+      ).map((r) => r.env),
+    );
+    return this.granted;
+  }
+
+  /** An engine no longer managed: what teams were given of it goes too, so a new one of that id starts bare. */
+  forgetEnv(env: string): void {
+    this.db.transaction(() => {
+      this.db.query("DELETE FROM team_resources WHERE env = ?").run(env);
+      this.db.query("DELETE FROM team_apps WHERE env = ?").run(env);
     })();
     this.changed();
   }
@@ -135,9 +164,9 @@ export class TeamStore {
     const resources = ids.length
       ? (this.db
           .query(
-            `SELECT env, kind, ref FROM team_resources WHERE team_id IN (${ids.map(() => "?").join(",")})`,
+            `SELECT env, kind, ref, role FROM team_resources WHERE team_id IN (${ids.map(() => "?").join(",")})`,
           )
-          .all(...ids) as TeamResource[])
+          .all(...ids) as (TeamResource & { role: EnvRole | null })[])
       : [];
     const apps = ids.length
       ? (this.db
@@ -147,6 +176,12 @@ export class TeamStore {
     own = {
       teams: new Set(teams.map((t) => t.name)),
       envs: new Set(resources.filter((r) => r.kind === "env").map((r) => r.env)),
+      envRoles: resources
+        .filter((r) => r.kind === "env")
+        .reduce(
+          (m, r) => m.set(r.env, [...(m.get(r.env) ?? []), r.role]),
+          new Map<string, (EnvRole | null)[]>(),
+        ),
       containers: new Set(
         resources.filter((r) => r.kind === "container").map((r) => `${r.env}\u0000${r.ref}`),
       ),
@@ -158,8 +193,10 @@ export class TeamStore {
 
   /** Users removed or changed elsewhere (users.ts) drop their cached ownership too. */
   forget(userId?: number): void {
-    if (userId === undefined) this.cache.clear();
-    else this.cache.delete(userId);
+    if (userId === undefined) {
+      this.cache.clear();
+      this.granted = undefined;
+    } else this.cache.delete(userId);
     this.changes.notify();
   }
 

@@ -57,5 +57,5 @@ export function envViews(
   const manages = policy.can(caller, "envs:manage");
   return (only ? [viewOf(only)] : envs.list())
     .filter((e) => policy.can(caller, "envs:read", { env: e.id }))
-    .map((e) => (manages ? e : { ...e, url: "" }));
+    .map((e) => ({ ...e, url: manages ? e.url : "", role: policy.roleOn(caller, e.id) }));
 }

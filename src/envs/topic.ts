@@ -5,7 +5,7 @@ import type { Environments } from "./environments.ts";
 import { envViews } from "./resolve.ts";
 
 /**
- * `envs`: the list of environments with their status, sent again whenever an engine comes or goes;
+ * `envs`: the list of environments with their status, sent again whenever an engine comes, goes or changes;
  * to a token limited to some engines, those only.
  */
 export function registerEnvironmentTopic(
@@ -17,12 +17,13 @@ export function registerEnvironmentTopic(
     action: "envs:read",
     open: (_args, { caller }) => [{ k: "envs", d: visible(caller) }],
   });
-  envs.onEnv(() => {
+  const publish = () => {
     // One frame per distinct list, not per subscriber.
     const frames = new Map<string, Uint8Array>();
     bus.publishEach("envs", (_sink, caller) => {
       const list = visible(caller);
-      const key = `${policy.can(caller, "envs:manage")}\u0000${list.map((e) => e.id).join("\u0000")}`;
+      // Callers shown the same list (ids, addresses, roles) share a frame.
+      const key = JSON.stringify(list.map((e) => [e.id, e.url, e.role]));
       let frame = frames.get(key);
       if (!frame) {
         frame = encodeFrame("envs", { k: "envs", d: list });
@@ -30,5 +31,8 @@ export function registerEnvironmentTopic(
       }
       return frame;
     });
-  });
+  };
+  envs.onEnv(publish);
+  // A team given an engine, or no longer: who sees it changed.
+  policy.onOwnershipChange(publish);
 }

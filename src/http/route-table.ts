@@ -14,7 +14,7 @@ export interface RouteSpec<
   Q extends Schema | undefined,
   B extends Schema | undefined,
 > {
-  method: "get" | "post" | "put" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   /** OpenAPI style: /api/v1/envs/{env}/containers */
   path: string;
   summary: string;

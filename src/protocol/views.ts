@@ -56,6 +56,24 @@ export interface EnvironmentView {
   error: string | null;
   facts: EngineFacts | null;
   capabilities: Capabilities | null;
+  /** labels people gave it, to find and group engines */
+  tags: string[];
+  /** when its engine last answered (Unix ms; now while it is up); null: never, as far as the panel knows */
+  last_seen: number | null;
+  /** the caller's role on it (a team given the whole engine sets it there); in every list made for a caller */
+  role?: "admin" | "operator" | "viewer";
+}
+
+/** What one caller sees of an environment at a glance (the home page): counts and figures of its containers. */
+export interface EnvironmentSummary {
+  id: string;
+  running: number;
+  stopped: number;
+  /** sum over the running containers the caller sees, as `docker stats` shows each */
+  cpu_percent: number;
+  mem_usage: number;
+  /** whether the figures are there: an engine without stats, or one down, has only counts */
+  figures: boolean;
 }
 
 export interface Port {

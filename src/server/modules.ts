@@ -9,6 +9,7 @@ import { registerLogTopic } from "../containers/logs-topic.ts";
 import { containerRoutes } from "../containers/routes.ts";
 import { registerContainerTopic } from "../containers/topic.ts";
 import type { ListKind } from "../envs/list-mirror.ts";
+import { overviewRoutes } from "../envs/overview-routes.ts";
 import { envRoutes } from "../envs/routes.ts";
 import { registerEnvironmentTopic } from "../envs/topic.ts";
 import { historyRoutes } from "../history/routes.ts";
@@ -72,6 +73,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   imageRoutes,
   registryRoutes,
   updateRoutes,
+  overviewRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */

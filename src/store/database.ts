@@ -205,6 +205,12 @@ const MIGRATIONS: string[] = [
      username TEXT NOT NULL DEFAULT '',
      created_at INTEGER NOT NULL
    );`,
+  // Environments (#12): the tags people give engines and when each was last seen. The local engine
+  // gets a row only once renamed or tagged (its URL is the command line's, never this row's). A
+  // team given a whole engine gets a role there: NULL keeps each member's own role.
+  `ALTER TABLE environments ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE environments ADD COLUMN last_seen_at INTEGER;
+   ALTER TABLE team_resources ADD COLUMN role TEXT CHECK (role IN ('operator','viewer'));`,
 ];
 
 /** A database the panel will not run on; said in one line (main.ts), never with a stack. */

@@ -405,6 +405,9 @@ const SAMPLES: Sample[] = [
     path: "/api/v1/envs/local/containers/{owned}/recreate?pull=maybe",
     allow: OPERATORS,
   },
+  // nothing to change: 400 to those let through
+  { route: "PATCH /api/v1/envs/{env}", path: "/api/v1/envs/local", body: {}, allow: ADMIN },
+  { route: "GET /api/v1/overview", path: "/api/v1/overview", allow: LOGGED_IN },
 ];
 
 interface TopicSample {

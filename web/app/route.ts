@@ -26,7 +26,9 @@ export type Route =
   | { page: "audit" }
   | { page: "alerts" }
   | { page: "registries" }
-  | { page: AccessPage };
+  | { page: AccessPage }
+  /** every environment at a glance: `#/envs` */
+  | { page: "home" };
 
 /** Account, users, teams and security settings: loaded together, on first visit to any of them. */
 export const ACCESS_PAGES = ["account", "users", "teams", "security"] as const;
@@ -50,7 +52,7 @@ export function parseRoute(hash: string): Route | { redirect: string } {
   switch (parts[0]) {
     case "envs":
       if (parts[1]) return envRoute(parts[1], parts.slice(2));
-      break;
+      return { page: "home" };
     case "setup":
     case "login":
     case "audit":

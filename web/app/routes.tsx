@@ -94,6 +94,11 @@ const ImagePages = lazyPage(
   (m) => m.ImagePages,
 );
 
+const HomePage = lazyPage(
+  () => import("../features/envs/home-page.tsx"),
+  (m) => m.HomePage,
+);
+
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
   container: (r) => <ContainerPage id={r.id} tab={r.tab} />,
@@ -116,6 +121,7 @@ const VIEWS: Views = {
   alerts: () => <AlertsPage />,
   images: () => <ImagePages />,
   image: (r) => <ImagePages id={r.id} />,
+  home: () => <HomePage />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

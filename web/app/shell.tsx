@@ -7,7 +7,7 @@ import { Stream, streamUrl } from "../lib/stream.ts";
 import type { Me, User } from "../lib/types.ts";
 import { ErrorAlert } from "../ui/error-alert.tsx";
 import { Toasts } from "../ui/toasts.tsx";
-import { type CurrentEnv, EnvContext, StreamContext, UserContext } from "./contexts.ts";
+import { type CurrentEnv, EnvContext, StreamContext, UserContext, useUser } from "./contexts.ts";
 import { EngineBanner } from "./engine-banner.tsx";
 import { DEFAULT_ENV, isEnvRoute, type Route } from "./route.ts";
 import { PageFor } from "./routes.tsx";
@@ -48,6 +48,14 @@ function ShellBody({ stream, route, onUser, onLoggedOut }: Omit<Props, "user"> &
     [envId, envs],
   );
   const [error, setError] = useState<{ text: string } | null>(null);
+  // On an environment's pages the user acts with the role it has there (a team given that whole
+  // engine sets it), so the page offers what the server will allow.
+  const user = useUser();
+  const envRole = isEnvRoute(route) ? env.view?.role : undefined;
+  const here = useMemo(
+    () => (envRole && envRole !== user.role ? { ...user, role: envRole } : user),
+    [user, envRole],
+  );
 
   // A refused upgrade looks like any network failure to a browser; asking the REST API tells an
   // expired session (its 401 sends the user to the login page) from a panel that is down.
@@ -116,7 +124,9 @@ function ShellBody({ stream, route, onUser, onLoggedOut }: Omit<Props, "user"> &
             <EngineBanner status={status} env={env.view} />
             <ErrorAlert message={error?.text ?? null} onDismiss={() => setError(null)} />
           </div>
-          <PageFor route={route} />
+          <UserContext.Provider value={here}>
+            <PageFor route={route} />
+          </UserContext.Provider>
         </Toasts>
       </ReportError.Provider>
     </EnvContext.Provider>

@@ -16,6 +16,7 @@ interface NavLink {
 
 function navLinks(env: string): NavLink[] {
   return [
+    { href: "#/envs", label: "Environments", pages: ["home"], testid: "nav-home" },
     {
       href: envHref({ page: "containers", env }),
       label: "Containers",
@@ -113,7 +114,7 @@ export function TopBar({ route, onLogout }: Props) {
         >
           {env.all.map((e) => (
             <option key={e.id} value={e.id}>
-              {e.name}
+              {e.status === "up" ? e.name : `${e.name} (${e.status})`}
             </option>
           ))}
         </select>

@@ -8,6 +8,7 @@ export interface User {
 }
 
 export type Role = "admin" | "operator" | "viewer";
+export type EnvRole = "operator" | "viewer";
 
 /** GET /auth/me */
 export interface Me {
@@ -37,6 +38,8 @@ export interface UserEntry extends User {
 export interface TeamResource {
   env: string;
   kind: "env" | "container" | "app";
+  /** kind "env" only: the members' role on that whole engine (absent: each member's own) */
+  role?: EnvRole;
   /** The container's or app's name; empty for a whole environment. */
   ref: string;
 }

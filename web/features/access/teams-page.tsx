@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { EnvironmentView } from "../../../src/protocol/views.ts";
 import { api } from "../../lib/api.ts";
 import { useChange, useFetched } from "../../lib/fetched.ts";
-import type { Team, TeamResource, UserEntry } from "../../lib/types.ts";
+import type { EnvRole, Team, TeamResource, UserEntry } from "../../lib/types.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
 import { TextField } from "../../ui/text-field.tsx";
 
@@ -102,7 +102,7 @@ export function TeamsPage() {
 }
 
 function resourceLabel(r: TeamResource): string {
-  if (r.kind === "env") return `environment ${r.env}`;
+  if (r.kind === "env") return `environment ${r.env}${r.role ? ` (${r.role})` : ""}`;
   return `${r.kind === "app" ? "app " : ""}${r.ref} on ${r.env}`;
 }
 
@@ -146,9 +146,7 @@ interface EditorProps {
 
 function TeamEditor({ team, users, envs, onDone }: EditorProps) {
   const [members, setMembers] = useState(team.members);
-  const [wholeEnvs, setWholeEnvs] = useState(
-    team.resources.filter((r) => r.kind === "env").map((r) => r.env),
-  );
+  const [wholeEnvs, setWholeEnvs] = useState(team.resources.filter((r) => r.kind === "env"));
   const [containers, setContainers] = useState(team.resources.filter((r) => r.kind === "container"));
   const [apps, setApps] = useState(team.resources.filter((r) => r.kind === "app"));
   const { busy, run } = useChange();
@@ -161,11 +159,7 @@ function TeamEditor({ team, users, envs, onDone }: EditorProps) {
       class="team-editor"
       onSubmit={async (e) => {
         e.preventDefault();
-        const resources = [
-          ...wholeEnvs.map((id): TeamResource => ({ env: id, kind: "env", ref: "" })),
-          ...containers,
-          ...apps,
-        ];
+        const resources = [...wholeEnvs, ...containers, ...apps];
         if (await run(() => api("PUT", `/teams/${team.id}`, { members, resources }))) onDone(true);
       }}
     >
@@ -186,19 +180,44 @@ function TeamEditor({ team, users, envs, onDone }: EditorProps) {
         ))}
       </fieldset>
       <fieldset class="choices">
-        <legend>Whole environments</legend>
-        {envs.map((e) => (
-          <label class="check" key={e.id}>
-            <input
-              type="checkbox"
-              name="env"
-              value={e.id}
-              checked={wholeEnvs.includes(e.id)}
-              onChange={(ev) => setWholeEnvs(toggle(wholeEnvs, e.id, ev.currentTarget.checked))}
-            />
-            {e.name}
-          </label>
-        ))}
+        <legend>Whole environments (only this team's members, and admins, then see them)</legend>
+        {envs.map((e) => {
+          const given = wholeEnvs.find((r) => r.env === e.id);
+          const set = (on: boolean, role: string) =>
+            setWholeEnvs([
+              ...wholeEnvs.filter((r) => r.env !== e.id),
+              ...(on
+                ? [{ env: e.id, kind: "env" as const, ref: "", ...(role ? { role: role as EnvRole } : {}) }]
+                : []),
+            ]);
+          return (
+            <div class="check" key={e.id}>
+              <label>
+                <input
+                  type="checkbox"
+                  name="env"
+                  value={e.id}
+                  checked={given !== undefined}
+                  onChange={(ev) => set(ev.currentTarget.checked, given?.role ?? "")}
+                />
+                {e.name}
+              </label>
+              {given && (
+                <select
+                  name="env_role"
+                  data-env={e.id}
+                  aria-label={`Role on ${e.name}`}
+                  value={given.role ?? ""}
+                  onChange={(ev) => set(true, ev.currentTarget.value)}
+                >
+                  <option value="">each member's own role</option>
+                  <option value="viewer">viewer</option>
+                  <option value="operator">operator</option>
+                </select>
+              )}
+            </div>
+          );
+        })}
       </fieldset>
       <ByName
         kind="container"
