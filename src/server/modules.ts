@@ -1,3 +1,4 @@
+import { agentRoutes } from "../agent/routes.ts";
 import { alertRoutes } from "../alerts/routes.ts";
 import { registerAlertTopic } from "../alerts/topic.ts";
 import { auditRoutes } from "../audit/routes.ts";
@@ -72,6 +73,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   imageRoutes,
   registryRoutes,
   updateRoutes,
+  agentRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */
