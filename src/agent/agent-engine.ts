@@ -20,6 +20,16 @@ export class AgentEngine extends DockerHttpEngine {
     super({ url: `${AGENT_SCHEME}${id}`, host: "agent", port: 80, protocol: "http" }, send);
   }
 
+  /**
+   * Stats are not carried yet: they are to come as datagrams from a collector on the agent. Docker's
+   * stats stream of every running container, one QUIC stream each, is what they would be meanwhile,
+   * and a few hundred busy streams end Bun 1.4.4's link (every stream of it ends at once).
+   */
+  override async connect(): Promise<void> {
+    await super.connect();
+    if (this.capabilities) this.capabilities = { ...this.capabilities, stats: false };
+  }
+
   override async exec(): Promise<ExecSession> {
     throw new EngineError(501, "a shell through an edge agent is not supported yet");
   }

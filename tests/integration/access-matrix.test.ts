@@ -405,6 +405,8 @@ const SAMPLES: Sample[] = [
     path: "/api/v1/envs/local/containers/{owned}/recreate?pull=maybe",
     allow: OPERATORS,
   },
+  // a body without a name: 400 to those let through, before any token is made
+  { route: "POST /api/v1/agents/join-tokens", path: "/api/v1/agents/join-tokens", body: {}, allow: ADMIN },
 ];
 
 interface TopicSample {

@@ -156,6 +156,34 @@ describe("edge agent over QUIC", () => {
     expect(JSON.stringify(logs.body)).toContain("hello-from-edge");
   }, 40_000);
 
+  it("carries answers far past QUIC's first flow-control window, and call after call on one link", async () => {
+    const big = uniqueName("agent-big");
+    // ~2.4 MB of log: Bun 1.4.4 closed the whole link past 64 KB with unequal windows (wire.ts)
+    edge.docker(
+      "run",
+      "--name",
+      big,
+      "--label",
+      RUN_LABEL,
+      TEST_IMAGE,
+      "sh",
+      "-c",
+      "yes hello-edge-line | head -n 200000",
+    );
+    const res = await fetch(`${p.url}/api/v1/envs/${ENV}/containers/${big}/logs?tail=all`, {
+      headers: { authorization: `Bearer ${p.token}` },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text.split("hello-edge-line").length - 1).toBe(200000);
+    // More calls than QUIC's usual 100 streams, one after another: each stream's credit comes back.
+    for (let i = 0; i < 300; i++) {
+      const r = await p.api("GET", `/api/v1/envs/${ENV}/containers/${big}`);
+      expect(r.status, `call ${i}`).toBe(200);
+    }
+    expect((await envView()).status).toBe("up");
+  }, 60_000);
+
   it("checks creates on the panel before forwarding them: a hostile one never reaches the engine", async () => {
     expect(
       (
