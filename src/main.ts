@@ -5,6 +5,7 @@ const USAGE = `GhostPanel ${pkg.version}: container management in one executable
 
 Usage:
   ghostpanel [serve] [options]   run the panel (see ghostpanel serve --help)
+  ghostpanel agent [options]     run an edge agent beside an engine (see ghostpanel agent --help)
   ghostpanel --version           print the version
 
 ${SERVE_USAGE}`;
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(pkg.version);
     return;
   }
+  if (verb === "agent") return agent(rest);
   if (verb === "--help" || verb === "-h" || verb === "help" || rest.includes("--help")) {
     console.log(USAGE);
     return;
@@ -44,6 +46,29 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`ghostpanel: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function agent(args: string[]): Promise<void> {
+  // Loaded here: the panel never needs the agent's code, nor the agent the panel's.
+  const { AGENT_USAGE, AgentConfigError, parseAgentArgs, runAgent } = await import("./agent/run.ts");
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(AGENT_USAGE);
+    return;
+  }
+  try {
+    const config = parseAgentArgs(args, process.env);
+    const stop = () => process.exit(0);
+    keepServingThroughStrayErrors();
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    await runAgent(config);
+  } catch (err) {
+    if (err instanceof AgentConfigError) {
+      console.error(`ghostpanel agent: ${err.message}\n\n${AGENT_USAGE}`);
       process.exit(2);
     }
     throw err;

@@ -49,6 +49,9 @@ function stopFollowingRedirects(
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/** How an engine request travels: Bun's fetch, or (an agent's engine) a tunnel that answers like it. */
+export type EngineFetch = (url: string, init: RequestInit) => Promise<Response>;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
@@ -61,7 +64,10 @@ export class DockerHttpEngine implements Engine {
   facts: EngineFacts | undefined;
   capabilities: Capabilities | undefined;
 
-  constructor(readonly target: EngineTarget) {}
+  constructor(
+    readonly target: EngineTarget,
+    private readonly transport: EngineFetch = fetch,
+  ) {}
 
   get local(): boolean {
     return this.target.socketPath !== undefined;
@@ -191,7 +197,7 @@ export class DockerHttpEngine implements Engine {
       : `${t.protocol}://${t.host?.includes(":") ? `[${t.host}]` : t.host}:${t.port}${this.prefix}${path}`;
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await this.transport(url, {
         ...init,
         signal,
         // Never followed: see stopFollowingRedirects.

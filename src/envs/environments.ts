@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { agentIdOf } from "../agent/agent-engine.ts";
 import { type ContainerChange, ContainerMirror } from "../containers/mirror.ts";
 import { DockerHttpEngine } from "../engine/docker-http.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -285,8 +286,8 @@ export function viewOf(env: Environment): EnvironmentView {
   return {
     id: env.id,
     name: env.name,
-    // Known once the engine has answered /version.
-    kind: env.engine.facts?.kind ?? "unknown",
+    // Known once the engine has answered /version; an edge agent's is "agent" (its facts say which engine).
+    kind: agentIdOf(env.url) !== undefined ? "agent" : (env.engine.facts?.kind ?? "unknown"),
     status: env.connection.status,
     url: env.url,
     tls: env.tls,

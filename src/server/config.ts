@@ -16,6 +16,8 @@ export interface ServeConfig {
   anonymousLimit: number;
   /** A plain-HTTP loopback listener answering only the Vesla Console's routes (src/vesla/). */
   veslaListen?: { host: string; port: number } | undefined;
+  /** A QUIC (UDP) listener that edge agents dial out to (src/agent/); none unless asked for. */
+  agentListen?: { host: string; port: number } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -36,7 +38,9 @@ export const SERVE_USAGE = `Usage: ghostpanel serve [options]
                               before it gets 429 (0: no limit; env GHOSTPANEL_ANONYMOUS_LIMIT; default 60)
   --vesla-listen HOST:PORT    also answer the Vesla Console's API (only its routes, same logins and tokens) in
                               plain HTTP there, e.g. 127.0.0.1:5003; loopback addresses only
-                              (env GHOSTPANEL_VESLA_LISTEN)`;
+                              (env GHOSTPANEL_VESLA_LISTEN)
+  --agent-listen HOST:PORT    also listen for edge agents there, over QUIC (UDP), e.g. 0.0.0.0:9444; join tokens
+                              carry this port and the panel's certificate fingerprint (env GHOSTPANEL_AGENT_LISTEN)`;
 
 const FLAGS = new Set([
   "--listen",
@@ -50,6 +54,7 @@ const FLAGS = new Set([
   "--stats-interval",
   "--anonymous-limit",
   "--vesla-listen",
+  "--agent-listen",
 ]);
 
 export function parseServeArgs(argv: string[], env: Record<string, string | undefined>): ServeConfig {
@@ -101,9 +106,12 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       `--vesla-listen ${veslaArg}: plain HTTP, so loopback only (127.0.0.1, ::1 or localhost); put a TLS proxy in front for other hosts`,
     );
   }
+  const agentArg = flags.get("--agent-listen") ?? env.GHOSTPANEL_AGENT_LISTEN;
+  const agentListen = agentArg === undefined ? undefined : hostPort("--agent-listen", agentArg, 9444);
   return {
     ...listen,
     veslaListen,
+    agentListen,
     dataDir: resolve(flags.get("--data") ?? env.GHOSTPANEL_DATA ?? "ghostpanel-data"),
     engineUrl: flags.get("--engine") ?? env.GHOSTPANEL_ENGINE ?? defaultEngine(env),
     engineCertDir: flags.get("--engine-cert-dir") ?? env.DOCKER_CERT_PATH,

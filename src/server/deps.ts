@@ -1,3 +1,4 @@
+import type { AgentHub } from "../agent/hub.ts";
 import type { Alerts } from "../alerts/alerts.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { LoginThrottle } from "../auth/login-throttle.ts";
@@ -47,4 +48,6 @@ export interface PanelDeps {
   deployments: DeployHistory;
   /** alert rules, their evaluation and webhooks (src/alerts/) */
   alerts: Alerts;
+  /** edge agents' links and join tokens (src/agent/) */
+  agents: AgentHub;
 }

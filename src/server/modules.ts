@@ -1,3 +1,4 @@
+import { agentRoutes } from "../agent/routes.ts";
 import { alertRoutes } from "../alerts/routes.ts";
 import { registerAlertTopic } from "../alerts/topic.ts";
 import { auditRoutes } from "../audit/routes.ts";
@@ -74,6 +75,7 @@ export const ROUTE_MODULES: RouteModule[] = [
   registryRoutes,
   updateRoutes,
   overviewRoutes,
+  agentRoutes,
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { websocket } from "hono/bun";
+import { AgentHub } from "../agent/hub.ts";
+import { AgentStore } from "../agent/store.ts";
 import { Alerts } from "../alerts/alerts.ts";
 import { AuditLog } from "../audit/audit-log.ts";
 import { LoginThrottle } from "../auth/login-throttle.ts";
@@ -75,7 +77,8 @@ export async function startPanel(
   const audit = new AuditLog(db);
   if (config.adminPasswordFile) await createAdminFromFile(users, config, log);
 
-  const envs = new Environments(db, vault, undefined, undefined, LIST_KINDS);
+  const agents = new AgentHub(new AgentStore(db), log);
+  const envs = new Environments(db, vault, agents.engineFor, undefined, LIST_KINDS);
   const bus = new TopicBus(policy);
   const jobs = new Jobs();
   const registries = new RegistryStore(db, vault);
@@ -114,6 +117,7 @@ export async function startPanel(
     tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
     deployments,
     alerts,
+    agents,
   };
   // Before any engine is opened, so that no topic misses its first events.
   for (const register of TOPIC_MODULES) register(bus, deps);
@@ -121,6 +125,7 @@ export async function startPanel(
   reportEngineStatus(envs, log);
   // What a start that fails half-way lets go of, before saying why.
   const release = () => {
+    void agents.stop();
     alerts.stop();
     deployments.stop();
     updates.stop();
@@ -134,6 +139,12 @@ export async function startPanel(
     envs.start(config.engineUrl, config.engineCertDir ? readCertDir(config.engineCertDir) : undefined);
     if (config.tls.mode === "auto") tls = await autoTls(config.dataDir);
     else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
+    if (config.agentListen) {
+      // Agents pin a certificate: the panel's own, or (with --tls off) one made for them alone.
+      const { host, port } = config.agentListen;
+      const bound = await agents.listen(envs, host, port, tls ?? (await autoTls(config.dataDir)));
+      log(`Edge agents: QUIC on ${host}:${bound} (UDP)`);
+    }
   } catch (err) {
     release();
     throw new ConfigError(`${err instanceof CertificateError ? "--tls: " : ""}${(err as Error).message}`);
@@ -211,6 +222,7 @@ export async function startPanel(
       collectors.close();
       envs.stop();
       audit.stop();
+      await agents.stop();
       await Promise.all([listener.stop(true), redirect?.stop(true), vesla?.stop(true)]);
       storage.close();
       db.close();

@@ -211,6 +211,23 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE environments ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
    ALTER TABLE environments ADD COLUMN last_seen_at INTEGER;
    ALTER TABLE team_resources ADD COLUMN role TEXT CHECK (role IN ('operator','viewer'));`,
+  // Edge agents (src/agent/): one-time join tokens (only their hash) and the public key each agent
+  // registered; a revoked agent keeps its row so that it is refused by name.
+  `CREATE TABLE agent_join_tokens (
+     token_hash TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used_at INTEGER
+   );
+   CREATE TABLE agents (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER,
+     revoked_at INTEGER
+   );`,
 ];
 
 /** A database the panel will not run on; said in one line (main.ts), never with a stack. */

@@ -408,6 +408,8 @@ const SAMPLES: Sample[] = [
   // nothing to change: 400 to those let through
   { route: "PATCH /api/v1/envs/{env}", path: "/api/v1/envs/local", body: {}, allow: ADMIN },
   { route: "GET /api/v1/overview", path: "/api/v1/overview", allow: LOGGED_IN },
+  // a body without a name: 400 to those let through, before any token is made
+  { route: "POST /api/v1/agents/join-tokens", path: "/api/v1/agents/join-tokens", body: {}, allow: ADMIN },
 ];
 
 interface TopicSample {

@@ -1,0 +1,217 @@
+import { createPublicKey, randomBytes, verify } from "node:crypto";
+import type { QuicEndpoint, QuicSession, QuicStream } from "node:quic";
+import { DockerHttpEngine } from "../engine/docker-http.ts";
+import type { Engine } from "../engine/engine.ts";
+import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
+import type { Environments } from "../envs/environments.ts";
+import type { TlsFiles } from "../tls/certificate.ts";
+import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
+import { encodeJoinToken } from "./join-token.ts";
+import { AgentRefused, type AgentStore } from "./store.ts";
+import { tunnelFetch } from "./tunnel.ts";
+import { AGENT_ALPN, encodeFrame, FrameReader, proofPayload, TRANSPORT_PARAMS } from "./wire.ts";
+
+/** An agent that says nothing for this long is gone (it pings every LINK_PING_MS). */
+export const LINK_PING_MS = 5_000;
+const LINK_SILENCE_MS = 4 * LINK_PING_MS;
+const HELLO_TIMEOUT_MS = 10_000;
+
+type Hello = { t: "join"; secret: string; key: string } | { t: "hello"; id: string };
+
+/**
+ * The panel's end of the edge agents' links: one QUIC listener (our own ALPN) that agents dial out
+ * to. An agent proves it holds the key it registered (or, joining, the key it brings with a join
+ * token) by signing a fresh challenge; its session then carries the engine calls the panel makes
+ * (tunnel.ts). The panel never dials an agent.
+ */
+export class AgentHub {
+  private readonly sessions = new Map<string, QuicSession>();
+  private endpoint: QuicEndpoint | undefined;
+  private envs: Environments | undefined;
+  private fingerprint = "";
+  /** where agents reach the listener, as a join token carries it */
+  address = "";
+
+  constructor(
+    private readonly store: AgentStore,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Environments' engine factory: agents' URLs get a tunnel, the rest Docker over HTTP. */
+  readonly engineFor = (url: string, tls?: TlsMaterial): Engine => {
+    const id = agentIdOf(url);
+    if (id === undefined) return new DockerHttpEngine(parseEngineUrl(url, tls));
+    return new AgentEngine(id, (u, init) => {
+      const session = this.sessions.get(id);
+      if (!session) return Promise.reject(new Error(`agent "${id}" is not connected`));
+      return tunnelFetch(session, u, init);
+    });
+  };
+
+  async listen(envs: Environments, host: string, port: number, tls: TlsFiles): Promise<number> {
+    this.envs = envs;
+    this.fingerprint = tls.fingerprint;
+    // Removing an agent's environment revokes its key: it must not come back by reconnecting.
+    envs.onEnv((event) => {
+      if (event.kind === "removed" && this.store.get(event.id)) this.revoke(event.id);
+    });
+    const { listen } = await import("node:quic");
+    const { createPrivateKey } = await import("node:crypto");
+    const endpoint = await listen((session) => this.accept(session), {
+      endpoint: { address: `${host.includes(":") ? `[${host}]` : host}:${port}` },
+      alpn: [AGENT_ALPN],
+      sni: { "*": { keys: [createPrivateKey(tls.key)], certs: [Buffer.from(tls.cert)] } },
+      // The control stream is quiet between pings and an event stream between events: our own
+      // pings find dead links, not QUIC's idle timers.
+      streamIdleTimeout: 0,
+      transportParams: TRANSPORT_PARAMS,
+    } as Parameters<typeof listen>[1]);
+    this.endpoint = endpoint;
+    const bound = (endpoint as unknown as { address?: { port: number } }).address?.port ?? port;
+    const shown = ["0.0.0.0", "::", ""].includes(host) ? "" : host;
+    this.address = `${shown.includes(":") ? `[${shown}]` : shown}:${bound}`;
+    return bound;
+  }
+
+  /** A one-time join token for the environment `name`; undefined when agents have no listener. */
+  makeJoinToken(name: string, ttlMs: number): { token: string; expiresAt: number } | undefined {
+    if (!this.endpoint) return undefined;
+    const { secret, expiresAt } = this.store.makeJoinSecret(name, ttlMs);
+    return {
+      token: encodeJoinToken({ secret, fingerprint: this.fingerprint, address: this.address }),
+      expiresAt,
+    };
+  }
+
+  /** Refuses its key from now on and ends its link. */
+  revoke(id: string): void {
+    if (this.store.revoke(id)) this.log(`Agent "${id}" revoked.`);
+    this.sessions.get(id)?.destroy();
+    this.sessions.delete(id);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sessions.values()) s.destroy();
+    this.sessions.clear();
+    await this.endpoint?.close().catch(() => {});
+  }
+
+  private accept(session: QuicSession): void {
+    session.opened.catch(() => {});
+    session.closed.catch(() => {});
+    let control = false;
+    const timer = setTimeout(() => {
+      if (!control) session.destroy();
+    }, HELLO_TIMEOUT_MS);
+    session.onstream = (stream) => {
+      stream.closed.catch(() => {});
+      // The agent opens one stream, the control stream; every other is the panel's to open.
+      if (control) return stream.destroy();
+      control = true;
+      clearTimeout(timer);
+      this.control(session, stream).catch(() => session.destroy());
+    };
+  }
+
+  private async control(session: QuicSession, stream: QuicStream): Promise<void> {
+    const reader = new FrameReader(stream);
+    const writer = stream.writer;
+    const send = (frame: unknown) => writer.write(encodeFrame(frame));
+    const hello = await withTimeout(reader.frame<Hello>(), HELLO_TIMEOUT_MS);
+    let id = "";
+    let key: string;
+    let join: { secret: string; name: string } | undefined;
+    try {
+      if (hello?.t === "join" && typeof hello.secret === "string" && typeof hello.key === "string") {
+        const name = this.store.joinName(hello.secret);
+        id = name.toLowerCase();
+        if (this.envs?.hasName(name)) throw new AgentRefused(`an environment named "${name}" exists already`);
+        key = hello.key;
+        join = { secret: hello.secret, name };
+      } else if (hello?.t === "hello" && typeof hello.id === "string") {
+        const row = this.store.get(hello.id);
+        if (!row) throw new AgentRefused(`no agent "${hello.id}" is registered here`);
+        if (row.revoked_at !== null) throw new AgentRefused(`agent "${hello.id}" has been revoked`);
+        id = row.id;
+        key = row.public_key;
+      } else throw new AgentRefused("expected a join or a hello");
+      const nonce = randomBytes(32).toString("base64url");
+      await send({ t: "challenge", nonce });
+      const proof = await withTimeout(reader.frame<{ t: string; sig?: string }>(), HELLO_TIMEOUT_MS);
+      if (
+        proof?.t !== "proof" ||
+        typeof proof.sig !== "string" ||
+        !verifies(key, nonce, this.fingerprint, proof.sig)
+      )
+        throw new AgentRefused("the agent's proof of its key does not verify");
+      // Adopted before its environment opens, so that the first engine call finds the link.
+      this.adopt(id, session);
+      if (join) {
+        const { secret, name } = join;
+        this.store.register(secret, id, name, key, () => this.envs?.add(name, `${AGENT_SCHEME}${id}`));
+        this.log(`Agent "${id}" joined.`);
+      }
+    } catch (err) {
+      if (this.sessions.get(id) === session) this.sessions.delete(id);
+      const reason = err instanceof AgentRefused ? err.message : "the agent's hello could not be read";
+      this.log(`Agent link refused: ${reason}`);
+      await send({ t: "refused", reason }).catch(() => {});
+      await writer.end().catch(() => {});
+      setTimeout(() => session.destroy(), 200);
+      return;
+    }
+    this.store.seen(id);
+    await send({ t: "welcome", id });
+    await this.serveControl(id, session, reader, send);
+  }
+
+  private adopt(id: string, session: QuicSession): void {
+    const previous = this.sessions.get(id);
+    this.sessions.set(id, session);
+    if (previous && previous !== session) previous.destroy();
+  }
+
+  /** Answers the agent's pings until the link ends or goes quiet. */
+  private async serveControl(
+    id: string,
+    session: QuicSession,
+    reader: FrameReader,
+    send: (frame: unknown) => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      for (;;) {
+        const frame = await withTimeout(reader.frame<{ t: string }>(), LINK_SILENCE_MS);
+        if (!frame) break;
+        if (frame.t === "ping") await send({ t: "pong" });
+      }
+    } catch {
+      // quiet too long, or reset: the link is gone either way
+    } finally {
+      if (this.sessions.get(id) === session) this.sessions.delete(id);
+      session.destroy();
+    }
+  }
+}
+
+function verifies(publicKeyPem: string, nonce: string, fingerprint: string, sig: string): boolean {
+  try {
+    return verify(
+      null,
+      proofPayload(nonce, fingerprint),
+      createPublicKey(publicKeyPem),
+      Buffer.from(sig, "base64"),
+    );
+  } catch {
+    return false;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timed out")), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

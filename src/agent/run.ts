@@ -1,0 +1,183 @@
+import { resolve } from "node:path";
+import type { QuicSession } from "node:quic";
+import { type EngineTarget, parseEngineUrl } from "../engine/url.ts";
+import { AgentIdentity } from "./identity.ts";
+import { decodeJoinToken, type JoinToken } from "./join-token.ts";
+import { serveCall } from "./local-engine.ts";
+import { AGENT_ALPN, encodeFrame, FrameReader, TRANSPORT_PARAMS } from "./wire.ts";
+
+export const AGENT_USAGE = `Usage: ghostpanel agent --panel URL [--join TOKEN] [--engine URL] [--data DIR]
+  --panel URL     the panel, e.g. https://panel.example:9443 (its host is dialled over QUIC, UDP)
+  --join TOKEN    a join token made in the panel (once; afterwards the agent's own key is used)
+  --engine URL    the engine here: unix:///var/run/docker.sock (default; env DOCKER_HOST) or tcp://host:2375
+  --data DIR      where the agent keeps its key and what it joined (default ./ghostpanel-agent)
+The agent dials out and listens on nothing; the panel never reaches this machine's network.`;
+
+export class AgentConfigError extends Error {}
+
+/** Why the link cannot come back by retrying: said once, and the agent ends. */
+class Final extends Error {}
+
+interface AgentConfig {
+  panel: URL;
+  join: JoinToken | undefined;
+  engine: EngineTarget;
+  dataDir: string;
+}
+
+const FLAGS = new Set(["--panel", "--join", "--engine", "--data"]);
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+const PING_MS = 5_000;
+const SILENCE_MS = 4 * PING_MS;
+const OPEN_TIMEOUT_MS = 10_000;
+
+export function parseAgentArgs(argv: string[], env: Record<string, string | undefined>): AgentConfig {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!FLAGS.has(name)) throw new AgentConfigError(`unknown option ${arg}`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (!value) throw new AgentConfigError(`${name} needs a value`);
+    flags.set(name, value);
+  }
+  const panelArg = flags.get("--panel") ?? env.GHOSTPANEL_PANEL;
+  if (!panelArg) throw new AgentConfigError("--panel URL is required");
+  let panel: URL;
+  try {
+    panel = new URL(panelArg);
+  } catch {
+    throw new AgentConfigError(`--panel ${panelArg}: not a URL, e.g. https://panel.example:9443`);
+  }
+  const joinArg = flags.get("--join") ?? env.GHOSTPANEL_JOIN;
+  let join: JoinToken | undefined;
+  try {
+    join = joinArg === undefined ? undefined : decodeJoinToken(joinArg);
+    const engine = parseEngineUrl(flags.get("--engine") ?? env.DOCKER_HOST ?? "unix:///var/run/docker.sock");
+    if (engine.protocol === "https")
+      throw new AgentConfigError("--engine: a TLS engine is not supported by the agent yet");
+    return { panel, join, engine, dataDir: resolve(flags.get("--data") ?? "ghostpanel-agent") };
+  } catch (err) {
+    throw err instanceof AgentConfigError ? err : new AgentConfigError((err as Error).message);
+  }
+}
+
+/**
+ * The agent: dials the panel, pins its certificate, proves its key (joining with the token the first
+ * time), then answers the engine calls the panel sends until the link drops; then again, with
+ * backoff. Resolves only when the panel refuses it for good.
+ */
+export async function runAgent(
+  config: AgentConfig,
+  log: (line: string) => void = console.log,
+): Promise<never> {
+  const identity = AgentIdentity.open(config.dataDir);
+  if (!identity.joined && !config.join)
+    throw new AgentConfigError(
+      `${config.dataDir} holds no joined agent: give --join TOKEN (made in the panel)`,
+    );
+  if (identity.joined && config.join)
+    log(`Joined already as "${identity.joined.id}" (${config.dataDir}): --join ignored.`);
+  let backoff = BACKOFF_MIN_MS;
+  for (;;) {
+    const started = Date.now();
+    try {
+      await link(config, identity, log);
+    } catch (err) {
+      if (err instanceof Final) {
+        log(`ghostpanel agent: ${err.message}`);
+        process.exit(1);
+      }
+      log(`Panel link lost: ${(err as Error).message}. Retrying in ${backoff} ms.`);
+    }
+    if (Date.now() - started > BACKOFF_MAX_MS) backoff = BACKOFF_MIN_MS;
+    await Bun.sleep(backoff);
+    backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+  }
+}
+
+async function link(
+  config: AgentConfig,
+  identity: AgentIdentity,
+  log: (line: string) => void,
+): Promise<void> {
+  const joining = identity.joined === undefined;
+  const trust = identity.joined ?? config.join!;
+  // The host is the one the agent was told to reach the panel at; the port, the panel's agent listener's.
+  const port = /:(\d+)$/.exec(trust.address)?.[1];
+  if (!port) throw new Final(`the panel's agent address "${trust.address}" names no port`);
+  const host = config.panel.hostname.replace(/^\[|\]$/g, "");
+  const { connect } = await import("node:quic");
+  const session: QuicSession = await connect(`${host.includes(":") ? `[${host}]` : host}:${port}`, {
+    alpn: AGENT_ALPN,
+    servername: host,
+    // Not a CA's word: the one certificate whose fingerprint the join token carried.
+    verifyPeer: "manual",
+    streamIdleTimeout: 0,
+    transportParams: TRANSPORT_PARAMS,
+  } as Parameters<typeof connect>[1]);
+  session.closed.catch(() => {});
+  try {
+    await timed(session.opened, OPEN_TIMEOUT_MS, "the panel did not answer over QUIC");
+    const presented = session.peerCertificate?.fingerprint256;
+    if (presented !== trust.fingerprint) {
+      const why = `refused the panel: its certificate ${presented ?? "(none)"} is not the pinned ${trust.fingerprint}`;
+      // Before joining nothing is kept, so nothing would change by retrying; a joined agent waits
+      // for its panel's certificate to come back.
+      if (joining) throw new Final(why);
+      throw new Error(why);
+    }
+    session.onstream = (stream) => {
+      stream.closed.catch(() => {});
+      void serveCall(stream, config.engine);
+    };
+    const control = await session.createBidirectionalStream();
+    control.closed.catch(() => {});
+    const writer = control.writer;
+    const reader = new FrameReader(control);
+    const read = <T>() =>
+      timed(reader.frame<T & { t: string; reason?: string }>(), SILENCE_MS, "the panel went quiet");
+    await writer.write(
+      encodeFrame(
+        joining
+          ? { t: "join", secret: config.join!.secret, key: identity.publicKey }
+          : { t: "hello", id: identity.joined!.id },
+      ),
+    );
+    const challenge = await read<{ nonce: string }>();
+    if (challenge?.t === "refused") throw new Final(`the panel refused this agent: ${challenge.reason}`);
+    if (challenge?.t !== "challenge" || typeof challenge.nonce !== "string")
+      throw new Error("no challenge from the panel");
+    await writer.write(encodeFrame({ t: "proof", sig: identity.prove(challenge.nonce, trust.fingerprint) }));
+    const welcome = await read<{ id: string }>();
+    if (welcome?.t === "refused") throw new Final(`the panel refused this agent: ${welcome.reason}`);
+    if (welcome?.t !== "welcome" || typeof welcome.id !== "string")
+      throw new Error("no welcome from the panel");
+    if (joining) identity.save({ id: welcome.id, fingerprint: trust.fingerprint, address: trust.address });
+    log(`Connected to the panel at ${host}:${port} as "${welcome.id}"${joining ? " (joined)" : ""}.`);
+    const pinger = setInterval(() => void writer.write(encodeFrame({ t: "ping" })).catch(() => {}), PING_MS);
+    try {
+      for (;;) {
+        const frame = await read();
+        if (!frame) throw new Error("the panel closed the link");
+        if (frame.t === "refused") throw new Final(`the panel refused this agent: ${frame.reason}`);
+      }
+    } finally {
+      clearInterval(pinger);
+    }
+  } finally {
+    session.destroy();
+  }
+}
+
+function timed<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(what)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
