@@ -205,6 +205,11 @@ const MIGRATIONS: string[] = [
      username TEXT NOT NULL DEFAULT '',
      created_at INTEGER NOT NULL
    );`,
+  // A user's own choices for the UI (src/auth/users.ts): gone with the user, never another's.
+  `CREATE TABLE user_prefs (
+     user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+     theme TEXT NOT NULL DEFAULT 'system' CHECK (theme IN ('system', 'light', 'dark'))
+   );`,
 ];
 
 /** A database the panel will not run on; said in one line (main.ts), never with a stack. */
