@@ -109,12 +109,12 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await panel?.stop();
     cleanupEngine();
     docker("volume", "rm", "-f", volume);
-  });
+  }, 180_000);
 
   it("lays out what docker inspect says, secrets hidden until revealed, the tab in the address", async () => {
     await page.goto(`${base}/#/containers/${id}/overview`);
     const overview = page.locator('[data-testid="overview"]');
-    await overview.waitFor({ timeout: 15_000 });
+    await overview.waitFor({ timeout: 60_000 });
     const truth = inspect(name);
     const fact = (f: string) => overview.locator(`[data-fact="${f}"]`).innerText();
     expect(await fact("status")).toBe("running");
@@ -157,13 +157,13 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await page.reload();
     await page.locator('[role="tab"][data-tab="overview"][aria-selected="true"]').waitFor();
     await overview.waitFor();
-  });
+  }, 180_000);
 
   it("searches the inspect JSON (highlight, jump), folds it, and copies the whole and one node", async () => {
     await page.locator('[data-tab="inspect"]').click();
     await page.waitForURL(/\/inspect$/);
     const tree = page.locator('[data-testid="inspect"]');
-    await tree.locator('[data-path="Config.Labels"]').waitFor();
+    await tree.locator('[data-path="Config.Labels"]').waitFor({ timeout: 60_000 });
     expect(await tree.locator("b, img").count()).toBe(0);
 
     // Fold everything, then a search opens just what holds its matches and jumps to the first.
@@ -214,7 +214,7 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await labels.hover();
     await labels.locator(".jt-copy").click();
     await expect.poll(async () => JSON.parse(await clipboard())).toEqual(inspect(name).Config.Labels);
-  });
+  }, 180_000);
 
   it("opens a chosen command as a chosen user, and reconnects when the panel's connection drops", async () => {
     await page.locator('[data-tab="terminal"]').click();
@@ -223,7 +223,7 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await page.locator('input[name="user"]').fill("1234");
     await page.locator('[data-testid="terminal-open"]').click();
     const state = page.locator('[data-testid="terminal-state"]');
-    await page.locator(".xterm-rows", { hasText: "started-as-1234" }).waitFor({ timeout: 15_000 });
+    await page.locator(".xterm-rows", { hasText: "started-as-1234" }).waitFor({ timeout: 60_000 });
     expect(await state.getAttribute("data-state")).toBe("open");
     expect(docker("exec", name, "ps", "-o", "user,args")).toMatch(/^\s*1234\s+sh\s*$/m);
 
@@ -258,7 +258,7 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await page.locator(".xterm-rows", { hasText: "again-as-1234" }).waitFor({ timeout: 10_000 });
     await page.locator('[data-testid="terminal-close"]').click();
     await page.locator('[data-testid="terminal-form"]').waitFor();
-  });
+  }, 180_000);
 
   it("keeps the theme per user across a reload and a new login, painted from the first byte", async () => {
     await page.locator('[data-testid="theme"]').selectOption("dark");
@@ -310,9 +310,10 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     }
     await page.locator('[data-testid="theme"]').selectOption("system");
     await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBeUndefined();
-  });
+  }, 180_000);
 
   it("logged no error and no CSP violation", () => {
-    expect(problems).toEqual([]);
+    // Requests in flight when the relay cut the connections failed: that was the test's doing.
+    expect(problems.filter((p) => !/net::ERR_(EMPTY_RESPONSE|CONNECTION_RESET)/.test(p))).toEqual([]);
   });
 });
