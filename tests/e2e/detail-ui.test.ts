@@ -217,8 +217,8 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
   }, 180_000);
 
   it("opens a chosen command as a chosen user, and reconnects when the panel's connection drops", async () => {
-    await page.locator('[data-tab="terminal"]').click();
-    await page.locator('input[name="what"][value="custom"]').check();
+    await page.goto(`${base}/#/containers/${id}/terminal`);
+    await page.locator('input[name="what"][value="custom"]').check({ timeout: 60_000 });
     await page.locator('input[name="command"]').fill("sh -c 'echo started-as-$(id -u); exec sh'");
     await page.locator('input[name="user"]').fill("1234");
     await page.locator('[data-testid="terminal-open"]').click();
@@ -233,23 +233,26 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
       .locator(".xterm-rows", { hasText: "connection to the panel lost" })
       .waitFor({ timeout: 10_000 });
     await page.locator(".xterm-rows", { hasText: "[a new session]" }).waitFor({ timeout: 20_000 });
-    await expect.poll(() => state.getAttribute("data-state"), { timeout: 10_000 }).toBe("open");
+    await expect.poll(() => state.getAttribute("data-state"), { timeout: 30_000 }).toBe("open");
     await expect
       .poll(
         async () => (await page.locator(".xterm-rows").innerText()).match(/started-as-1234/g)?.length ?? 0,
+        { timeout: 20_000 },
       )
       .toBe(2);
     // The old session was hung up on: one shell of 1234's left.
-    await eventually(() =>
-      (docker("exec", name, "ps", "-o", "user,args").match(/^\s*1234\s+sh\s*$/gm)?.length ?? 0) === 1
-        ? true
-        : undefined,
+    await eventually(
+      () =>
+        (docker("exec", name, "ps", "-o", "user,args").match(/^\s*1234\s+sh\s*$/gm)?.length ?? 0) === 1
+          ? true
+          : undefined,
+      30_000,
     );
 
     // A second drop: no more automatic tries, a button says so and reconnects.
     relay.cut();
     await page.getByText("Connection to the panel lost.").waitFor({ timeout: 10_000 });
-    await expect.poll(() => state.getAttribute("data-state")).toBe("lost");
+    await expect.poll(() => state.getAttribute("data-state"), { timeout: 20_000 }).toBe("lost");
     await page.locator('[data-testid="terminal-again"]').click();
     await expect.poll(() => state.getAttribute("data-state"), { timeout: 15_000 }).toBe("open");
     await page.locator(".terminal .xterm").click();
