@@ -116,7 +116,7 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     const overview = page.locator('[data-testid="overview"]');
     await overview.waitFor({ timeout: 60_000 });
     const truth = inspect(name);
-    const fact = (f: string) => overview.locator(`[data-fact="${f}"]`).innerText();
+    const fact = (f: string) => overview.locator(`[data-fact="${f}"]`).textContent();
     expect(await fact("status")).toBe("running");
     expect(await fact("restart-policy")).toBe("on-failure (at most 3 times)");
     expect(await fact("restart-count")).toBe(String(truth.RestartCount));
@@ -125,33 +125,33 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     expect(await fact("exit-code")).toBe("0");
 
     const env = overview.locator('[data-testid="env"]');
-    expect(await env.locator('[data-key="PLAIN_SETTING"]').innerText()).toContain("hello-plain");
+    expect(await env.locator('[data-key="PLAIN_SETTING"]').textContent()).toContain("hello-plain");
     const secret = env.locator('[data-key="DB_PASSWORD"]');
-    expect(await secret.innerText()).not.toContain("s3cret-value");
+    expect(await secret.textContent()).not.toContain("s3cret-value");
     await secret.getByRole("button", { name: "Reveal the value of DB_PASSWORD" }).click();
-    expect(await secret.innerText()).toContain("s3cret-value");
+    expect(await secret.textContent()).toContain("s3cret-value");
 
     const labels = overview.locator('[data-testid="labels"]');
-    expect(await labels.locator('[data-key="com.example.tier"]').innerText()).toContain("blue-tier");
+    expect(await labels.locator('[data-key="com.example.tier"]').textContent()).toContain("blue-tier");
     // Engine text stays text: the label's markup is shown, never made into elements.
-    expect(await labels.locator('[data-key="evil"] td').innerText()).toBe("<b>bold</b><img src=x>");
+    expect(await labels.locator('[data-key="evil"] td').textContent()).toBe("<b>bold</b><img src=x>");
     expect(await overview.locator("b, img").count()).toBe(0);
 
     const mount = overview.locator('[data-testid="mounts"] [data-destination="/data"]');
-    expect(await mount.innerText()).toContain(volume);
+    expect(await mount.textContent()).toContain(volume);
     const binding = truth.NetworkSettings.Ports["80/tcp"]![0]!;
-    expect(await overview.locator('[data-testid="ports"] [data-port="80/tcp"]').innerText()).toContain(
+    expect(await overview.locator('[data-testid="ports"] [data-port="80/tcp"]').textContent()).toContain(
       `127.0.0.1:${binding.HostPort}`,
     );
     const ip = truth.NetworkSettings.Networks.bridge!.IPAddress;
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    expect(await overview.locator('[data-testid="networks"] [data-network="bridge"]').innerText()).toContain(
-      ip,
-    );
+    expect(
+      await overview.locator('[data-testid="networks"] [data-network="bridge"]').textContent(),
+    ).toContain(ip);
 
     expect(await fact("health-status")).toBe("healthy");
     expect(await fact("failing-streak")).toBe("0");
-    expect(await overview.locator('[data-testid="health-log"]').innerText()).toContain("checked-ok");
+    expect(await overview.locator('[data-testid="health-log"]').textContent()).toContain("checked-ok");
 
     // The tab is in the address: a reload opens the overview again.
     await page.reload();
@@ -170,10 +170,10 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await page.locator('[data-testid="fold-all"]').click();
     expect(await tree.locator('[data-path="Config"] > details[open]').count()).toBe(0);
     await page.locator('[data-testid="inspect-search"]').fill("blue-tier");
-    await expect.poll(() => page.locator('[data-testid="inspect-matches"]').innerText()).toBe("1 of 1");
+    await expect.poll(() => page.locator('[data-testid="inspect-matches"]').textContent()).toBe("1 of 1");
     const current = tree.locator(".jt-current");
     expect(await current.getAttribute("data-path")).toBe("Config.Labels.com.example.tier");
-    expect(await current.locator("mark").innerText()).toBe("blue-tier");
+    expect(await current.locator("mark").textContent()).toBe("blue-tier");
     await expect.poll(() => current.isVisible()).toBe(true);
     expect(
       await current.evaluate((el) => {
@@ -186,16 +186,16 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     // Several matches: Enter moves to the next one, which is scrolled into view.
     await page.locator('[data-testid="inspect-search"]').fill("checked-ok");
     await expect
-      .poll(() => page.locator('[data-testid="inspect-matches"]').innerText())
+      .poll(() => page.locator('[data-testid="inspect-matches"]').textContent())
       .toMatch(/^1 of \d+$/);
     const total = Number(
-      (await page.locator('[data-testid="inspect-matches"]').innerText()).split(" of ")[1],
+      (await page.locator('[data-testid="inspect-matches"]').textContent())?.split(" of ")[1],
     );
     expect(total).toBeGreaterThanOrEqual(2);
     const firstPath = await tree.locator(".jt-current").getAttribute("data-path");
     await page.locator('[data-testid="inspect-search"]').press("Enter");
     await expect
-      .poll(() => page.locator('[data-testid="inspect-matches"]').innerText())
+      .poll(() => page.locator('[data-testid="inspect-matches"]').textContent())
       .toBe(`2 of ${total}`);
     expect(await tree.locator(".jt-current").getAttribute("data-path")).not.toBe(firstPath);
 
@@ -236,7 +236,7 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await expect.poll(() => state.getAttribute("data-state"), { timeout: 30_000 }).toBe("open");
     await expect
       .poll(
-        async () => (await page.locator(".xterm-rows").innerText()).match(/started-as-1234/g)?.length ?? 0,
+        async () => (await page.locator(".xterm-rows").textContent())?.match(/started-as-1234/g)?.length ?? 0,
         { timeout: 20_000 },
       )
       .toBe(2);
@@ -258,7 +258,7 @@ describe("a container's overview, inspect tree, terminal and the theme, in Chrom
     await page.locator(".terminal .xterm").click();
     await page.keyboard.type("echo again-as-$(id -u)");
     await page.keyboard.press("Enter");
-    await page.locator(".xterm-rows", { hasText: "again-as-1234" }).waitFor({ timeout: 10_000 });
+    await page.locator(".xterm-rows", { hasText: "again-as-1234" }).waitFor({ timeout: 30_000 });
     await page.locator('[data-testid="terminal-close"]').click();
     await page.locator('[data-testid="terminal-form"]').waitFor();
   }, 180_000);
