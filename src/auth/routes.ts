@@ -6,6 +6,7 @@ import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { Credentials, commonErrors, errorResponse, json, Password, UserSchema } from "../http/schemas.ts";
+import { type Prefs, THEME_COOKIE, THEMES } from "../protocol/prefs.ts";
 import { addressKey, type LoginThrottle, userKey } from "./login-throttle.ts";
 import { callerOf } from "./middleware.ts";
 import { verifyPassword } from "./passwords.ts";
@@ -25,8 +26,14 @@ export interface AuthDeps {
   secureCookies: boolean;
 }
 
-const UserAnswer = z.object({ user: UserSchema });
-const Me = z.object({ user: UserSchema, teams: z.array(z.string()), via: z.enum(["cookie", "token"]) });
+const PrefsSchema = z.object({ theme: z.enum(THEMES) });
+const UserAnswer = z.object({ user: UserSchema, prefs: PrefsSchema });
+const Me = z.object({
+  user: UserSchema,
+  teams: z.array(z.string()),
+  via: z.enum(["cookie", "token"]),
+  prefs: PrefsSchema,
+});
 const TokenInfo = z.object({
   id: z.number(),
   name: z.string(),
@@ -72,6 +79,13 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
     deleteCookie(c, CSRF_COOKIE, { path: "/" });
   };
 
+  /** The caller's prefs, with the theme also in a cookie that the page is served with next time. */
+  const prefsOf = (c: AppContext, id: number): Prefs => {
+    const prefs = deps.users.prefs(id);
+    setCookie(c, THEME_COOKIE, prefs.theme, { ...cookieOptions, maxAge: 400 * 24 * 60 * 60 });
+    return prefs;
+  };
+
   routes.add(
     {
       method: "get",
@@ -104,7 +118,7 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       if (!user) throw new ApiError(409, "already_set_up", "the panel is already set up; log in instead");
       noteAudit(c, { user });
       startSession(c, user);
-      return c.json({ user: publicUser(user) }, 201);
+      return c.json({ user: publicUser(user), prefs: prefsOf(c, user.id) }, 201);
     },
   );
 
@@ -138,7 +152,7 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
       const user = publicUser(row);
       noteAudit(c, { user });
       startSession(c, row);
-      return c.json({ user });
+      return c.json({ user, prefs: prefsOf(c, user.id) });
     },
   );
 
@@ -172,7 +186,30 @@ export function authRoutes(routes: RouteTable, deps: AuthDeps): void {
         user: publicUser(caller.user),
         teams: deps.teams.teamsOf(caller.user.id),
         via: caller.via,
+        prefs: prefsOf(c, caller.user.id),
       });
+    },
+  );
+
+  routes.add(
+    {
+      method: "put",
+      path: "/api/v1/auth/prefs",
+      tag: "auth",
+      policy: "self:write",
+      summary: "Change the caller's own UI choices (the theme); no one else's",
+      body: PrefsSchema,
+      responses: {
+        200: json(z.object({ prefs: PrefsSchema }), "Saved"),
+        400: commonErrors[400],
+        401: commonErrors[401],
+      },
+    },
+    (c, { body }) => {
+      const { user } = callerOf(c);
+      noteAudit(c, { target: { theme: body.theme } });
+      deps.users.setPrefs(user.id, body);
+      return c.json({ prefs: prefsOf(c, user.id) });
     },
   );
 

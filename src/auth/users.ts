@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { DEFAULT_PREFS, type Prefs } from "../protocol/prefs.ts";
 import { hashPassword } from "./passwords.ts";
 
 export const ROLES = ["admin", "operator", "viewer"] as const;
@@ -88,6 +89,21 @@ export class UserStore {
       this.db.query("DELETE FROM users WHERE id = ?").run(id);
       return true;
     })();
+  }
+
+  /** The user's UI choices; the defaults until it makes one. */
+  prefs(id: number): Prefs {
+    const row = this.db.query("SELECT theme FROM user_prefs WHERE user_id = ?").get(id) as Prefs | null;
+    return row ? { theme: row.theme } : { ...DEFAULT_PREFS };
+  }
+
+  setPrefs(id: number, prefs: Prefs): Prefs {
+    this.db
+      .query(
+        "INSERT INTO user_prefs (user_id, theme) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET theme = excluded.theme",
+      )
+      .run(id, prefs.theme);
+    return this.prefs(id);
   }
 
   private isLastAdmin(id: number): boolean {

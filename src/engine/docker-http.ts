@@ -1,5 +1,5 @@
 import type * as Http from "node:http";
-import type { Duplex } from "node:stream";
+import { Duplex, PassThrough } from "node:stream";
 import type Dockerode from "dockerode";
 import {
   type Capabilities,
@@ -46,6 +46,26 @@ function stopFollowingRedirects(
     modemHttp[proto].request = (options: Http.RequestOptions, cb?: () => void) => client.request(options, cb);
     modemHttp[proto].get = (options: Http.RequestOptions, cb?: () => void) => client.get(options, cb);
   }
+}
+
+/** An attached non-TTY container's stream: writes go to its stdin, reads are stdout and stderr merged. */
+function demuxed(docker: Dockerode, raw: Duplex): Duplex {
+  const out = new PassThrough();
+  docker.modem.demuxStream(raw, out, out);
+  const duplex = new Duplex({
+    read() {},
+    write(chunk, _encoding, done) {
+      raw.write(chunk, done);
+    },
+    destroy(err, done) {
+      raw.destroy();
+      done(err);
+    },
+  });
+  out.on("data", (chunk: Buffer) => duplex.push(chunk));
+  raw.once("close", () => duplex.destroy());
+  raw.on("error", () => duplex.destroy());
+  return duplex;
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -147,9 +167,7 @@ export class DockerHttpEngine implements Engine {
 
   /** Through dockerode: a shell needs the connection hijacked, which fetch cannot do. */
   async exec(container: string, spec: ExecSpec): Promise<ExecSession> {
-    if (!this.facts) throw new EngineError(0, "engine not connected");
-    this.docker ??= loadDockerode().then((Docker) => new Docker(this.modemOptions()));
-    const docker = await this.docker;
+    const docker = await this.dockerode();
     try {
       const exec = await docker.getContainer(containerRef(container)).exec({
         Cmd: spec.Cmd,
@@ -177,6 +195,43 @@ export class DockerHttpEngine implements Engine {
         exitCode: () =>
           exec.inspect().then(
             (i) => i.ExitCode,
+            () => null,
+          ),
+      };
+    } catch (err) {
+      throw toEngineError(err);
+    }
+  }
+
+  /** Through dockerode too: attaching hijacks the connection like a shell does. */
+  async attach(container: string): Promise<ExecSession> {
+    const docker = await this.dockerode();
+    const target = docker.getContainer(containerRef(container));
+    try {
+      const info = await target.inspect();
+      const raw = (await target.attach({
+        stream: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      })) as Duplex;
+      // Without a TTY the engine frames stdout and stderr (8-byte headers): the terminal gets them
+      // merged, as `docker attach` prints them.
+      const stream = info.Config.Tty ? raw : demuxed(docker, raw);
+      return {
+        stream,
+        resize: (cols, rows) =>
+          target.resize({ w: cols, h: rows }).then(
+            () => undefined,
+            (err) => {
+              throw toEngineError(err);
+            },
+          ),
+        // Detaching leaves the container running: its exit code is known only once it has stopped.
+        exitCode: () =>
+          target.inspect().then(
+            (i) => (i.State.Running ? null : i.State.ExitCode),
             () => null,
           ),
       };
@@ -224,6 +279,12 @@ export class DockerHttpEngine implements Engine {
       throw new EngineError(res.status, message);
     }
     return res;
+  }
+
+  private dockerode(): Promise<Dockerode> {
+    if (!this.facts) throw new EngineError(0, "engine not connected");
+    this.docker ??= loadDockerode().then((Docker) => new Docker(this.modemOptions()));
+    return this.docker;
   }
 
   private modemOptions(): Dockerode.DockerOptions {

@@ -67,4 +67,9 @@ export interface Engine {
   open(method: "GET" | "HEAD" | "POST" | "PUT", path: string, options?: OpenOptions): Promise<OpenAnswer>;
   /** Starts a process in a running container. */
   exec(container: string, spec: ExecSpec): Promise<ExecSession>;
+  /**
+   * The main process's own stdin and output (Docker's attach), not a new process. Ending the
+   * session detaches; it stops nothing. Engines without it leave it out.
+   */
+  attach?(container: string): Promise<ExecSession>;
 }

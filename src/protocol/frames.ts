@@ -10,8 +10,19 @@ export interface Frame {
   d: unknown;
 }
 
+/** What an `exec:` subscription runs (docs/protocol.md, "Exec"); absent: `sh` as the image's user. */
+export interface ExecOptions {
+  /** "attach": the container's main process instead of a new one (no cmd nor user then) */
+  mode?: "exec" | "attach";
+  /** the program and its arguments, as an argv: no shell reads it */
+  cmd?: string[];
+  /** user, uid, user:group or uid:gid; empty or absent: the image's user */
+  user?: string;
+}
+
 export type ClientMessage =
-  | { op: "sub" | "unsub"; topics: string[] }
+  | { op: "sub"; topics: string[]; opts?: ExecOptions }
+  | { op: "unsub"; topics: string[] }
   | { op: "ping" }
   /** keystrokes for an exec topic */
   | { op: "input"; t: string; d: Uint8Array }

@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
 import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { THEME_COOKIE } from "../protocol/prefs.ts";
 
 /** One file of the built UI, embedded in the binary by build.ts (with precompressed twins). */
 export interface UiAsset {
@@ -26,6 +29,8 @@ export function serveUi(c: Context): Response | undefined {
   const path = c.req.path === "/" ? "/index.html" : c.req.path;
   const asset = assets.get(path);
   if (!asset) return undefined;
+  const theme = getCookie(c, THEME_COOKIE);
+  if (path === "/index.html" && (theme === "light" || theme === "dark")) return themedPage(asset, theme);
   const headers: Record<string, string> = {
     "Content-Type": asset.type,
     ETag: asset.etag,
@@ -43,4 +48,22 @@ export function serveUi(c: Context): Response | undefined {
     headers["Content-Encoding"] = "gzip";
   }
   return new Response(Bun.file(file), { headers });
+}
+
+/** index.html (a few hundred bytes) with each chosen theme already on <html>, made once each. */
+const themedPages = new Map<string, string>();
+
+/**
+ * The page in the theme its user chose (the cookie set with the prefs): painted in that theme from
+ * the start, where a script could only switch it after a first paint in the browser's.
+ */
+function themedPage(asset: UiAsset, theme: "light" | "dark"): Response {
+  let html = themedPages.get(theme);
+  if (html === undefined) {
+    html = readFileSync(asset.file, "utf8").replace(/<html\b/, `<html data-theme="${theme}"`);
+    themedPages.set(theme, html);
+  }
+  return new Response(html, {
+    headers: { "Content-Type": asset.type, "Cache-Control": "no-cache", Vary: "Cookie" },
+  });
 }

@@ -21,6 +21,8 @@ export interface SubscribeContext {
   address?: string;
   /** The subscribing end, for topics that keep per-subscriber state (what it last received). */
   sink: Sink;
+  /** What the client sent beside `sub` (an `exec:` topic's command); each topic checks its own. */
+  options?: unknown;
 }
 
 export class TopicError extends Error {

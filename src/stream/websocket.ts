@@ -199,7 +199,7 @@ export class WebSocketConnection implements Sink {
       this.ws?.close(CLOSE.NOT_BINARY, "binary msgpack frames only");
       return;
     }
-    let msg: { op?: unknown; topics?: unknown; t?: unknown; d?: unknown };
+    let msg: { op?: unknown; topics?: unknown; t?: unknown; d?: unknown; opts?: unknown };
     try {
       msg = decodeClientMessage(new Uint8Array(data as ArrayBuffer)) as typeof msg;
     } catch {
@@ -211,7 +211,7 @@ export class WebSocketConnection implements Sink {
       : [];
     switch (msg?.op) {
       case "sub":
-        void this.subscribe(topics);
+        void this.subscribe(topics, msg.opts);
         return;
       case "unsub":
         for (const t of topics) this.unsubscribe(t);
@@ -274,7 +274,7 @@ export class WebSocketConnection implements Sink {
     this.topics.delete(topic);
   }
 
-  private async subscribe(topics: string[]): Promise<void> {
+  private async subscribe(topics: string[], options?: unknown): Promise<void> {
     for (const topic of topics) {
       if (this.topics.has(topic)) continue;
       if (this.topics.size >= MAX_TOPICS) {
@@ -283,7 +283,7 @@ export class WebSocketConnection implements Sink {
       }
       this.topics.add(topic);
       try {
-        await this.bus.subscribe(topic, this, { caller: this.caller, address: this.address });
+        await this.bus.subscribe(topic, this, { caller: this.caller, address: this.address, options });
         // The socket may have closed, the client unsubscribed, or its access changed, while the
         // topic opened.
         if (this.closed || !this.topics.has(topic)) this.bus.unsubscribe(topic, this);

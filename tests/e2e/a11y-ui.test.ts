@@ -71,6 +71,9 @@ describe("keyboard and contrast in Chromium, from dist/ghostpanel", () => {
     expect(await page.locator('[role="tab"][tabindex="0"]').count()).toBe(1);
     await page.locator('[role="tab"][aria-selected="true"]').focus();
     await page.keyboard.press("ArrowRight");
+    await page.waitForURL(/\/containers\/[0-9a-f]{64}\/overview$/);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-tab"))).toBe("overview");
+    await page.keyboard.press("ArrowRight");
     await page.waitForURL(/\/containers\/[0-9a-f]{64}\/inspect$/);
     expect(await page.evaluate(() => document.activeElement?.getAttribute("data-tab"))).toBe("inspect");
     await page.keyboard.press("End");
@@ -82,6 +85,54 @@ describe("keyboard and contrast in Chromium, from dist/ghostpanel", () => {
     await page.reload();
     await page.locator('[role="tab"][data-tab="stats"][aria-selected="true"]').waitFor();
   });
+
+  // The theme chosen with the toggle (kept per user) rather than the browser's: the same bar.
+  for (const theme of ["light", "dark"] as const) {
+    it(`the overview, inspect tree, terminal form and theme toggle reach 4.5:1 in the chosen ${theme} theme`, async () => {
+      // The browser says the other scheme: the chosen theme must win.
+      await page.emulateMedia({ colorScheme: theme === "light" ? "dark" : "light" });
+      await page.goto(`${panel.url}/#/envs/local/containers`);
+      await page.locator('[data-testid="theme"]').selectOption(theme);
+      const base = `${panel.url}/#/containers/${name}`;
+      const check = async (selectors: string[]) => {
+        for (const selector of selectors) {
+          const { ratio, fg, bg } = await contrastIn(page, selector);
+          expect(ratio, `${theme}: ${selector}: rgb(${fg}) on rgb(${bg})`).toBeGreaterThanOrEqual(4.5);
+        }
+      };
+      await page.goto(`${base}/overview`);
+      await page.locator('[data-testid="overview"]').waitFor();
+      await check([
+        '[data-testid="theme"]',
+        ".overview-part h2",
+        ".facts dt",
+        '[data-testid="labels"] th',
+        '[data-testid="labels"] td',
+        '[data-testid="networks"] td',
+      ]);
+      await page.goto(`${base}/inspect`);
+      await page.locator('[data-testid="inspect-search"]').fill("running");
+      await page.locator('[data-testid="inspect"] mark.current').first().waitFor();
+      await check([
+        '[data-testid="inspect"] .jt-key',
+        '[data-testid="inspect"] .jt-string',
+        '[data-testid="inspect"] .jt-number',
+        '[data-testid="inspect"] .jt-count',
+        '[data-testid="inspect"] mark.current',
+        '[data-testid="inspect"] mark:not(.current)',
+        '[data-testid="inspect-matches"]',
+        '[data-testid="fold-all"]',
+      ]);
+      await page.goto(`${base}/terminal`);
+      await page.locator('[data-testid="terminal-form"]').waitFor();
+      await check([
+        ".terminal-choose legend",
+        ".terminal-choose fieldset label",
+        '[data-testid="terminal-open"]',
+      ]);
+      await page.locator('[data-testid="theme"]').selectOption("system");
+    });
+  }
 
   for (const scheme of ["light", "dark"] as const) {
     it(`links, the running badge and primary buttons reach 4.5:1 in the ${scheme} theme`, async () => {

@@ -116,7 +116,7 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
     await page.locator('[data-tab="inspect"]').click();
     const inspect = page.locator('[data-testid="inspect"]');
     await inspect.getByText(id).first().waitFor({ timeout: 10_000 });
-    expect(await inspect.textContent()).toContain(`"Name": "/${name}"`);
+    expect(await inspect.textContent()).toContain(`Name: "/${name}"`);
     await page.goBack();
     await row(name).waitFor();
   });

@@ -41,7 +41,9 @@ describe("the terminal in Chromium, from dist/ghostpanel", () => {
     await page.locator('[data-tab="logs"]').waitFor();
     expect(requested.filter((p) => /terminal|xterm/.test(p))).toEqual([]);
     await page.locator('[data-tab="terminal"]').click();
-    await page.getByText("Shell (sh) in the container").waitFor({ timeout: 15_000 });
+    // What to run is chosen first: sh as the image's user unless told otherwise.
+    await page.locator('[data-testid="terminal-open"]').click();
+    await page.getByText("Connected: sh as the image's user").waitFor({ timeout: 15_000 });
     expect(requested.some((p) => /\/terminal-\w+\.js$/.test(p))).toBe(true);
     await page.locator(".terminal .xterm").click();
     await page.keyboard.type("echo hi-$((2+3))");

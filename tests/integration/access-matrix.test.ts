@@ -78,6 +78,7 @@ const SAMPLES: Sample[] = [
   { route: "POST /api/v1/auth/logout", path: "/api/v1/auth/logout", allow: LOGGED_IN },
   { route: "GET /api/v1/auth/me", path: "/api/v1/auth/me", allow: LOGGED_IN },
   { route: "POST /api/v1/auth/password", path: "/api/v1/auth/password", body: {}, allow: CAN_WRITE_SELF },
+  { route: "PUT /api/v1/auth/prefs", path: "/api/v1/auth/prefs", body: {}, allow: CAN_WRITE_SELF },
   { route: "POST /api/v1/tokens", path: "/api/v1/tokens", body: {}, allow: CAN_WRITE_SELF },
   { route: "GET /api/v1/tokens", path: "/api/v1/tokens", allow: LOGGED_IN },
   { route: "DELETE /api/v1/tokens/{id}", path: "/api/v1/tokens/0", allow: CAN_WRITE_SELF },

@@ -209,7 +209,7 @@ describe("exec: a shell in a container over the stream", () => {
         address: "127.0.0.1",
         env: "local",
         action: `EXEC exec:local:${owned}`,
-        target: `id=${ownedId} cmd=sh`,
+        target: `id=${ownedId} cmd=["sh"] user=`,
         result: "ok",
       }),
     ]);

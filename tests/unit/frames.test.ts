@@ -19,6 +19,21 @@ describe("stream frames", () => {
     expect(unpack(encodeMessage({ op: "unsub", topics: [huge] }))).toEqual({ op: "unsub", topics: [huge] });
   });
 
+  it("a sub's exec options encode as a nested map, argv and all", () => {
+    const opts = {
+      cmd: ["sh", "-c", "echo $((1+1)); ünïcode ".repeat(3), "x".repeat(300)],
+      user: "1000:1000",
+    };
+    const msg = { op: "sub" as const, topics: ["exec:local:web:session-1"], opts };
+    expect(unpack(encodeMessage(msg))).toEqual(msg);
+    const attach = {
+      op: "sub" as const,
+      topics: ["exec:local:web:session-2"],
+      opts: { mode: "attach" as const },
+    };
+    expect(unpack(encodeMessage(attach))).toEqual(attach);
+  });
+
   it("terminal input and sizes encode as bytes and integers of every width", () => {
     const t = "exec:local:web:session-1";
     for (const size of [0, 5, 255, 256, 65_535, 65_536]) {

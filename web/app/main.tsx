@@ -1,8 +1,10 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import type { Prefs } from "../../src/protocol/prefs.ts";
 import { LoginPage } from "../features/auth/login-page.tsx";
 import { SetupPage } from "../features/auth/setup-page.tsx";
 import { ApiError, api, errorMessage, setUnauthorizedHandler } from "../lib/api.ts";
+import { applyTheme } from "../lib/theme.ts";
 import type { User } from "../lib/types.ts";
 import { HOME, navigate, sendToLogin, takeReturnTo, useRoute } from "./route.ts";
 import { Shell } from "./shell.tsx";
@@ -29,7 +31,9 @@ function App() {
           setUser(null);
           return;
         }
-        setUser((await api<{ user: User }>("GET", "/auth/me")).user);
+        const me = await api<{ user: User; prefs: Prefs }>("GET", "/auth/me");
+        applyTheme(me.prefs.theme);
+        setUser(me.user);
       } catch (err) {
         // A 401 already sent us to the login page; anything else leaves nothing to show.
         if (!(err instanceof ApiError && err.status === 401)) setBootError(errorMessage(err));

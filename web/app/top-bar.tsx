@@ -1,3 +1,4 @@
+import { ThemeToggle } from "../features/access/theme-toggle.tsx";
 import { useEnv, useUser } from "./contexts.ts";
 import { envHref, isEnvRoute, type Route } from "./route.ts";
 
@@ -119,6 +120,7 @@ export function TopBar({ route, onLogout }: Props) {
           ))}
         </select>
       )}
+      <ThemeToggle />
       <span class="user" data-testid="user">
         {user.username}
       </span>

@@ -1,6 +1,12 @@
 /** The one live WebSocket (docs/protocol.md): topic subscriptions that survive reconnects. */
 import { CLOSE } from "../../src/protocol/close-codes.ts";
-import { type ClientMessage, decodeFrame, encodeMessage, type Frame } from "../../src/protocol/frames.ts";
+import {
+  type ClientMessage,
+  decodeFrame,
+  type ExecOptions,
+  encodeMessage,
+  type Frame,
+} from "../../src/protocol/frames.ts";
 
 /** `connecting` until the first open; `lost` whenever the socket is down after that or never came up. */
 export type StreamStatus = "connecting" | "open" | "lost";
@@ -11,6 +17,8 @@ export type TopicHandler = (kind: string, data: unknown, first: boolean) => void
 interface Subscription {
   handlers: Set<TopicHandler>;
   fresh: boolean;
+  /** what an exec topic runs, sent with each `sub` of it */
+  opts?: ExecOptions;
 }
 
 /** Close codes with which the server ends a stream over its credentials: reconnecting as is cannot help. */
@@ -67,12 +75,12 @@ export class Stream {
    * subscribed sees only the frames after it. `end`, `exit` and `error` frames finish the subscription:
    * subscribe again to resume.
    */
-  subscribe(topic: string, handler: TopicHandler): () => void {
+  subscribe(topic: string, handler: TopicHandler, opts?: ExecOptions): () => void {
     let sub = this.#subs.get(topic);
     if (!sub) {
-      sub = { handlers: new Set(), fresh: true };
+      sub = { handlers: new Set(), fresh: true, ...(opts ? { opts } : {}) };
       this.#subs.set(topic, sub);
-      this.#send({ op: "sub", topics: [topic] });
+      this.#send({ op: "sub", topics: [topic], ...(opts ? { opts } : {}) });
     }
     sub.handlers.add(handler);
     const mine = sub;
@@ -110,8 +118,13 @@ export class Stream {
       this.#delay = MIN_DELAY;
       this.#heard = true;
       this.#pinger = setInterval(() => this.#ping(), PING_EVERY);
-      const topics = [...this.#subs.keys()];
-      for (const sub of this.#subs.values()) sub.fresh = true;
+      const topics: string[] = [];
+      for (const [topic, sub] of this.#subs) {
+        sub.fresh = true;
+        // Options belong to one topic: such a topic goes in a `sub` of its own.
+        if (sub.opts) this.#send({ op: "sub", topics: [topic], opts: sub.opts });
+        else topics.push(topic);
+      }
       if (topics.length > 0) this.#send({ op: "sub", topics });
       this.#setStatus("open");
     };

@@ -1,4 +1,6 @@
+import type { Prefs } from "../../../src/protocol/prefs.ts";
 import { api } from "../../lib/api.ts";
+import { applyTheme } from "../../lib/theme.ts";
 import type { User } from "../../lib/types.ts";
 import { AuthForm } from "./auth-form.tsx";
 import { TlsFingerprint } from "./tls-fingerprint.tsx";
@@ -11,7 +13,11 @@ export function LoginPage({ onDone }: { onDone: (user: User) => void }) {
       passwordAutocomplete="current-password"
       validate={(username, password) => (username && password ? null : "Enter your username and password.")}
       onSubmit={async (username, password) => {
-        const { user } = await api<{ user: User }>("POST", "/auth/login", { username, password });
+        const { user, prefs } = await api<{ user: User; prefs: Prefs }>("POST", "/auth/login", {
+          username,
+          password,
+        });
+        applyTheme(prefs.theme);
         onDone(user);
       }}
     >

@@ -4,7 +4,6 @@ import { useEnv, useUser } from "../../app/contexts.ts";
 import { envHref, navigate } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
-import { lazy } from "../../lib/lazy.ts";
 import { Icon } from "../../ui/icon.tsx";
 import { StatsTab } from "../stats/stats-tab.tsx";
 import { can, DUPLICATE_ICON } from "./actions.ts";
@@ -12,26 +11,21 @@ import { ContainerActions } from "./container-actions.tsx";
 import { useLiveContainers } from "./containers-page.tsx";
 import { InspectView } from "./inspect-view.tsx";
 import { LogView } from "./log-view.tsx";
+import { Overview } from "./overview.tsx";
 import { PortList } from "./port-list.tsx";
 import { StateBadge } from "./state-badge.tsx";
+import { TerminalTab } from "./terminal-tab.tsx";
 import { UpdatePanel, useUpdates } from "./updates.tsx";
 
-type Tab = "logs" | "inspect" | "stats" | "terminal";
+type Tab = "logs" | "overview" | "inspect" | "stats" | "terminal";
 
 const TAB_LABELS: Record<Tab, string> = {
   logs: "Logs",
+  overview: "Overview",
   inspect: "Inspect",
   stats: "Stats",
   terminal: "Terminal",
 };
-
-// xterm.js (~100 KB gzipped) loads with the first terminal opened.
-const useTerminal = lazy(() =>
-  import("./terminal.tsx").then(async (m) => {
-    await m.ready;
-    return m;
-  }),
-);
 
 interface Props {
   /** Full id as linked from the list; an id prefix or a name typed into the address works too. */
@@ -84,8 +78,10 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
     );
   }
 
-  const tabs = (["logs", "inspect", "stats", "terminal"] as const).filter((t) =>
-    t === "terminal" ? canExec && c.state === "running" : t === "stats" || can(caps, t),
+  const tabs = (["logs", "overview", "inspect", "stats", "terminal"] as const).filter((t) =>
+    t === "terminal"
+      ? canExec && c.state === "running"
+      : t === "stats" || can(caps, t === "overview" ? "inspect" : t),
   );
   const current = tabs.includes(tab) ? tab : tabs[0];
   return (
@@ -165,6 +161,11 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
           />
         </section>
       )}
+      {current === "overview" && (
+        <section role="tabpanel">
+          <Overview id={c.id} version={c} />
+        </section>
+      )}
       {current === "inspect" && (
         <section role="tabpanel">
           <InspectView id={c.id} version={c} />
@@ -184,18 +185,6 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
       )}
     </main>
   );
-}
-
-function TerminalTab({ id }: { id: string }) {
-  const loaded = useTerminal();
-  if (!loaded) return <p class="muted">Loading…</p>;
-  if ("error" in loaded)
-    return (
-      <p class="alert" role="alert">
-        {loaded.error}
-      </p>
-    );
-  return <loaded.module.ContainerTerminal key={id} id={id} />;
 }
 
 /** Arrow keys, Home and End move between tabs, as the ARIA tabs pattern has it. */

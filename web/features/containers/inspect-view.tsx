@@ -1,9 +1,8 @@
-import { useEffect, useState } from "preact/hooks";
-import { useEnv } from "../../app/contexts.ts";
-import { api, errorMessage } from "../../lib/api.ts";
-import { containerPath } from "./actions.ts";
+import { useMemo } from "preact/hooks";
 import { toDockerRun } from "./create/docker-run.ts";
 import { fromInspect, type InspectLike } from "./create/spec.ts";
+import { JsonTree } from "./json-tree.tsx";
+import { useInspect } from "./use-inspect.ts";
 
 interface Props {
   id: string;
@@ -12,33 +11,20 @@ interface Props {
 }
 
 export function InspectView({ id, version }: Props) {
-  const env = useEnv().id;
-  const [json, setJson] = useState<string | null>(null);
-  const [run, setRun] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const inspected = useInspect(id, version);
+  const data = inspected && "data" in inspected ? inspected.data : undefined;
+  const run = useMemo(
+    () => (data === undefined ? "" : toDockerRun(fromInspect(data as InspectLike))),
+    [data],
+  );
 
-  useEffect(() => {
-    let live = true;
-    api<unknown>("GET", containerPath(env, id))
-      .then((data) => {
-        if (!live) return;
-        setJson(JSON.stringify(data, null, 2));
-        setRun(toDockerRun(fromInspect(data as InspectLike)));
-        setError(null);
-      })
-      .catch((err) => live && setError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, [env, id, version]);
-
-  if (error)
+  if (inspected && "error" in inspected)
     return (
       <p role="alert" class="alert">
-        {error}
+        {inspected.error}
       </p>
     );
-  if (json === null) return <p class="muted">Loading…</p>;
+  if (data === undefined) return <p class="muted">Loading…</p>;
   return (
     <>
       <details class="docker-run-of">
@@ -47,9 +33,7 @@ export function InspectView({ id, version }: Props) {
           {run}
         </pre>
       </details>
-      <pre class="inspect" data-testid="inspect">
-        {json}
-      </pre>
+      <JsonTree value={data} label="the inspect JSON" />
     </>
   );
 }

@@ -478,7 +478,7 @@ function options(
   sync: string,
 ): uPlot.Options {
   const css = getComputedStyle(el);
-  const color = (name: string) => css.getPropertyValue(name).trim() || "#888";
+  const color = (name: string) => resolvedColor(el, name);
   const muted = color("--muted");
   const grid = color("--grid");
   const font = `11px ${css.fontFamily}`;
@@ -560,4 +560,17 @@ function options(
       ],
     },
   };
+}
+
+/**
+ * A colour variable as the canvas can take it: the variables are light-dark() pairs, which only an
+ * element's computed colour resolves (to rgb) for the theme in force.
+ */
+function resolvedColor(el: HTMLElement, name: string): string {
+  const probe = document.createElement("span");
+  probe.style.color = `var(${name})`;
+  el.append(probe);
+  const rgb = getComputedStyle(probe).color;
+  probe.remove();
+  return rgb || "#888";
 }
