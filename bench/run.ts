@@ -461,6 +461,18 @@ function summarise(
       `${engine.requests_per_s.toFixed(0)}/s (engine)`,
       ratios.requests_per_s,
     );
+    for (const [who, side] of [
+      ["non-admin (team owns half)", list.value.non_admin],
+      ["filtered (label, state=running)", list.value.filtered],
+    ] as const) {
+      rows.push({
+        benchmark: "container list",
+        metric: `${who}, ${side.items} items: p50 / p99`,
+        panel: `${ms(side.p50_ms)} / ${ms(side.p99_ms)}`,
+        baseline: `${ms(panel.p50_ms)} / ${ms(panel.p99_ms)} (admin, all)`,
+        ratio: `${x(side.p50_vs_admin)} / ${x(side.p99_vs_admin)}`,
+      });
+    }
     rows.push({
       benchmark: "container list",
       metric: "p50 of /healthz (floor)",
