@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { MAX_UPLOAD_BYTES, SEND_BUFFER_LIMIT } from "../http/limits.ts";
 import { autoTls, CertificateError, loadTls, type TlsFiles } from "../tls/certificate.ts";
@@ -30,8 +31,12 @@ export interface Listener {
 export async function openListener(config: ServeConfig, version: string): Promise<Listener> {
   let tls: TlsFiles | undefined;
   try {
-    if (config.tls.mode === "auto") tls = await autoTls(config.dataDir);
-    else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
+    if (config.tls.mode === "auto") {
+      // A first start: the certificate is the first thing kept in the data directory (as the
+      // database would have made it, src/store/database.ts).
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      tls = await autoTls(config.dataDir);
+    } else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
   } catch (err) {
     throw new ConfigError(`${err instanceof CertificateError ? "--tls: " : ""}${(err as Error).message}`);
   }
@@ -106,6 +111,8 @@ export async function openListener(config: ServeConfig, version: string): Promis
     },
     async abandon() {
       settle(false);
+      // Time for the waiting requests' 503s to go out before their connections are closed.
+      await Bun.sleep(100);
       await server.stop(true);
     },
     stop: () => server.stop(true),
