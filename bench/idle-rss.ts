@@ -1,9 +1,10 @@
 import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { LABEL } from "./lib/engine.ts";
+import { SecondEngine } from "../tests/helpers/second-engine.ts";
+import { IMAGE, LABEL, LABEL_KEY, mapLimit, NAME_PREFIX, NETWORK_MODE, SLEEP_CMD } from "./lib/engine.ts";
 import { login, panelAt, serveCommand, waitForContainers } from "./lib/panel.ts";
 import { type Child, firstAnswer, memoryOf, start, type Target } from "./lib/process.ts";
-import { freePort, log, round, sleep, tempDir } from "./lib/util.ts";
+import { defer, freePort, log, RUN_ID, round, sleep, tempDir } from "./lib/util.ts";
 
 export interface Seed {
   /** A data dir that has been through a first start: TLS certificate, database, admin, API token. */
@@ -12,22 +13,37 @@ export interface Seed {
 }
 
 export interface RssResult {
+  engine: string;
+  containers: number;
   panel_tls: "auto (certificate present)";
   idle_seconds: number;
-  containers: number;
+  /** VmRSS `idle_seconds` after the panel lists every container, nobody logged in yet */
   panel_rss_mib: number;
   panel_peak_rss_mib: number;
+  /**
+   * VmRSS after one login (argon2id) and a client subscribed as the containers page is
+   * (`containers:local` and `stats:local` over the stream, by cookie), `idle_seconds` later with
+   * the client still connected
+   */
+  panel_rss_after_page_mib: number;
+  page_frames_received: number;
   baseline_rss_mib: number;
-  /** panel / baseline */
+  /** panel / baseline, for each of the two */
   ratio: number;
-  /** After one login (argon2id verify) and the same idle time again: what a used panel sits at. */
-  panel_rss_after_login_mib: number;
+  ratio_after_page: number;
+  /**
+   * Another panel started on the same engine while it held no container: VmRSS `idle_seconds`
+   * after it came up, then again `idle_seconds` after the `containers` were made and listed.
+   */
+  growth: { rss_empty_mib: number; rss_full_mib: number; kib_per_container: number };
 }
 
+const ENGINE_KIND = "a private dockerd (own network namespace), holding only the bench's containers";
+
 /**
- * (b) VmRSS of an idle panel that mirrors `containers` containers, next to a minimal compiled Bun
- * server's. The panel starts from a seeded data dir (no certificate to make, no admin to hash) and
- * is only asked what it takes to see it is ready.
+ * (b) VmRSS of idle panels against a private engine whose container count is exact, next to a
+ * minimal compiled Bun server's after the same idle time. Panels start from a seeded data dir (no
+ * certificate to make, no admin to hash at start).
  */
 export async function benchIdleRss(
   target: Target,
@@ -37,45 +53,144 @@ export async function benchIdleRss(
   idleMs: number,
 ): Promise<RssResult> {
   const dir = tempDir("rss");
-  const dataDir = join(dir, "data");
+  log("idle RSS: starting a private engine");
+  const engine = await SecondEngine.start();
+  let stopping: Promise<void> | undefined;
+  const stopEngine = () => {
+    stopping ??= engine.stop();
+    return stopping;
+  };
+  defer("private engine", stopEngine);
+  try {
+    engine.loadImage(IMAGE);
+    const growthPanel = await seededPanel(target, seed, dir, "empty", engine.url);
+    await waitForContainers(growthPanel, LABEL, 0, 60_000);
+    log(`idle RSS: panel on the empty engine; idling ${idleMs / 1000} s`);
+    await sleep(idleMs);
+    const empty = memoryOf(growthPanel.child.pid).rssKiB;
+
+    log(`idle RSS: making ${containers} containers on the private engine`);
+    await makeContainers(engine.socketPath, containers);
+    await waitForContainers(growthPanel, LABEL, containers, 120_000);
+    const panel = await seededPanel(target, seed, dir, "full", engine.url);
+    await waitForContainers(panel, LABEL, containers, 120_000);
+    log(`idle RSS: both panels list ${containers} containers; idling ${idleMs / 1000} s (baseline too)`);
+    const [baseline] = await Promise.all([baselineRss(baselineBinary, dir, idleMs), sleep(idleMs)]);
+    const full = memoryOf(growthPanel.child.pid).rssKiB;
+    const idle = memoryOf(panel.child.pid);
+    await growthPanel.child.stop();
+
+    log(`idle RSS: a login and the containers page's subscriptions; idling ${idleMs / 1000} s`);
+    const page = await openPage(panel.url);
+    await sleep(idleMs);
+    const afterPage = memoryOf(panel.child.pid).rssKiB;
+    const frames = page.close();
+    await panel.child.stop();
+    if (frames === 0) throw new Error("the page's stream client received no frame");
+
+    return {
+      engine: ENGINE_KIND,
+      containers,
+      panel_tls: "auto (certificate present)",
+      idle_seconds: idleMs / 1000,
+      panel_rss_mib: round(idle.rssKiB / 1024, 1),
+      panel_peak_rss_mib: round(idle.hwmKiB / 1024, 1),
+      panel_rss_after_page_mib: round(afterPage / 1024, 1),
+      page_frames_received: frames,
+      baseline_rss_mib: round(baseline / 1024, 1),
+      ratio: round(idle.rssKiB / baseline),
+      ratio_after_page: round(afterPage / baseline),
+      growth: {
+        rss_empty_mib: round(empty / 1024, 1),
+        rss_full_mib: round(full / 1024, 1),
+        kib_per_container: round((full - empty) / containers, 1),
+      },
+    };
+  } finally {
+    await stopEngine();
+  }
+}
+
+async function seededPanel(target: Target, seed: Seed, dir: string, name: string, engineUrl: string) {
+  const dataDir = join(dir, `data-${name}`);
   cpSync(seed.dataDir, dataDir, { recursive: true });
   const port = freePort();
-  const child = start(serveCommand(target, port, dataDir, "auto"), join(dir, "panel.log"));
-  let panelRss: { rssKiB: number; hwmKiB: number };
-  let afterLogin: number;
-  try {
-    const url = `https://127.0.0.1:${port}`;
-    const panel = panelAt(child, url, seed.token);
-    await firstAnswer(child, `${url}/healthz`, 20_000, 10);
-    await waitForContainers(panel, LABEL, containers, 60_000);
-    log(`idle RSS: panel ready; idling ${idleMs / 1000} s`);
-    await sleep(idleMs);
-    panelRss = memoryOf(child.pid);
+  const child = start(serveCommand(target, port, dataDir, "auto", engineUrl), join(dir, `panel-${name}.log`));
+  const url = `https://127.0.0.1:${port}`;
+  await firstAnswer(child, `${url}/healthz`, 20_000, 10);
+  return panelAt(child, url, seed.token);
+}
 
-    await login(url);
-    await sleep(idleMs);
-    afterLogin = memoryOf(child.pid).rssKiB;
-  } finally {
-    await child.stop();
-  }
+/** `count` sleeping containers on the engine at `socket`, 10 created at a time, over its API. */
+async function makeContainers(socket: string, count: number): Promise<void> {
+  const call = async (path: string, body?: unknown) => {
+    const res = await fetch(`http://localhost${path}`, {
+      method: "POST",
+      unix: socket,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`private engine POST ${path}: ${res.status} ${text.slice(0, 200)}`);
+    return text ? (JSON.parse(text) as { Id: string }) : undefined;
+  };
+  await mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    10,
+    async (i) => {
+      const name = `${NAME_PREFIX}rss-${String(i).padStart(3, "0")}`;
+      const made = await call(`/containers/create?name=${name}`, {
+        Image: IMAGE,
+        Cmd: SLEEP_CMD,
+        Labels: { [LABEL_KEY]: RUN_ID },
+        HostConfig: { NetworkMode: NETWORK_MODE },
+      });
+      await call(`/containers/${made!.Id}/start`);
+    },
+  );
+}
 
-  const baseline = await baselineRss(baselineBinary, dir, idleMs);
+/**
+ * What a browser on the containers page holds: a session (login) and one stream subscribed to the
+ * container list and live stats, by cookie with a same-origin Origin. close() returns the frames seen.
+ */
+async function openPage(url: string): Promise<{ close(): number }> {
+  const { cookie } = await login(url);
+  const ws = new WebSocket(
+    `${url.replace(/^http/, "ws")}/api/v1/stream?topics=containers:local,stats:local`,
+    // Bun's WebSocket takes headers and TLS options (the certificate is the panel's own).
+    { headers: { cookie, origin: url }, tls: { rejectUnauthorized: false } } as unknown as string[],
+  );
+  let frames = 0;
+  ws.binaryType = "arraybuffer";
+  ws.onmessage = () => {
+    frames++;
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the page's stream did not open in 10 s")), 10_000);
+    ws.onopen = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    ws.onclose = (e) => {
+      clearTimeout(timer);
+      reject(new Error(`the page's stream closed: ${e.code} ${e.reason}`));
+    };
+  });
+  ws.onclose = null;
   return {
-    panel_tls: "auto (certificate present)",
-    idle_seconds: idleMs / 1000,
-    containers,
-    panel_rss_mib: round(panelRss.rssKiB / 1024, 1),
-    panel_peak_rss_mib: round(panelRss.hwmKiB / 1024, 1),
-    baseline_rss_mib: round(baseline / 1024, 1),
-    ratio: round(panelRss.rssKiB / baseline),
-    panel_rss_after_login_mib: round(afterLogin / 1024, 1),
+    close() {
+      ws.close();
+      return frames;
+    },
   };
 }
 
 /** The minimal server's RSS (KiB) after the same treatment: started, answered a few requests, idle. */
 export async function baselineRss(binary: string, dir: string, idleMs: number): Promise<number> {
   const port = freePort();
-  const child: Child = start([binary, String(port)], join(dir, "baseline.log"));
+  const child: Child = start([binary, String(port)], join(dir, `baseline-${port}.log`));
   try {
     await firstAnswer(child, `http://127.0.0.1:${port}/healthz`, 10_000, 10);
     for (let i = 0; i < 5; i++)

@@ -2,12 +2,13 @@ import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { engineUp, serveCommand } from "./lib/panel.ts";
 import { firstAnswer, INSECURE_TLS, start, type Target } from "./lib/process.ts";
-import { freePort, log, median, round, sleep, tempDir } from "./lib/util.ts";
+import { freePort, log, median, percentile, round, sleep, tempDir } from "./lib/util.ts";
 
 export interface StartupMode {
   /** ms from spawn to the first 200 from /healthz, one per start */
   samples_ms: number[];
   median_ms: number;
+  p90_ms: number;
   min_ms: number;
   max_ms: number;
 }
@@ -21,6 +22,9 @@ export interface PanelStartupMode extends StartupMode {
 
 export interface StartupResult {
   starts: number;
+  /** starts with the executable dropped from the page cache first (panel and baseline alike) */
+  cold_starts: number;
+  cold_method: string;
   poll_interval_ms: number;
   containers_on_engine: number;
   baseline: StartupMode;
@@ -28,7 +32,23 @@ export interface StartupResult {
   panel_tls_off: PanelStartupMode;
   /** --tls auto, fresh data dir holding only an existing certificate (none is made) */
   panel_tls_auto: PanelStartupMode;
+  /** the baseline with its executable out of the page cache */
+  baseline_cold: StartupMode;
+  /** --tls auto as above, with the panel's executable out of the page cache; ratio to baseline_cold */
+  panel_cold: PanelStartupMode;
 }
+
+/**
+ * Drops a file's pages from the page cache (posix_fadvise DONTNEED, through GNU dd): the next start
+ * reads the executable from disk, as the first start after a boot or an upgrade does.
+ */
+export function dropFromPageCache(file: string): void {
+  const res = Bun.spawnSync(["dd", `if=${file}`, "iflag=nocache", "count=0", "status=none"], {
+    stderr: "pipe",
+  });
+  if (res.exitCode !== 0) throw new Error(`dd iflag=nocache ${file}: ${res.stderr.toString().trim()}`);
+}
+const COLD_METHOD = "dd iflag=nocache count=0 (posix_fadvise POSIX_FADV_DONTNEED) on the executable";
 
 const POLL_MS = 1;
 
@@ -41,6 +61,7 @@ export async function benchStartup(
   baselineBinary: string,
   certDir: string,
   starts: number,
+  coldStarts: number,
   containersOnEngine: number,
 ): Promise<StartupResult> {
   const dir = tempDir("startup");
@@ -59,22 +80,40 @@ export async function benchStartup(
     auto.push(b.first);
     autoUp.push(b.engineUp);
   }
+  const coldBase: number[] = [];
+  const cold: number[] = [];
+  const coldUp: number[] = [];
+  const panelBinary = target.command[0]!;
+  for (let i = 0; i < coldStarts; i++) {
+    log(`start-up: cold run ${i + 1}/${coldStarts}`);
+    dropFromPageCache(baselineBinary);
+    coldBase.push(await timeBaseline(baselineBinary, dir, starts + i));
+    if (target.kind === "binary") dropFromPageCache(panelBinary);
+    const c = await timePanel(target, dir, starts + i, "auto", certDir);
+    cold.push(c.first);
+    coldUp.push(c.engineUp);
+  }
   const baseline = summary(base);
-  const panelMode = (first: number[], up: number[]): PanelStartupMode => {
+  const baselineCold = summary(coldBase);
+  const panelMode = (first: number[], up: number[], against: StartupMode): PanelStartupMode => {
     const s = summary(first);
     return {
       ...s,
-      ratio: round(s.median_ms / baseline.median_ms),
+      ratio: round(s.median_ms / against.median_ms),
       engine_up_median_ms: round(median(up), 1),
     };
   };
   return {
     starts,
+    cold_starts: coldStarts,
+    cold_method: COLD_METHOD,
     poll_interval_ms: POLL_MS,
     containers_on_engine: containersOnEngine,
     baseline,
-    panel_tls_off: panelMode(off, offUp),
-    panel_tls_auto: panelMode(auto, autoUp),
+    panel_tls_off: panelMode(off, offUp, baseline),
+    panel_tls_auto: panelMode(auto, autoUp, baseline),
+    baseline_cold: baselineCold,
+    panel_cold: panelMode(cold, coldUp, baselineCold),
   };
 }
 
@@ -82,6 +121,7 @@ function summary(samples: number[]): StartupMode {
   return {
     samples_ms: samples.map((s) => round(s, 1)),
     median_ms: round(median(samples), 1),
+    p90_ms: round(percentile(samples, 90), 1),
     min_ms: round(Math.min(...samples), 1),
     max_ms: round(Math.max(...samples), 1),
   };

@@ -28,9 +28,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   try {
     const config = parseServeArgs(args, process.env);
-    // Loaded here so that `--version` and `--help` answer without loading the whole server.
+    // The listener first, then the rest of the panel behind it (src/server/listen.ts); loaded here
+    // so that `--version` and `--help` answer without loading the server.
+    const { openListener } = await import("./server/listen.ts");
+    const listener = await openListener(config, pkg.version);
     const { startPanel } = await import("./server/serve.ts");
-    const panel = await startPanel(config, pkg.version);
+    const panel = await startPanel(config, pkg.version, console.log, listener);
     keepServingThroughStrayErrors();
     const shutdown = async () => {
       try {

@@ -59,7 +59,8 @@ export async function removeAll(ids: string[]): Promise<void> {
     try {
       await engine("DELETE", `/containers/${id}?force=1&v=1`);
     } catch (err) {
-      if (!/\b404\b/.test((err as Error).message)) failures.push((err as Error).message);
+      // Gone, or being removed by another run's sweep at the same moment: either way, going.
+      if (!/\b404\b|already in progress/.test((err as Error).message)) failures.push((err as Error).message);
     }
   });
   if (failures.length) throw new Error(`${failures.length} containers not removed: ${failures[0]}`);

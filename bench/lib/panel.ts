@@ -46,13 +46,16 @@ export function serveCommand(
   ];
 }
 
-/** Logs the bench admin in; returns the session and CSRF cookies and the CSRF token. */
-export async function login(url: string): Promise<{ cookie: string; csrf: string }> {
+/** Logs the bench admin (or another user) in; returns the session and CSRF cookies and the CSRF token. */
+export async function login(
+  url: string,
+  user: { username: string; password: string } = ADMIN,
+): Promise<{ cookie: string; csrf: string }> {
   const res = await fetch(`${url}/api/v1/auth/login`, {
     ...INSECURE_TLS,
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(ADMIN),
+    body: JSON.stringify(user),
     signal: AbortSignal.timeout(10_000),
   });
   if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);

@@ -16,9 +16,9 @@ import type { RegistryCredentials } from "../registries/credentials.ts";
 import { ContainerCreateSchema, ContainerName } from "../safety/create-schema.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
+import { ContainerListCache } from "./list-cache.ts";
 import { portConflicts } from "./port-conflicts.ts";
 import { recreateRoutes } from "./recreate-route.ts";
-import { wireView } from "./topic.ts";
 import { checkCreate, createVolumes, nameTaken } from "./vetted-create.ts";
 import { fromInspect } from "./view.ts";
 
@@ -109,26 +109,14 @@ function requireCapability(env: Environment, what: Operation): void {
     throw unsupported(env, `${what} containers`);
 }
 
-type WireView = ReturnType<typeof wireView>;
-const listCache = new WeakMap<
-  Environment,
-  { key: string; views: WireView[]; json: Uint8Array<ArrayBuffer> }
->();
-
-/**
- * The list as clients get it, made again only when the mirror changed or the second turned (the
- * status text counts seconds): the busiest read of the API then costs a lookup, not a serialisation.
- * Kept as UTF-8 bytes so that a request does not encode (and leave for the collector) a fresh copy.
- */
-function listOf(env: Environment): { views: WireView[]; json: Uint8Array<ArrayBuffer> } {
-  const key = `${env.containers.version}:${Math.floor(Date.now() / 1000)}`;
-  const cached = listCache.get(env);
-  if (cached?.key === key) return cached;
-  const views = env.containers.list().map(wireView);
-  const fresh = { key, views, json: new TextEncoder().encode(JSON.stringify(views)) };
-  listCache.set(env, fresh);
-  return fresh;
-}
+const listCaches = new WeakMap<Environment, ContainerListCache>();
+const listCache = (env: Environment): ContainerListCache => {
+  const kept = listCaches.get(env);
+  if (kept) return kept;
+  const cache = new ContainerListCache(env.containers);
+  listCaches.set(env, cache);
+  return cache;
+};
 
 /**
  * Options travel in the query string, which Bolt's compat server cannot take: there an action runs
@@ -217,19 +205,8 @@ export function containerRoutes(
         const i = l.indexOf("=");
         return i < 0 ? { key: l, value: undefined } : { key: l.slice(0, i), value: l.slice(i + 1) };
       });
-      const all = listOf(env);
-      const audience = policy.audience(callerOf(c), env.id);
-      if (!states?.length && !name && !labels.length && audience.key === "*") {
-        return c.body(all.json, 200, { "Content-Type": "application/json" });
-      }
-      const list = all.views.filter(
-        (ct) =>
-          audience.sees(ct) &&
-          (!name || ct.name.toLowerCase().includes(name)) &&
-          (!states?.length || states.includes(ct.state)) &&
-          labels.every((l) => (l.value === undefined ? l.key in ct.labels : ct.labels[l.key] === l.value)),
-      );
-      return c.json(list);
+      const body = listCache(env).body(policy.audience(callerOf(c), env.id), { name, states, labels });
+      return c.body(body, 200, { "Content-Type": "application/json" });
     },
   );
 

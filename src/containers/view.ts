@@ -96,7 +96,7 @@ export function healthOfStatus(status: string | undefined): string | null {
 }
 
 /** The engine's human status ("Up 5 minutes (healthy)", "Exited (0) 3 seconds ago"), as `docker ps` words it. */
-export function statusText(c: ContainerView, now: number): string {
+export function statusText(c: ContainerItem, now: number): string {
   const since = (t: string | null) => humanDuration(t ? now - Date.parse(t) : 0);
   switch (c.state) {
     case "running": {

@@ -2,11 +2,7 @@ import type { AppContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
 import { allowSlowRequest } from "./long-request.ts";
 
-/**
- * The most any upload route takes (an image tar, a build context, a volume's backup); each route
- * may say less. Bun.serve's own request limit is raised to it (src/server/serve.ts).
- */
-export const MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
+export { MAX_UPLOAD_BYTES } from "./limits.ts";
 
 export interface Upload {
   /** the request's bytes as they arrive, erroring past the route's limit */

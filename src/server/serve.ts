@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { websocket } from "hono/bun";
+import type { WebSocketHandler } from "bun";
 import { AgentHub } from "../agent/hub.ts";
 import { AgentStore } from "../agent/store.ts";
 import { Alerts } from "../alerts/alerts.ts";
@@ -14,7 +14,6 @@ import { readCertDir } from "../engine/url.ts";
 import { Environments } from "../envs/environments.ts";
 import { DeployHistory } from "../history/deploy-history.ts";
 import type { RouteInfo } from "../http/route-table.ts";
-import { MAX_UPLOAD_BYTES } from "../http/upload.ts";
 import { Jobs } from "../jobs/jobs.ts";
 import { RegistryStore } from "../registries/store.ts";
 import { SecretKeyError } from "../secrets/key-file.ts";
@@ -25,16 +24,13 @@ import { StatsCollectors } from "../stats/collectors.ts";
 import { DatabaseError, openDatabase } from "../store/database.ts";
 import { writeHealth } from "../store/write-health.ts";
 import { TopicBus } from "../stream/bus.ts";
-import { SEND_BUFFER_LIMIT } from "../stream/websocket.ts";
-import { autoTls, CertificateError, loadTls, type TlsFiles } from "../tls/certificate.ts";
-import { ReloadableTlsServer } from "../tls/reload.ts";
+import { autoTls, type TlsFiles } from "../tls/certificate.ts";
+import type { ReloadableTlsServer } from "../tls/reload.ts";
 import { UpdateChecker } from "../updates/checker.ts";
-import { serveVesla } from "../vesla/listener.ts";
-import { createApp } from "./app.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
-import { LIST_KINDS, TOPIC_MODULES } from "./modules.ts";
+import { type Listener, openListener } from "./listen.ts";
 
 export interface RunningPanel {
   url: string;
@@ -45,11 +41,37 @@ export interface RunningPanel {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the panel. The listener comes first (src/server/listen.ts: /healthz answers from the first
+ * ms on), then everything else, in steps between which the event loop turns so that the early
+ * answers are not held up by the whole start; `listener` is one main.ts opened before loading this
+ * module at all.
+ */
 export async function startPanel(
   config: ServeConfig,
   version: string,
   log: (line: string) => void = console.log,
+  listener?: Listener,
 ): Promise<RunningPanel> {
+  const main = listener ?? (await openListener(config, version));
+  try {
+    return await startBehind(main, config, version, log);
+  } catch (err) {
+    await main.abandon();
+    throw err;
+  }
+}
+
+/** Lets waiting requests (an early /healthz) be answered between two steps of the start. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function startBehind(
+  listener: Listener,
+  config: ServeConfig,
+  version: string,
+  log: (line: string) => void,
+): Promise<RunningPanel> {
+  await turn();
   let db: ReturnType<typeof openDatabase>;
   try {
     db = openDatabase(config.dataDir, log);
@@ -66,6 +88,7 @@ export async function startPanel(
     // A refused or mismatched key file is the operator's to fix: one line (main.ts), no stack.
     throw err instanceof SecretKeyError ? new ConfigError(err.message) : err;
   }
+  await turn();
   const users = new UserStore(db);
   const sessions = new SessionStore(db);
   const tokens = new TokenStore(db);
@@ -77,6 +100,9 @@ export async function startPanel(
   const audit = new AuditLog(db);
   if (config.adminPasswordFile) await createAdminFromFile(users, config, log);
 
+  // The resources' modules (routes, topics, list kinds) load only now: the early answers need none.
+  const { LIST_KINDS, TOPIC_MODULES } = await import("./modules.ts");
+  await turn();
   const agents = new AgentHub(new AgentStore(db), log);
   const envs = new Environments(db, vault, agents.engineFor, undefined, LIST_KINDS);
   const bus = new TopicBus(policy);
@@ -93,7 +119,8 @@ export async function startPanel(
   // Before the engines open, so that they see every container from the first snapshot on.
   const deployments = new DeployHistory(db, envs);
   const alerts = new Alerts(db, vault, envs, collectors);
-  let tlsServer: ReloadableTlsServer | undefined;
+  const tlsServer: ReloadableTlsServer | undefined = listener.tlsServer;
+  const tls: TlsFiles | undefined = listener.tls;
   const deps: PanelDeps = {
     users,
     sessions,
@@ -111,8 +138,7 @@ export async function startPanel(
     audit,
     writeHealth: storage,
     version,
-    // Known once the certificate is (below), before anything reads it.
-    secureCookies: false,
+    secureCookies: tls !== undefined,
     anonymousLimit: config.anonymousLimit,
     tlsFingerprint: () => tlsServer?.files.fingerprint ?? null,
     deployments,
@@ -134,11 +160,8 @@ export async function startPanel(
     storage.close();
     db.close();
   };
-  let tls: TlsFiles | undefined;
   try {
     envs.start(config.engineUrl, config.engineCertDir ? readCertDir(config.engineCertDir) : undefined);
-    if (config.tls.mode === "auto") tls = await autoTls(config.dataDir);
-    else if (config.tls.mode === "files") tls = loadTls(config.tls.cert, config.tls.key);
     if (config.agentListen) {
       // Agents pin a certificate: the panel's own, or (with --tls off) one made for them alone.
       const { host, port } = config.agentListen;
@@ -147,54 +170,39 @@ export async function startPanel(
     }
   } catch (err) {
     release();
-    throw new ConfigError(`${err instanceof CertificateError ? "--tls: " : ""}${(err as Error).message}`);
+    throw new ConfigError((err as Error).message);
   }
+  await turn();
 
-  deps.secureCookies = tls !== undefined;
+  const { createApp } = await import("./app.ts");
   const { app, routes } = createApp(deps);
-  const serve = (listen: { port: number; reusePort?: true; tls?: { cert: string; key: string } }) =>
-    Bun.serve({
-      hostname: config.host,
-      fetch: app.fetch,
-      // Upload routes stream their bodies and enforce their own limits (src/http/upload.ts).
-      maxRequestBodySize: MAX_UPLOAD_BYTES,
-      websocket: { ...websocket, backpressureLimit: SEND_BUFFER_LIMIT * 2, maxPayloadLength: 64 * 1024 },
-      ...listen,
-    });
+  const { websocket } = await import("hono/bun");
+  listener.attach(app.fetch, websocket as WebSocketHandler<unknown>);
   const shownHost = ["0.0.0.0", "::", ""].includes(config.host) ? "localhost" : config.host;
   const shownName = shownHost.includes(":") ? `[${shownHost}]` : shownHost;
-  let listener: { port: number | undefined; stop(closeActiveConnections: true): Promise<void> };
   let redirect: ReturnType<typeof Bun.serve> | undefined;
   let vesla: ReturnType<typeof Bun.serve> | undefined;
-  let listening = `${config.host}:${config.port}`;
+  let listening = "";
   try {
-    if (tls) listener = tlsServer = new ReloadableTlsServer(serve, config.host, config.port, tls);
-    else listener = serve({ port: config.port });
     if (config.listenHttp) {
       listening = `${config.listenHttp.host}:${config.listenHttp.port}`;
-      redirect = serveHttpsRedirect(
-        config.listenHttp.host,
-        config.listenHttp.port,
-        listener.port!,
-        shownName,
-      );
+      redirect = serveHttpsRedirect(config.listenHttp.host, config.listenHttp.port, listener.port, shownName);
     }
     if (config.veslaListen) {
       listening = `${config.veslaListen.host}:${config.veslaListen.port}`;
+      const { serveVesla } = await import("../vesla/listener.ts");
       vesla = serveVesla(deps, config.veslaListen);
     }
   } catch (err) {
-    await tlsServer?.stop();
     await redirect?.stop(true);
     release();
-    if (err instanceof CertificateError) throw new ConfigError(`--tls: ${err.message}`);
     const { code, message } = err as NodeJS.ErrnoException;
     throw new ConfigError(
       `cannot listen on ${listening}: ${code === "EADDRINUSE" ? "something listens there already" : message}`,
     );
   }
   audit.startRetention();
-  const port = listener.port ?? config.port;
+  const port = listener.port;
   const scheme = tls ? "https" : "http";
   const url = `${scheme}://${shownName}:${port}`;
   log(`GhostPanel ${version} listening on ${scheme}://${config.host}:${port} — open ${url}`);
@@ -223,7 +231,7 @@ export async function startPanel(
       envs.stop();
       audit.stop();
       await agents.stop();
-      await Promise.all([listener.stop(true), redirect?.stop(true), vesla?.stop(true)]);
+      await Promise.all([listener.stop(), redirect?.stop(true), vesla?.stop(true)]);
       storage.close();
       db.close();
     },

@@ -227,6 +227,7 @@ const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      last_seen_at INTEGER,
      revoked_at INTEGER
+   );`,
   // A user's own choices for the UI (src/auth/users.ts): gone with the user, never another's.
   `CREATE TABLE user_prefs (
      user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,

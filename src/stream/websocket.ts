@@ -1,15 +1,14 @@
 import type { ServerWebSocket } from "bun";
 import type { WSContext } from "hono/ws";
 import type { Caller } from "../auth/policy.ts";
+import { SEND_BUFFER_LIMIT } from "../http/limits.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
 import { type Sink, type TopicBus, TopicError } from "./bus.ts";
 import { decodeClientMessage, encodeFrame } from "./frames.ts";
 
-/**
- * Past this many bytes waiting to go out, a client is too slow to keep: it is closed and reconnects.
- * A bound per user and one for the whole panel keep many such clients from adding up.
- */
-export const SEND_BUFFER_LIMIT = 1024 * 1024;
+export { SEND_BUFFER_LIMIT };
+// A bound per connection (SEND_BUFFER_LIMIT), one per user and one for the whole panel keep many
+// slow clients from adding up.
 export interface BufferLimits {
   connection: number;
   user: number;
