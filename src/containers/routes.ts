@@ -179,7 +179,8 @@ function engineTime(name: string, value: string | undefined): string | undefined
   const exact = rfc3339ToEngineTime(value);
   if (exact) return exact;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new ApiError(400, "invalid_request", `${name}: unix seconds or an RFC 3339 time`);
+  if (Number.isNaN(ms))
+    throw new ApiError(400, "invalid_request", `${name}: unix seconds or an RFC 3339 time`);
   return String(ms / 1000);
 }
 

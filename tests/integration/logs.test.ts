@@ -33,7 +33,8 @@ describe("container logs: batched frames, time windows, older lines, download", 
     cleanupEngine();
   });
 
-  const logs = (id: string, query: string) => p.api("GET", `/api/v1/envs/local/containers/${id}/logs?${query}`);
+  const logs = (id: string, query: string) =>
+    p.api("GET", `/api/v1/envs/local/containers/${id}/logs?${query}`);
 
   it("sends a fast writer's lines many to a frame, every line once, in order, with its stream", async () => {
     const LINES = 20_000;
@@ -67,7 +68,8 @@ describe("container logs: batched frames, time windows, older lines, download", 
     const us = Date.parse(truth.time.slice(0, 19) + "Z") * 1000 + Number(truth.time.slice(20, 26));
     expect(got.us).toBe(us);
     // Each frame stays far under the 1 MiB a connection may hold unsent.
-    for (const f of frames) expect(encodeFrame(topic, { k: "lines", d: f.d }).length).toBeLessThan(512 * 1024);
+    for (const f of frames)
+      expect(encodeFrame(topic, { k: "lines", d: f.d }).length).toBeLessThan(512 * 1024);
   });
 
   it("reads the last lines before a time (older lines), and a since..until window, both inclusive", async () => {
@@ -85,7 +87,9 @@ describe("container logs: batched frames, time windows, older lines, download", 
     // Unix seconds with a fraction work too; a tail larger than what is before `until` gives all of it.
     const [sec, frac] = [Math.floor(Date.parse(truth[9]!.time) / 1000), truth[9]!.time.slice(20, 29)];
     const first = await logs(windowed, `tail=50&until=${sec}.${frac}`);
-    expect(first.body.map((l: { text: string }) => l.text)).toEqual(Array.from({ length: 10 }, (_, i) => `n-${i}`));
+    expect(first.body.map((l: { text: string }) => l.text)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `n-${i}`),
+    );
     const bad = await logs(windowed, "until=next-tuesday");
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/until: unix seconds or an RFC 3339 time/);
@@ -100,11 +104,14 @@ describe("container logs: batched frames, time windows, older lines, download", 
     expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="gptest-[\w.-]+\.log"$/);
     const text = await res.text();
-    expect(text).toBe(`${engineLines(windowed).map((l) => `${l.time} ${l.text}`).join("\n")}\n`);
-    const bare = await fetch(
-      `${p.url}/api/v1/envs/local/containers/${windowed}/logs?tail=2&format=text`,
-      { headers: { authorization: `Bearer ${p.token}` } },
+    expect(text).toBe(
+      `${engineLines(windowed)
+        .map((l) => `${l.time} ${l.text}`)
+        .join("\n")}\n`,
     );
+    const bare = await fetch(`${p.url}/api/v1/envs/local/containers/${windowed}/logs?tail=2&format=text`, {
+      headers: { authorization: `Bearer ${p.token}` },
+    });
     expect(bare.headers.get("content-disposition")).toBeNull();
     expect(await bare.text()).toBe("n-998\nn-999\n");
   });

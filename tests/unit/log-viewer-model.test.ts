@@ -6,6 +6,7 @@ import {
   LogStore,
   matches,
   type NewLine,
+  shortNames,
 } from "../../web/features/logs/log-store.ts";
 
 const E = "\u001b";
@@ -74,5 +75,14 @@ describe("LogStore", () => {
     const all: Filter = { stream: "all", search: null, sources: null };
     const got = new FilteredIds().update(s, all);
     expect(got.ids.length).toBe(s.length);
+  });
+});
+
+describe("merged views' tags", () => {
+  it("drop the prefix every name shares, at a separator", () => {
+    expect(shortNames(["shop-web-1", "shop-worker-1", "shop-db-1"])).toEqual(["web-1", "worker-1", "db-1"]);
+    expect(shortNames(["alpha", "beta"])).toEqual(["alpha", "beta"]);
+    expect(shortNames(["app", "app-2"])).toEqual(["app", "app-2"]);
+    expect(shortNames(["only-one"])).toEqual(["only-one"]);
   });
 });

@@ -171,3 +171,13 @@ export class FilteredIds {
     return { ids: this.ids, head: this.head };
   }
 }
+
+/** Names without what they all start with (a compose project's prefix), to tag lines briefly. */
+export function shortNames(names: string[]): string[] {
+  if (names.length < 2) return names;
+  let common = names[0]!;
+  for (const n of names) while (!n.startsWith(common)) common = common.slice(0, -1);
+  // Cut only after a separator, so "web-1" and "worker-1" keep their whole words.
+  const cut = Math.max(common.lastIndexOf("-"), common.lastIndexOf("_"), common.lastIndexOf(".")) + 1;
+  return names.map((n) => n.slice(cut) || n);
+}

@@ -6,7 +6,7 @@ import type { LogLine } from "../../../src/protocol/views.ts";
 import { useStream } from "../../app/contexts.ts";
 import { api, errorMessage } from "../../lib/api.ts";
 import { parseAnsi, type Run } from "./ansi.ts";
-import { type Filter, FilteredIds, LogStore, type NewLine } from "./log-store.ts";
+import { type Filter, FilteredIds, LogStore, type NewLine, shortNames } from "./log-store.ts";
 
 export interface LogSource {
   id: string;
@@ -112,6 +112,7 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
   const anchor = useRef<{ us: number; text: string; meta: number; offset: number } | null>(null);
   const charWidth = useRef(7.2);
   const sourceKey = sources.map((s) => s.id).join(",");
+  const short = useMemo(() => shortNames(sources.map((s) => s.name)), [sources]);
 
   const bump = useMemo(() => {
     let raf = 0;
@@ -216,7 +217,7 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
 
   // Row positions: fixed rows, or (wrapped) as many rows as the line needs at this width.
   const timeChars = showTime ? (showDate ? 25 : 14) : 0;
-  const tagChars = sources.length > 1 ? Math.max(...sources.map((s) => Math.min(s.name.length, 20))) + 2 : 0;
+  const tagChars = sources.length > 1 ? Math.max(...short.map((n) => Math.min(n.length, 24))) + 2 : 0;
   const cols = Math.max(20, Math.floor((scroll.width - 24) / charWidth.current) - timeChars - tagChars);
   let tops: Float64Array | null = null;
   if (wrap) {
@@ -317,7 +318,11 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
         try {
           const lines = await api<LogLine[]>(
             "GET",
-            logsUrl(env, src.id, { tail: String(tail), until: microsToEngineTime(oldest, true), timestamps: "1" }),
+            logsUrl(env, src.id, {
+              tail: String(tail),
+              until: microsToEngineTime(oldest, true),
+              timestamps: "1",
+            }),
           );
           if (lines.length < tail) atStart.current[s] = true;
           return toNewLines(lines, s).filter((l) => !(l.us === oldest && held.has(l.text)));
@@ -368,8 +373,8 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
         data-stream={meta & 1 ? "stderr" : "stdout"}
       >
         {sources.length > 1 && (
-          <span class={`lv-src s${s % 8}`} title={sources[s]?.name}>
-            {sources[s]?.name}
+          <span class={`lv-src s${s % 8}`} title={sources[s]?.name} style={{ width: `${tagChars - 1}ch` }}>
+            {short[s]}
           </span>
         )}
         {showTime && us > 0 && <time>{(showDate ? dated : clock).format(us / 1000)}</time>}
@@ -495,7 +500,7 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
               ...(range?.until ? { until: new Date(range.until).toISOString() } : {}),
             })}`}
           >
-            Download{sources.length > 1 ? ` ${src.name}` : ""}
+            Download{sources.length > 1 ? ` ${short[sources.indexOf(src)]}` : ""}
           </a>
         ))}
       </div>
@@ -556,7 +561,7 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
                   setHidden(next);
                 }}
               />
-              {src.name}
+              {short[s]}
             </label>
           ))}
       </form>
