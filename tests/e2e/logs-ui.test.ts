@@ -131,7 +131,7 @@ describe("the log viewer in Chromium, from dist/ghostpanel", () => {
     });
     await page.locator(".lv-text", { hasText: /^old-0$/ }).waitFor();
     expect(await shown()).toBe(5000);
-  });
+  }, 120_000);
 
   it("merges two containers by time, each line tagged by its container; says when a log is empty", async () => {
     const names = [uniqueName("lv-alpha"), uniqueName("lv-beta")];
@@ -150,6 +150,7 @@ describe("the log viewer in Chromium, from dist/ghostpanel", () => {
     const rows = await page.locator(".lv-row").evaluateAll((els) =>
       els.map((r) => ({
         tag: r.querySelector(".lv-src")?.textContent,
+        title: r.querySelector(".lv-src")?.getAttribute("title"),
         text: r.querySelector(".lv-text")?.textContent,
       })),
     );
@@ -167,7 +168,12 @@ describe("the log viewer in Chromium, from dist/ghostpanel", () => {
     expect(shownTexts.filter((t) => t.startsWith("beta")).length).toBeGreaterThan(2);
     const byTime = [...shownTexts].sort((a, b) => (times.get(a)! < times.get(b)! ? -1 : 1));
     expect(shownTexts).toEqual(byTime);
-    for (const r of rows) expect(r.tag).toBe(r.text?.startsWith("alpha") ? names[0] : names[1]);
+    // Tagged by the names without the prefix they share; the whole name on hover.
+    for (const r of rows) {
+      const name = r.text?.startsWith("alpha") ? names[0]! : names[1]!;
+      expect(r.title).toBe(name);
+      expect(r.tag).toBe(name.slice(name.indexOf("lv-") + 3));
+    }
     expect(
       await page
         .locator(".lv-row .lv-src.s0")
@@ -188,7 +194,7 @@ describe("the log viewer in Chromium, from dist/ghostpanel", () => {
     await expect(page.locator('[data-testid="logs-empty"]').textContent()).resolves.toBe(
       "This container has not written any log lines yet.",
     );
-  });
+  }, 120_000);
 
   it("downloads the log as text, with the stream filter applied", async () => {
     await page.goto(`${panel.url}/#/envs/local/containers/${big}`);

@@ -1,4 +1,4 @@
-import type { ComponentChildren } from "preact";
+import { Component, type ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { forEachLine, type LogBatch, microsToEngineTime, toMicros } from "../../../src/protocol/log-batch.ts";
 import { topic as topicName } from "../../../src/protocol/topics.ts";
@@ -204,7 +204,7 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
     };
   }, [env, sourceKey, range, runKey, stream]);
 
-  const search = searchRegex(query, regex);
+  const search = useMemo(() => searchRegex(query, regex), [query, regex]);
   const re = search instanceof RegExp ? search : null;
   const sourcesShown = hidden.size ? new Set(sources.map((_, i) => i).filter((i) => !hidden.has(i))) : null;
   const filter: Filter = { stream: streamFilter, search: onlyMatches ? re : null, sources: sourcesShown };
@@ -367,19 +367,18 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
     const us = store.us[at]!;
     const s = meta >> 1;
     rows.push(
-      <div
+      <Row
         key={id}
-        class={`lv-row${meta & 1 ? " err" : ""}${id === currentId ? " current" : ""}`}
-        data-stream={meta & 1 ? "stderr" : "stdout"}
-      >
-        {sources.length > 1 && (
-          <span class={`lv-src s${s % 8}`} title={sources[s]?.name} style={{ width: `${tagChars - 1}ch` }}>
-            {short[s]}
-          </span>
-        )}
-        {showTime && us > 0 && <time>{(showDate ? dated : clock).format(us / 1000)}</time>}
-        <span class="lv-text">{lineText(store.text[at]!, re)}</span>
-      </div>,
+        text={store.text[at]!}
+        us={us}
+        timeMode={showTime ? (showDate ? 2 : 1) : 0}
+        meta={meta}
+        current={id === currentId}
+        tag={sources.length > 1 ? (short[s] ?? "") : ""}
+        title={sources[s]?.name ?? ""}
+        tagWidth={tagChars - 1}
+        re={re}
+      />,
     );
   }
 
@@ -605,6 +604,56 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
       ))}
     </div>
   );
+}
+
+interface RowProps {
+  text: string;
+  us: number;
+  /** 0: no time, 1: the time of day, 2: date and time */
+  timeMode: number;
+  meta: number;
+  current: boolean;
+  tag: string;
+  title: string;
+  tagWidth: number;
+  re: RegExp | null;
+}
+
+/**
+ * One line. Scrolling shows new rows and drops others while most stay: those that stay with the
+ * same props are not rendered again (their ANSI runs and marks are worked out once).
+ */
+class Row extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const p = this.props;
+    return (
+      p.text !== next.text ||
+      p.us !== next.us ||
+      p.timeMode !== next.timeMode ||
+      p.meta !== next.meta ||
+      p.current !== next.current ||
+      p.tag !== next.tag ||
+      p.tagWidth !== next.tagWidth ||
+      p.re !== next.re
+    );
+  }
+
+  override render({ text, us, timeMode, meta, current, tag, title, tagWidth, re }: RowProps) {
+    return (
+      <div
+        class={`lv-row${meta & 1 ? " err" : ""}${current ? " current" : ""}`}
+        data-stream={meta & 1 ? "stderr" : "stdout"}
+      >
+        {tag && (
+          <span class={`lv-src s${(meta >> 1) % 8}`} title={title} style={{ width: `${tagWidth}ch` }}>
+            {tag}
+          </span>
+        )}
+        {timeMode > 0 && us > 0 && <time>{(timeMode === 2 ? dated : clock).format(us / 1000)}</time>}
+        <span class="lv-text">{lineText(text, re)}</span>
+      </div>
+    );
+  }
 }
 
 /** Where a line is now (after lines went in around it), or -1. */
