@@ -15,7 +15,11 @@
  * Issue #10, group `images` (bench/image-list.ts): the image list from the panel's memory against
  *   the engine's own, with 200 images.
  *
- * `--only list,rss,startup,stats,volumes,images` runs only the groups named (e.g. `--only stats`).
+ * Issue #11/#14, group `logs` (bench/log-scroll.ts): frame times scrolling a 200,000-line log in
+ *   Chromium against a static page of as many lines, and wire bytes per line of a ~10k lines/s follow
+ *   against a frame per line.
+ *
+ * `--only list,rss,startup,stats,volumes,images,logs` runs only the groups named (e.g. `--only stats`).
  *
  * Every number is also given as a ratio against a baseline measured in the same run, because these
  * machines are noisy. Budgets are printed next to the numbers and never fail the run; a benchmark
@@ -43,6 +47,7 @@ import { startPanel } from "./lib/panel.ts";
 import { panelTarget, type Target } from "./lib/process.ts";
 import { type Budget, budget, type Row, table } from "./lib/report.ts";
 import { defer, log, ROOT, RUN_ID, round, runCleanups, sweepTempDirs, tempDir } from "./lib/util.ts";
+import { benchLogScroll, type LogScrollResult, type LogScrollSettings, summariseLogs } from "./log-scroll.ts";
 import { benchStartup, type StartupResult } from "./startup.ts";
 import {
   type BytesResult,
@@ -59,7 +64,7 @@ import {
 import { benchVolumeBackup, type VolumeBackupResult, type VolumeBackupSettings } from "./volume-backup.ts";
 
 const QUICK = process.argv.includes("--quick");
-const GROUPS = ["list", "rss", "startup", "stats", "volumes", "images"] as const;
+const GROUPS = ["list", "rss", "startup", "stats", "volumes", "images", "logs"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv);
 const CONTAINERS = 100;
@@ -104,6 +109,12 @@ const VOLUMES: VolumeBackupSettings = {
   warmBytes: (QUICK ? 32 : 64) * 1024 * 1024,
   files: QUICK ? 4 : 16,
   sampleMs: 20,
+};
+const LOGS: LogScrollSettings = {
+  lines: 200_000,
+  frames: QUICK ? 120 : 400,
+  stepPx: 600,
+  followSeconds: QUICK ? 5 : 10,
 };
 const OVERALL_TIMEOUT_MS = 25 * 60_000;
 
@@ -325,9 +336,14 @@ async function main(): Promise<number> {
     ? await attempt("image list", () => benchImageList(target, IMAGE_LIST))
     : skipped<ImageListResult>();
 
+  const logs = ONLY.has("logs")
+    ? await attempt("logs", () => benchLogScroll(target, LOGS))
+    : skipped<LogScrollResult>();
+
   const { rows, budgets } = summarise(list, rss, startup, stats);
   summariseVolumes(volumes, rows, budgets);
   summariseImages(images, rows, budgets);
+  summariseLogs(logs, rows, budgets);
   const outcomes: [string, Outcome<unknown>][] = [
     ["container_list", list],
     ["idle_rss", rss],
@@ -338,6 +354,7 @@ async function main(): Promise<number> {
     ["stats_rss", stats.rss],
     ["volume_backup", volumes],
     ["image_list", images],
+    ["log_scroll", logs],
   ];
   const ran = (o: Outcome<unknown>) => o.ok || o.error !== "skipped";
   const errors = [
@@ -377,6 +394,7 @@ async function main(): Promise<number> {
       stats: { ...STATS, rss_clients: STATS_RSS_CLIENTS, burn_cmd: BURN_CMD.join(" ") },
       volumes: VOLUMES,
       images: IMAGE_LIST,
+      logs: LOGS,
     },
     results: Object.fromEntries(outcomes.filter(([, o]) => ran(o)).map(([name, o]) => [name, result(o)])),
     budgets,

@@ -4,7 +4,7 @@ import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import type { Capabilities } from "../engine/capabilities.ts";
 import { EngineError } from "../engine/errors.ts";
-import { logsAsJson } from "../engine/logs.ts";
+import { logsAs } from "../engine/logs.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { Environment, Environments } from "../envs/environments.ts";
 import { envFor, ownedRef } from "../envs/resolve.ts";
@@ -12,6 +12,7 @@ import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
 import type { Jobs } from "../jobs/jobs.ts";
+import { rfc3339ToEngineTime } from "../protocol/log-batch.ts";
 import type { RegistryCredentials } from "../registries/credentials.ts";
 import { ContainerCreateSchema, ContainerName } from "../safety/create-schema.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
@@ -159,12 +160,16 @@ async function engineAction(
   if (known) await env.containers.refresh(known.id);
 }
 
-function parseSince(since: string | undefined): number | undefined {
-  if (since === undefined) return undefined;
-  if (/^\d+(\.\d+)?$/.test(since)) return Math.floor(Number(since));
-  const t = Date.parse(since);
-  if (Number.isNaN(t)) throw new ApiError(400, "invalid_request", "since: unix seconds or an RFC 3339 time");
-  return Math.floor(t / 1000);
+/** A log bound as the engine takes it: unix seconds (a fraction down to nanoseconds kept). */
+function engineTime(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d{1,12}(\.\d{1,9})?$/.test(value)) return value;
+  const exact = rfc3339ToEngineTime(value);
+  if (exact) return exact;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms))
+    throw new ApiError(400, "invalid_request", `${name}: unix seconds or an RFC 3339 time`);
+  return String(ms / 1000);
 }
 
 export function containerRoutes(
@@ -358,7 +363,7 @@ export function containerRoutes(
       tag: "containers",
       policy: "containers:read",
       summary:
-        "The log tail (tail=all: the whole log), streamed as the engine reads it; each line says whether it came from stdout or stderr",
+        "The log tail (tail=all: the whole log), streamed as the engine reads it; each line says whether it came from stdout or stderr. since/until bound it (inclusive; with until, tail is the last lines before it); format=text gives it as `docker logs` prints it, download=1 as a file",
       params: ContainerParams,
       query: z.object({
         tail: z._default(
@@ -366,9 +371,12 @@ export function containerRoutes(
           100,
         ),
         since: z.optional(z.string().check(z.maxLength(64))),
+        until: z.optional(z.string().check(z.maxLength(64))),
         timestamps: queryFlag,
         stdout: OnOff,
         stderr: OnOff,
+        format: z.optional(z.enum(["json", "text"])),
+        download: queryFlag,
       }),
       responses: { 200: json(z.array(LogLineSchema), "Log lines"), ...commonErrors },
     },
@@ -379,14 +387,23 @@ export function containerRoutes(
       const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:read");
       const tty =
         env.containers.find(ref)?.tty ?? fromInspect(await env.engine.get(containerPath(ref, "/json"))).tty;
-      const body = await logsAsJson(env.engine, ref, tty, {
+      const format = query.format ?? "json";
+      const body = await logsAs(format, env.engine, ref, tty, {
         tail: query.tail,
-        since: parseSince(query.since),
+        since: engineTime("since", query.since),
+        until: engineTime("until", query.until),
         timestamps: query.timestamps,
         stdout: on(query.stdout),
         stderr: on(query.stderr),
       });
-      return c.body(body, 200, { "content-type": "application/json" });
+      const headers: Record<string, string> = {
+        "content-type": format === "json" ? "application/json" : "text/plain; charset=utf-8",
+      };
+      if (query.download) {
+        const name = env.containers.find(ref)?.name ?? ref.slice(0, 12);
+        headers["content-disposition"] = `attachment; filename="${name.replace(/[^\w.-]/g, "_")}.log"`;
+      }
+      return c.body(body, 200, headers);
     },
   );
 }

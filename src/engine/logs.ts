@@ -5,7 +5,9 @@ import { containerPath } from "./paths.ts";
 
 export interface LogQuery {
   tail: number | "all";
-  since?: number;
+  /** as the engine takes them: unix seconds, with a fraction down to nanoseconds; both inclusive */
+  since?: string;
+  until?: string;
   timestamps: boolean;
   stdout: boolean;
   stderr: boolean;
@@ -13,25 +15,46 @@ export interface LogQuery {
 
 export function logsPath(id: string, q: LogQuery, follow: boolean): string {
   // Timestamps are always asked for: they are stripped again when the caller did not want them.
+  // The engine (20.10's json-file at least) cuts the tail before it applies `until`, so the last
+  // lines before a time are read whole and the tail is kept here (logsAs).
   const params = new URLSearchParams({
     stdout: q.stdout ? "1" : "0",
     stderr: q.stderr ? "1" : "0",
-    tail: String(q.tail),
+    tail: q.until === undefined ? String(q.tail) : "all",
     timestamps: "1",
     follow: follow ? "1" : "0",
   });
-  if (q.since !== undefined) params.set("since", String(q.since));
+  if (q.since !== undefined) params.set("since", q.since);
+  if (q.until !== undefined) params.set("until", q.until);
   return containerPath(id, `/logs?${params}`);
 }
 
+/** How the lines of a log read go out: a JSON array of LogLine, or plain text as `docker logs` prints it. */
+export type LogFormat = "json" | "text";
+
+const ENCODERS: Record<
+  LogFormat,
+  { open: string; empty: string; close: string; line(l: LogLine, first: boolean): string }
+> = {
+  json: {
+    open: "[",
+    empty: "[]",
+    close: "]",
+    line: (l, first) => (first ? "" : ",") + JSON.stringify(l),
+  },
+  text: { open: "", empty: "", close: "", line: (l) => (l.time ? `${l.time} ${l.text}\n` : `${l.text}\n`) },
+};
+
 /**
- * The log as a JSON array of LogLine, encoded as the client reads it: each pull reads one chunk
- * from the engine, so a slow reader leaves the rest in the engine (fetch stops reading the socket)
- * and `tail=all` on a log of gigabytes holds one chunk at a time, never the log. The engine's
- * refusals (no such container) throw here, before the caller has answered; a failure half-way
- * errors the stream, which cuts the answer off short of its closing `]`.
+ * The log, encoded as the client reads it: each pull reads one chunk from the engine, so a slow
+ * reader leaves the rest in the engine (fetch stops reading the socket) and `tail=all` on a log of
+ * gigabytes holds one chunk at a time, never the log. With `until` and a numeric tail, the lines
+ * before it are read through and only the last `tail` are kept (never more). The engine's refusals
+ * (no such container) throw here, before the caller has answered; a failure half-way errors the
+ * stream, which cuts the answer off short (a JSON array without its closing `]`).
  */
-export async function logsAsJson(
+export async function logsAs(
+  format: LogFormat,
   engine: Engine,
   id: string,
   tty: boolean,
@@ -40,27 +63,42 @@ export async function logsAsJson(
   const abort = new AbortController();
   const reader = (await engine.stream(logsPath(id, q, false), abort.signal)).getReader();
   const decoder = new LogLineDecoder(!tty, q.timestamps);
+  const enc = ENCODERS[format];
   const utf8 = new TextEncoder();
-  let separator = "[";
-  const json = (lines: LogLine[]) => {
+  let count = 0;
+  const encode = (lines: LogLine[]) => {
     let text = "";
-    for (const line of lines) {
-      text += separator + JSON.stringify(line);
-      separator = ",";
-    }
+    for (const line of lines) text += (count++ === 0 ? enc.open : "") + enc.line(line, count === 1);
     return text;
   };
+  const keep = q.until !== undefined && q.tail !== "all" ? q.tail : undefined;
+  const read = async (): Promise<LogLine[] | null> => {
+    if (keep === undefined) {
+      const { done, value } = await reader.read();
+      return done ? null : decoder.push(value);
+    }
+    // Everything up to `until` is read now, keeping at most twice the tail at any time.
+    let kept: LogLine[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      kept.push(...(done ? decoder.flush() : decoder.push(value)));
+      if (kept.length > 2 * keep || done) kept = kept.slice(Math.max(0, kept.length - keep));
+      if (done) return kept;
+    }
+  };
+  let finished = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) {
-          const rest = json(decoder.flush());
-          controller.enqueue(utf8.encode(separator === "[" ? "[]" : `${rest}]`));
+        const lines = finished ? null : await read();
+        if (keep !== undefined) finished = true;
+        if (lines === null) {
+          const rest = keep === undefined ? encode(decoder.flush()) : "";
+          controller.enqueue(utf8.encode(count === 0 ? enc.empty : `${rest}${enc.close}`));
           controller.close();
           return;
         }
-        const text = json(decoder.push(value));
+        const text = encode(lines);
         if (text) {
           controller.enqueue(utf8.encode(text));
           return;

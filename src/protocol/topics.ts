@@ -3,6 +3,7 @@
  * topic is `<family>` or `<family>:<env>[:…]`.
  */
 import type { Alert } from "./alerts.ts";
+import type { LogBatch } from "./log-batch.ts";
 import type { DeltaFrame, HostFigures, KeyFrame } from "./stats-frames.ts";
 import type {
   ContainerItem,
@@ -10,7 +11,6 @@ import type {
   EnvironmentView,
   ImageItem,
   JobItem,
-  LogLine,
   NetworkItem,
   UpdateItem,
   VolumeItem,
@@ -25,7 +25,7 @@ export interface ErrorFrame {
 export interface FrameData {
   envs: { envs: EnvironmentView[] };
   containers: CollectionFrames<ContainerItem>;
-  logs: { lines: LogLine[]; end: { reason: string } };
+  logs: { lines: LogBatch; end: { reason: string } };
   exec: { started: undefined; output: Uint8Array; exit: { code: number | null } };
   stats: { key: KeyFrame; delta: DeltaFrame };
   host: { host: HostFigures };

@@ -1,6 +1,7 @@
 import { pack } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeMessage } from "../../src/protocol/frames.ts";
+import { linesOf } from "../../src/protocol/log-batch.ts";
 import { cleanupEngine, docker, eventually, runContainer, shellsIn, uniqueName } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { StreamClient } from "../helpers/stream.ts";
@@ -103,14 +104,14 @@ describe("live stream", () => {
       (await p.api("GET", `/api/v1/envs/local/containers/${id}`)).status === 200 ? 1 : undefined,
     );
     const a = await connect([`logs:local:${id}`]);
-    await a.next((f) => f.k === "lines" && f.d.some((l: { text: string }) => /^tick\d+$/.test(l.text)));
-    const seen = a.frames.filter((f) => f.k === "lines").flatMap((f) => f.d);
+    await a.next((f) => f.k === "lines" && linesOf(f.d).some((l) => /^tick\d+$/.test(l.text)));
+    const seen = a.frames.filter((f) => f.k === "lines").flatMap((f) => linesOf(f.d));
     // Docker copies stdout and stderr separately: their relative order is not kept.
-    expect(seen.find((l: { text: string }) => l.text === "first").stream).toBe("stdout");
-    expect(seen.find((l: { text: string }) => l.text === "oops").stream).toBe("stderr");
+    expect(seen.find((l) => l.text === "first")?.stderr).toBe(false);
+    expect(seen.find((l) => l.text === "oops")?.stderr).toBe(true);
     const b = await connect([`logs:local:${id}`]);
     const tail = await b.next((f) => f.k === "lines");
-    expect(tail.d.map((l: { text: string }) => l.text)).toContain("first");
+    expect(linesOf(tail.d).map((l) => l.text)).toContain("first");
     const mark = b.frames.length;
     await b.next((f) => f.k === "lines", 5_000, mark);
     docker("stop", "-t", "0", id);

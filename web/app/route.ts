@@ -17,7 +17,8 @@ export type EnvRoute =
   | { page: "apps"; env: string }
   | { page: "app"; env: string; id: string }
   | { page: "images"; env: string }
-  | { page: "image"; env: string; id: string };
+  | { page: "image"; env: string; id: string }
+  | { page: "logs"; env: string; ids: string[] };
 
 export type Route =
   | EnvRoute
@@ -78,6 +79,7 @@ function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "system") return { page, env };
   if (page === "volumes") return id ? { page: "volume", env, name: id } : { page, env };
   if (page === "apps") return id ? { page: "app", env, id } : { page: "apps", env };
+  if (page === "logs" && id) return { page: "logs", env, ids: id.split(",").filter(Boolean) };
   return { page: "containers", env };
 }
 
@@ -100,6 +102,7 @@ export function envHref(route: EnvRoute): string {
   if (route.page === "volume") return `${base}/volumes/${encodeURIComponent(route.name)}`;
   if (route.page === "app") return `${base}/apps/${encodeURIComponent(route.id)}`;
   if (route.page === "image") return `${base}/images/${encodeURIComponent(route.id)}`;
+  if (route.page === "logs") return `${base}/logs/${route.ids.map(encodeURIComponent).join(",")}`;
   return `${base}/${route.page}`;
 }
 

@@ -89,6 +89,10 @@ const AlertsPage = lazyPage(
   () => import("../features/alerts/alerts-page.tsx"),
   (m) => m.AlertsPage,
 );
+const LogsPage = lazyPage(
+  () => import("../features/logs/logs-page.tsx"),
+  (m) => m.LogsPage,
+);
 const ImagePages = lazyPage(
   () => import("../features/images/image-pages.tsx"),
   (m) => m.ImagePages,
@@ -122,6 +126,7 @@ const VIEWS: Views = {
   images: () => <ImagePages />,
   image: (r) => <ImagePages id={r.id} />,
   home: () => <HomePage />,
+  logs: (r) => <LogsPage ids={r.ids} />,
 };
 
 /** Pages of the panel's administration: not linked for others, and said so plainly if opened. */

@@ -1,6 +1,5 @@
 import { useState } from "preact/hooks";
 import type { Deployment } from "../../../src/protocol/apps.ts";
-import { topic } from "../../../src/protocol/topics.ts";
 import { useEnv } from "../../app/contexts.ts";
 import { envHref } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
@@ -8,8 +7,8 @@ import { dateTime, useFetched } from "../../lib/fetched.ts";
 import { statusText } from "../../lib/format.ts";
 import { TableHead } from "../../ui/table-head.tsx";
 import { useLiveContainers } from "../containers/containers-page.tsx";
-import { LogView } from "../containers/log-view.tsx";
 import { StateBadge } from "../containers/state-badge.tsx";
+import { LogPanel } from "../logs/log-panel.tsx";
 import { StatsTab } from "../stats/stats-tab.tsx";
 import { appsOf } from "./apps.ts";
 import { RestartButton } from "./restart-button.tsx";
@@ -74,7 +73,13 @@ export function AppPage({ name }: { name: string }) {
         ))}
       </div>
       <section role="tabpanel" hidden={tab !== "logs"}>
-        <LogView key={c.id} topic={topic.logs(env, c.id)} runKey={c.started_at} active={tab === "logs"} />
+        <LogPanel
+          key={c.id}
+          env={env}
+          sources={[{ id: c.id, name: c.name }]}
+          runKey={c.started_at}
+          active={tab === "logs"}
+        />
       </section>
       {tab === "stats" && (
         <section role="tabpanel">

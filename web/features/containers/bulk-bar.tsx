@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import type { ContainerItem } from "../../../src/protocol/views.ts";
 import { useEnv } from "../../app/contexts.ts";
+import { envHref } from "../../app/route.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
 import { Icon } from "../../ui/icon.tsx";
 import { useToast } from "../../ui/toasts.tsx";
@@ -92,6 +93,13 @@ export function BulkBar({ containers, inline, label, onDone }: Props) {
           {busy === a ? PENDING[a] : `${LABELS[a]}${inline ? "" : ` (${targets(a).length})`}`}
         </button>
       ))}
+      <a
+        class="button"
+        data-bulk="logs"
+        href={envHref({ page: "logs", env, ids: containers.map((c) => c.id) })}
+      >
+        {inline ? "Logs" : `Logs (${containers.length})`}
+      </a>
       {asking && (
         <ConfirmDialog
           title={`${LABELS[asking]} ${targets(asking).length} ${targets(asking).length === 1 ? "container" : "containers"}?`}

@@ -1,16 +1,15 @@
 import { useEffect } from "preact/hooks";
-import { topic } from "../../../src/protocol/topics.ts";
 import { useEnv, useUser } from "../../app/contexts.ts";
 import { envHref, navigate } from "../../app/route.ts";
 import { useNow } from "../../lib/clock.ts";
 import { portLabels, statusText } from "../../lib/format.ts";
 import { Icon } from "../../ui/icon.tsx";
+import { LogPanel } from "../logs/log-panel.tsx";
 import { StatsTab } from "../stats/stats-tab.tsx";
 import { can, DUPLICATE_ICON } from "./actions.ts";
 import { ContainerActions } from "./container-actions.tsx";
 import { useLiveContainers } from "./containers-page.tsx";
 import { InspectView } from "./inspect-view.tsx";
-import { LogView } from "./log-view.tsx";
 import { Overview } from "./overview.tsx";
 import { PortList } from "./port-list.tsx";
 import { StateBadge } from "./state-badge.tsx";
@@ -153,9 +152,10 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
       {tabs.includes("logs") && (
         // Stays mounted behind the Inspect tab so the followed output is not lost meanwhile.
         <section role="tabpanel" hidden={current !== "logs"}>
-          <LogView
+          <LogPanel
             key={c.id}
-            topic={topic.logs(env, c.id)}
+            env={env}
+            sources={[{ id: c.id, name: c.name }]}
             runKey={c.started_at}
             active={current === "logs"}
           />
