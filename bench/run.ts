@@ -15,7 +15,10 @@
  * Issue #10, group `images` (bench/image-list.ts): the image list from the panel's memory against
  *   the engine's own, with 200 images.
  *
- * `--only list,rss,startup,stats,volumes,images` runs only the groups named (e.g. `--only stats`).
+ * Issue #11, group `listui` (bench/list-ui.ts): Chromium's frame times scrolling the containers list
+ *   with 500 running containers and live stats, against a static copy of the same rows.
+ *
+ * `--only list,rss,startup,stats,volumes,images,listui` runs only the groups named (e.g. `--only stats`).
  *
  * Every number is also given as a ratio against a baseline measured in the same run, because these
  * machines are noisy. Budgets are printed next to the numbers and never fail the run; a benchmark
@@ -43,6 +46,7 @@ import { startPanel } from "./lib/panel.ts";
 import { panelTarget, type Target } from "./lib/process.ts";
 import { type Budget, budget, type Row, table } from "./lib/report.ts";
 import { defer, log, ROOT, RUN_ID, round, runCleanups, sweepTempDirs, tempDir } from "./lib/util.ts";
+import { benchListUi, type ListUiResult, type ListUiSettings } from "./list-ui.ts";
 import { benchStartup, type StartupResult } from "./startup.ts";
 import {
   type BytesResult,
@@ -59,7 +63,7 @@ import {
 import { benchVolumeBackup, type VolumeBackupResult, type VolumeBackupSettings } from "./volume-backup.ts";
 
 const QUICK = process.argv.includes("--quick");
-const GROUPS = ["list", "rss", "startup", "stats", "volumes", "images"] as const;
+const GROUPS = ["list", "rss", "startup", "stats", "volumes", "images", "listui"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv);
 const CONTAINERS = 100;
@@ -102,6 +106,12 @@ const VOLUMES: VolumeBackupSettings = {
   files: QUICK ? 4 : 16,
   sampleMs: 20,
 };
+const LIST_UI: ListUiSettings = {
+  containers: 500,
+  scrollMs: QUICK ? 3_000 : 6_000,
+  idleMs: QUICK ? 2_000 : 5_000,
+  rounds: QUICK ? 2 : 3,
+};
 const OVERALL_TIMEOUT_MS = 25 * 60_000;
 
 const BUDGETS = {
@@ -114,6 +124,8 @@ const BUDGETS = {
   statsRssMiB: 80,
   volumeBackupRssGrowthMiB: 16,
   imageListSpeedup: 10,
+  /** issue #11: a frame of the live list no slower than 1.5x the static table's at p95 */
+  listUiP95Ratio: 1.5,
 };
 
 function parseOnly(argv: string[]): Set<Group> {
@@ -317,9 +329,14 @@ async function main(): Promise<number> {
     ? await attempt("image list", () => benchImageList(target, IMAGE_LIST))
     : skipped<ImageListResult>();
 
+  const listUi = ONLY.has("listui")
+    ? await attempt("list UI", () => benchListUi(target, LIST_UI))
+    : skipped<ListUiResult>();
+
   const { rows, budgets } = summarise(list, rss, startup, stats);
   summariseVolumes(volumes, rows, budgets);
   summariseImages(images, rows, budgets);
+  summariseListUi(listUi, rows, budgets);
   const outcomes: [string, Outcome<unknown>][] = [
     ["container_list", list],
     ["idle_rss", rss],
@@ -330,6 +347,7 @@ async function main(): Promise<number> {
     ["stats_rss", stats.rss],
     ["volume_backup", volumes],
     ["image_list", images],
+    ["list_ui", listUi],
   ];
   const ran = (o: Outcome<unknown>) => o.ok || o.error !== "skipped";
   const errors = [
@@ -369,6 +387,7 @@ async function main(): Promise<number> {
       stats: { ...STATS, rss_clients: STATS_RSS_CLIENTS, burn_cmd: BURN_CMD.join(" ") },
       volumes: VOLUMES,
       images: IMAGE_LIST,
+      list_ui: LIST_UI,
     },
     results: Object.fromEntries(outcomes.filter(([, o]) => ran(o)).map(([name, o]) => [name, result(o)])),
     budgets,
@@ -808,5 +827,53 @@ function summariseVolumes(volumes: Outcome<VolumeBackupResult>, rows: Row[], bud
     panel: `${v.panel.mib_per_s.toFixed(1)} MiB/s`,
     baseline: `${v.docker_cp_gzip.mib_per_s.toFixed(1)} MiB/s (docker cp | gzip -6)`,
     ratio: `${v.ratios.throughput_vs_docker_cp_gzip.toFixed(2)}x`,
+  });
+}
+
+function summariseListUi(outcome: Outcome<ListUiResult>, rows: Row[], budgets: Budget[]): void {
+  const name = "list UI";
+  if (!outcome.ok) {
+    if (outcome.error !== "skipped")
+      rows.push({
+        benchmark: name,
+        metric: "FAILED",
+        panel: outcome.error.slice(0, 60),
+        baseline: "",
+        ratio: "",
+      });
+    return;
+  }
+  const { live, static: still, ratios, rows_rendered } = outcome.value;
+  const ms = (n: number) => `${n.toFixed(1)} ms`;
+  const b = budget(name, "p95 frame vs static table", ratios.p95, "x", "max", BUDGETS.listUiP95Ratio);
+  budgets.push(b);
+  rows.push({
+    benchmark: name,
+    metric: `p95 frame scrolling ${rows_rendered} live rows`,
+    panel: ms(live.p95_ms),
+    baseline: `${ms(still.p95_ms)} static`,
+    ratio: `${ratios.p95.toFixed(2)}x`,
+    budget: b,
+  });
+  rows.push({
+    benchmark: name,
+    metric: "p99 frame",
+    panel: ms(live.p99_ms),
+    baseline: `${ms(still.p99_ms)} static`,
+    ratio: `${ratios.p99.toFixed(2)}x`,
+  });
+  rows.push({
+    benchmark: name,
+    metric: "frames > 50 ms / frames",
+    panel: `${live.long_frames}/${live.frames}`,
+    baseline: `${still.long_frames}/${still.frames} static`,
+    ratio: "",
+  });
+  rows.push({
+    benchmark: name,
+    metric: "script time while still, per s",
+    panel: ms(live.idle_script_ms_per_s),
+    baseline: `${ms(still.idle_script_ms_per_s)} static`,
+    ratio: "",
   });
 }

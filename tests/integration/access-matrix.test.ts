@@ -405,6 +405,20 @@ const SAMPLES: Sample[] = [
     path: "/api/v1/envs/local/containers/{owned}/recreate?pull=maybe",
     allow: OPERATORS,
   },
+  // an empty update names nothing to change: 400 to the container's owners, before the engine is asked
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/update",
+    path: "/api/v1/envs/local/containers/{owned}/update",
+    body: {},
+    allow: OWNER_WRITE,
+  },
+  // no Image: 400 to those let through, before anything is set aside
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/edit",
+    path: "/api/v1/envs/local/containers/{owned}/edit",
+    body: {},
+    allow: OPERATORS,
+  },
 ];
 
 interface TopicSample {
