@@ -107,7 +107,8 @@ const VOLUMES: VolumeBackupSettings = {
   sampleMs: 20,
 };
 const LIST_UI: ListUiSettings = {
-  containers: 500,
+  // Issue #11 asks for 500; fewer only to try the bench on a machine too loaded to start them.
+  containers: Number(process.env.GHOSTPANEL_BENCH_LIST_UI_CONTAINERS ?? 500),
   scrollMs: QUICK ? 3_000 : 6_000,
   idleMs: QUICK ? 2_000 : 5_000,
   rounds: QUICK ? 2 : 3,
