@@ -16,7 +16,8 @@ import type { SettingsStore } from "../settings/settings-store.ts";
 import { recreateContainer } from "./recreate.ts";
 import { checkCreate, createVolumes } from "./vetted-create.ts";
 
-const Params = z.extend(EnvParam, {
+/** A container named in the path, by Docker's rule for names and ids. */
+export const ContainerRefParams = z.extend(EnvParam, {
   id: z
     .string()
     .check(z.maxLength(257), z.regex(/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "not a container name or id")),
@@ -51,7 +52,7 @@ export function recreateRoutes(
       policy: "containers:operate",
       summary:
         "Recreate a container with the newest image of its tag, keeping its name, configuration, networks and volumes (a job)",
-      params: Params,
+      params: ContainerRefParams,
       query: z.object({ pull: z.optional(queryFlag) }),
       responses: { 202: json(z.object({ job: z.string() }), "Started: follow the job"), ...commonErrors },
     },

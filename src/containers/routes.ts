@@ -17,9 +17,12 @@ import type { RegistryCredentials } from "../registries/credentials.ts";
 import { ContainerCreateSchema, ContainerName } from "../safety/create-schema.ts";
 import { readEngineSafety } from "../settings/engine-safety.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
+import { editRoutes } from "./edit-route.ts";
 import { ContainerListCache } from "./list-cache.ts";
 import { portConflicts } from "./port-conflicts.ts";
 import { recreateRoutes } from "./recreate-route.ts";
+import { wireView } from "./topic.ts";
+import { updateRoutes } from "./update-route.ts";
 import { checkCreate, createVolumes, nameTaken } from "./vetted-create.ts";
 import { fromInspect } from "./view.ts";
 
@@ -305,6 +308,8 @@ export function containerRoutes(
 
   // Before the {action} route too.
   recreateRoutes(routes, deps);
+  editRoutes(routes, deps);
+  updateRoutes(routes, deps);
 
   routes.add(
     {

@@ -411,6 +411,20 @@ const SAMPLES: Sample[] = [
   { route: "GET /api/v1/overview", path: "/api/v1/overview", allow: LOGGED_IN },
   // a body without a name: 400 to those let through, before any token is made
   { route: "POST /api/v1/agents/join-tokens", path: "/api/v1/agents/join-tokens", body: {}, allow: ADMIN },
+  // an empty update names nothing to change: 400 to the container's owners, before the engine is asked
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/update",
+    path: "/api/v1/envs/local/containers/{owned}/update",
+    body: {},
+    allow: OWNER_WRITE,
+  },
+  // no Image: 400 to those let through, before anything is set aside
+  {
+    route: "POST /api/v1/envs/{env}/containers/{id}/edit",
+    path: "/api/v1/envs/local/containers/{owned}/edit",
+    body: {},
+    allow: OPERATORS,
+  },
 ];
 
 interface TopicSample {

@@ -5,8 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 export type EnvRoute =
   | { page: "containers"; env: string }
   | { page: "container"; env: string; id: string; tab?: string | undefined }
-  /** the create form; `from`: a container whose settings fill it (Duplicate) */
-  | { page: "create"; env: string; from?: string | undefined }
+  /** the create form; `from`: a container whose settings fill it (Duplicate); `edit`: change `from` itself */
+  | { page: "create"; env: string; from?: string | undefined; edit?: boolean | undefined }
   | { page: "top"; env: string }
   | { page: "host"; env: string }
   | { page: "networks"; env: string }
@@ -72,7 +72,8 @@ export function parseRoute(hash: string): Route | { redirect: string } {
 
 function envRoute(env: string, [page, id, tab]: string[]): EnvRoute {
   if (page === "containers" && id) return { page: "container", env, id, tab: tab || undefined };
-  if (page === "create") return { page: "create", env, from: id || undefined };
+  if (page === "create")
+    return { page: "create", env, from: id || undefined, edit: (id && tab === "edit") || undefined };
   if (page === "images") return id ? { page: "image", env, id } : { page: "images", env };
   if (page === "top" || page === "host") return { page, env };
   if (page === "networks") return id ? { page: "network", env, id } : { page, env };
@@ -97,7 +98,7 @@ export function envHref(route: EnvRoute): string {
     return `${base}/containers/${encodeURIComponent(route.id)}${route.tab ? `/${encodeURIComponent(route.tab)}` : ""}`;
   }
   if (route.page === "create")
-    return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}` : ""}`;
+    return `${base}/create${route.from ? `/${encodeURIComponent(route.from)}${route.edit ? "/edit" : ""}` : ""}`;
   if (route.page === "network") return `${base}/networks/${encodeURIComponent(route.id)}`;
   if (route.page === "volume") return `${base}/volumes/${encodeURIComponent(route.name)}`;
   if (route.page === "app") return `${base}/apps/${encodeURIComponent(route.id)}`;

@@ -106,7 +106,7 @@ const HomePage = lazyPage(
 const VIEWS: Views = {
   containers: () => <ContainersPage />,
   container: (r) => <ContainerPage id={r.id} tab={r.tab} />,
-  create: (r) => <CreatePage from={r.from} />,
+  create: (r) => <CreatePage from={r.from} edit={r.edit} />,
   top: () => <TopPage />,
   host: () => <HostPage />,
   audit: () => <AuditPage />,

@@ -97,6 +97,15 @@ export function ContainerPage({ id, tab: tabInUrl }: Props) {
             Duplicate
           </a>
         )}
+        {canExec && caps?.create !== false && (
+          <a
+            class="button"
+            href={envHref({ page: "create", env, from: c.id, edit: true })}
+            data-testid="edit"
+          >
+            Edit
+          </a>
+        )}
       </header>
       <dl class="facts">
         <dt>Image</dt>

@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useMemo, useRef, useState } from "preact/hooks";
 import { topic } from "../../../src/protocol/topics.ts";
 import type { ContainerItem } from "../../../src/protocol/views.ts";
 import { useEnv, useUser } from "../../app/contexts.ts";
@@ -80,11 +80,14 @@ export function ContainersPage() {
   const stacks = useMemo(() => labelValues(all ?? [], STACK_LABEL), [all]);
   const teams = useMemo(() => labelValues(all ?? [], TEAM_LABEL), [all]);
 
-  const toggle = (ids: string[], on: boolean) => {
-    const next = new Set(selected);
-    for (const id of ids) on ? next.add(id) : next.delete(id);
-    setSelected(next);
-  };
+  const toggle = useCallback((ids: string[], on: boolean) => {
+    setSelected((selected) => {
+      const next = new Set(selected);
+      for (const id of ids) on ? next.add(id) : next.delete(id);
+      return next;
+    });
+  }, []);
+  const toggleOne = useCallback((id: string, on: boolean) => toggle([id], on), [toggle]);
   const sortBy = (key: SortKey) =>
     update({ sort: key, desc: query.sort === key ? !query.desc : key === "cpu" || key === "mem" });
 
@@ -98,7 +101,7 @@ export function ContainersPage() {
         update={updates.get(c.id)}
         selectable={canAct}
         selected={selected.has(c.id)}
-        onSelect={(on) => toggle([c.id], on)}
+        onSelect={toggleOne}
       />
     ));
 

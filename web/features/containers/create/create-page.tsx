@@ -1,9 +1,14 @@
 import { useEffect, useId, useMemo, useState } from "preact/hooks";
+import type { JobItem } from "../../../../src/protocol/views.ts";
 import { useEnv, useUser } from "../../../app/contexts.ts";
 import { containerHref, navigate } from "../../../app/route.ts";
 import { ApiError, api, errorMessage } from "../../../lib/api.ts";
 import { TextField } from "../../../ui/text-field.tsx";
+import { pull } from "../../images/image-api.ts";
+import { JobView } from "../../jobs/job-view.tsx";
+import { useJobs } from "../../jobs/use-jobs.ts";
 import { containerPath } from "../actions.ts";
+import { type FieldChange, inPlaceUpdate, specDiff } from "./diff.ts";
 import { parseDockerRun, toDockerRun } from "./docker-run.ts";
 import {
   type CreateSpec,
@@ -21,6 +26,20 @@ import "./create.css";
 interface Props {
   /** a container to start from (Duplicate): its settings fill the form */
   from?: string | undefined;
+  /** edit `from` itself: a diff first, then changed in place or made again */
+  edit?: boolean | undefined;
+}
+
+const JOB_POLL_MS = 300;
+
+/** Follows a job to its end (by asking: the answer must not depend on a frame arriving). */
+async function jobResult(env: string, job: string): Promise<string> {
+  for (;;) {
+    const j = await api<JobItem>("GET", `/envs/${encodeURIComponent(env)}/jobs/${job}`);
+    if (j.state === "done") return j.result ?? "";
+    if (j.state !== "running") throw new Error(j.error ?? `the job ${j.state}`);
+    await new Promise((r) => setTimeout(r, JOB_POLL_MS));
+  }
 }
 
 /** One string per line, blank lines dropped: environment, labels, lists typed one per line. */
@@ -40,7 +59,7 @@ const pairs = (text: string): [string, string][] =>
 const dotenv = (text: string) =>
   lines(text).map((l) => l.replace(/^export\s+/, "").replace(/^([^=]+)=(["'])(.*)\2$/, "$1=$3"));
 
-export function CreatePage({ from }: Props) {
+export function CreatePage({ from, edit }: Props) {
   const { id: env } = useEnv();
   const role = useUser().role;
   const [spec, setSpec] = useState<CreateSpec>(emptySpec);
@@ -49,23 +68,36 @@ export function CreatePage({ from }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [runLine, setRunLine] = useState("");
   const [runNote, setRunNote] = useState<string | null>(null);
+  // Edit: the container as it is, and the changes under review before they are applied.
+  const [original, setOriginal] = useState<CreateSpec | null>(null);
+  const [review, setReview] = useState<FieldChange[] | null>(null);
+  // An image the engine lacks: offered for pulling, then the create goes on by itself.
+  const [missing, setMissing] = useState<string | null>(null);
+  const [pullJob, setPullJob] = useState<string | null>(null);
+  const jobs = useJobs();
+  const pulling = pullJob ? jobs?.find((j) => j.id === pullJob) : undefined;
 
   useEffect(() => {
-    document.title = "New container · GhostPanel";
+    document.title = `${edit ? "Edit container" : "New container"} · GhostPanel`;
     if (!from) return;
     let live = true;
     api<InspectLike>("GET", containerPath(env, from))
       .then((inspect) => {
         if (!live) return;
         const copy = fromInspect(inspect);
-        setSpec({ ...copy, name: copy.name ? `${copy.name}-copy` : "" });
+        if (edit) {
+          setOriginal(copy);
+          setSpec(copy);
+        } else setSpec({ ...copy, name: copy.name ? `${copy.name}-copy` : "" });
       })
       .catch((err) => live && setError(errorMessage(err)));
     return () => {
       live = false;
     };
-  }, [env, from]);
+  }, [env, from, edit]);
 
+  // A change to the form after a review makes the review stale.
+  useEffect(() => setReview(null), [spec]);
   const set = <K extends keyof CreateSpec>(key: K, value: CreateSpec[K]) =>
     setSpec((s) => ({ ...s, [key]: value }));
   const equivalent = useMemo(() => (spec.image.trim() ? toDockerRun(spec) : ""), [spec]);
@@ -84,16 +116,69 @@ export function CreatePage({ from }: Props) {
     }
   };
 
+  const bodyOrError = (): Record<string, unknown> | null => {
+    try {
+      return toCreateBody(spec);
+    } catch (err) {
+      setError(err instanceof SpecError ? err.message : String(err));
+      return null;
+    }
+  };
+
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    let body: Record<string, unknown>;
-    try {
-      body = toCreateBody(spec);
-    } catch (err) {
-      setError(err instanceof SpecError ? err.message : String(err));
+    const body = bodyOrError();
+    if (!body) return;
+    if (edit && original) {
+      setReview(specDiff(original, spec));
       return;
     }
+    await create(body);
+  };
+
+  /** Edit: limits alone change in place (same container); anything else makes it again. */
+  const apply = async () => {
+    const body = bodyOrError();
+    if (!body || !from || !review) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const update = inPlaceUpdate(spec, review);
+      if (update) {
+        await api("POST", `${containerPath(env, from)}/update`, update);
+        navigate(containerHref(env, from));
+      } else {
+        const { job } = await api<{ job: string }>("POST", `${containerPath(env, from)}/edit`, body);
+        navigate(containerHref(env, await jobResult(env, job)));
+      }
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const startPull = async () => {
+    if (!missing) return;
+    setError(null);
+    try {
+      setPullJob((await pull(env, missing)).job.id);
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  // The pull ended: on success the create goes on, as it was asked for.
+  useEffect(() => {
+    if (!pulling || pulling.state === "running") return;
+    setPullJob(null);
+    if (pulling.state !== "done") return setError(`The pull ${pulling.state}: ${pulling.error ?? ""}`);
+    setMissing(null);
+    const body = bodyOrError();
+    if (body) void create(body);
+  }, [pulling?.state]);
+
+  const create = async (body: Record<string, unknown>) => {
     setBusy(true);
     try {
       const made = await api<{ id: string; warnings: string[] }>(
@@ -104,11 +189,10 @@ export function CreatePage({ from }: Props) {
       if (start) await api("POST", `${containerPath(env, made.id)}/start`);
       navigate(containerHref(env, made.id));
     } catch (err) {
-      setError(
-        err instanceof ApiError && err.status === 404 && /no such image/i.test(err.message)
-          ? `The engine has no image "${spec.image}": pull it first.`
-          : errorMessage(err),
-      );
+      if (err instanceof ApiError && err.status === 404 && /no such image/i.test(err.message)) {
+        setMissing(spec.image.trim());
+        setError(`The engine has no image "${spec.image}".`);
+      } else setError(errorMessage(err));
     } finally {
       setBusy(false);
     }
@@ -116,7 +200,7 @@ export function CreatePage({ from }: Props) {
 
   return (
     <main class="page create-page">
-      <h1>{from ? "Duplicate container" : "New container"}</h1>
+      <h1>{edit ? "Edit container" : from ? "Duplicate container" : "New container"}</h1>
       <details class="paste-run">
         <summary>Fill from a docker run command</summary>
         <textarea
@@ -562,13 +646,30 @@ export function CreatePage({ from }: Props) {
             {error}
           </p>
         )}
+        {missing && !pullJob && (
+          <button type="button" data-testid="pull-missing" onClick={() => void startPull()}>
+            Pull {missing} and create
+          </button>
+        )}
+        {pulling && <JobView job={pulling} />}
+        {review && (
+          <ChangeReview
+            changes={review}
+            inPlace={inPlaceUpdate(spec, review) !== null}
+            busy={busy}
+            onApply={() => void apply()}
+            onBack={() => setReview(null)}
+          />
+        )}
         <div class="form-actions">
-          <label class="check">
-            <input type="checkbox" checked={start} onChange={(e) => setStart(e.currentTarget.checked)} />{" "}
-            Start it
-          </label>
-          <button type="submit" class="primary" disabled={busy} aria-busy={busy}>
-            {busy ? "Creating…" : "Create"}
+          {!edit && (
+            <label class="check">
+              <input type="checkbox" checked={start} onChange={(e) => setStart(e.currentTarget.checked)} />{" "}
+              Start it
+            </label>
+          )}
+          <button type="submit" class="primary" disabled={busy || !!review} aria-busy={busy && !review}>
+            {edit ? "Review changes" : busy ? "Creating…" : "Create"}
           </button>
         </div>
       </form>
@@ -682,5 +783,77 @@ function toWords(argv: string[]): string {
 function fromWords(text: string): string[] {
   return [...text.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) =>
     m[1] !== undefined ? (JSON.parse(`"${m[1]}"`) as string) : m[2]!,
+  );
+}
+
+/** The edit's changes, old beside new, before anything is applied. */
+function ChangeReview({
+  changes,
+  inPlace,
+  busy,
+  onApply,
+  onBack,
+}: {
+  changes: FieldChange[];
+  inPlace: boolean;
+  busy: boolean;
+  onApply: () => void;
+  onBack: () => void;
+}) {
+  if (!changes.length)
+    return (
+      <section class="card diff" data-testid="edit-diff">
+        <p>Nothing changed.</p>
+        <button type="button" onClick={onBack}>
+          Back to the form
+        </button>
+      </section>
+    );
+  return (
+    <section class="card diff" data-testid="edit-diff" aria-label="Changes">
+      <h2>Changes</h2>
+      <table class="list">
+        <thead>
+          <tr>
+            <th scope="col">Field</th>
+            <th scope="col">Now</th>
+            <th scope="col">After</th>
+          </tr>
+        </thead>
+        <tbody>
+          {changes.map((c) => (
+            <tr key={c.field} data-field={c.field}>
+              <th scope="row">{c.label}</th>
+              <td class="diff-old">
+                <pre>{c.before || "—"}</pre>
+              </td>
+              <td class="diff-new">
+                <pre>{c.after || "—"}</pre>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p class="muted" data-testid="edit-how">
+        {inPlace
+          ? "Only limits change: applied in place, the container keeps running."
+          : "The container is made again with the same name, networks and volumes; if the new one fails, the old one is put back."}
+      </p>
+      <div class="form-actions">
+        <button type="button" onClick={onBack} disabled={busy}>
+          Back to the form
+        </button>
+        <button
+          type="button"
+          class="primary"
+          data-testid="apply-edit"
+          onClick={onApply}
+          disabled={busy}
+          aria-busy={busy}
+        >
+          {busy ? "Applying…" : "Apply"}
+        </button>
+      </div>
+    </section>
   );
 }
