@@ -12,7 +12,8 @@
  * Each part has its own panel (`--tls off`, except (d), which runs from the seeded data dir with
  * `--tls auto` like the idle RSS benchmark) and returns its figures; bench/run.ts prints them.
  */
-import { cpSync, mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baselineRss, type Seed } from "./idle-rss.ts";
 import {
@@ -1124,7 +1125,9 @@ async function scalePanel(
 
 export async function benchStatsScale(target: Target, s: ScaleSettings) {
   const { SecondEngine } = await import("../tests/helpers/second-engine.ts");
-  const dir = tempDir("stats-scale");
+  // Not under tempDir(): other bench runs sweep those of processes that are not bench/run.ts.
+  const dir = mkdtempSync(join(tmpdir(), "gpstats-scale-"));
+  defer(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const pinnedSelf = pin(process.pid, 1);
   log(
     `stats scale: private engine; bench ${pinnedSelf ? "pinned to CPU 1, panel to CPU 0" : "not pinned (taskset failed)"}`,
@@ -1219,11 +1222,15 @@ if (import.meta.main) {
     });
   }
   const quick = process.argv.includes("--quick");
-  const dir = tempDir("stats-scale-target");
+  const arg = (name: string) => process.argv[process.argv.indexOf(name) + 1];
+  const dir = mkdtempSync(join(tmpdir(), "gpstats-scale-target-"));
+  defer(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const target = panelTarget(dir);
+  // --sizes SMALL,LARGE and --seconds N override (for a machine too busy for the full run).
+  const sizes = process.argv.includes("--sizes") ? arg("--sizes")!.split(",").map(Number) : undefined;
   const settings: ScaleSettings = {
-    sizes: [100, quick ? 200 : 1000],
-    windowSeconds: quick ? 20 : 60,
+    sizes: [sizes?.[0] ?? 100, sizes?.[1] ?? (quick ? 200 : 1000)],
+    windowSeconds: process.argv.includes("--seconds") ? Number(arg("--seconds")) : quick ? 20 : 60,
     clients: 100,
   };
   try {
