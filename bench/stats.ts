@@ -952,7 +952,8 @@ async function sockApi(sock: string, method: string, path: string, body?: unknow
     unix: sock,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
+    // Generous: on a loaded machine a container start was seen taking over a minute.
+    signal: AbortSignal.timeout(300_000),
   } as RequestInit);
   const text = await res.text();
   if (!res.ok && res.status !== 304)
@@ -1066,7 +1067,7 @@ async function scaleWindow(
     const cpu = cpuSince(cpu0, [panel.child.pid]) / s.windowSeconds;
     const ticks = seqs.size;
     const samples = ticks * containers;
-    return {
+    const result: ScaleWindow = {
       label,
       reader,
       containers,
@@ -1084,6 +1085,9 @@ async function scaleWindow(
       panel_cpu_percent: round(cpu * 100, 1),
       rss_mib: round(memoryOf(panel.child.pid).rssKiB / 1024, 1),
     };
+    // Each window as it ends: a run cut short still leaves what it measured.
+    log(`stats scale window: ${JSON.stringify(result)}`);
+    return result;
   } finally {
     for (const ws of sockets) ws.close();
   }
