@@ -237,7 +237,8 @@ const deferRequires: Bun.BunPlugin = {
 async function compile(t: Target): Promise<void> {
   const started = performance.now();
   const result = await Bun.build({
-    entrypoints: [ENTRY],
+    // The stats reader's thread is started by path (src/stats/worker-source.ts): it must be an entry.
+    entrypoints: [ENTRY, join(ROOT, "src", "stats", "cgroup-worker.ts")],
     compile: {
       ...(t.target ? { target: t.target } : {}),
       outfile: t.outfile,

@@ -12,10 +12,20 @@
  * Each part has its own panel (`--tls off`, except (d), which runs from the seeded data dir with
  * `--tls auto` like the idle RSS benchmark) and returns its figures; bench/run.ts prints them.
  */
-import { cpSync, mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baselineRss, type Seed } from "./idle-rss.ts";
-import { BURN_CMD, LABEL, listByLabel, mapLimit, removeAll, SOCKET, startContainers } from "./lib/engine.ts";
+import {
+  BURN_CMD,
+  IMAGE,
+  LABEL,
+  listByLabel,
+  mapLimit,
+  removeAll,
+  SOCKET,
+  startContainers,
+} from "./lib/engine.ts";
 import { type Panel, panelAt, serveCommand, startPanel, waitForContainers } from "./lib/panel.ts";
 import {
   type CpuSnapshot,
@@ -23,6 +33,7 @@ import {
   cpuSnapshot,
   firstAnswer,
   memoryOf,
+  panelTarget,
   processesBy,
   start,
   type Target,
@@ -30,7 +41,19 @@ import {
 import { type ClientGroup, type ClientRecords, KIND, startClients } from "./lib/stats-clients.ts";
 import { startTcpProxy } from "./lib/tcp-proxy.ts";
 import { type Burst, startTickWatch, type TickWatch, type TickWatcher } from "./lib/tick-watch.ts";
-import { freePort, isStopping, log, mean, percentile, round, sleep, tempDir } from "./lib/util.ts";
+import {
+  defer,
+  freePort,
+  isStopping,
+  log,
+  mean,
+  percentile,
+  round,
+  runCleanups,
+  sleep,
+  tempDir,
+  waitFor,
+} from "./lib/util.ts";
 import { chunks, clock } from "./lib/worker.ts";
 
 export interface StatsSettings {
@@ -866,4 +889,382 @@ export async function benchStatsRss(
     ratios: { idle: round(busy.rssKiB / idle), baseline: round(busy.rssKiB / baseline) },
     frames_missed: missed,
   };
+}
+
+// ---- (e) at scale, on a private engine: `bun bench/stats.ts [--quick]` ----
+
+/**
+ * What users live with: 100 and then 1,000 containers on a private dockerd (its own network
+ * namespace, so the counts are exact and the traffic stays inside), a stated share of them busy
+ * with CPU, memory and network all moving, and the panel under 100 clients and a request loop.
+ *
+ * Busy containers (BUSY_SHARE of them) sit on one bridge network of the private engine and ping
+ * another busy container (1,200-byte packets, one a second each way), rewrite a tmpfs file of
+ * 0.25–2 MiB every second (memory moves) and run `head` for it (CPU moves). The rest sleep, with no
+ * network. The panel is pinned to CPU 0 with taskset, this process (clients, request loop) to CPU 1.
+ */
+const BUSY_SHARE = 0.3;
+const SCALE_NET = "gpbench-stats";
+const SCALE_SUBNET = "10.231.0.0/16";
+const BUSY_CMD = (peer: string) => [
+  "sh",
+  "-c",
+  `ping -q -i 1 -s 1200 ${peer} >/dev/null 2>&1 & i=0; while :; do i=$(( (i + 1) % 8 )); head -c $(( (i + 1) * 262144 )) /dev/zero > /dev/shm/m; sleep 1; done`,
+];
+const busyIp = (k: number) => `10.231.${1 + Math.floor(k / 250)}.${1 + (k % 250)}`;
+
+export interface ScaleWindow {
+  label: string;
+  reader: "worker" | "main";
+  containers: number;
+  busy: number;
+  clients: number;
+  seconds: number;
+  ticks: number;
+  /** arrival − the frame's own sample time (`t`, the tick's first read), every client and frame */
+  sample_to_client: Percentiles;
+  /** GET /healthz one after another through the window: what a tick does to requests */
+  healthz: Percentiles;
+  /** every byte one client got on stats:<env> and host:<env> (keyframe on subscribe included) / container-samples */
+  bytes_per_sample: number;
+  stats_bytes: number;
+  host_bytes: number;
+  keyframe_bytes: number;
+  deltas_bytes_per_sample: number;
+  panel_cpu_percent: number;
+  rss_mib: number;
+}
+
+interface ScaleSettings {
+  sizes: [number, number];
+  windowSeconds: number;
+  clients: number;
+}
+
+/** waitFor with the check first: reads better at the call sites here. */
+function until<T>(check: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  return waitFor(what, ms, check, 500);
+}
+
+async function sockApi(sock: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`http://engine${path}`, {
+    method,
+    unix: sock,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    // Generous: on a loaded machine a container start was seen taking over a minute.
+    signal: AbortSignal.timeout(300_000),
+  } as RequestInit);
+  const text = await res.text();
+  if (!res.ok && res.status !== 304)
+    throw new Error(`engine ${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** Starts containers `from`..`to`-1 of the mix: every 1/BUSY_SHARE-th one busy, the rest asleep. */
+async function startMix(sock: string, image: string, from: number, to: number, busyTotal: number) {
+  const indexes = Array.from({ length: to - from }, (_, i) => from + i);
+  await mapLimit(indexes, 6, async (i) => {
+    if (isStopping()) throw new Error("the run is ending");
+    const k = busyIndex(i);
+    const body =
+      k === undefined
+        ? { Image: image, Cmd: ["sleep", "3600"], HostConfig: { NetworkMode: "none" } }
+        : {
+            Image: image,
+            Cmd: BUSY_CMD(busyIp((k + 1) % busyTotal)),
+            HostConfig: { NetworkMode: SCALE_NET, ShmSize: 8 * 1024 * 1024 },
+            NetworkingConfig: {
+              EndpointsConfig: { [SCALE_NET]: { IPAMConfig: { IPv4Address: busyIp(k) } } },
+            },
+          };
+    const made = (await sockApi(sock, "POST", `/containers/create?name=gps-${i}`, body)) as { Id: string };
+    await sockApi(sock, "POST", `/containers/${made.Id}/start`);
+  });
+}
+
+/** Container i's place among the busy ones, or undefined for a sleeper. */
+function busyIndex(i: number): number | undefined {
+  const every = Math.round(1 / BUSY_SHARE);
+  // 3 in 10: i % 10 in {0, 3, 6}
+  const r = i % 10;
+  if (every === 3 && (r === 0 || r === 3 || r === 6)) return Math.floor(i / 10) * 3 + r / 3;
+  return undefined;
+}
+
+async function runningCount(sock: string): Promise<number> {
+  return ((await sockApi(sock, "GET", "/containers/json")) as unknown[]).length;
+}
+
+function pin(pid: number, cpu: number): boolean {
+  return (
+    Bun.spawnSync(["taskset", "-pc", String(cpu), String(pid)], { stdout: "ignore", stderr: "ignore" })
+      .exitCode === 0
+  );
+}
+
+async function scaleWindow(
+  panel: Panel,
+  label: string,
+  reader: ScaleWindow["reader"],
+  containers: number,
+  s: ScaleSettings,
+): Promise<ScaleWindow> {
+  const { decodeFrame } = await import("../src/protocol/frames.ts");
+  const url = `${panel.url.replace(/^http/, "ws")}/api/v1/stream?topics=stats:local,host:local`;
+  const lat: number[] = [];
+  const health: number[] = [];
+  const bytes = { stats: 0, host: 0, key: 0, deltas: 0, deltaRows: 0 };
+  const seqs = new Set<number>();
+  let measuring = false;
+  const sockets: WebSocket[] = [];
+  let keysSeen = 0;
+  for (let i = 0; i < s.clients; i++) {
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${panel.token}` },
+    } as unknown as string[]);
+    ws.binaryType = "arraybuffer";
+    const first = i === 0;
+    ws.onmessage = (e) => {
+      const now = Date.now();
+      const buf = new Uint8Array(e.data as ArrayBuffer);
+      const f = decodeFrame(buf) as { t: string; k: string; d: { t?: number; s?: number; c?: unknown[] } };
+      if (f.t === "stats:local" && f.k === "key") keysSeen++;
+      if (!measuring) return;
+      if (f.t === "stats:local" && typeof f.d?.t === "number") lat.push(now - f.d.t);
+      if (!first) return;
+      if (f.t === "host:local") bytes.host += buf.length + wsHeader(buf.length);
+      else if (f.t === "stats:local") {
+        bytes.stats += buf.length + wsHeader(buf.length);
+        seqs.add(f.d.s ?? -1);
+        if (f.k === "key") bytes.key += buf.length;
+      }
+    };
+    sockets.push(ws);
+  }
+  try {
+    await until(async () => (keysSeen >= s.clients ? true : undefined), 60_000, "every client's keyframe");
+    await sleep(2_000);
+    // The bytes client starts again, so the keyframe on subscribe is counted in the window.
+    sockets[0]!.close();
+    const again = new WebSocket(url, {
+      headers: { authorization: `Bearer ${panel.token}` },
+    } as unknown as string[]);
+    again.binaryType = "arraybuffer";
+    again.onmessage = sockets[0]!.onmessage;
+    sockets[0] = again;
+    const cpu0 = cpuSnapshot([panel.child.pid]);
+    measuring = true;
+    const end = performance.now() + s.windowSeconds * 1000;
+    while (performance.now() < end && !isStopping()) {
+      const t0 = performance.now();
+      const res = await fetch(`${panel.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+      await res.arrayBuffer();
+      health.push(performance.now() - t0);
+      await sleep(20);
+    }
+    measuring = false;
+    const cpu = cpuSince(cpu0, [panel.child.pid]) / s.windowSeconds;
+    const ticks = seqs.size;
+    const samples = ticks * containers;
+    const result: ScaleWindow = {
+      label,
+      reader,
+      containers,
+      busy: Math.round(containers * BUSY_SHARE),
+      clients: s.clients,
+      seconds: s.windowSeconds,
+      ticks,
+      sample_to_client: percentiles(lat),
+      healthz: percentiles(health),
+      bytes_per_sample: round((bytes.stats + bytes.host) / samples, 2),
+      stats_bytes: bytes.stats,
+      host_bytes: bytes.host,
+      keyframe_bytes: bytes.key,
+      deltas_bytes_per_sample: round((bytes.stats - bytes.key) / samples, 2),
+      panel_cpu_percent: round(cpu * 100, 1),
+      rss_mib: round(memoryOf(panel.child.pid).rssKiB / 1024, 1),
+    };
+    // Each window as it ends: a run cut short still leaves what it measured.
+    log(`stats scale window: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    for (const ws of sockets) ws.close();
+  }
+}
+
+async function scalePanel(
+  target: Target,
+  dir: string,
+  sock: string,
+  reader: ScaleWindow["reader"],
+  count: number,
+) {
+  const pinned: Target = { ...target, command: ["taskset", "-c", "0", ...target.command] };
+  const before = process.env.GHOSTPANEL_STATS_READER;
+  process.env.GHOSTPANEL_STATS_READER = reader;
+  let panel: Panel;
+  try {
+    panel = await startPanel({
+      target: pinned,
+      dataDir: join(dir, `data-${reader}-${count}`),
+      tls: "off",
+      workDir: dir,
+      engineUrl: `unix://${sock}`,
+    });
+  } finally {
+    if (before === undefined) delete process.env.GHOSTPANEL_STATS_READER;
+    else process.env.GHOSTPANEL_STATS_READER = before;
+  }
+  await until(
+    async () => {
+      const list = (await panel.api("/api/v1/envs/local/stats")) as unknown[];
+      return list.length >= count ? true : undefined;
+    },
+    120_000,
+    `figures for ${count} containers`,
+  );
+  return panel;
+}
+
+export async function benchStatsScale(target: Target, s: ScaleSettings) {
+  const { SecondEngine } = await import("../tests/helpers/second-engine.ts");
+  // Not under tempDir(): other bench runs sweep those of processes that are not bench/run.ts.
+  const dir = mkdtempSync(join(tmpdir(), "gpstats-scale-"));
+  defer(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  const pinnedSelf = pin(process.pid, 1);
+  log(
+    `stats scale: private engine; bench ${pinnedSelf ? "pinned to CPU 1, panel to CPU 0" : "not pinned (taskset failed)"}`,
+  );
+  const engine = await SecondEngine.start();
+  defer("private engine", () => engine.stop());
+  const windows: ScaleWindow[] = [];
+  const [small, large] = s.sizes;
+  const busyTotal = Math.round(large * BUSY_SHARE);
+  engine.loadImage(IMAGE);
+  await sockApi(engine.socketPath, "POST", "/networks/create", {
+    Name: SCALE_NET,
+    Driver: "bridge",
+    IPAM: { Config: [{ Subnet: SCALE_SUBNET }] },
+  });
+  log(`stats scale: starting ${small} containers`);
+  await startMix(engine.socketPath, IMAGE, 0, small, busyTotal);
+  if ((await runningCount(engine.socketPath)) !== small) throw new Error("not every container runs");
+
+  const panel = await scalePanel(target, dir, engine.socketPath, "worker", small);
+  windows.push(await scaleWindow(panel, `${small}, fresh panel`, "worker", small, s));
+  const rssFresh = windows.at(-1)!.rss_mib;
+
+  log(`stats scale: starting ${large - small} more containers`);
+  await startMix(engine.socketPath, IMAGE, small, large, busyTotal);
+  const running = await runningCount(engine.socketPath);
+  if (running !== large) throw new Error(`${running} containers run, not ${large}`);
+  await until(
+    async () =>
+      ((await panel.api("/api/v1/envs/local/stats")) as unknown[]).length >= large ? true : undefined,
+    180_000,
+    `figures for ${large}`,
+  );
+  await sleep(5_000);
+  windows.push(await scaleWindow(panel, `${large}`, "worker", large, s));
+  const rssLarge = windows.at(-1)!.rss_mib;
+
+  // The baseline: a second panel reading the cgroup files on its main thread (how it was before),
+  // on the same containers, while the first one is stopped (SIGSTOP) so the two do not share CPU 0.
+  log(`stats scale: baseline, files read on the main thread, ${large} containers`);
+  process.kill(panel.child.pid, "SIGSTOP");
+  try {
+    const baseline = await scalePanel(target, dir, engine.socketPath, "main", large);
+    try {
+      await sleep(5_000);
+      windows.push(await scaleWindow(baseline, `${large}, baseline`, "main", large, s));
+    } finally {
+      await baseline.child.stop();
+    }
+  } finally {
+    process.kill(panel.child.pid, "SIGCONT");
+  }
+
+  log(`stats scale: removing ${large - small} containers`);
+  const all = (await sockApi(engine.socketPath, "GET", "/containers/json")) as {
+    Id: string;
+    Names: string[];
+  }[];
+  const extra = all.filter((c) => Number(c.Names[0]!.slice("/gps-".length)) >= small).map((c) => c.Id);
+  await mapLimit(extra, 8, async (id) => {
+    await sockApi(engine.socketPath, "DELETE", `/containers/${id}?force=1`);
+  });
+  await sleep(5_000);
+  windows.push(await scaleWindow(panel, `${small}, after ${large} and removals`, "worker", small, s));
+  const rssAfter = windows.at(-1)!.rss_mib;
+  await panel.child.stop();
+  await engine.stop();
+
+  const w = (label: string) => windows.find((x) => x.label === label)!;
+  return {
+    busy_share: BUSY_SHARE,
+    busy_cmd: BUSY_CMD("<peer>").join(" "),
+    pinned: pinnedSelf ? "panel on CPU 0, clients and request loop on CPU 1 (taskset)" : "not pinned",
+    windows,
+    growth_kib_per_container: round(((rssLarge - rssFresh) * 1024) / (large - small), 1),
+    released_mib: round(rssLarge - rssAfter, 1),
+    ratios: {
+      healthz_p99_main_over_worker: round(
+        w(`${large}, baseline`).healthz.p99_ms / w(`${large}`).healthz.p99_ms,
+      ),
+      latency_p99_main_over_worker: round(
+        w(`${large}, baseline`).sample_to_client.p99_ms / w(`${large}`).sample_to_client.p99_ms,
+      ),
+    },
+  };
+}
+
+if (import.meta.main) {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      void runCleanups().finally(() => process.exit(143));
+    });
+  }
+  const quick = process.argv.includes("--quick");
+  const arg = (name: string) => process.argv[process.argv.indexOf(name) + 1];
+  const dir = mkdtempSync(join(tmpdir(), "gpstats-scale-target-"));
+  defer(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  const target = panelTarget(dir);
+  // --sizes SMALL,LARGE and --seconds N override (for a machine too busy for the full run).
+  const sizes = process.argv.includes("--sizes") ? arg("--sizes")!.split(",").map(Number) : undefined;
+  const settings: ScaleSettings = {
+    sizes: [sizes?.[0] ?? 100, sizes?.[1] ?? (quick ? 200 : 1000)],
+    windowSeconds: process.argv.includes("--seconds") ? Number(arg("--seconds")) : quick ? 20 : 60,
+    clients: 100,
+  };
+  try {
+    const r = await benchStatsScale(target, settings);
+    const rows = r.windows.map((x) =>
+      [
+        x.label.padEnd(28),
+        x.reader.padEnd(6),
+        String(x.ticks).padStart(5),
+        `${x.sample_to_client.p50_ms}/${x.sample_to_client.p99_ms}/${x.sample_to_client.max_ms}`.padStart(18),
+        `${x.healthz.p50_ms}/${x.healthz.p99_ms}/${x.healthz.max_ms}`.padStart(18),
+        String(x.bytes_per_sample).padStart(7),
+        String(x.deltas_bytes_per_sample).padStart(7),
+        String(x.panel_cpu_percent).padStart(6),
+        String(x.rss_mib).padStart(7),
+      ].join("  "),
+    );
+    console.log(
+      `stats at scale (${target.kind} ${target.path}; ${Math.round(BUSY_SHARE * 100)} % busy: CPU, memory, network; ${r.pinned})`,
+    );
+    console.log(
+      "containers                    reader  ticks  sample→client ms  /healthz ms        B/sample  deltas  cpu %  RSS MiB",
+    );
+    console.log("                                             p50/p99/max       p50/p99/max       (all)");
+    for (const row of rows) console.log(row);
+    console.log(
+      `growth ${r.growth_kib_per_container} KiB per container; ${r.released_mib} MiB released after removals; baseline/worker at ${settings.sizes[1]}: /healthz p99 ${r.ratios.healthz_p99_main_over_worker}x, sample→client p99 ${r.ratios.latency_p99_main_over_worker}x`,
+    );
+    console.log(JSON.stringify({ target, settings, ...r }, null, 2));
+  } finally {
+    await runCleanups();
+  }
 }

@@ -9,21 +9,61 @@ export const STAT_FIELDS = ["cpu", "mem", "limit", "rx", "tx", "br", "bw", "pids
 export type StatField = (typeof STAT_FIELDS)[number];
 export type StatValues = number[];
 
+/**
+ * Significant digits each field keeps on the wire (0: exact). A value travels as its code: its
+ * place on that grid of rounded numbers, so neighbouring values have neighbouring codes and a delta
+ * carries code differences, one byte for most changes.
+ */
+export const STAT_DIGITS = [2, 3, 0, 2, 2, 2, 2, 0] as const;
+
+/** A rounded value's place on the grid of `digits` significant digits (below 10^digits: itself). */
+export function toCode(value: number, digits: number): number {
+  const v = Math.max(0, Math.round(value));
+  const lim = 10 ** digits;
+  if (digits === 0 || v < lim) return v;
+  let e = Math.floor(Math.log10(v)) - digits + 1;
+  let m = Math.round(v / 10 ** e);
+  if (m >= lim) {
+    m /= 10;
+    e++;
+  }
+  return lim + (e - 1) * (lim - lim / 10) + (m - lim / 10);
+}
+
+/** The value a code stands for. */
+export function fromCode(code: number, digits: number): number {
+  const lim = 10 ** digits;
+  if (digits === 0 || code < lim) return code;
+  const k = code - lim;
+  const per = lim - lim / 10;
+  return (lim / 10 + (k % per)) * 10 ** (Math.floor(k / per) + 1);
+}
+
+export function valuesOf(codes: number[]): StatValues {
+  return codes.map((c, i) => fromCode(c, STAT_DIGITS[i] ?? 0));
+}
+
 export interface KeyFrame {
   /** Sequence number of this tick. */
   s: number;
+  /** When the tick's figures were read (its first file), ms since the epoch. */
+  t: number;
   /** Interval between ticks, ms. */
   i: number;
   /** Where the numbers come from: "cgroup" or "docker". */
   src: string;
-  /** [index, id, name, ...values in STAT_FIELDS order] for every container. */
+  /** [index, id, name, ...codes in STAT_FIELDS order] for every container. */
   c: [number, string, string, ...number[]][];
 }
 
 export interface DeltaFrame {
   s: number;
-  /** [index, mask, ...values of the fields whose bit is set, in STAT_FIELDS order]. */
-  c?: [number, number, ...number[]][];
+  t: number;
+  /**
+   * Changed containers, flat, in index order: per container its index less (the previous one's + 1),
+   * its mask, then for each set bit the field's new code less its old one.
+   */
+  c?: number[];
   /** Containers first seen in this tick: as in a keyframe. */
   n?: [number, string, string, ...number[]][];
   /** Indexes of containers gone since the last tick. */
@@ -35,6 +75,8 @@ export interface ContainerStats {
   name: string;
   /** Values in STAT_FIELDS order, in wire units. */
   v: StatValues;
+  /** The same as codes (what deltas change). */
+  k: number[];
 }
 
 /** A container's figures in display units. */
@@ -74,6 +116,8 @@ export function toView(c: ContainerStats): StatsView {
 export class StatsTable {
   readonly rows = new Map<number, ContainerStats>();
   seq = -1;
+  /** When the newest frame's figures were read, ms since the epoch. */
+  sampledAt = 0;
   interval = 1000;
   source = "";
 
@@ -81,8 +125,9 @@ export class StatsTable {
     if (kind === "key") {
       const f = data as KeyFrame;
       this.rows.clear();
-      for (const [idx, id, name, ...v] of f.c) this.rows.set(idx, { id, name, v });
+      for (const [idx, id, name, ...k] of f.c) this.rows.set(idx, { id, name, k, v: valuesOf(k) });
       this.seq = f.s;
+      this.sampledAt = f.t;
       this.interval = f.i;
       this.source = f.src;
       return true;
@@ -91,14 +136,24 @@ export class StatsTable {
     const f = data as DeltaFrame;
     if (f.s !== this.seq + 1) return false;
     for (const idx of f.x ?? []) this.rows.delete(idx);
-    for (const [idx, id, name, ...v] of f.n ?? []) this.rows.set(idx, { id, name, v });
-    for (const [idx, mask, ...values] of f.c ?? []) {
+    for (const [idx, id, name, ...k] of f.n ?? []) this.rows.set(idx, { id, name, k, v: valuesOf(k) });
+    const c = f.c ?? [];
+    let next = 0;
+    for (let i = 0; i < c.length; ) {
+      const idx = next + (c[i++] ?? 0);
+      next = idx + 1;
+      const mask = c[i++] ?? 0;
       const row = this.rows.get(idx);
-      if (!row) continue;
-      let k = 0;
-      for (let bit = 0; bit < STAT_FIELDS.length; bit++) if (mask & (1 << bit)) row.v[bit] = values[k++] ?? 0;
+      for (let bit = 0; bit < STAT_FIELDS.length; bit++) {
+        if (!(mask & (1 << bit))) continue;
+        const diff = c[i++] ?? 0;
+        if (!row) continue;
+        row.k[bit] = (row.k[bit] ?? 0) + diff;
+        row.v[bit] = fromCode(row.k[bit]!, STAT_DIGITS[bit] ?? 0);
+      }
     }
     this.seq = f.s;
+    this.sampledAt = f.t;
     return true;
   }
 

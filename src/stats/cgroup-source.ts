@@ -28,7 +28,20 @@ interface ContainerFiles {
   /** /proc/<pid>/net/dev of the container's process, for `pid` */
   net: KernelFile;
   pid: number;
+  /** What the last read gave, for the files not read again every tick (see sample()). */
+  last?: RawSample;
+  /** memory usage as the kernel gave it last (inactive file pages included) */
+  lastUsage: number;
+  /** Ticks since this container's slow-moving files were last read. */
+  age: number;
 }
+
+/**
+ * Slow-moving files (the memory limit, memory.stat when usage is steady, pids and block I/O while
+ * the container uses no CPU) are read again at least this often, in ticks; each container's turn
+ * falls on a different tick, so the extra reads are spread out.
+ */
+const REFRESH_TICKS = 10;
 
 /** What every container's sample shares in one read: host CPU time, CPU count, host memory. */
 interface HostFigures {
@@ -58,6 +71,7 @@ export class CgroupSource implements StatsSource {
   private readonly files = new Map<string, ContainerFiles>();
   private memTotal = 0;
   private readonly stat: KernelFile;
+  private stagger = 0;
 
   constructor(options: CgroupSourceOptions = {}) {
     this.root = trimSlash(options.cgroupRoot ?? "/sys/fs/cgroup");
@@ -124,8 +138,8 @@ export class CgroupSource implements StatsSource {
       const sample = this.readOne(t, host, at);
       if (sample) out.set(t.id, sample);
     }
-    // Containers no longer asked for (removed) do not keep their paths forever.
-    if (this.files.size > targets.length * 2 + 64) {
+    // Containers no longer asked for (stopped, removed) keep no descriptors nor figures.
+    if (this.files.size > out.size) {
       const asked = new Set(targets.map((t) => t.id));
       for (const id of this.files.keys()) if (!asked.has(id)) this.forget(id);
     }
@@ -156,40 +170,68 @@ export class CgroupSource implements StatsSource {
         f.net.close();
         f.net = new KernelFile(`${this.proc}/${t.pid}/net/dev`);
         f.pid = t.pid;
+        f.last = undefined;
       }
-      const cpu_ns = f.v2
-        ? (keyedValue(f.cpu.text(), "usage_usec") ?? Number.NaN) * 1000
-        : Number(f.cpu.text());
-      const usage = Number(f.memUsage.text());
-      const inactive = keyedValue(f.memStat.text(), f.v2 ? "inactive_file" : "total_inactive_file") ?? 0;
-      // As the docker CLI: inactive file pages are left out, unless the figures make no sense.
-      const mem_usage = inactive < usage ? usage - inactive : usage;
-      const limit = Number(f.memLimit.text()); // v2 "max" gives NaN: no limit
-      const mem_limit =
-        Number.isFinite(limit) && limit > 0 && limit < host.mem_total ? limit : host.mem_total;
-      const pids = f.pids ? Number(f.pids.text()) : 0;
-      const [blk_read, blk_write] = f.v2 ? ioStat(f.blk) : blkioThrottle(f.blk, f.blkFallback);
-      const [net_rx, net_tx] = netDev(f.net.text());
-      if (!Number.isFinite(cpu_ns) || !Number.isFinite(usage)) return undefined;
-      return {
-        at,
-        cpu_ns,
-        system_ns: host.system_ns,
-        online_cpus: host.online_cpus,
-        mem_usage,
-        mem_limit,
-        pids: Number.isFinite(pids) ? pids : 0,
-        blk_read,
-        blk_write,
-        net_rx,
-        net_tx,
-      };
+      return this.sample(f, host, at);
     } catch {
       // Gone (the container stopped, its cgroup was removed) or unreadable: left out this time, and
       // its paths found again next time in case it came back somewhere else.
       this.forget(t.id);
       return undefined;
     }
+  }
+
+  /**
+   * Three files every tick (CPU time, memory usage, network), the rest only when they may have moved:
+   * memory.stat (for the inactive file pages) when usage changed, pids and block I/O when the
+   * container used CPU, the limit only on refresh. Idle containers, most of a host's, cost three
+   * reads instead of seven (measured: see bench/stats.ts, "tick").
+   */
+  private sample(f: ContainerFiles, host: HostFigures, at: number): RawSample | undefined {
+    const prev = f.last;
+    const refresh = !prev || ++f.age >= REFRESH_TICKS;
+    if (refresh) f.age = 0;
+    const cpu_ns = f.v2
+      ? (keyedValue(f.cpu.text(), "usage_usec") ?? Number.NaN) * 1000
+      : Number(f.cpu.text());
+    const usage = Number(f.memUsage.text());
+    if (!Number.isFinite(cpu_ns) || !Number.isFinite(usage)) return undefined;
+    const [net_rx, net_tx] = netDev(f.net.text());
+    let mem_usage: number;
+    if (!refresh && prev && usage === f.lastUsage) {
+      mem_usage = prev.mem_usage;
+    } else {
+      const inactive = keyedValue(f.memStat.text(), f.v2 ? "inactive_file" : "total_inactive_file") ?? 0;
+      // As the docker CLI: inactive file pages are left out, unless the figures make no sense.
+      mem_usage = inactive < usage ? usage - inactive : usage;
+    }
+    let mem_limit = prev?.mem_limit ?? host.mem_total;
+    if (refresh) {
+      const limit = Number(f.memLimit.text()); // v2 "max" gives NaN: no limit
+      mem_limit = Number.isFinite(limit) && limit > 0 && limit < host.mem_total ? limit : host.mem_total;
+    }
+    let { pids = 0, blk_read = 0, blk_write = 0 } = prev ?? {};
+    if (refresh || !prev || cpu_ns !== prev.cpu_ns) {
+      const n = f.pids ? Number(f.pids.text()) : 0;
+      pids = Number.isFinite(n) ? n : 0;
+      [blk_read, blk_write] = f.v2 ? ioStat(f.blk) : blkioThrottle(f.blk, f.blkFallback);
+    }
+    const sample: RawSample = {
+      at,
+      cpu_ns,
+      system_ns: host.system_ns,
+      online_cpus: host.online_cpus,
+      mem_usage,
+      mem_limit,
+      pids,
+      blk_read,
+      blk_write,
+      net_rx,
+      net_tx,
+    };
+    f.last = sample;
+    f.lastUsage = usage;
+    return sample;
   }
 
   private readHost(): HostFigures | undefined {
@@ -273,8 +315,11 @@ export class CgroupSource implements StatsSource {
     };
   }
 
-  private netFile(pid: number): { net: KernelFile; pid: number } {
-    return { net: new KernelFile(`${this.proc}/${pid}/net/dev`), pid };
+  /** The per-process file, and the bookkeeping every container starts with. */
+  private netFile(pid: number): { net: KernelFile; pid: number; age: number; lastUsage: number } {
+    // Each container's refresh falls on its own tick, so those reads do not all come at once.
+    this.stagger = (this.stagger + 1) % REFRESH_TICKS;
+    return { net: new KernelFile(`${this.proc}/${pid}/net/dev`), pid, age: this.stagger, lastUsage: -1 };
   }
 
   /** /proc/<pid>/cgroup as controller list → path ("" is the v2 hierarchy). */

@@ -133,11 +133,14 @@ export class StatsCollector {
       // Closed during the read (the panel is stopping): the database the figures go to may be closed.
       if (this.closed) return;
       const figures: TickFigures[] = [];
+      // The oldest sample of the tick: what a frame's age is counted from.
+      let sampledAt = Number.POSITIVE_INFINITY;
       for (const c of running) {
         const cur = samples.get(c.id);
         if (!cur) continue;
         const prev = this.prev.get(c.id);
         this.prev.set(c.id, cur);
+        if (cur.at < sampledAt) sampledAt = cur.at;
         const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
         const rate = (a: number, b: number) => (prev && seconds > 0 ? Math.max(0, (a - b) / seconds) : 0);
         const cpu = prev ? cpuPercent(prev, cur) : 0;
@@ -171,7 +174,8 @@ export class StatsCollector {
       for (const id of this.latest.keys()) if (!now.has(id)) this.latest.delete(id);
       for (const id of this.prev.keys()) if (!now.has(id)) this.prev.delete(id);
       for (const id of this.rated) if (!now.has(id)) this.rated.delete(id);
-      this.onTick(this.encoder.tick(figures), figures, Date.now());
+      const delta = this.encoder.tick(figures, Number.isFinite(sampledAt) ? sampledAt : Date.now());
+      this.onTick(delta, figures, Date.now());
     } finally {
       this.busy = false;
       for (const f of this.ticked.splice(0)) f();

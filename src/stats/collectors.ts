@@ -99,6 +99,11 @@ export class StatsCollectors {
       if (hostFigures) for (const l of this.hostListeners) l(envId, hostFigures);
       history.record(at, historyRows(figures, hostFigures));
     });
+    // A removed container's figures are released at once: with hundreds coming and going, 15 minutes
+    // of each would add up.
+    env.containers.onChange((change) => {
+      if (change.kind === "remove") history.forget(change.id);
+    });
     const stats: EnvStats = { collector, history, host, lastHost: undefined };
     this.envStats.set(envId, stats);
     return stats;

@@ -1,5 +1,5 @@
 import type { DeltaFrame, KeyFrame, StatsView } from "../protocol/stats-frames.ts";
-import { STAT_FIELDS } from "../protocol/stats-frames.ts";
+import { STAT_DIGITS, STAT_FIELDS, toCode } from "../protocol/stats-frames.ts";
 
 /** One container's figures for one tick, in display units, before quantising: what clients decode. */
 export type TickFigures = StatsView;
@@ -30,10 +30,16 @@ export function quantise(f: TickFigures): number[] {
   ];
 }
 
+/** The wire codes of quantised values (STAT_DIGITS). */
+export function codes(f: TickFigures): number[] {
+  return quantise(f).map((v, i) => toCode(v, STAT_DIGITS[i] ?? 0));
+}
+
 interface Row {
   idx: number;
   id: string;
   name: string;
+  /** codes */
   v: number[];
 }
 
@@ -47,17 +53,20 @@ export class StatsFrameEncoder {
   private free: number[] = [];
   private next = 0;
   seq = 0;
+  /** When the newest tick's figures were read, ms since the epoch. */
+  sampledAt = 0;
 
   constructor(
     private readonly intervalMs: number,
     private readonly source: () => string,
   ) {}
 
-  tick(figures: TickFigures[]): DeltaFrame {
+  tick(figures: TickFigures[], sampledAt = Date.now()): DeltaFrame {
     this.seq++;
+    this.sampledAt = sampledAt;
     const seen = new Set<string>();
     const present = new Set(figures.map((f) => f.id));
-    const delta: DeltaFrame = { s: this.seq };
+    const delta: DeltaFrame = { s: this.seq, t: sampledAt };
     const gone: number[] = [];
     for (const [id, row] of this.rows) {
       if (present.has(id)) continue;
@@ -66,11 +75,11 @@ export class StatsFrameEncoder {
     }
     // Freed after the new rows are placed, so an index never names two containers in one frame.
     const fresh: Row[] = [];
-    const changed: [number, number, ...number[]][] = [];
+    const changed: number[][] = [];
     for (const f of figures) {
       if (seen.has(f.id)) continue;
       seen.add(f.id);
-      const v = quantise(f);
+      const v = codes(f);
       const row = this.rows.get(f.id);
       if (!row) {
         const created = { idx: this.take(), id: f.id, name: f.name, v };
@@ -79,26 +88,37 @@ export class StatsFrameEncoder {
         continue;
       }
       let mask = 0;
-      const values: number[] = [];
+      const diffs: number[] = [];
       for (let bit = 0; bit < STAT_FIELDS.length; bit++) {
         if (v[bit] !== row.v[bit]) {
           mask |= 1 << bit;
-          values.push(v[bit]!);
+          diffs.push(v[bit]! - row.v[bit]!);
         }
       }
       row.v = v;
-      if (mask) changed.push([row.idx, mask, ...values]);
+      if (mask) changed.push([row.idx, mask, ...diffs]);
     }
     this.free.push(...gone);
     if (gone.length) delta.x = gone;
     if (fresh.length) delta.n = fresh.map((r) => [r.idx, r.id, r.name, ...r.v]);
-    if (changed.length) delta.c = changed;
+    if (changed.length) {
+      // Flat and in index order, each index as the step from the one before: small numbers, one byte.
+      changed.sort((a, b) => a[0]! - b[0]!);
+      const flat: number[] = [];
+      let next = 0;
+      for (const [idx, ...rest] of changed) {
+        flat.push(idx! - next, ...rest);
+        next = idx! + 1;
+      }
+      delta.c = flat;
+    }
     return delta;
   }
 
   keyframe(): KeyFrame {
     return {
       s: this.seq,
+      t: this.sampledAt,
       i: this.intervalMs,
       src: this.source(),
       c: [...this.rows.values()].map((r) => [r.idx, r.id, r.name, ...r.v]),

@@ -1,5 +1,6 @@
 import { readFileSync, statfsSync } from "node:fs";
 import type { HostFigures } from "../protocol/stats-frames.ts";
+import { significant } from "./frame-encoder.ts";
 
 export type { HostFigures };
 
@@ -64,15 +65,16 @@ export class HostReader {
     const figures: HostFigures = {
       cpu_percent: Math.round(cpuPercent * 10) / 10,
       ncpu,
-      mem_used: (mem.MemTotal ?? 0) - (mem.MemAvailable ?? mem.MemFree ?? 0),
+      // Rounded as a dashboard shows them, so a figure that did not visibly move is not sent again.
+      mem_used: significant((mem.MemTotal ?? 0) - (mem.MemAvailable ?? mem.MemFree ?? 0), 3),
       mem_total: mem.MemTotal ?? 0,
       load,
-      net_rx_rate: Math.round(rate(rx, this.prevNet?.rx ?? 0)),
-      net_tx_rate: Math.round(rate(tx, this.prevNet?.tx ?? 0)),
+      net_rx_rate: significant(rate(rx, this.prevNet?.rx ?? 0), 2),
+      net_tx_rate: significant(rate(tx, this.prevNet?.tx ?? 0), 2),
       disks: this.disks.flatMap((path) => {
         try {
           const s = statfsSync(path);
-          return [{ path, used: (s.blocks - s.bfree) * s.bsize, total: s.blocks * s.bsize }];
+          return [{ path, used: significant((s.blocks - s.bfree) * s.bsize, 3), total: s.blocks * s.bsize }];
         } catch {
           return [];
         }
@@ -81,4 +83,16 @@ export class HostReader {
     this.prevNet = { at, rx, tx };
     return figures;
   }
+}
+
+/** The fields of `cur` that differ from `prev`: what a host frame after a subscriber's first carries. */
+export function changedHostFields(prev: HostFigures, cur: HostFigures): Partial<HostFigures> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(cur)) {
+    const before = (prev as unknown as Record<string, unknown>)[key];
+    if (typeof value === "object" ? JSON.stringify(value) !== JSON.stringify(before) : value !== before) {
+      out[key] = value;
+    }
+  }
+  return out as Partial<HostFigures>;
 }

@@ -7,10 +7,8 @@ import { encodeFrame } from "../stream/frames.ts";
 import type { StatsCollector } from "./collector.ts";
 import type { StatsCollectors } from "./collectors.ts";
 import { StatsFrameEncoder, type TickFigures } from "./frame-encoder.ts";
+import { changedHostFields, type HostFigures } from "./host.ts";
 import { visibleFigures } from "./visible.ts";
-
-/** Every subscriber also gets a keyframe this often, so a client that went wrong puts itself right. */
-const KEYFRAME_EVERY_TICKS = 30;
 
 /**
  * The frames of one audience (subscribers who see the same containers). Those who see everything
@@ -18,7 +16,7 @@ const KEYFRAME_EVERY_TICKS = 30;
  * what they may see.
  */
 interface AudienceFrames {
-  encoder: { keyframe(): KeyFrame; seq: number };
+  encoder: { keyframe(): KeyFrame; seq: number; sampledAt: number };
   /** this tick's delta, and its encoded frames once asked for */
   delta?: DeltaFrame;
   deltaFrame?: Uint8Array;
@@ -78,14 +76,18 @@ export function registerStatsTopic(
       };
     },
   });
+  // Subscribers whose last host frame was taken: they get only what changed; anyone else all of it.
+  const hostCurrent = new WeakSet<Sink>();
+  const lastHost = new Map<string, HostFigures>();
   bus.register("host", {
     action: "host:read",
     resource: ([envId = ""]) => ({ env: envOf(envId).id }),
-    open: ([envId = ""]) => {
+    open: ([envId = ""], { sink }) => {
       const env = envOf(envId);
       if (!collectors.hasHost(envId)) {
         throw new TopicError("unsupported", `engine "${env.name}" is not on this machine: no host figures`);
       }
+      hostCurrent.delete(sink);
       return [];
     },
     activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
@@ -104,7 +106,10 @@ export function registerStatsTopic(
       const pick = (_sink: Sink, caller: Caller): Uint8Array => {
         const frames = framesFor(envId, collector, caller);
         if (frames.own && !frames.keyFrame) {
-          frames.own.encoder.tick(visible(lastFigures.get(envId) ?? [], frames.own.audience, envId));
+          frames.own.encoder.tick(
+            visible(lastFigures.get(envId) ?? [], frames.own.audience, envId),
+            collector.encoder.sampledAt,
+          );
         }
         offered = frames.encoder.seq;
         frames.keyFrame ??= encodeFrame(topic, { k: "key", d: frames.encoder.keyframe() });
@@ -116,14 +121,35 @@ export function registerStatsTopic(
     }
   });
 
-  collectors.onHost((envId, host) => bus.publish(`host:${envId}`, { k: "host", d: host }));
+  collectors.onHost((envId, host) => {
+    const topic = `host:${envId}`;
+    const prev = lastHost.get(envId);
+    lastHost.set(envId, host);
+    let full: Uint8Array | undefined;
+    let changed: Uint8Array | undefined;
+    bus.publishLatest(
+      topic,
+      (sink) => {
+        if (prev && hostCurrent.has(sink)) {
+          changed ??= encodeFrame(topic, { k: "host", d: changedHostFields(prev, host) });
+          return changed;
+        }
+        full ??= encodeFrame(topic, { k: "host", d: host });
+        return full;
+      },
+      (sink, taken) => {
+        if (taken) hostCurrent.add(sink);
+        else hostCurrent.delete(sink);
+      },
+    );
+  });
   collectors.onTick((envId, collector, { delta, figures }) => {
     const topic = `stats:${envId}`;
     lastFigures.set(envId, figures);
     // Audiences made during this tick's sending (after an ownership change) start with a keyframe.
     for (const frames of audiences.get(envId)?.values() ?? []) {
       frames.delta = frames.own
-        ? frames.own.encoder.tick(visible(figures, frames.own.audience, envId))
+        ? frames.own.encoder.tick(visible(figures, frames.own.audience, envId), delta.t)
         : delta;
       frames.deltaFrame = undefined;
       frames.keyFrame = undefined;
@@ -134,7 +160,9 @@ export function registerStatsTopic(
       const frames = framesFor(envId, collector, caller);
       offered = frames.encoder.seq;
       const d = frames.delta;
-      if (d && d.s % KEYFRAME_EVERY_TICKS !== 0 && lastSeq.get(sink) === d.s - 1) {
+      // A keyframe only to whoever did not take the frame before (new, or skipped for being slow):
+      // never to everyone on a period, which at 1,000 containers would be most of the bytes.
+      if (d && lastSeq.get(sink) === d.s - 1) {
         frames.deltaFrame ??= encodeFrame(topic, { k: "delta", d });
         return frames.deltaFrame;
       }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StatsTable } from "../../src/protocol/stats-frames.ts";
-import { cleanupEngine, eventually, PREFIX, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, docker, eventually, PREFIX, runContainer, uniqueName } from "../helpers/engine.ts";
 import { EngineProxy } from "../helpers/engine-proxy.ts";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { StreamClient } from "../helpers/stream.ts";
@@ -108,6 +108,22 @@ describe("live stats through the panel", () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/range/);
   });
+
+  it("releases a removed container's history at once", async () => {
+    const gone = runContainer(uniqueName("gone"), ["sleep", "3600"], ["--network", "none"]);
+    const url = `/api/v1/envs/local/stats/history?id=${gone}&range=15m`;
+    await eventually(
+      async () => {
+        const r = await p.api("GET", url);
+        return r.status === 200 && r.body.t.length >= 2 ? true : undefined;
+      },
+      30_000,
+      "two ticks of history",
+    );
+    docker("rm", "-f", gone);
+    // Not 15 minutes later: as soon as the panel has seen it go.
+    await eventually(async () => ((await p.api("GET", url)).status === 404 ? true : undefined), 30_000);
+  }, 90_000);
 
   it("reports the host's own figures, by REST and on host:<env>", async () => {
     const res = await p.api("GET", "/api/v1/envs/local/host");

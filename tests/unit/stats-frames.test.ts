@@ -1,6 +1,6 @@
 import { unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { StatsTable } from "../../src/protocol/stats-frames.ts";
+import { fromCode, StatsTable, toCode } from "../../src/protocol/stats-frames.ts";
 import { quantise, StatsFrameEncoder, significant, type TickFigures } from "../../src/stats/frame-encoder.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
 
@@ -87,5 +87,52 @@ describe("stats frames", () => {
     }
     const perContainerSample = bytes / (samples * 100);
     expect(perContainerSample).toBeLessThan(1);
+  });
+
+  it("codes: neighbouring rounded values have neighbouring codes, and every code decodes to its value", () => {
+    expect([0, 99, 100, 110, 990, 1000, 1100].map((v) => toCode(v, 2))).toEqual([
+      0, 99, 100, 101, 189, 190, 191,
+    ]);
+    expect(toCode(995, 2)).toBe(190); // rounds up into the next decade
+    for (const d of [2, 3]) {
+      for (let code = 0; code < 3000; code++) expect(toCode(fromCode(code, d), d)).toBe(code);
+    }
+    expect(toCode(123_456, 0)).toBe(123_456);
+  });
+
+  it("a realistic busy mix (30 of 100 with CPU, memory and network moving) costs a few bytes a sample", () => {
+    const enc = new StatsFrameEncoder(1000, () => "cgroup");
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const tick = () =>
+      Array.from({ length: 100 }, (_, i) =>
+        i % 10 === 0 || i % 10 === 3 || i % 10 === 6
+          ? fig(`c${i}`, {
+              cpu_percent: 0.5 + rnd() * 3,
+              mem_usage: (2 + rnd() * 2) * 1024 * 1024,
+              net_rx_rate: 1200 + rnd() * 400,
+              net_tx_rate: 1200 + rnd() * 400,
+            })
+          : fig(`c${i}`),
+      );
+    const client = new StatsTable();
+    client.apply("key", wire("key", enc.keyframe()).d);
+    let bytes = 0;
+    const ticks = 60;
+    for (let i = 0; i < ticks; i++) {
+      const d = enc.tick(tick());
+      const b = encodeFrame("stats:local", { k: "delta", d });
+      if (i > 0) bytes += b.length;
+      expect(client.apply("delta", unpack(b).d)).toBe(true);
+    }
+    const perSample = bytes / ((ticks - 1) * 100);
+    expect(perSample).toBeLessThan(4);
+    // And what the client holds is what a keyframe gives.
+    const late = new StatsTable();
+    late.apply("key", wire("key", enc.keyframe()).d);
+    expect(client.views()).toEqual(late.views());
   });
 });

@@ -19,7 +19,8 @@ describe("stats history", () => {
   it("keeps 15 minutes at full rate, with gaps where a container was not running", () => {
     const h = new StatsHistory(db, "ring", 1000);
     for (let i = 0; i < 1200; i++) {
-      const rows = new Map([["a", row(i)]]);
+      // CPU climbs by 1 % a tick and wraps at 1000 %: every value is kept to 3 significant digits.
+      const rows = new Map([["a", row(i % 1000)]]);
       if (i % 100 !== 50) rows.set("b", row(1));
       h.record(T0 + i * 1000, rows);
     }
@@ -28,8 +29,8 @@ describe("stats history", () => {
     expect(a.step_ms).toBe(1000);
     expect(a.t.length).toBe(901);
     expect(a.t.at(-1)).toBe(now / 1000);
-    expect(a.series.cpu_percent.at(-1)).toBe(1199);
-    expect(a.series.cpu_percent[0]).toBe(1199 - 900);
+    expect(a.series.cpu_percent.at(-1)).toBe(199);
+    expect(a.series.cpu_percent[0]).toBe(299);
     const b = h.query("b", "15m", now)!;
     expect(b.series.cpu_percent.filter((v) => v === null)).toHaveLength(9);
     expect(h.query("nobody", "15m", now)).toBeUndefined();
@@ -52,5 +53,30 @@ describe("stats history", () => {
     expect(month.t).toHaveLength(1);
     expect(month.series.cpu_percent[0]).toBe(299.5);
     expect(h.query("unknown", "24h", now)).toBeUndefined();
+  });
+
+  it("releases a removed container's figures at once, and a stopped one's after the ring has passed", () => {
+    const h = new StatsHistory(db, "release", 1000);
+    for (let i = 0; i < 10; i++) {
+      h.record(
+        T0 + i * 1000,
+        new Map([
+          ["kept", row(1)],
+          ["removed", row(2)],
+          ["stopped", row(3)],
+        ]),
+      );
+    }
+    expect(h.heldSeries).toBe(3);
+    h.forget("removed");
+    expect(h.heldSeries).toBe(2);
+    expect(h.query("removed", "15m", T0 + 10_000)).toBeUndefined();
+    // "stopped" is no longer in the ticks: kept (with gaps) while the ring still shows it, then gone.
+    for (let i = 10; i < 20; i++) h.record(T0 + i * 1000, new Map([["kept", row(1)]]));
+    expect(h.query("stopped", "15m", T0 + 20_000)!.series.cpu_percent.filter((v) => v === 3)).toHaveLength(
+      10,
+    );
+    for (let i = 20; i < 20 + 15 * 60 + 2; i++) h.record(T0 + i * 1000, new Map([["kept", row(1)]]));
+    expect(h.heldSeries).toBe(1);
   });
 });

@@ -98,12 +98,16 @@ export interface LiveHost {
 export function useHost(onFigures?: (f: HostFigures) => void): LiveHost {
   const env = useEnv().id;
   const [live, setLive] = useState<LiveHost>({ figures: null, unavailable: null });
+  // After the first frame, host frames carry only the fields that changed (docs/protocol.md).
+  const held = useRef<HostFigures | null>(null);
   useTopic(topicOf.host(env), (kind, data) => {
     if (kind === "host") {
-      const figures = data as HostFigures;
+      const figures = { ...held.current, ...(data as Partial<HostFigures>) } as HostFigures;
+      held.current = figures;
       onFigures?.(figures);
       setLive({ figures, unavailable: null });
     } else if (kind === "error" || kind === "end") {
+      held.current = null;
       const message = (data as { message?: string } | null)?.message ?? "Host figures are not available.";
       setLive({ figures: null, unavailable: message });
     }
