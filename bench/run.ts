@@ -50,8 +50,8 @@ import { startPanel } from "./lib/panel.ts";
 import { panelTarget, type Target } from "./lib/process.ts";
 import { type Budget, budget, type Row, table } from "./lib/report.ts";
 import { defer, log, ROOT, RUN_ID, round, runCleanups, sweepTempDirs, tempDir } from "./lib/util.ts";
-import { benchLogScroll, type LogScrollResult, type LogScrollSettings, summariseLogs } from "./log-scroll.ts";
 import { benchListUi, type ListUiResult, type ListUiSettings } from "./list-ui.ts";
+import { benchLogScroll, type LogScrollResult, type LogScrollSettings, summariseLogs } from "./log-scroll.ts";
 import { benchStartup, type StartupResult } from "./startup.ts";
 import {
   type BytesResult,

@@ -21,7 +21,6 @@ import { editRoutes } from "./edit-route.ts";
 import { ContainerListCache } from "./list-cache.ts";
 import { portConflicts } from "./port-conflicts.ts";
 import { recreateRoutes } from "./recreate-route.ts";
-import { wireView } from "./topic.ts";
 import { updateRoutes } from "./update-route.ts";
 import { checkCreate, createVolumes, nameTaken } from "./vetted-create.ts";
 import { fromInspect } from "./view.ts";

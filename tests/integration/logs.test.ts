@@ -65,7 +65,7 @@ describe("container logs: batched frames, time windows, older lines, download", 
     // Times as the engine gave them, to the microsecond.
     const truth = engineLines(id).find((l) => l.text === "fast-12345")!;
     const got = lines.find((l) => l.text === "fast-12345")!;
-    const us = Date.parse(truth.time.slice(0, 19) + "Z") * 1000 + Number(truth.time.slice(20, 26));
+    const us = Date.parse(`${truth.time.slice(0, 19)}Z`) * 1000 + Number(truth.time.slice(20, 26));
     expect(got.us).toBe(us);
     // Each frame stays far under the 1 MiB a connection may hold unsent.
     for (const f of frames)
