@@ -137,9 +137,11 @@ describe("creating containers in Chromium, from dist/ghostpanel", () => {
     await page.locator('[data-testid="docker-run-fill"]').click();
     await page.locator('[data-testid="create-form"] button[type="submit"]').click();
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="create-error"]')?.textContent?.includes("pull it first"),
+      () => document.querySelector('[data-testid="create-error"]')?.textContent?.includes("has no image"),
       undefined,
       { timeout: 10_000 },
     );
+    // …and offers the pull (tests/e2e/edit-ui.test.ts follows it through).
+    expect(await page.locator('[data-testid="pull-missing"]').textContent()).toContain(`${PREFIX}missing:1`);
   });
 });

@@ -93,7 +93,20 @@ describe("the stats UI in Chromium, from dist/ghostpanel", () => {
     await row(burner).waitFor();
     await Bun.sleep(300);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
+    // Named in the failure: the outermost elements that reach past the viewport.
+    const past = await page.evaluate(() =>
+      [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .filter(
+          (e) =>
+            !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 0.5),
+        )
+        .map(
+          (e) =>
+            `${e.tagName.toLowerCase()}.${e.className} "${e.textContent?.slice(0, 20)}" in ${e.parentElement?.className} (${Math.round(e.getBoundingClientRect().right)})`,
+        ),
+    );
+    expect(overflow, past.join(", ")).toBeLessThanOrEqual(0);
     await page.screenshot({ path: "test-results/stats-top-360.png" });
     await page.setViewportSize({ width: 1280, height: 900 });
   });
@@ -142,7 +155,20 @@ describe("the stats UI in Chromium, from dist/ghostpanel", () => {
     await page.setViewportSize({ width: 360, height: 740 });
     await Bun.sleep(500);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
+    // Named in the failure: the outermost elements that reach past the viewport.
+    const past = await page.evaluate(() =>
+      [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .filter(
+          (e) =>
+            !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 0.5),
+        )
+        .map(
+          (e) =>
+            `${e.tagName.toLowerCase()}.${e.className} "${e.textContent?.slice(0, 20)}" in ${e.parentElement?.className} (${Math.round(e.getBoundingClientRect().right)})`,
+        ),
+    );
+    expect(overflow, past.join(", ")).toBeLessThanOrEqual(0);
     const box = await page.locator('[data-testid="graph-cpu"] canvas').first().boundingBox();
     expect(box!.x + box!.width).toBeLessThanOrEqual(360);
     await page.screenshot({ path: "test-results/stats-tab-360.png", fullPage: true });

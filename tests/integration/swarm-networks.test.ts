@@ -134,8 +134,12 @@ describe("overlay, macvlan and ipvlan networks on a private engine", () => {
       );
       expect(addr).toContain("inet 10.251.1.");
       expect((await p.api("DELETE", `${BASE}/${res.body.id}`)).status).toBe(204);
-      expect(exists(name)).toBe(false);
-      expect(((await p.api("GET", BASE)).body as any[]).some((n) => n.name === name)).toBe(false);
+      // A swarm manager answers once the network is out of its store; this node's copy (just used by
+      // the container above) goes a moment later.
+      await expect.poll(() => exists(name), { timeout: 15_000 }).toBe(false);
+      await expect
+        .poll(async () => ((await p.api("GET", BASE)).body as any[]).some((n) => n.name === name))
+        .toBe(false);
     },
     SLOW,
   );
@@ -159,7 +163,7 @@ describe("overlay, macvlan and ipvlan networks on a private engine", () => {
       expect(made.Options["com.docker.network.driver.mtu"]).toBe("1400");
       expect(made.IPAM.Config[0].Subnet).toBe(subnet(2));
       const mine = ((await as(operator, "GET", BASE)).body as any[]).find((n) => n.name === name);
-      expect(mine).toMatchObject({ driver: "overlay", scope: "swarm" });
+      expect(mine, JSON.stringify(mine)).toMatchObject({ driver: "overlay", scope: "swarm" });
       expect((await as(operator, "DELETE", `${BASE}/${res.body.id}`)).status).toBe(204);
       expect(exists(name)).toBe(false);
     },
