@@ -280,11 +280,15 @@ async function main(): Promise<number> {
   const older = ONLY.has("list") || ONLY.has("startup");
   // Removal waits for the creation to settle, so a signal mid-creation leaves nothing behind.
   let creating: Promise<unknown> = Promise.resolve();
-  defer("bench containers", async () => {
-    await creating.catch(() => {});
-    const n = await removeOurContainers();
-    log(`removed ${n} bench containers`);
-  });
+  defer(
+    "bench containers",
+    async () => {
+      await creating.catch(() => {});
+      const n = await removeOurContainers();
+      log(`removed ${n} bench containers`);
+    },
+    600_000,
+  );
   let sleepers: string[] = [];
   let startSeconds = 0;
   if (older) {

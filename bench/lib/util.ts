@@ -23,10 +23,11 @@ let stopping = false;
 export function isStopping(): boolean {
   return stopping;
 }
-const cleanups: { what: string; fn: Cleanup }[] = [];
+const cleanups: { what: string; fn: Cleanup; boundMs: number }[] = [];
 
-export function defer(what: string, fn: Cleanup): void {
-  cleanups.push({ what, fn });
+/** `boundMs`: how long the undo may take before the run gives up on it (removing 500 containers takes minutes). */
+export function defer(what: string, fn: Cleanup, boundMs = 60_000): void {
+  cleanups.push({ what, fn, boundMs });
 }
 
 /** Undoes everything registered so far; every caller (signal, watchdog, normal end) shares one pass. */
@@ -35,9 +36,9 @@ export function runCleanups(): Promise<void> {
   stopping = true;
   cleaning ??= (async () => {
     while (cleanups.length > 0) {
-      const { what, fn } = cleanups.pop()!;
+      const { what, fn, boundMs } = cleanups.pop()!;
       try {
-        await withTimeout(Promise.resolve(fn()), 60_000, `cleanup: ${what}`);
+        await withTimeout(Promise.resolve(fn()), boundMs, `cleanup: ${what}`);
       } catch (err) {
         log(`cleanup of ${what} failed: ${(err as Error).message}`);
       }
