@@ -70,16 +70,7 @@ export function AddEnvironment() {
     >
       <h2>Add an environment</h2>
       <div class="form-row">
-        <TextField
-          label="Name"
-          name="env_name"
-          required
-          maxLength={64}
-          pattern={NAME_PATTERN}
-          title="letters, digits, _ . - (starting with a letter or digit)"
-          value={name}
-          onValue={setName}
-        />
+        <NameField value={name} onValue={setName} />
         <TextField
           label="Engine URL"
           name="env_url"
@@ -88,7 +79,7 @@ export function AddEnvironment() {
           value={url}
           onValue={setUrl}
         />
-        <TextField label="Tags" name="env_tags" placeholder="prod, eu-west" value={tags} onValue={setTags} />
+        <TagsField value={tags} onValue={setTags} />
       </div>
       <details>
         <summary>TLS client certificate</summary>
@@ -130,17 +121,8 @@ export function EditEnvironment({ env, onDone }: { env: EnvironmentView; onDone:
     >
       <h2>{env.name}</h2>
       <div class="form-row">
-        <TextField
-          label="Name"
-          name="env_name"
-          required
-          maxLength={64}
-          pattern={NAME_PATTERN}
-          title="letters, digits, _ . - (starting with a letter or digit)"
-          value={name}
-          onValue={setName}
-        />
-        <TextField label="Tags" name="env_tags" placeholder="prod, eu-west" value={tags} onValue={setTags} />
+        <NameField value={name} onValue={setName} />
+        <TagsField value={tags} onValue={setTags} />
         {!local && <TextField label="Engine URL" name="env_url" required value={url} onValue={setUrl} />}
       </div>
       {!local && (
@@ -170,4 +152,25 @@ export function EditEnvironment({ env, onDone }: { env: EnvironmentView; onDone:
       </div>
     </form>
   );
+}
+
+type Bound = { value: string; onValue: (value: string) => void };
+
+/** The environment's name, with the rule the API checks (`POST`/`PATCH /api/v1/envs`). */
+function NameField(bound: Bound) {
+  return (
+    <TextField
+      label="Name"
+      name="env_name"
+      required
+      maxLength={64}
+      pattern={NAME_PATTERN}
+      title="letters, digits, _ . - (starting with a letter or digit)"
+      {...bound}
+    />
+  );
+}
+
+function TagsField(bound: Bound) {
+  return <TextField label="Tags" name="env_tags" placeholder="prod, eu-west" {...bound} />;
 }

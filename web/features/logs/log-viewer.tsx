@@ -5,6 +5,7 @@ import { topic as topicName } from "../../../src/protocol/topics.ts";
 import type { LogLine } from "../../../src/protocol/views.ts";
 import { useStream } from "../../app/contexts.ts";
 import { api, errorMessage } from "../../lib/api.ts";
+import { CheckField } from "../../ui/check-field.tsx";
 import { parseAnsi, type Run } from "./ansi.ts";
 import { type Filter, FilteredIds, LogStore, type NewLine, shortNames } from "./log-store.ts";
 
@@ -454,33 +455,9 @@ export function LogViewer({ env, sources, runKey, active }: Props) {
           <option value="stdout">stdout</option>
           <option value="stderr">stderr</option>
         </select>
-        <label class="check">
-          <input
-            type="checkbox"
-            name="time"
-            checked={showTime}
-            onChange={(e) => setShowTime(e.currentTarget.checked)}
-          />
-          Time
-        </label>
-        <label class="check">
-          <input
-            type="checkbox"
-            name="date"
-            checked={showDate}
-            onChange={(e) => setShowDate(e.currentTarget.checked)}
-          />
-          Date
-        </label>
-        <label class="check">
-          <input
-            type="checkbox"
-            name="wrap"
-            checked={wrap}
-            onChange={(e) => setWrap(e.currentTarget.checked)}
-          />
-          Wrap
-        </label>
+        <CheckField label="Time" name="time" checked={showTime} onChecked={setShowTime} />
+        <CheckField label="Date" name="date" checked={showDate} onChecked={setShowDate} />
+        <CheckField label="Wrap" name="wrap" checked={wrap} onChecked={setWrap} />
         <button type="button" data-testid="follow" onClick={() => follow(!following)} disabled={!!range}>
           {following ? "Pause" : newLines > 0 ? `Follow (${newLines} new)` : "Follow"}
         </button>
