@@ -11,11 +11,14 @@ import { type WriteHealth, writeHealth } from "../store/write-health.ts";
 const N = HISTORY_FIELDS.length;
 const COLUMNS = "cpu, mem, rx, tx, br, bw, pids";
 
-const RING_SECONDS = HISTORY_RANGES["15m"];
+/**
+ * How far back the rings reach at full rate. Older points of the 15 minutes come from the 10 s
+ * averages in SQLite: 5 minutes in memory instead of 15 make a container's ring 4.2 KiB, not 12.6.
+ */
+const RING_SECONDS = 5 * 60;
 /**
  * The rings hold each figure as a 16-bit code of the value rounded to these significant digits (0:
- * exact), times SCALE: what the graphs can show, at half the memory of 32-bit floats (15 minutes of
- * one container at 1 s: 12.6 KiB).
+ * exact), times SCALE: what the graphs can show, at half the memory of 32-bit floats.
  */
 const RING_DIGITS = [3, 3, 2, 2, 2, 2, 0];
 /** cpu_percent kept in tenths */
@@ -44,8 +47,9 @@ interface Bucket {
 }
 
 /**
- * Figures over time: the last 15 minutes at full rate in memory (one ring per series, all sharing
- * the tick times), and 10 s and 1 min averages in SQLite, written once per bucket in one transaction.
+ * Figures over time: the last 5 minutes at full rate in memory (one ring per series, all sharing the
+ * tick times), and 10 s and 1 min averages in SQLite, written once per bucket in one transaction.
+ * The 15 minutes range is both: 10 s averages up to where the ring begins, every tick after.
  */
 export class StatsHistory {
   private readonly slots: number;
@@ -86,7 +90,7 @@ export class StatsHistory {
     for (const [ref, ring] of this.rings) {
       if (rows.has(ref)) continue;
       ring.fill(NO_FIGURE, this.head * N, this.head * N + N);
-      // Gone for longer than the ring holds: nothing left to show.
+      // Gone for longer than the ring holds: nothing left to show from memory.
       if (at - (this.lastSeen.get(ref) ?? 0) > RING_SECONDS * 1000) {
         this.rings.delete(ref);
         this.lastSeen.delete(ref);
@@ -100,11 +104,12 @@ export class StatsHistory {
 
   /**
    * A container that is gone (removed, not merely stopped): its figures in memory go at once, not
-   * 15 minutes later. What was written to SQLite stays until the rollups' own pruning.
+   * minutes later. What was written to SQLite stays until the rollups' own pruning.
    */
   forget(ref: string): void {
     this.rings.delete(ref);
     this.lastSeen.delete(ref);
+    this.sids.delete(ref);
     for (const b of this.buckets) b.sums.delete(ref);
   }
 
@@ -113,19 +118,49 @@ export class StatsHistory {
     return this.rings.size;
   }
 
+  /**
+   * `range` back from `now`. The 15 minutes: the ring's ticks, after the 10 s averages of the time
+   * before the ring (step_ms is then the averages' step, the widest in the answer).
+   */
   query(ref: string, range: HistoryRange, now = Date.now()): HistoryAnswer | undefined {
     const seconds = HISTORY_RANGES[range];
-    if (range === "15m") return this.fromRing(ref, range, now - seconds * 1000);
-    const sid = this.sid(ref, false);
-    if (sid === undefined) return undefined;
+    const since = Math.floor(now / 1000) - seconds;
+    if (range === "15m") {
+      const ring = this.rings.get(ref);
+      const ringFrom = ring ? this.ringStart(now - seconds * 1000) : Number.POSITIVE_INFINITY;
+      // Only whole buckets that end before the ring's first tick: no instant is shown twice.
+      const older = this.fromRollup(ref, range, ROLLUPS[0], ROLLUPS[0].seconds, since, ringFrom / 1000);
+      if (!ring) return older;
+      const answer = older ?? emptyAnswer(ref, range, this.tickStep());
+      if (answer.t.length === 0) answer.step_ms = this.tickStep();
+      this.fromRing(ring, ringFrom, answer);
+      return answer;
+    }
     const rollup = seconds <= HISTORY_RANGES["24h"] ? ROLLUPS[0] : ROLLUPS[1];
     const step = Math.max(rollup.seconds, Math.ceil(seconds / MAX_POINTS / rollup.seconds) * rollup.seconds);
+    return this.fromRollup(ref, range, rollup, step, since, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Averages over `step` s from a rollup's table: buckets from `since` that end by `until` (unix s). */
+  private fromRollup(
+    ref: string,
+    range: HistoryRange,
+    rollup: (typeof ROLLUPS)[number],
+    step: number,
+    since: number,
+    until: number,
+  ): HistoryAnswer | undefined {
+    const sid = this.sid(ref, false);
+    if (sid === undefined) return undefined;
     const rows = this.db
       .query(
         `SELECT (t / ?1) * ?1 AS b, avg(cpu) AS c0, avg(mem) AS c1, avg(rx) AS c2, avg(tx) AS c3, avg(br) AS c4, avg(bw) AS c5, avg(pids) AS c6
-         FROM ${rollup.table} WHERE sid = ?2 AND t >= ?3 GROUP BY b ORDER BY b`,
+         FROM ${rollup.table} WHERE sid = ?2 AND t >= ?3 AND t + ?1 <= ?4 GROUP BY b ORDER BY b`,
       )
-      .all(step, sid, Math.floor(now / 1000) - seconds) as Record<string, number>[];
+      .all(step, sid, since, Number.isFinite(until) ? until : Number.MAX_SAFE_INTEGER) as Record<
+      string,
+      number
+    >[];
     const answer = emptyAnswer(ref, range, step * 1000);
     for (const row of rows) {
       answer.t.push(row.b!);
@@ -136,14 +171,23 @@ export class StatsHistory {
     return answer;
   }
 
-  private fromRing(ref: string, range: HistoryRange, since: number): HistoryAnswer | undefined {
-    const ring = this.rings.get(ref);
-    if (!ring) return undefined;
-    const step =
-      this.filled > 1
-        ? Math.round(this.times[this.head]! - this.times[(this.head - 1 + this.slots) % this.slots]!)
-        : 0;
-    const answer = emptyAnswer(ref, range, step);
+  /** When the ring's oldest tick at or after `since` was taken, ms. */
+  private ringStart(since: number): number {
+    for (let i = this.filled - 1; i >= 0; i--) {
+      const at = this.times[(this.head - i + this.slots) % this.slots]!;
+      if (at >= since) return at;
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** The time between the last two ticks, ms (0 before there are two). */
+  private tickStep(): number {
+    return this.filled > 1
+      ? Math.round(this.times[this.head]! - this.times[(this.head - 1 + this.slots) % this.slots]!)
+      : 0;
+  }
+
+  private fromRing(ring: Uint16Array, since: number, answer: HistoryAnswer): void {
     for (let i = this.filled - 1; i >= 0; i--) {
       const slot = (this.head - i + this.slots) % this.slots;
       if (this.times[slot]! < since) continue;
@@ -152,7 +196,6 @@ export class StatsHistory {
         answer.series[f].push(ringValue(ring[slot * N + k]!, k));
       });
     }
-    return answer;
   }
 
   private accumulate(

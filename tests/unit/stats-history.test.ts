@@ -16,7 +16,7 @@ const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
 const row = (cpu: number) => [cpu, 1000, 10, 20, 0, 0, 3];
 
 describe("stats history", () => {
-  it("keeps 15 minutes at full rate, with gaps where a container was not running", () => {
+  it("answers 15 minutes: 10 s averages, then the last 5 minutes at full rate with gaps where a container was not running", () => {
     const h = new StatsHistory(db, "ring", 1000);
     for (let i = 0; i < 1200; i++) {
       // CPU climbs by 1 % a tick and wraps at 1000 %: every value is kept to 3 significant digits.
@@ -26,14 +26,54 @@ describe("stats history", () => {
     }
     const now = T0 + 1199 * 1000;
     const a = h.query("a", "15m", now)!;
-    expect(a.step_ms).toBe(1000);
-    expect(a.t.length).toBe(901);
+    // The ring: ticks 899…1199. Before it, the 10 s buckets that end by its first tick: 300…880.
+    const fine = a.t.filter((t) => t >= T0 / 1000 + 899);
+    expect(fine).toHaveLength(301);
+    expect(a.t.length).toBe(59 + 301);
+    expect(a.step_ms).toBe(10_000);
+    expect(a.t[0]).toBe(T0 / 1000 + 300);
+    expect(a.t[58]).toBe(T0 / 1000 + 880);
+    expect(a.series.cpu_percent[0]).toBe(304.5);
+    expect(a.series.pids[0]).toBe(3);
+    expect(a.t[59]).toBe(T0 / 1000 + 899);
+    expect(a.series.cpu_percent[59]).toBe(899);
     expect(a.t.at(-1)).toBe(now / 1000);
     expect(a.series.cpu_percent.at(-1)).toBe(199);
-    expect(a.series.cpu_percent[0]).toBe(299);
+    // Every instant once, in order.
+    expect(a.t.every((t, i) => i === 0 || t > a.t[i - 1]!)).toBe(true);
     const b = h.query("b", "15m", now)!;
-    expect(b.series.cpu_percent.filter((v) => v === null)).toHaveLength(9);
+    // In the ring, the ticks it missed (950, 1050, 1150) are null; a bucket averages the ticks it had.
+    expect(b.series.cpu_percent.slice(59).filter((v) => v === null)).toHaveLength(3);
+    expect(b.series.cpu_percent.slice(0, 59).every((v) => v === 1)).toBe(true);
     expect(h.query("nobody", "15m", now)).toBeUndefined();
+  });
+
+  it("answers 15 minutes at full rate while the ring holds all there is", () => {
+    const h = new StatsHistory(db, "young", 1000);
+    for (let i = 0; i < 100; i++) h.record(T0 + i * 1000, new Map([["y", row(i)]]));
+    const y = h.query("y", "15m", T0 + 99_000)!;
+    // The ring begins at the first tick: no bucket ends before it.
+    expect(y.step_ms).toBe(1000);
+    expect(y.t).toHaveLength(100);
+    expect(y.series.cpu_percent.at(-1)).toBe(99);
+  });
+
+  it("keeps a container stopped for longer than the ring in SQLite only: its 15 minutes still show", () => {
+    const h = new StatsHistory(db, "stopped-long", 1000);
+    for (let i = 0; i < 120; i++)
+      h.record(
+        T0 + i * 1000,
+        new Map([
+          ["s", row(7)],
+          ["k", row(1)],
+        ]),
+      );
+    for (let i = 120; i < 120 + 5 * 60 + 2; i++) h.record(T0 + i * 1000, new Map([["k", row(1)]]));
+    expect(h.heldSeries).toBe(1);
+    const s = h.query("s", "15m", T0 + 421_000)!;
+    expect(s.step_ms).toBe(10_000);
+    expect(s.t).toHaveLength(12);
+    expect(s.series.cpu_percent.every((v) => v === 7)).toBe(true);
   });
 
   it("writes 10 s and 1 min averages to SQLite and answers longer ranges from them", () => {
@@ -76,7 +116,7 @@ describe("stats history", () => {
     expect(h.query("stopped", "15m", T0 + 20_000)!.series.cpu_percent.filter((v) => v === 3)).toHaveLength(
       10,
     );
-    for (let i = 20; i < 20 + 15 * 60 + 2; i++) h.record(T0 + i * 1000, new Map([["kept", row(1)]]));
+    for (let i = 20; i < 20 + 5 * 60 + 2; i++) h.record(T0 + i * 1000, new Map([["kept", row(1)]]));
     expect(h.heldSeries).toBe(1);
   });
 });
