@@ -53,6 +53,16 @@ export class ContainerMirror implements ResourceMirror {
     return [...this.containers.values()].map((c) => ({ ...c, status: statusText(c, now) }));
   }
 
+  /**
+   * The running containers with a process, as held (not copied, status text not worded anew): what
+   * the stats collector reads every tick, without a copy of every container each second.
+   */
+  running(): readonly ContainerView[] {
+    const out: ContainerView[] = [];
+    for (const c of this.containers.values()) if (c.state === "running" && c.pid > 0) out.push(c);
+    return out;
+  }
+
   /** A container by full id, unique id prefix or name, as the engine resolves them. */
   find(ref: string): ContainerView | undefined {
     const direct = this.containers.get(ref);

@@ -7,6 +7,8 @@ export interface CgroupSourceOptions {
   cgroupRoot?: string;
   /** Where proc is mounted; /proc unless a test points it at fixtures. */
   procRoot?: string;
+  /** How long one slice of a read may hold the main thread, ms (SLICE_MS unless a test says). */
+  sliceMs?: number;
 }
 
 /** The files one container's figures come from, found once per container and kept open. */
@@ -43,6 +45,12 @@ interface ContainerFiles {
  */
 const REFRESH_TICKS = 10;
 
+/**
+ * The longest a read holds the main thread before it lets requests and frames through: a couple of
+ * ms, about 30 containers' files (see docs/decisions.md, "The stats reader on the main thread").
+ */
+const SLICE_MS = 2;
+
 /** What every container's sample shares in one read: host CPU time, CPU count, host memory. */
 interface HostFigures {
   system_ns: number;
@@ -72,8 +80,11 @@ export class CgroupSource implements StatsSource {
   private memTotal = 0;
   private readonly stat: KernelFile;
   private stagger = 0;
+  private closed = false;
+  private readonly sliceMs: number;
 
   constructor(options: CgroupSourceOptions = {}) {
+    this.sliceMs = options.sliceMs ?? SLICE_MS;
     this.root = trimSlash(options.cgroupRoot ?? "/sys/fs/cgroup");
     this.proc = trimSlash(options.procRoot ?? "/proc");
     this.v2 = existsSync(`${this.root}/cgroup.controllers`);
@@ -123,30 +134,63 @@ export class CgroupSource implements StatsSource {
     }
   }
 
+  /**
+   * Every target's figures, read on the main thread in slices of at most `sliceMs`, with the event
+   * loop let run between them: at 1,000 containers a tick is some 3,000 small reads (tens of ms),
+   * which would otherwise hold every request and frame up for that long. Each slice reads the host's
+   * CPU time again and stamps its own samples, so a container's rate is over its own interval.
+   */
   async read(targets: StatsTarget[]): Promise<Map<string, RawSample>> {
-    return this.readNow(targets);
-  }
-
-  /** The same as read(), synchronously: every file here is a small kernel-generated one. */
-  readNow(targets: StatsTarget[]): Map<string, RawSample> {
     const out = new Map<string, RawSample>();
-    if (targets.length === 0) return out;
-    const host = this.readHost();
-    if (!host) return out;
-    const at = Date.now();
-    for (const t of targets) {
-      const sample = this.readOne(t, host, at);
-      if (sample) out.set(t.id, sample);
+    let i = 0;
+    while (i < targets.length && !this.closed) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (this.closed) break;
+      i = this.readSlice(targets, i, out);
+      if (i < 0) return out;
     }
-    // Containers no longer asked for (stopped, removed) keep no descriptors nor figures.
-    if (this.files.size > out.size) {
-      const asked = new Set(targets.map((t) => t.id));
-      for (const id of this.files.keys()) if (!asked.has(id)) this.forget(id);
-    }
+    this.release(targets, out);
     return out;
   }
 
+  /** The same as read(), in one go: for the probe in available(). */
+  readNow(targets: StatsTarget[]): Map<string, RawSample> {
+    const out = new Map<string, RawSample>();
+    for (let i = 0; i >= 0 && i < targets.length; )
+      i = this.readSlice(targets, i, out, Number.POSITIVE_INFINITY);
+    this.release(targets, out);
+    return out;
+  }
+
+  /** Reads targets from `from` on until `budgetMs` has passed; the next index, or -1 without the host's figures. */
+  private readSlice(
+    targets: StatsTarget[],
+    from: number,
+    out: Map<string, RawSample>,
+    budgetMs = this.sliceMs,
+  ): number {
+    const started = performance.now();
+    const host = this.readHost();
+    if (!host) return -1;
+    const at = Date.now();
+    let i = from;
+    do {
+      const t = targets[i++]!;
+      const sample = this.readOne(t, host, at);
+      if (sample) out.set(t.id, sample);
+    } while (i < targets.length && performance.now() - started < budgetMs);
+    return i;
+  }
+
+  /** Containers no longer asked for (stopped, removed) keep no descriptors nor figures. */
+  private release(targets: StatsTarget[], out: Map<string, RawSample>): void {
+    if (this.files.size <= out.size) return;
+    const asked = new Set(targets.map((t) => t.id));
+    for (const id of this.files.keys()) if (!asked.has(id)) this.forget(id);
+  }
+
   close(): void {
+    this.closed = true;
     for (const id of this.files.keys()) this.forget(id);
     this.stat.close();
   }

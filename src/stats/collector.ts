@@ -67,7 +67,7 @@ export class StatsCollector {
     setTimeout(release, lingerMs);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && !this.closed) {
-      const running = this.env.containers.list().filter((c) => c.state === "running" && c.pid > 0);
+      const running = this.env.containers.running();
       if (running.every((c) => this.rated.has(c.id))) break;
       await this.nextTick();
     }
@@ -125,7 +125,7 @@ export class StatsCollector {
     if (this.busy) return;
     this.busy = true;
     try {
-      const running = this.env.containers.list().filter((c) => c.state === "running" && c.pid > 0);
+      const running = this.env.containers.running();
       if (!this.source && running.length) this.source = this.choose(this.env, running[0]!);
       const samples = this.source
         ? await this.source.read(running.map((c) => ({ id: c.id, pid: c.pid })))

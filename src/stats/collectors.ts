@@ -99,7 +99,7 @@ export class StatsCollectors {
       if (hostFigures) for (const l of this.hostListeners) l(envId, hostFigures);
       history.record(at, historyRows(figures, hostFigures));
     });
-    // A removed container's figures are released at once: with hundreds coming and going, 15 minutes
+    // A removed container's figures are released at once: with hundreds coming and going, minutes
     // of each would add up.
     env.containers.onChange((change) => {
       if (change.kind === "remove") history.forget(change.id);

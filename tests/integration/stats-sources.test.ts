@@ -5,7 +5,6 @@ import { parseEngineUrl } from "../../src/engine/url.ts";
 import { CgroupSource } from "../../src/stats/cgroup-source.ts";
 import { DockerStatsSource } from "../../src/stats/docker-source.ts";
 import { cpuPercent, type StatsSource, type StatsTarget } from "../../src/stats/sample.ts";
-import { WorkerCgroupSource } from "../../src/stats/worker-source.ts";
 import { cleanupEngine, docker, eventually, PREFIX, runContainer, uniqueName } from "../helpers/engine.ts";
 import { EngineProxy } from "../helpers/engine-proxy.ts";
 
@@ -205,46 +204,32 @@ describe("stats sources against `docker stats`", () => {
     source.close();
   });
 
-  it("cgroup source on its own thread (the panel's default): the same figures as `docker stats`", async () => {
-    const source = new WorkerCgroupSource();
-    const threads = () => readdirSync("/proc/self/task").length;
-    const before = threads();
-    try {
-      await compare(source);
-      // The reads ran on a thread of this process: one more than before.
-      expect(threads()).toBeGreaterThan(before);
-    } finally {
-      source.close();
-    }
-  });
-
   it("cgroup source: files read less often (limit, memory.stat, pids) still follow the container", async () => {
     const box = start("slow", ["sleep", "3600"], ["--network", "none", "--memory", "96m"]);
     let limit = 96;
-    for (const source of [new CgroupSource(), new WorkerCgroupSource()]) {
-      try {
-        const first = (await source.read([box])).get(box.id)!;
-        expect(first.mem_limit).toBe(limit * MiB);
-        // The limit is read again within 10 reads; a new process uses CPU, so pids are read at once.
-        limit += 16;
-        docker("update", "--memory", `${limit}m`, "--memory-swap", `${2 * limit}m`, box.id);
-        docker("exec", "-d", box.id, "sleep", "600");
-        let last = first;
-        for (let i = 0; i < 11; i++) {
-          await Bun.sleep(20);
-          last = (await source.read([box])).get(box.id)!;
-        }
-        expect(last.mem_limit).toBe(limit * MiB);
-        expect(last.pids).toBe(first.pids + 1);
-        // What the files say now, read directly.
-        const dir = `/sys/fs/cgroup/memory/docker/${box.id}`;
-        const usage = Number(readFileSync(`${dir}/memory.usage_in_bytes`, "utf8"));
-        const stat = readFileSync(`${dir}/memory.stat`, "utf8");
-        const inactive = Number(/^total_inactive_file (\d+)$/m.exec(stat)![1]);
-        expect(Math.abs(last.mem_usage - (usage - inactive))).toBeLessThanOrEqual(256 * 1024);
-      } finally {
-        source.close();
+    const source = new CgroupSource();
+    try {
+      const first = (await source.read([box])).get(box.id)!;
+      expect(first.mem_limit).toBe(limit * MiB);
+      // The limit is read again within 10 reads; a new process uses CPU, so pids are read at once.
+      limit += 16;
+      docker("update", "--memory", `${limit}m`, "--memory-swap", `${2 * limit}m`, box.id);
+      docker("exec", "-d", box.id, "sleep", "600");
+      let last = first;
+      for (let i = 0; i < 11; i++) {
+        await Bun.sleep(20);
+        last = (await source.read([box])).get(box.id)!;
       }
+      expect(last.mem_limit).toBe(limit * MiB);
+      expect(last.pids).toBe(first.pids + 1);
+      // What the files say now, read directly.
+      const dir = `/sys/fs/cgroup/memory/docker/${box.id}`;
+      const usage = Number(readFileSync(`${dir}/memory.usage_in_bytes`, "utf8"));
+      const stat = readFileSync(`${dir}/memory.stat`, "utf8");
+      const inactive = Number(/^total_inactive_file (\d+)$/m.exec(stat)![1]);
+      expect(Math.abs(last.mem_usage - (usage - inactive))).toBeLessThanOrEqual(256 * 1024);
+    } finally {
+      source.close();
     }
     docker("rm", "-f", box.id);
   });

@@ -148,6 +148,55 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
     ]);
   });
 
+  it("reads many containers in slices, letting the event loop run between them", async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => i.toString(16).padStart(64, "0"));
+    const pids: Record<number, string> = {};
+    ids.forEach((id, i) => {
+      v1Container(id);
+      pids[1000 + i] = "";
+    });
+    procFiles(pids);
+    const targets = ids.map((id, i) => ({ id, pid: 1000 + i }));
+    // A slice of 0 ms reads one container: 59 turns of the loop between the 60.
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 0 });
+    let turns = 0;
+    let reading = true;
+    const other = () => {
+      turns++;
+      if (reading) setImmediate(other);
+    };
+    setImmediate(other);
+    const got = await source.read(targets);
+    reading = false;
+    expect(got.size).toBe(60);
+    expect(turns).toBeGreaterThanOrEqual(59);
+    expect(got.get(ids[59]!)!.mem_usage).toBe(104857600 - 4194304);
+    // A slice long enough for all of them: one go, no turn in between.
+    turns = 0;
+    reading = true;
+    setImmediate(other);
+    const once = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 60_000 });
+    expect((await once.read(targets)).size).toBe(60);
+    reading = false;
+    expect(turns).toBe(0);
+  });
+
+  it("stops a sliced read when closed during it, and reads nothing after", async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => i.toString(16).padStart(64, "0"));
+    const pids: Record<number, string> = {};
+    ids.forEach((id, i) => {
+      v1Container(id);
+      pids[1000 + i] = "";
+    });
+    procFiles(pids);
+    const targets = ids.map((id, i) => ({ id, pid: 1000 + i }));
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 0 });
+    const reading = source.read(targets);
+    setImmediate(() => source.close());
+    expect((await reading).size).toBeLessThan(10);
+    expect((await source.read(targets)).size).toBe(0);
+  });
+
   it("gives cpuPercent as the docker CLI computes it between two reads", async () => {
     v1Container(A);
     procFiles({ 101: "" });
