@@ -66,7 +66,7 @@ export class StatsHistory {
   constructor(
     private readonly db: Database,
     private readonly env: string,
-    intervalMs: number,
+    private readonly intervalMs: number,
   ) {
     this.health = writeHealth(db);
     this.slots = Math.ceil((RING_SECONDS * 1000) / intervalMs) + 1;
@@ -131,8 +131,9 @@ export class StatsHistory {
       // Only whole buckets that end before the ring's first tick: no instant is shown twice.
       const older = this.fromRollup(ref, range, ROLLUPS[0], ROLLUPS[0].seconds, since, ringFrom / 1000);
       if (!ring) return older;
-      const answer = older ?? emptyAnswer(ref, range, this.tickStep());
-      if (answer.t.length === 0) answer.step_ms = this.tickStep();
+      // The ticks' step is the collector's interval, not the gap between the last two (they jitter).
+      const answer = older ?? emptyAnswer(ref, range, this.intervalMs);
+      if (answer.t.length === 0) answer.step_ms = this.intervalMs;
       this.fromRing(ring, ringFrom, answer);
       return answer;
     }
@@ -178,13 +179,6 @@ export class StatsHistory {
       if (at >= since) return at;
     }
     return Number.POSITIVE_INFINITY;
-  }
-
-  /** The time between the last two ticks, ms (0 before there are two). */
-  private tickStep(): number {
-    return this.filled > 1
-      ? Math.round(this.times[this.head]! - this.times[(this.head - 1 + this.slots) % this.slots]!)
-      : 0;
   }
 
   private fromRing(ring: Uint16Array, since: number, answer: HistoryAnswer): void {
