@@ -201,9 +201,9 @@ async function main(): Promise<void> {
           throw new Error(`${reader} at ${tree.targets.length}: the child failed`);
         const key = `${reader} ${tree.targets.length}`;
         const got = (JSON.parse(out) as ChildResult).read;
-        // A tick that read fewer than every container measured something else (the containers died?).
+        // A tick that read fewer than every container is said, not hidden: the "read" column is the fewest.
         if (reader !== "idle" && got !== tree.targets.length)
-          throw new Error(
+          log(
             `${key}: a tick read ${got} of ${tree.targets.length} containers ` +
               `(${containers.filter((c) => existsSync(`/proc/${c.pid}`)).length} of ${base} processes alive)`,
           );
