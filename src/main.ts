@@ -10,7 +10,8 @@ Usage:
 
 ${SERVE_USAGE}`;
 
-export async function main(argv: string[]): Promise<void> {
+/** `beforePanel` runs once the listener is open, before the rest of the panel loads (build.ts). */
+export async function main(argv: string[], beforePanel?: () => Promise<void>): Promise<void> {
   const [verb, ...rest] = argv;
   if (verb === "--version" || verb === "version") {
     console.log(pkg.version);
@@ -32,7 +33,8 @@ export async function main(argv: string[]): Promise<void> {
     // so that `--version` and `--help` answer without loading the server.
     const { openListener } = await import("./server/listen.ts");
     const listener = await openListener(config, pkg.version);
-    const { startPanel } = await import("./server/serve.ts");
+    const { loadPanel } = await import("./server/load-panel.ts");
+    const { startPanel } = await loadPanel(beforePanel);
     const panel = await startPanel(config, pkg.version, console.log, listener);
     keepServingThroughStrayErrors();
     const shutdown = async () => {
@@ -99,8 +101,8 @@ export function keepServingThroughStrayErrors(): void {
 }
 
 /** The process entry: from source (`bun src/main.ts`) and from the compiled executable. */
-export function runMain(): void {
-  main(process.argv.slice(2)).catch((err) => {
+export function runMain(beforePanel?: () => Promise<void>): void {
+  main(process.argv.slice(2), beforePanel).catch((err) => {
     console.error(err);
     process.exit(1);
   });

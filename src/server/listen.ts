@@ -80,7 +80,11 @@ export async function openListener(config: ServeConfig, version: string): Promis
     backpressureLimit: SEND_BUFFER_LIMIT * 2,
     maxPayloadLength: 64 * 1024,
   };
-  const serve = (listen: { port: number; reusePort?: true; tls?: { cert: string; key: string } }) =>
+  const serve = (listen: {
+    port: number;
+    reusePort?: true;
+    tls?: { cert: string; key: string; ca: string };
+  }) =>
     Bun.serve({
       hostname: config.host,
       fetch: (req, server) => (app ?? early)(req, server),

@@ -31,6 +31,7 @@ import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
 import { type Listener, openListener } from "./listen.ts";
+import { turn } from "./load-panel.ts";
 
 export interface RunningPanel {
   url: string;
@@ -61,9 +62,6 @@ export async function startPanel(
     throw err;
   }
 }
-
-/** Lets waiting requests (an early /healthz) be answered between two steps of the start. */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function startBehind(
   listener: Listener,

@@ -5,7 +5,7 @@ import { loadTls, pairProblem, type TlsFiles } from "./certificate.ts";
 export type ListenTls = (options: {
   port: number;
   reusePort: true;
-  tls: { cert: string; key: string };
+  tls: { cert: string; key: string; ca: string };
 }) => Server<unknown>;
 
 export interface ReloadResult {
@@ -67,7 +67,11 @@ export class ReloadableTlsServer {
 
   #start(files: TlsFiles): Server<unknown> {
     try {
-      return this.#listen({ port: this.port, reusePort: true, tls: { cert: files.cert, key: files.key } });
+      // `ca` only checks client certificates, which the panel never asks for. Without it Bun parses
+      // its ~150 bundled root certificates for each listener: ~17 ms of CPU before the first answer
+      // (measured, Bun 1.4.4; docs/decisions.md "Start-up … (#14)").
+      const tls = { cert: files.cert, key: files.key, ca: files.cert };
+      return this.#listen({ port: this.port, reusePort: true, tls });
     } catch (err) {
       throw pairProblem(err, files) ?? err;
     }
