@@ -76,7 +76,10 @@ describe("--http3 in Chromium, from dist/ghostpanel", () => {
       let buffered = new Uint8Array(0);
       const deadline = Date.now() + 20_000;
       // Until a stats keyframe has come (the containers' snapshot comes first).
-      while (Date.now() < deadline && !frames.some((f) => String.fromCharCode(...f).includes("stats:local"))) {
+      while (
+        Date.now() < deadline &&
+        !frames.some((f) => String.fromCharCode(...f).includes("stats:local"))
+      ) {
         const { done, value } = await reader.read();
         if (done) break;
         const joined = new Uint8Array(buffered.length + value.length);
