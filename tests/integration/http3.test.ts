@@ -6,7 +6,7 @@ import { readFeed } from "../../src/protocol/feed.ts";
 import type { Frame } from "../../src/protocol/frames.ts";
 import { ConfigError, parseServeArgs } from "../../src/server/config.ts";
 import { type RunningPanel, startPanel } from "../../src/server/serve.ts";
-import { cleanupEngine, runContainer, uniqueName } from "../helpers/engine.ts";
+import { cleanupEngine, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
 import { ADMIN, sessionCookies } from "../helpers/panel.ts";
 
 let panel: RunningPanel;
@@ -76,7 +76,17 @@ describe("--http3", () => {
       body: JSON.stringify({ name: "h3" }),
     });
     token = ((await made.json()) as { token: string }).token;
-  }, 60_000);
+    // The engine's list is read after the start: the container is there once the panel has read it.
+    await eventually(
+      async () => {
+        const res = await fetch(`${url}/api/v1/envs/local/containers`, over("http1.1", bearer()));
+        const names = ((await res.json()) as { name: string }[]).map((c) => c.name);
+        return names.includes(name) ? true : undefined;
+      },
+      30_000,
+      "the test container in the panel's list",
+    );
+  }, 90_000);
 
   afterAll(async () => {
     await panel?.stop();
@@ -131,7 +141,7 @@ describe("--http3", () => {
       open = await metric(await (await fetch(`${url}/metrics`, over("http3", bearer()))).text());
     }
     expect(open).toBe(0);
-  });
+  }, 60_000);
 
   it("answers a feed without topics 400, a stranger 401, and a cookie from another origin 403", async () => {
     const none = await fetch(`${url}/api/v1/stream/feed`, over("http3", bearer()));
