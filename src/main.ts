@@ -6,6 +6,7 @@ const USAGE = `GhostPanel ${pkg.version}: container management in one executable
 Usage:
   ghostpanel [serve] [options]   run the panel (see ghostpanel serve --help)
   ghostpanel agent [options]     run an edge agent beside an engine (see ghostpanel agent --help)
+  ghostpanel watch [options]     live stats of an environment in the terminal (see ghostpanel watch --help)
   ghostpanel --version           print the version
 
 ${SERVE_USAGE}`;
@@ -18,6 +19,7 @@ export async function main(argv: string[], beforePanel?: () => Promise<void>): P
     return;
   }
   if (verb === "agent") return agent(rest);
+  if (verb === "watch") return watch(rest);
   if (verb === "--help" || verb === "-h" || verb === "help" || rest.includes("--help")) {
     console.log(USAGE);
     return;
@@ -77,6 +79,32 @@ async function agent(args: string[]): Promise<void> {
       process.exit(2);
     }
     throw err;
+  }
+}
+
+async function watch(args: string[]): Promise<void> {
+  const { WATCH_USAGE, WatchError, parseWatchArgs, runWatch } = await import("./watch/run.ts");
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(WATCH_USAGE);
+    return;
+  }
+  const fail = (err: unknown, code: number) => {
+    if (!(err instanceof WatchError)) throw err;
+    console.error(`ghostpanel watch: ${err.message}${code === 2 ? `\n\n${WATCH_USAGE}` : ""}`);
+    process.exit(code);
+  };
+  let config: ReturnType<typeof parseWatchArgs> | undefined;
+  try {
+    config = parseWatchArgs(args, process.env);
+  } catch (err) {
+    fail(err, 2);
+  }
+  try {
+    await runWatch(config!);
+    // The link and its timers would keep the process up: --once is done.
+    process.exit(0);
+  } catch (err) {
+    fail(err, 1);
   }
 }
 

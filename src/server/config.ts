@@ -18,6 +18,8 @@ export interface ServeConfig {
   veslaListen?: { host: string; port: number } | undefined;
   /** A QUIC (UDP) listener that edge agents dial out to (src/agent/); none unless asked for. */
   agentListen?: { host: string; port: number } | undefined;
+  /** Also serve HTTP/3 over QUIC, on the listen port's number in UDP (needs TLS). */
+  http3?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -40,7 +42,10 @@ export const SERVE_USAGE = `Usage: ghostpanel serve [options]
                               plain HTTP there, e.g. 127.0.0.1:5003; loopback addresses only
                               (env GHOSTPANEL_VESLA_LISTEN)
   --agent-listen HOST:PORT    also listen for edge agents there, over QUIC (UDP), e.g. 0.0.0.0:9444; join tokens
-                              carry this port and the panel's certificate fingerprint (env GHOSTPANEL_AGENT_LISTEN)`;
+                              carry this port and the panel's certificate fingerprint (env GHOSTPANEL_AGENT_LISTEN)
+  --http3                     also serve the UI, the API and the live feed over HTTP/3 (QUIC) on the same port
+                              number in UDP, announced with Alt-Svc; needs TLS; experimental in Bun
+                              (env GHOSTPANEL_HTTP3=1)`;
 
 const FLAGS = new Set([
   "--listen",
@@ -56,6 +61,8 @@ const FLAGS = new Set([
   "--vesla-listen",
   "--agent-listen",
 ]);
+/** Options that take no value. */
+const SWITCHES = new Set(["--http3"]);
 
 export function parseServeArgs(argv: string[], env: Record<string, string | undefined>): ServeConfig {
   const flags = new Map<string, string>();
@@ -64,6 +71,10 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     const [name, inline] = arg.includes("=")
       ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
       : [arg];
+    if (SWITCHES.has(arg)) {
+      flags.set(arg, "1");
+      continue;
+    }
     if (!FLAGS.has(name!)) throw new ConfigError(`unknown option ${arg}`);
     const value = inline ?? argv[++i];
     if (value === undefined || value === "") throw new ConfigError(`${name} needs a value`);
@@ -84,6 +95,16 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   if (listenHttp && tls.mode === "off") {
     throw new ConfigError(
       "--listen-http redirects plain HTTP to HTTPS, so it needs TLS: use --tls auto or --tls CERT,KEY, or leave --listen-http out",
+    );
+  }
+  const http3Arg = flags.get("--http3") ?? env.GHOSTPANEL_HTTP3 ?? "0";
+  if (!["0", "1", "true", "false", ""].includes(http3Arg)) {
+    throw new ConfigError(`GHOSTPANEL_HTTP3=${http3Arg}: expected 1 or 0`);
+  }
+  const http3 = http3Arg === "1" || http3Arg === "true";
+  if (http3 && tls.mode === "off") {
+    throw new ConfigError(
+      "--http3 runs over QUIC, which is always encrypted, so it needs TLS: use --tls auto or --tls CERT,KEY, or leave --http3 out",
     );
   }
   const interval = flags.get("--stats-interval") ?? env.GHOSTPANEL_STATS_INTERVAL ?? "1";
@@ -112,6 +133,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     ...listen,
     veslaListen,
     agentListen,
+    http3,
     dataDir: resolve(flags.get("--data") ?? env.GHOSTPANEL_DATA ?? "ghostpanel-data"),
     engineUrl: flags.get("--engine") ?? env.GHOSTPANEL_ENGINE ?? defaultEngine(env),
     engineCertDir: flags.get("--engine-cert-dir") ?? env.DOCKER_CERT_PATH,

@@ -91,6 +91,8 @@ export async function openListener(config: ServeConfig, version: string): Promis
       // Upload routes stream their bodies and enforce their own limits (src/http/upload.ts).
       maxRequestBodySize: MAX_UPLOAD_BYTES,
       websocket,
+      // Bun answers QUIC on the same port number in UDP and adds Alt-Svc to its HTTP/1.1 answers.
+      ...(config.http3 && listen.tls ? { http3: true } : {}),
       ...listen,
     });
   let server: { port: number | undefined; stop(closeActiveConnections: true): Promise<void> };

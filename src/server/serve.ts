@@ -206,6 +206,7 @@ async function startBehind(
   log(`GhostPanel ${version} listening on ${scheme}://${config.host}:${port} — open ${url}`);
   if (redirect) log(`Plain HTTP on ${config.listenHttp?.host}:${redirect.port} redirects to HTTPS.`);
   if (vesla) log(`Vesla Console API on http://${config.veslaListen?.host}:${vesla.port}`);
+  if (config.http3) log(`HTTP/3: QUIC on ${config.host}:${port} (UDP), announced with Alt-Svc`);
   if (tls) log(`TLS certificate ${tls.certPath}\n  SHA-256 fingerprint ${tls.fingerprint}`);
   if (users.count() === 0) log(`First run: open ${url} to create the admin account (or POST /api/v1/setup).`);
   log(`Data directory: ${config.dataDir}`);

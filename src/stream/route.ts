@@ -1,3 +1,4 @@
+import type { ServerWebSocket } from "bun";
 import { upgradeWebSocket } from "hono/bun";
 import { getCookie } from "hono/cookie";
 import * as z from "zod/mini";
@@ -5,11 +6,13 @@ import { type Authenticator, callerOf, identify } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import { SESSION_COOKIE } from "../auth/sessions.ts";
 import { clientAddress } from "../http/client-address.ts";
+import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, errorResponse } from "../http/schemas.ts";
 import type { TopicBus } from "./bus.ts";
-import { StreamConnections, WebSocketConnection } from "./websocket.ts";
+import { feedResponse } from "./feed.ts";
+import { StreamConnection, StreamConnections } from "./websocket.ts";
 
 /** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
 export function streamRoutes(
@@ -22,19 +25,22 @@ export function streamRoutes(
   auth.sessions.onChange(accessChanged);
   auth.tokens.onChange(accessChanged);
   auth.policy.onOwnershipChange(accessChanged);
-  const upgrade = upgradeWebSocket((c) => {
+  const connect = (c: AppContext) => {
     const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
     const headers = c.req.raw.headers;
     const cookie = getCookie(c, SESSION_COOKIE);
-    const conn = new WebSocketConnection(
+    return new StreamConnection(
       connections,
       callerOf(c),
       topics,
       () => identify(auth, headers, cookie),
       clientAddress(c),
     );
+  };
+  const upgrade = upgradeWebSocket((c) => {
+    const conn = connect(c);
     return {
-      onOpen: (_evt, ws) => conn.open(ws),
+      onOpen: (_evt, ws) => conn.open(ws.raw as ServerWebSocket<unknown>),
       onMessage: (evt) => conn.message(evt.data),
       onClose: () => conn.close(),
     };
@@ -59,4 +65,35 @@ export function streamRoutes(
       throw new ApiError(426, "upgrade_required", "this is a WebSocket endpoint; see docs/protocol.md");
     },
   );
+  routes.add(
+    {
+      method: "get",
+      path: "/api/v1/stream/feed",
+      tag: "stream",
+      policy: "stream:read",
+      summary:
+        "The same frames as the WebSocket, length-prefixed, in one long response body (docs/protocol.md, Feed); for HTTP/3",
+      query: z.object({ topics: z.string().check(z.minLength(1), z.maxLength(16_384)) }),
+      responses: {
+        200: "A body of frames, each a 4-byte big-endian length and a msgpack map, until the client stops reading",
+        400: commonErrors[400],
+        401: commonErrors[401],
+        403: errorResponse("A cookie-authenticated feed asked for by another origin"),
+      },
+    },
+    (c) => {
+      if (callerOf(c).via === "cookie") sameOriginOnly(c);
+      return feedResponse(connect(c));
+    },
+  );
+}
+
+/**
+ * A response body is not readable across origins, but subscribing may act (an `exec:` topic starts a
+ * shell): with a cookie, the browser must say that our own page asked (Sec-Fetch-Site, which
+ * scripts cannot set), as the WebSocket's upgrade must name our Origin.
+ */
+function sameOriginOnly(c: AppContext): void {
+  if (c.req.header("sec-fetch-site") !== "same-origin")
+    throw new ApiError(403, "cross_origin", "request refused: the feed answers only this panel's own pages");
 }

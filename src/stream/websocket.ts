@@ -1,5 +1,3 @@
-import type { ServerWebSocket } from "bun";
-import type { WSContext } from "hono/ws";
 import type { Caller } from "../auth/policy.ts";
 import { SEND_BUFFER_LIMIT } from "../http/limits.ts";
 import { CLOSE } from "../protocol/close-codes.ts";
@@ -37,7 +35,7 @@ export const streamCounters = { connections: 0 };
  */
 export class StreamConnections {
   /** each connection, with its user and what it had queued when last sent to */
-  private open = new Map<WebSocketConnection, { user: number; queued: number }>();
+  private open = new Map<StreamConnection, { user: number; queued: number }>();
   private queuedByUser = new Map<number, number>();
   private queuedTotal = 0;
   private checkPending = false;
@@ -50,11 +48,11 @@ export class StreamConnections {
     readonly limits: BufferLimits = BUFFER_LIMITS,
   ) {}
 
-  add(conn: WebSocketConnection, user: number): void {
+  add(conn: StreamConnection, user: number): void {
     this.open.set(conn, { user, queued: 0 });
   }
 
-  remove(conn: WebSocketConnection): void {
+  remove(conn: StreamConnection): void {
     const entry = this.open.get(conn);
     if (!entry) return;
     this.count(entry, -entry.queued);
@@ -81,7 +79,7 @@ export class StreamConnections {
    * of sends (a tick to a thousand clients is one burst): a send costs the same however many
    * connections there are.
    */
-  sent(conn: WebSocketConnection): void {
+  sent(conn: StreamConnection): void {
     const entry = this.open.get(conn);
     if (!entry) return;
     this.measure(conn, entry);
@@ -108,7 +106,7 @@ export class StreamConnections {
    * the sums are upper bounds, measured again before anyone is closed for them.
    */
   private shed(
-    conns: [WebSocketConnection, { user: number; queued: number }][],
+    conns: [StreamConnection, { user: number; queued: number }][],
     limit: number,
     reason: string,
   ): void {
@@ -122,7 +120,7 @@ export class StreamConnections {
     }
   }
 
-  private measure(conn: WebSocketConnection, entry: { user: number; queued: number }): number {
+  private measure(conn: StreamConnection, entry: { user: number; queued: number }): number {
     const queued = conn.queued();
     this.count(entry, queued - entry.queued);
     entry.queued = queued;
@@ -137,12 +135,23 @@ export class StreamConnections {
 }
 
 /**
- * One WebSocket client: the transport adapter between a socket and the topic bus. It knows
- * nothing of what a topic means.
+ * What a connection needs of its transport: Bun's ServerWebSocket as it is, or the body of a
+ * streaming response (src/stream/feed.ts).
  */
-export class WebSocketConnection implements Sink {
+export interface FramePipe {
+  send(frame: Uint8Array): unknown;
+  /** Bytes handed to the pipe that the client has not taken yet. */
+  getBufferedAmount(): number;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * One client of the stream: the adapter between a transport's pipe (a WebSocket, a streaming
+ * fetch) and the topic bus. It knows nothing of what a topic means.
+ */
+export class StreamConnection implements Sink {
   private topics = new Set<string>();
-  private ws: ServerWebSocket<unknown> | undefined;
+  private pipe: FramePipe | undefined;
   private closed = false;
   private behindSince: number | undefined;
   private recheckTimer: ReturnType<typeof setInterval> | undefined;
@@ -163,8 +172,8 @@ export class WebSocketConnection implements Sink {
     this.bus = connections.bus;
   }
 
-  open(ws: WSContext): void {
-    this.ws = ws.raw as ServerWebSocket<unknown>;
+  open(pipe: FramePipe): void {
+    this.pipe = pipe;
     streamCounters.connections++;
     this.connections.add(this, this.caller.user.id);
     // The stores announce changes (StreamConnections.accessChanged); this catches what they cannot,
@@ -195,7 +204,7 @@ export class WebSocketConnection implements Sink {
 
   message(data: unknown): void {
     if (typeof data === "string") {
-      this.ws?.close(CLOSE.NOT_BINARY, "binary msgpack frames only");
+      this.pipe?.close(CLOSE.NOT_BINARY, "binary msgpack frames only");
       return;
     }
     let msg: { op?: unknown; topics?: unknown; t?: unknown; d?: unknown; opts?: unknown };
@@ -231,7 +240,7 @@ export class WebSocketConnection implements Sink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.ws) streamCounters.connections--;
+    if (this.pipe) streamCounters.connections--;
     this.connections.remove(this);
     clearInterval(this.recheckTimer);
     for (const t of this.topics) this.bus.unsubscribe(t, this);
@@ -239,27 +248,27 @@ export class WebSocketConnection implements Sink {
   }
 
   deliver(frame: Uint8Array): void {
-    const ws = this.ws;
-    if (!ws || this.closed) return;
-    if (ws.getBufferedAmount() > this.connections.limits.connection) {
+    const pipe = this.pipe;
+    if (!pipe || this.closed) return;
+    if (pipe.getBufferedAmount() > this.connections.limits.connection) {
       this.shut(CLOSE.TOO_SLOW, "too slow");
       return;
     }
-    ws.send(frame);
+    pipe.send(frame);
     this.connections.sent(this);
   }
 
   /** Bytes sent to the socket and not yet taken by the client. */
   queued(): number {
-    return this.closed ? 0 : (this.ws?.getBufferedAmount() ?? 0);
+    return this.closed ? 0 : (this.pipe?.getBufferedAmount() ?? 0);
   }
 
   offer(frame: Uint8Array): boolean {
-    const ws = this.ws;
-    if (!ws || this.closed) return false;
-    if (ws.getBufferedAmount() <= NEWEST_ONLY_BACKLOG) {
+    const pipe = this.pipe;
+    if (!pipe || this.closed) return false;
+    if (pipe.getBufferedAmount() <= NEWEST_ONLY_BACKLOG) {
       this.behindSince = undefined;
-      ws.send(frame);
+      pipe.send(frame);
       this.connections.sent(this);
       return true;
     }
@@ -317,7 +326,7 @@ export class WebSocketConnection implements Sink {
 
   /** Closes from this side; the topics let go now, not when the client answers the close. */
   shut(code: number, reason: string): void {
-    this.ws?.close(code, reason);
+    this.pipe?.close(code, reason);
     this.close();
   }
 

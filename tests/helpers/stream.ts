@@ -1,3 +1,4 @@
+import { readFeed } from "../../src/protocol/feed.ts";
 import { decodeFrame } from "../../src/protocol/frames.ts";
 
 export interface Frame {
@@ -39,19 +40,69 @@ export class StreamClient {
   }
 
   /** The first frame (from `from` on) that matches, waiting for it if needed. */
-  async next(match: (f: Frame) => boolean, timeoutMs = 10_000, from = 0): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const f = this.frames.slice(from).find(match);
-      if (f) return f;
-      await Bun.sleep(20);
-    }
-    throw new Error(
-      `no matching frame within ${timeoutMs} ms; got kinds ${this.frames.map((f) => `${f.t}/${f.k}`).join(", ")}`,
-    );
+  next(match: (f: Frame) => boolean, timeoutMs = 10_000, from = 0): Promise<Frame> {
+    return nextFrame(this.frames, match, timeoutMs, from);
   }
 
   close(): void {
     this.ws.close();
+  }
+}
+
+/** The first of `frames` (from `from` on) that matches, waiting for it to come if needed. */
+async function nextFrame(
+  frames: Frame[],
+  match: (f: Frame) => boolean,
+  timeoutMs: number,
+  from: number,
+): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const f = frames.slice(from).find(match);
+    if (f) return f;
+    await Bun.sleep(20);
+  }
+  throw new Error(
+    `no matching frame within ${timeoutMs} ms; got kinds ${frames.map((f) => `${f.t}/${f.k}`).join(", ")}`,
+  );
+}
+
+/** A client of the feed (`/api/v1/stream/feed`, the stream as a response body) that keeps every frame. */
+export class FeedClient {
+  readonly frames: Frame[] = [];
+  status: number | undefined;
+  private readonly abort = new AbortController();
+  private opened: Promise<void>;
+
+  /** `init`: extra fetch options (HTTP/3, TLS). */
+  constructor(baseUrl: string, token: string, topics: string[], init: RequestInit = {}) {
+    this.opened = (async () => {
+      const res = await fetch(
+        `${baseUrl}/api/v1/stream/feed?topics=${encodeURIComponent(topics.join(","))}`,
+        {
+          ...init,
+          headers: { authorization: `Bearer ${token}` },
+          signal: this.abort.signal,
+        },
+      );
+      this.status = res.status;
+      if (!res.ok || !res.body) throw new Error(`feed answered ${res.status}: ${await res.text()}`);
+      const body = res.body;
+      void (async () => {
+        for await (const f of readFeed(body)) this.frames.push(f as Frame);
+      })().catch(() => {});
+    })();
+  }
+
+  open(): Promise<void> {
+    return this.opened;
+  }
+
+  next(match: (f: Frame) => boolean, timeoutMs = 10_000, from = 0): Promise<Frame> {
+    return nextFrame(this.frames, match, timeoutMs, from);
+  }
+
+  close(): void {
+    this.abort.abort();
   }
 }

@@ -12,7 +12,7 @@ import {
 } from "../helpers/engine.ts";
 import { cleanupNetworks } from "../helpers/networks.ts";
 import { startTestPanel, type TestPanel, tokenFor } from "../helpers/panel.ts";
-import { type Frame, StreamClient } from "../helpers/stream.ts";
+import { FeedClient, type Frame, StreamClient } from "../helpers/stream.ts";
 
 /**
  * Every route and every stream topic, against every kind of caller, with the expected answer
@@ -153,6 +153,8 @@ const SAMPLES: Sample[] = [
   },
   // not a WebSocket request: 426 to those let through
   { route: "GET /api/v1/stream", path: "/api/v1/stream", allow: LOGGED_IN },
+  // no topics: 400 to those let through
+  { route: "GET /api/v1/stream/feed", path: "/api/v1/stream/feed", allow: LOGGED_IN },
   { route: "GET /api/v1/envs/{env}/networks", path: "/api/v1/envs/local/networks", allow: LOGGED_IN },
   {
     route: "POST /api/v1/envs/{env}/networks",
@@ -567,37 +569,46 @@ describe("access matrix: every route and topic against every caller", () => {
       expect(wrong).toEqual([]);
     });
 
-    it(`stream topics, as ${caller}`, async () => {
-      const token = tokens.get(caller);
-      if (!token) {
-        const res = await fetch(`${p.url}/api/v1/stream`, { headers: { upgrade: "websocket" } });
-        expect(res.status).toBe(401);
-        return;
-      }
-      if (!LOGGED_IN.has(caller)) {
-        const res = await fetch(`${p.url}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` } });
-        expect(res.status).toBe(401);
-        return;
-      }
-      const topicOf = (t: TopicSample) => fill(t.topic).replace("{session}", `matrix-${caller}`);
-      const topics = TOPICS.map(topicOf);
-      const client = new StreamClient(p.url, token, topics);
-      try {
-        await client.open();
-        const wrong: string[] = [];
-        for (const t of TOPICS) {
-          const topic = topicOf(t);
-          const expected = t.allow.has(caller) ? "allow" : "deny";
-          // host frames come once a tick; the others send their first frame on subscribe
-          const first = await client.next((f) => f.t === topic, 5_000).catch(() => undefined);
-          const got = first === undefined || first.k === "error" ? "deny" : "allow";
-          if (got !== expected) wrong.push(`${t.topic}: expected ${expected}, got ${first?.k ?? "nothing"}`);
+    // The same topics over both transports: the WebSocket and the feed (a streaming response).
+    for (const transport of ["websocket", "feed"] as const) {
+      it(`stream topics over the ${transport}, as ${caller}`, async () => {
+        const token = tokens.get(caller);
+        const path = transport === "feed" ? "/api/v1/stream/feed?topics=envs" : "/api/v1/stream";
+        if (!token) {
+          const res = await fetch(`${p.url}${path}`, { headers: { upgrade: "websocket" } });
+          expect(res.status).toBe(401);
+          return;
         }
-        expect(wrong).toEqual([]);
-      } finally {
-        client.close();
-      }
-    });
+        if (!LOGGED_IN.has(caller)) {
+          const res = await fetch(`${p.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+          expect(res.status).toBe(401);
+          return;
+        }
+        const topicOf = (t: TopicSample) =>
+          fill(t.topic).replace("{session}", `matrix-${caller}-${transport}`);
+        const topics = TOPICS.map(topicOf);
+        const client =
+          transport === "feed"
+            ? new FeedClient(p.url, token, topics)
+            : new StreamClient(p.url, token, topics);
+        try {
+          await client.open();
+          const wrong: string[] = [];
+          for (const t of TOPICS) {
+            const topic = topicOf(t);
+            const expected = t.allow.has(caller) ? "allow" : "deny";
+            // host frames come once a tick; the others send their first frame on subscribe
+            const first = await client.next((f) => f.t === topic, 5_000).catch(() => undefined);
+            const got = first === undefined || first.k === "error" ? "deny" : "allow";
+            if (got !== expected)
+              wrong.push(`${t.topic}: expected ${expected}, got ${first?.k ?? "nothing"}`);
+          }
+          expect(wrong).toEqual([]);
+        } finally {
+          client.close();
+        }
+      });
+    }
   }
 
   it("tells a token limited to one engine nothing of the others, nor of the tokens that reach them", async () => {

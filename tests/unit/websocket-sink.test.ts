@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { StreamConnections, WebSocketConnection } from "../../src/stream/websocket.ts";
+import { StreamConnection, StreamConnections } from "../../src/stream/websocket.ts";
 import { adminBus, adminCaller } from "../helpers/bus.ts";
 
 /** The part of Bun's ServerWebSocket the connection uses, with a send buffer the test controls. */
@@ -23,8 +23,8 @@ function socket() {
 function connect(connections = new StreamConnections(adminBus()), userId = adminCaller.user.id) {
   const sock = socket();
   const caller = { ...adminCaller, user: { ...adminCaller.user, id: userId } };
-  const conn = new WebSocketConnection(connections, caller, []);
-  conn.open({ raw: sock } as never);
+  const conn = new StreamConnection(connections, caller, []);
+  conn.open(sock);
   return { sock, conn };
 }
 
