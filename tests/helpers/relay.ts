@@ -45,6 +45,8 @@ class Direction {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly held: { size: number; deliver: () => void }[] = [];
   private poll: ReturnType<typeof setInterval> | undefined;
+  private readonly due: { at: number; size: number; deliver: () => void }[] = [];
+  private drain: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly relay: { impairment: Impairment; counts: RelayCounts },
@@ -76,18 +78,43 @@ class Direction {
     if (this.ordered) at = Math.max(at, this.lastDelivery);
     this.lastDelivery = at;
     this.queued += size;
+    const item = { at, size, deliver };
+    if (this.ordered) {
+      // One queue and one timer: timers set at different moments for the same deadline may fire
+      // in either order, and TCP's bytes must not.
+      this.due.push(item);
+      this.arm();
+      return true;
+    }
     const timer = setTimeout(
       () => {
         this.timers.delete(timer);
-        this.queued -= size;
-        counts.passed++;
-        counts.bytes += size;
-        deliver();
+        this.release(item);
       },
       Math.max(0, at - now),
     );
     this.timers.add(timer);
     return true;
+  }
+
+  private arm(): void {
+    if (this.drain || !this.due.length) return;
+    this.drain = setTimeout(
+      () => {
+        this.drain = undefined;
+        const now = performance.now();
+        while (this.due.length && this.due[0]!.at <= now + 0.5) this.release(this.due.shift()!);
+        this.arm();
+      },
+      Math.max(0, this.due[0]!.at - performance.now()),
+    );
+  }
+
+  private release(item: { size: number; deliver: () => void }): void {
+    this.queued -= item.size;
+    this.relay.counts.passed++;
+    this.relay.counts.bytes += item.size;
+    item.deliver();
   }
 
   /** Held (TCP at loss 1) in order, and let go once the loss goes down. */
@@ -113,6 +140,9 @@ class Direction {
     this.timers.clear();
     clearInterval(this.poll);
     this.held.length = 0;
+    clearTimeout(this.drain);
+    this.drain = undefined;
+    this.due.length = 0;
   }
 }
 

@@ -127,16 +127,18 @@ describe("impairment relay", () => {
     s.on("data", (c: Buffer) => {
       got += c.toString();
     });
+    const until = async (want: string) => {
+      for (let i = 0; i < 200 && got !== want; i++) await Bun.sleep(25);
+      return got;
+    };
     s.write("one;");
-    await Bun.sleep(100);
-    expect(got).toBe("one;");
+    expect(await until("one;")).toBe("one;");
     r.set({ loss: 1 });
     s.write("two;");
     await Bun.sleep(400);
     expect(got).toBe("one;");
     r.set({ loss: 0 });
-    await Bun.sleep(300);
-    expect(got).toBe("one;two;");
+    expect(await until("one;two;")).toBe("one;two;");
     s.destroy();
   });
 });
