@@ -1,5 +1,5 @@
 import { createPublicKey, randomBytes, verify } from "node:crypto";
-import type { QuicEndpoint, QuicSession, QuicStream } from "node:quic";
+import type { QuicEndpoint } from "node:quic";
 import { DockerHttpEngine } from "../engine/docker-http.ts";
 import type { Engine } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
@@ -7,6 +7,7 @@ import type { Environments } from "../envs/environments.ts";
 import type { TlsFiles } from "../tls/certificate.ts";
 import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
 import { encodeJoinToken } from "./join-token.ts";
+import { type LinkSession, type LinkStream, type LinkTransport, quicLink } from "./link.ts";
 import { AgentRefused, type AgentStore } from "./store.ts";
 import { tunnelFetch } from "./tunnel.ts";
 import { AGENT_ALPN, encodeFrame, FrameReader, proofPayload, TRANSPORT_PARAMS } from "./wire.ts";
@@ -25,7 +26,7 @@ type Hello = { t: "join"; secret: string; key: string } | { t: "hello"; id: stri
  * (tunnel.ts). The panel never dials an agent.
  */
 export class AgentHub {
-  private readonly sessions = new Map<string, QuicSession>();
+  private readonly sessions = new Map<string, LinkSession>();
   private endpoint: QuicEndpoint | undefined;
   private envs: Environments | undefined;
   private fingerprint = "";
@@ -57,15 +58,21 @@ export class AgentHub {
     });
     const { listen } = await import("node:quic");
     const { createPrivateKey } = await import("node:crypto");
-    const endpoint = await listen((session) => this.accept(session), {
-      endpoint: { address: `${host.includes(":") ? `[${host}]` : host}:${port}` },
-      alpn: [AGENT_ALPN],
-      sni: { "*": { keys: [createPrivateKey(tls.key)], certs: [Buffer.from(tls.cert)] } },
-      // The control stream is quiet between pings and an event stream between events: our own
-      // pings find dead links, not QUIC's idle timers.
-      streamIdleTimeout: 0,
-      transportParams: TRANSPORT_PARAMS,
-    } as Parameters<typeof listen>[1]);
+    const endpoint = await listen(
+      (session) => {
+        session.opened.catch(() => {});
+        this.accept(quicLink(session), "QUIC");
+      },
+      {
+        endpoint: { address: `${host.includes(":") ? `[${host}]` : host}:${port}` },
+        alpn: [AGENT_ALPN],
+        sni: { "*": { keys: [createPrivateKey(tls.key)], certs: [Buffer.from(tls.cert)] } },
+        // The control stream is quiet between pings and an event stream between events: our own
+        // pings find dead links, not QUIC's idle timers.
+        streamIdleTimeout: 0,
+        transportParams: TRANSPORT_PARAMS,
+      } as Parameters<typeof listen>[1],
+    );
     this.endpoint = endpoint;
     const bound = (endpoint as unknown as { address?: { port: number } }).address?.port ?? port;
     const shown = ["0.0.0.0", "::", ""].includes(host) ? "" : host;
@@ -96,8 +103,18 @@ export class AgentHub {
     await this.endpoint?.close().catch(() => {});
   }
 
-  private accept(session: QuicSession): void {
-    session.opened.catch(() => {});
+  /** Whether agents can join or link here at all (a listener, so a certificate they can pin). */
+  get listening(): boolean {
+    return this.endpoint !== undefined;
+  }
+
+  /** The certificate agents pin: the WebSocket fallback is only for an HTTPS port presenting it. */
+  get pinned(): string {
+    return this.fingerprint;
+  }
+
+  /** A new link from an agent, over either transport: it must say hello and prove its key. */
+  accept(session: LinkSession, transport: LinkTransport): void {
     session.closed.catch(() => {});
     let control = false;
     const timer = setTimeout(() => {
@@ -109,11 +126,11 @@ export class AgentHub {
       if (control) return stream.destroy();
       control = true;
       clearTimeout(timer);
-      this.control(session, stream).catch(() => session.destroy());
+      this.control(session, stream, transport).catch(() => session.destroy());
     };
   }
 
-  private async control(session: QuicSession, stream: QuicStream): Promise<void> {
+  private async control(session: LinkSession, stream: LinkStream, transport: LinkTransport): Promise<void> {
     const reader = new FrameReader(stream);
     const writer = stream.writer;
     const send = (frame: unknown) => writer.write(encodeFrame(frame));
@@ -149,7 +166,7 @@ export class AgentHub {
       if (join) {
         const { secret, name } = join;
         this.store.register(secret, id, name, key, () => this.envs?.add(name, `${AGENT_SCHEME}${id}`));
-        this.log(`Agent "${id}" joined.`);
+        this.log(`Agent "${id}" joined over ${transport}.`);
       }
     } catch (err) {
       if (this.sessions.get(id) === session) this.sessions.delete(id);
@@ -165,7 +182,7 @@ export class AgentHub {
     await this.serveControl(id, session, reader, send);
   }
 
-  private adopt(id: string, session: QuicSession): void {
+  private adopt(id: string, session: LinkSession): void {
     const previous = this.sessions.get(id);
     this.sessions.set(id, session);
     if (previous && previous !== session) previous.destroy();
@@ -174,7 +191,7 @@ export class AgentHub {
   /** Answers the agent's pings until the link ends or goes quiet. */
   private async serveControl(
     id: string,
-    session: QuicSession,
+    session: LinkSession,
     reader: FrameReader,
     send: (frame: unknown) => Promise<unknown>,
   ): Promise<void> {

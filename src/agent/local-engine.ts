@@ -1,5 +1,5 @@
-import type { QuicStream } from "node:quic";
 import type { EngineTarget } from "../engine/url.ts";
+import type { LinkStream } from "./link.ts";
 import { type AnswerHead, chunksOf, encodeFrame, FrameReader, type RequestHead } from "./wire.ts";
 
 // Per connection, not per call: the tunnel carries the call, Bun the bytes to the engine.
@@ -10,7 +10,7 @@ const HOP_BY_HOP = new Set(["host", "connection", "content-length", "transfer-en
  * local engine as it is (the panel chose the path, its API version and body), and the engine's
  * answer sent back as it arrives. The panel resetting the stream ends the call at the engine.
  */
-export async function serveCall(stream: QuicStream, engine: EngineTarget): Promise<void> {
+export async function serveCall(stream: LinkStream, engine: EngineTarget): Promise<void> {
   const reader = new FrameReader(stream);
   let head: RequestHead | undefined;
   try {
@@ -33,7 +33,7 @@ export async function serveCall(stream: QuicStream, engine: EngineTarget): Promi
 }
 
 async function* answer(
-  stream: QuicStream,
+  stream: LinkStream,
   head: RequestHead,
   reader: FrameReader,
   engine: EngineTarget,

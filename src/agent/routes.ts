@@ -1,3 +1,4 @@
+import { upgradeWebSocket } from "hono/bun";
 import * as z from "zod/mini";
 import { noteAudit } from "../audit/middleware.ts";
 import type { Environments } from "../envs/environments.ts";
@@ -5,13 +6,61 @@ import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, errorResponse, json } from "../http/schemas.ts";
 import type { AgentHub } from "./hub.ts";
+import { AGENT_LINK_PATH } from "./ws-dial.ts";
+import { MuxSession } from "./ws-link.ts";
 
 const DEFAULT_TTL_MINUTES = 60;
 
 export function agentRoutes(
   routes: RouteTable,
-  { envs, agents }: { envs: Environments; agents: AgentHub },
+  {
+    envs,
+    agents,
+    tlsFingerprint,
+  }: { envs: Environments; agents: AgentHub; tlsFingerprint: () => string | null },
 ): void {
+  const link = upgradeWebSocket(() => {
+    let session: MuxSession | undefined;
+    return {
+      onOpen: (_evt, ws) => {
+        session = new MuxSession({ send: (m) => ws.send(m), close: () => ws.close() }, "panel");
+        agents.accept(session, "WebSocket");
+      },
+      onMessage: (evt) => {
+        const bytes = asBytes(evt.data);
+        if (bytes) session?.receive(bytes);
+        else session?.destroy();
+      },
+      onClose: () => session?.end(),
+    };
+  });
+  routes.add(
+    {
+      method: "get",
+      path: AGENT_LINK_PATH,
+      tag: "environments",
+      policy: "public",
+      summary:
+        "An edge agent's link when UDP cannot reach the agent listener: a WebSocket carrying the same streams as QUIC (docs/protocol.md §Agent link). No caller: the agent proves its registered key inside, as over QUIC",
+      responses: {
+        101: "Switching to WebSocket",
+        409: errorResponse("The panel does not listen for agents, or not over this certificate"),
+        426: errorResponse("Not a WebSocket request"),
+      },
+    },
+    async (c) => {
+      // The agent pinned the agent listener's certificate: this port must present the same one.
+      if (!agents.listening || tlsFingerprint() !== agents.pinned)
+        throw new ApiError(
+          409,
+          "agents_off",
+          "this port does not take agents: the panel needs --agent-listen, and TLS with the certificate agents pin",
+        );
+      const upgraded = await link(c, async () => {});
+      if (upgraded) return upgraded;
+      throw new ApiError(426, "upgrade_required", "this is a WebSocket endpoint for edge agents");
+    },
+  );
   routes.add(
     {
       method: "post",
@@ -67,4 +116,10 @@ export function agentRoutes(
       );
     },
   );
+}
+
+function asBytes(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
 }

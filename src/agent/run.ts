@@ -1,16 +1,20 @@
 import { resolve } from "node:path";
 import type { QuicSession } from "node:quic";
 import { type EngineTarget, parseEngineUrl } from "../engine/url.ts";
-import { AgentIdentity } from "./identity.ts";
+import { AgentIdentity, type Joined } from "./identity.ts";
 import { decodeJoinToken, type JoinToken } from "./join-token.ts";
+import { type LinkSession, type LinkTransport, quicLink } from "./link.ts";
 import { serveCall } from "./local-engine.ts";
 import { AGENT_ALPN, encodeFrame, FrameReader, TRANSPORT_PARAMS } from "./wire.ts";
+import { dialWebSocket, PinMismatch } from "./ws-dial.ts";
 
-export const AGENT_USAGE = `Usage: ghostpanel agent --panel URL [--join TOKEN] [--engine URL] [--data DIR]
-  --panel URL     the panel, e.g. https://panel.example:9443 (its host is dialled over QUIC, UDP)
+export const AGENT_USAGE = `Usage: ghostpanel agent --panel URL [--join TOKEN] [--engine URL] [--data DIR] [--quic-retry SECONDS]
+  --panel URL     the panel, e.g. https://panel.example:9443 (its host is dialled over QUIC, UDP;
+                  when UDP is blocked, a WebSocket to this HTTPS URL carries the same link)
   --join TOKEN    a join token made in the panel (once; afterwards the agent's own key is used)
   --engine URL    the engine here: unix:///var/run/docker.sock (default; env DOCKER_HOST) or tcp://host:2375
   --data DIR      where the agent keeps its key and what it joined (default ./ghostpanel-agent)
+  --quic-retry S  on the WebSocket fallback, how often to try QUIC again (default 60)
 The agent dials out and listens on nothing; the panel never reaches this machine's network.`;
 
 export class AgentConfigError extends Error {}
@@ -23,14 +27,17 @@ interface AgentConfig {
   join: JoinToken | undefined;
   engine: EngineTarget;
   dataDir: string;
+  quicRetryMs: number;
 }
 
-const FLAGS = new Set(["--panel", "--join", "--engine", "--data"]);
+const FLAGS = new Set(["--panel", "--join", "--engine", "--data", "--quic-retry"]);
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
 const PING_MS = 5_000;
 const SILENCE_MS = 4 * PING_MS;
 const OPEN_TIMEOUT_MS = 10_000;
+/** A QUIC handshake is one or two round trips: with none in this long, UDP is taken to be blocked. */
+const QUIC_OPEN_MS = 3_000;
 
 export function parseAgentArgs(argv: string[], env: Record<string, string | undefined>): AgentConfig {
   const flags = new Map<string, string>();
@@ -58,7 +65,16 @@ export function parseAgentArgs(argv: string[], env: Record<string, string | unde
     const engine = parseEngineUrl(flags.get("--engine") ?? env.DOCKER_HOST ?? "unix:///var/run/docker.sock");
     if (engine.protocol === "https")
       throw new AgentConfigError("--engine: a TLS engine is not supported by the agent yet");
-    return { panel, join, engine, dataDir: resolve(flags.get("--data") ?? "ghostpanel-agent") };
+    const retry = Number(flags.get("--quic-retry") ?? 60);
+    if (!Number.isInteger(retry) || retry < 1 || retry > 86_400)
+      throw new AgentConfigError("--quic-retry: a whole number of seconds, 1 to 86400");
+    return {
+      panel,
+      join,
+      engine,
+      dataDir: resolve(flags.get("--data") ?? "ghostpanel-agent"),
+      quicRetryMs: retry * 1000,
+    };
   } catch (err) {
     throw err instanceof AgentConfigError ? err : new AgentConfigError((err as Error).message);
   }
@@ -67,7 +83,9 @@ export function parseAgentArgs(argv: string[], env: Record<string, string | unde
 /**
  * The agent: dials the panel, pins its certificate, proves its key (joining with the token the first
  * time), then answers the engine calls the panel sends until the link drops; then again, with
- * backoff. Resolves only when the panel refuses it for good.
+ * backoff. Over QUIC when it can; when no QUIC handshake comes within QUIC_OPEN_MS (UDP blocked on
+ * the way), over a WebSocket to the panel's HTTPS port, trying QUIC again every `quicRetryMs`.
+ * Resolves only when the panel refuses it for good.
  */
 export async function runAgent(
   config: AgentConfig,
@@ -84,7 +102,8 @@ export async function runAgent(
   for (;;) {
     const started = Date.now();
     try {
-      await link(config, identity, log);
+      const { session, transport, where } = await dial(config, identity, log);
+      await link(session, transport, where, config, identity, log);
     } catch (err) {
       if (err instanceof Final) {
         log(`ghostpanel agent: ${err.message}`);
@@ -98,19 +117,45 @@ export async function runAgent(
   }
 }
 
-async function link(
+interface Dialled {
+  session: LinkSession;
+  transport: LinkTransport;
+  where: string;
+}
+
+/** QUIC first; the WebSocket when QUIC got no answer at all (a refusal or a wrong certificate is no reason to try another way). */
+async function dial(
   config: AgentConfig,
   identity: AgentIdentity,
   log: (line: string) => void,
-): Promise<void> {
-  const joining = identity.joined === undefined;
+): Promise<Dialled> {
   const trust = identity.joined ?? config.join!;
+  try {
+    return await dialQuic(config, trust, QUIC_OPEN_MS);
+  } catch (err) {
+    if (!(err instanceof NoAnswer)) throw pinned(err, identity, trust.fingerprint);
+    if (config.panel.protocol !== "https:")
+      throw new Error(`${err.message}, and ${config.panel.origin} is not HTTPS (no WebSocket fallback)`);
+    log(`${err.message}: trying a WebSocket to ${config.panel.host}.`);
+  }
+  try {
+    const session = await dialWebSocket(config.panel, trust.fingerprint, OPEN_TIMEOUT_MS);
+    return { session, transport: "WebSocket", where: config.panel.host };
+  } catch (err) {
+    throw pinned(err, identity, trust.fingerprint);
+  }
+}
+
+class NoAnswer extends Error {}
+
+async function dialQuic(config: AgentConfig, trust: Joined | JoinToken, openMs: number): Promise<Dialled> {
   // The host is the one the agent was told to reach the panel at; the port, the panel's agent listener's.
   const port = /:(\d+)$/.exec(trust.address)?.[1];
   if (!port) throw new Final(`the panel's agent address "${trust.address}" names no port`);
   const host = config.panel.hostname.replace(/^\[|\]$/g, "");
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   const { connect } = await import("node:quic");
-  const session: QuicSession = await connect(`${host.includes(":") ? `[${host}]` : host}:${port}`, {
+  const session: QuicSession = await connect(where, {
     alpn: AGENT_ALPN,
     servername: host,
     // Not a CA's word: the one certificate whose fingerprint the join token carried.
@@ -120,15 +165,36 @@ async function link(
   } as Parameters<typeof connect>[1]);
   session.closed.catch(() => {});
   try {
-    await timed(session.opened, OPEN_TIMEOUT_MS, "the panel did not answer over QUIC");
+    await timed(session.opened, openMs, "the panel did not answer over QUIC", NoAnswer);
     const presented = session.peerCertificate?.fingerprint256;
-    if (presented !== trust.fingerprint) {
-      const why = `refused the panel: its certificate ${presented ?? "(none)"} is not the pinned ${trust.fingerprint}`;
-      // Before joining nothing is kept, so nothing would change by retrying; a joined agent waits
-      // for its panel's certificate to come back.
-      if (joining) throw new Final(why);
-      throw new Error(why);
-    }
+    if (presented !== trust.fingerprint) throw new PinMismatch(presented);
+  } catch (err) {
+    session.destroy();
+    throw err;
+  }
+  return { session: quicLink(session), transport: "QUIC", where };
+}
+
+/** A wrong certificate before joining is final: nothing is kept, so nothing would change by retrying. */
+function pinned(err: unknown, identity: AgentIdentity, fingerprint: string): Error {
+  if (!(err instanceof PinMismatch)) return err as Error;
+  const why = `refused the panel: its certificate ${err.presented ?? "(none)"} is not the pinned ${fingerprint}`;
+  // a joined agent waits for its panel's certificate to come back
+  return identity.joined ? new Error(why) : new Final(why);
+}
+
+async function link(
+  session: LinkSession,
+  transport: LinkTransport,
+  where: string,
+  config: AgentConfig,
+  identity: AgentIdentity,
+  log: (line: string) => void,
+): Promise<void> {
+  const joining = identity.joined === undefined;
+  const trust = identity.joined ?? config.join!;
+  let retry: ReturnType<typeof setInterval> | undefined;
+  try {
     session.onstream = (stream) => {
       stream.closed.catch(() => {});
       void serveCall(stream, config.engine);
@@ -156,11 +222,30 @@ async function link(
     if (welcome?.t !== "welcome" || typeof welcome.id !== "string")
       throw new Error("no welcome from the panel");
     if (joining) identity.save({ id: welcome.id, fingerprint: trust.fingerprint, address: trust.address });
-    log(`Connected to the panel at ${host}:${port} as "${welcome.id}"${joining ? " (joined)" : ""}.`);
+    log(
+      `Connected to the panel at ${where} over ${transport} as "${welcome.id}"${joining ? " (joined)" : ""}.`,
+    );
     const pinger = setInterval(() => void writer.write(encodeFrame({ t: "ping" })).catch(() => {}), PING_MS);
+    // On the fallback, a QUIC handshake now and then: once UDP passes again, the link moves back.
+    let probing = false;
+    if (transport === "WebSocket")
+      retry = setInterval(() => {
+        if (probing) return;
+        probing = true;
+        dialQuic(config, identity.joined ?? trust, QUIC_OPEN_MS)
+          .then(({ session: quic }) => {
+            quic.destroy();
+            log("QUIC answers again: leaving the WebSocket.");
+            session.destroy();
+          })
+          .catch(() => {})
+          .finally(() => {
+            probing = false;
+          });
+      }, config.quicRetryMs);
     try {
       for (;;) {
-        const frame = await read();
+        const frame = await Promise.race([read(), session.closed.then(() => undefined)]);
         if (!frame) throw new Error("the panel closed the link");
         if (frame.t === "refused") throw new Final(`the panel refused this agent: ${frame.reason}`);
       }
@@ -168,16 +253,17 @@ async function link(
       clearInterval(pinger);
     }
   } finally {
+    clearInterval(retry);
     session.destroy();
   }
 }
 
-function timed<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function timed<T>(p: Promise<T>, ms: number, what: string, as: new (m: string) => Error = Error): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(what)), ms);
+      timer = setTimeout(() => reject(new as(what)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

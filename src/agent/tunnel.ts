@@ -1,4 +1,4 @@
-import type { QuicSession } from "node:quic";
+import type { LinkSession } from "./link.ts";
 import { type AnswerHead, chunksOf, encodeFrame, FrameReader, type RequestHead } from "./wire.ts";
 
 // Answers that by HTTP's rules have no body: a Response refuses one.
@@ -9,7 +9,7 @@ const NO_BODY = new Set([101, 204, 205, 304]);
  * request head and body, the agent sends back the answer head, then the body as it arrives. The
  * signal (a timeout, a viewer gone) resets the stream, which ends the call on the agent too.
  */
-export async function tunnelFetch(session: QuicSession, url: string, init: RequestInit): Promise<Response> {
+export async function tunnelFetch(session: LinkSession, url: string, init: RequestInit): Promise<Response> {
   const { signal } = init;
   signal?.throwIfAborted();
   const { pathname, search } = new URL(url);

@@ -46,7 +46,13 @@ export async function startTestPanel(
     },
   );
   const panel = await startPanel(config, "test", () => {});
-  const url = `http://127.0.0.1:${panel.port}`;
+  // With --tls auto its own self-signed certificate: trusted here by being the one it made.
+  const url = `${panel.tls ? "https" : "http"}://127.0.0.1:${panel.port}`;
+  const fetch = (input: string, init: RequestInit = {}) =>
+    globalThis.fetch(
+      input,
+      panel.tls ? ({ ...init, tls: { rejectUnauthorized: false } } as RequestInit) : init,
+    );
   const t: TestPanel = {
     url,
     dataDir,

@@ -413,6 +413,8 @@ const SAMPLES: Sample[] = [
   { route: "GET /api/v1/overview", path: "/api/v1/overview", allow: LOGGED_IN },
   // a body without a name: 400 to those let through, before any token is made
   { route: "POST /api/v1/agents/join-tokens", path: "/api/v1/agents/join-tokens", body: {}, allow: ADMIN },
+  // an agent proves its key inside the link, not as a caller: 409 here (no --agent-listen) to anyone
+  { route: "GET /api/v1/agents/link", path: "/api/v1/agents/link", allow: ANYONE },
   // an empty update names nothing to change: 400 to the container's owners, before the engine is asked
   {
     route: "POST /api/v1/envs/{env}/containers/{id}/update",

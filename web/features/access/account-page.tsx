@@ -1,9 +1,10 @@
-import { useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { EnvironmentView } from "../../../src/protocol/views.ts";
 import { api } from "../../lib/api.ts";
 import { dateTime, useChange, useFetched } from "../../lib/fetched.ts";
 import type { ApiToken, Me } from "../../lib/types.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
+import { OnceValue } from "../../ui/once-value.tsx";
 import { TableHead } from "../../ui/table-head.tsx";
 import { TextField } from "../../ui/text-field.tsx";
 
@@ -241,46 +242,9 @@ function NewToken({ onCreated }: { onCreated: () => void }) {
 }
 
 function NewTokenValue({ token, onDone }: { token: string; onDone: () => void }) {
-  const input = useRef<HTMLInputElement>(null);
-  const [copy, setCopy] = useState<string | null>(null);
   return (
-    <div class="once" data-testid="new-token">
-      <p>
-        <strong>Copy the new token now: you will not see it again.</strong>
-      </p>
-      <div class="form-row">
-        <input
-          ref={input}
-          class="mono"
-          readOnly
-          aria-label="New token"
-          value={token}
-          onFocus={(e) => e.currentTarget.select()}
-        />
-        <button
-          type="button"
-          onClick={async () => {
-            try {
-              // Undefined outside secure pages (HTTPS or localhost): the catch selects the text instead.
-              await navigator.clipboard.writeText(token);
-              setCopy("Copied.");
-            } catch {
-              input.current?.select();
-              setCopy("Could not copy: the token is selected, press Ctrl+C.");
-            }
-          }}
-        >
-          Copy
-        </button>
-        <button type="button" class="quiet" onClick={onDone}>
-          Done
-        </button>
-      </div>
-      {copy && (
-        <p class="muted" role="status">
-          {copy}
-        </p>
-      )}
-    </div>
+    <OnceValue label="New token" value={token} testId="new-token" onDone={onDone}>
+      Copy the new token now: you will not see it again.
+    </OnceValue>
   );
 }

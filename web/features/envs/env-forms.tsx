@@ -157,7 +157,7 @@ export function EditEnvironment({ env, onDone }: { env: EnvironmentView; onDone:
 type Bound = { value: string; onValue: (value: string) => void };
 
 /** The environment's name, with the rule the API checks (`POST`/`PATCH /api/v1/envs`). */
-function NameField(bound: Bound) {
+export function NameField(bound: Bound) {
   return (
     <TextField
       label="Name"

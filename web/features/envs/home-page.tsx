@@ -10,6 +10,7 @@ import { useChange } from "../../lib/fetched.ts";
 import { cpuText, formatBytes } from "../../lib/units.ts";
 import { ConfirmDialog } from "../../ui/confirm-dialog.tsx";
 import { AddEnvironment, EditEnvironment } from "./env-forms.tsx";
+import { JoinAgent } from "./join-agent.tsx";
 
 /** How often the counts and figures are asked again (the list itself is live, on `envs`). */
 const SUMMARY_EVERY_MS = 5_000;
@@ -83,10 +84,15 @@ export function HomePage() {
         )}
       </ul>
       {admin && <AddEnvironment />}
+      {admin && <JoinAgent />}
       {removing && (
         <ConfirmDialog
-          title={`Remove the environment ${removing.name}?`}
-          confirmLabel={`Remove ${removing.name}`}
+          title={
+            removing.kind === "agent"
+              ? `Remove the edge agent ${removing.name} and revoke its key?`
+              : `Remove the environment ${removing.name}?`
+          }
+          confirmLabel={removing.kind === "agent" ? `Revoke ${removing.name}` : `Remove ${removing.name}`}
           danger
           onCancel={() => setRemoving(null)}
           onConfirm={async () => {
@@ -99,6 +105,12 @@ export function HomePage() {
             The panel stops managing it, and what teams were given of it goes too. The engine and its
             containers are untouched.
           </p>
+          {removing.kind === "agent" && (
+            <p>
+              The agent is disconnected and its key refused from now on: it cannot come back by reconnecting.
+              To add that box again, make a new join token.
+            </p>
+          )}
         </ConfirmDialog>
       )}
     </main>
@@ -124,6 +136,11 @@ function EnvCard({ env, summary, now, admin, busy, onEdit, onRemove }: CardProps
           <span class={`dot dot-${env.status}`} aria-hidden="true" />
           <strong data-testid="env-name">{env.name}</strong>
         </a>
+        {env.kind === "agent" && (
+          <span class="env-kind" data-testid="env-kind">
+            edge agent
+          </span>
+        )}
         <span class="muted" data-testid="env-status">
           {env.status}
           {env.status !== "up" && ` · last seen ${ago(env.last_seen, now)}`}
