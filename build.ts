@@ -237,8 +237,12 @@ const deferRequires: Bun.BunPlugin = {
 async function compile(t: Target): Promise<void> {
   const started = performance.now();
   const result = await Bun.build({
-    // The stats reader's thread is started by path (src/stats/worker-source.ts): it must be an entry.
-    entrypoints: [ENTRY, join(ROOT, "src", "stats", "cgroup-worker.ts")],
+    // Threads are started by path (src/stats/worker-source.ts, src/volumes/gzip-thread.ts): each must be an entry.
+    entrypoints: [
+      ENTRY,
+      join(ROOT, "src", "stats", "cgroup-worker.ts"),
+      join(ROOT, "src", "volumes", "gzip-worker.ts"),
+    ],
     compile: {
       ...(t.target ? { target: t.target } : {}),
       outfile: t.outfile,
