@@ -241,7 +241,8 @@ const deferRequires: Bun.BunPlugin = {
 async function compile(t: Target): Promise<void> {
   const started = performance.now();
   const result = await Bun.build({
-    entrypoints: [ENTRY],
+    // The backup's gzip thread is started by path (src/volumes/gzip-thread.ts): it must be an entry.
+    entrypoints: [ENTRY, join(ROOT, "src", "volumes", "gzip-worker.ts")],
     compile: {
       ...(t.target ? { target: t.target } : {}),
       outfile: t.outfile,

@@ -925,6 +925,27 @@ function summariseVolumes(volumes: Outcome<VolumeBackupResult>, rows: Row[], bud
     baseline: `${v.docker_cp_gzip.mib_per_s.toFixed(1)} MiB/s (docker cp | gzip -6)`,
     ratio: `${v.ratios.throughput_vs_docker_cp_gzip.toFixed(2)}x`,
   });
+  rows.push({
+    benchmark: "volume backup",
+    metric: "/healthz p99 during the backup",
+    panel: `${v.panel.healthz_during_p99_ms.toFixed(1)} ms (max ${v.panel.healthz_during_max_ms.toFixed(0)})`,
+    baseline: `${v.panel.healthz_idle_p99_ms.toFixed(1)} ms (just before)`,
+    ratio: `${v.ratios.healthz_p99_during_over_idle.toFixed(2)}x`,
+  });
+  rows.push({
+    benchmark: "volume restore",
+    metric: `RSS growth, the .tar.gz into a new volume${v.restore.verified ? " (verified)" : " (NOT verified)"}`,
+    panel: `+${v.restore.rss_growth_mib.toFixed(1)} MiB (peak ${v.restore.rss_peak_during_mib.toFixed(1)})`,
+    baseline: `${v.restore.rss_before_mib.toFixed(1)} MiB (before)`,
+    ratio: `${(v.restore.rss_peak_during_mib / v.restore.rss_before_mib).toFixed(2)}x`,
+  });
+  rows.push({
+    benchmark: "volume restore",
+    metric: "throughput (volume MiB/s)",
+    panel: `${v.restore.mib_per_s.toFixed(1)} MiB/s`,
+    baseline: `${v.gunzip_docker_cp.mib_per_s.toFixed(1)} MiB/s (gzip -dc | docker cp -)`,
+    ratio: `${v.ratios.restore_vs_gunzip_docker_cp.toFixed(2)}x`,
+  });
 }
 
 function summariseListUi(outcome: Outcome<ListUiResult>, rows: Row[], budgets: Budget[]): void {

@@ -8,8 +8,16 @@ import {
   negotiateApiVersion,
   type VersionAnswer,
 } from "./capabilities.ts";
-import type { Engine, EngineFacts, ExecSession, ExecSpec, OpenAnswer, OpenOptions } from "./engine.ts";
-import { EngineError, toEngineError } from "./errors.ts";
+import type {
+  DirectRequest,
+  Engine,
+  EngineFacts,
+  ExecSession,
+  ExecSpec,
+  OpenAnswer,
+  OpenOptions,
+} from "./engine.ts";
+import { answerError, EngineError, toEngineError } from "./errors.ts";
 import { containerRef } from "./paths.ts";
 import type { EngineTarget } from "./url.ts";
 
@@ -240,26 +248,41 @@ export class DockerHttpEngine implements Engine {
     }
   }
 
+  direct(path: string): DirectRequest | undefined {
+    return this.transport === fetch ? { url: this.url(path), ...this.reach() } : undefined;
+  }
+
+  /** fetch's options that reach the engine: its socket, or the TLS material for it. */
+  private reach(): Omit<DirectRequest, "url"> {
+    const t = this.target;
+    return {
+      ...(t.socketPath ? { unix: t.socketPath } : {}),
+      ...(t.protocol === "https" ? { tls: { ca: t.ca, cert: t.cert, key: t.key } } : {}),
+    };
+  }
+
+  private url(path: string): string {
+    const t = this.target;
+    return t.socketPath
+      ? `http://localhost${this.prefix}${path}`
+      : `${t.protocol}://${t.host?.includes(":") ? `[${t.host}]` : t.host}:${t.port}${this.prefix}${path}`;
+  }
+
   private async request(
     path: string,
     signal?: AbortSignal,
     idleTimeout = true,
     init: RequestInit = {},
   ): Promise<Response> {
-    const t = this.target;
-    const url = t.socketPath
-      ? `http://localhost${this.prefix}${path}`
-      : `${t.protocol}://${t.host?.includes(":") ? `[${t.host}]` : t.host}:${t.port}${this.prefix}${path}`;
     let res: Response;
     try {
-      res = await this.transport(url, {
+      res = await this.transport(this.url(path), {
         ...init,
         signal,
         // Never followed: see stopFollowingRedirects.
         redirect: "manual",
         timeout: idleTimeout,
-        ...(t.socketPath ? { unix: t.socketPath } : {}),
-        ...(t.protocol === "https" ? { tls: { ca: t.ca, cert: t.cert, key: t.key } } : {}),
+        ...this.reach(),
       } as RequestInit);
     } catch (err) {
       throw new EngineError(0, `engine unreachable: ${(err as Error).message}`);
@@ -268,16 +291,7 @@ export class DockerHttpEngine implements Engine {
       await res.body?.cancel().catch(() => {});
       throw new EngineError(res.status, `engine redirected (${res.status}) ${path}; not followed`);
     }
-    if (!res.ok) {
-      const text = (await res.text().catch(() => "")).trim();
-      let message = text || res.statusText;
-      try {
-        message = (JSON.parse(text) as { message?: string }).message ?? message;
-      } catch {
-        // not JSON: Bolt's compat server and proxies answer in plain text
-      }
-      throw new EngineError(res.status, message);
-    }
+    if (!res.ok) throw answerError(res.status, await res.text().catch(() => ""), res.statusText);
     return res;
   }
 

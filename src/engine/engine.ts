@@ -35,6 +35,13 @@ export interface OpenAnswer {
   body: ReadableStream<Uint8Array> | null;
 }
 
+/** A GET another thread can make on its own with fetch: the URL and fetch's socket and TLS options. */
+export interface DirectRequest {
+  url: string;
+  unix?: string;
+  tls?: { ca?: string; cert?: string; key?: string };
+}
+
 /**
  * An engine as the rest of the panel sees it: the Docker Engine API's paths and JSON, whatever
  * carries them. The Docker-over-HTTP client (docker-http.ts) is the first implementation; an agent
@@ -72,4 +79,9 @@ export interface Engine {
    * session detaches; it stops nothing. Engines without it leave it out.
    */
   attach?(container: string): Promise<ExecSession>;
+  /**
+   * How another thread reaches `path` itself (src/volumes/gzip-thread.ts): undefined when the
+   * engine is reached only through this object (an agent's tunnel). Engines without it leave it out.
+   */
+  direct?(path: string): DirectRequest | undefined;
 }

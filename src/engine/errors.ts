@@ -15,6 +15,17 @@ export class EngineError extends Error {
   }
 }
 
+/** An engine's error answer over HTTP: its own message when it sent one (JSON or plain text). */
+export function answerError(status: number, text: string, statusText = ""): EngineError {
+  let message = text.trim() || statusText;
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? message;
+  } catch {
+    // not JSON: Bolt's compat server and proxies answer in plain text
+  }
+  return new EngineError(status, message);
+}
+
 interface ModemError {
   statusCode?: number;
   json?: { message?: string } | Buffer | string | null;

@@ -435,7 +435,7 @@ export function volumeRoutes(
       const view = await ownedVolume(env, policy, caller, params.name, "volumes:files");
       mountable(caller, view);
       const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-      return new Response(await backup(env.engine, params.name), {
+      return new Response(await backup(env.engine, params.name, c.req.raw.signal), {
         headers: {
           "content-type": "application/gzip",
           "content-disposition": downloadName(`${params.name}-${stamp}.tar.gz`),
