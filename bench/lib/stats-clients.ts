@@ -2,9 +2,10 @@
  * WebSocket clients of the `stats:<env>` topic, in a process of their own (`bun stats-clients.ts
  * CONFIG`), so a thousand of them can be spread over several processes and their CPU measured apart
  * from the panel's. Each client records, for every message, when it arrived (the run's shared
- * clock, see clock()), its size, its kind and its sequence number; the ones told to also apply the
- * frames to the shared decoder (web/lib/stats-frames.ts, StatsTable) record how many containers the
- * table holds after each frame and count the deltas it refused.
+ * clock, see clock()), its size, its kind, its sequence number and its sample time (the frame's
+ * `t`: when the panel read the tick's first file); the ones told to also apply the frames to the
+ * shared decoder (src/protocol/stats-frames.ts, StatsTable) record how many containers the table
+ * holds after each frame and count the deltas it refused.
  *
  * Commands on stdin: `stop` closes every client, writes the records to `out` and answers `done`.
  */
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { decodeFrame } from "../../src/protocol/frames.ts";
 import { StatsTable } from "../../src/protocol/stats-frames.ts";
 import { mapLimit } from "./engine.ts";
+import { pin } from "./process.ts";
 import { clock, emit, WorkerProcess, workerMain } from "./worker.ts";
 
 export interface ClientsConfig {
@@ -34,7 +36,10 @@ export interface ClientsConfig {
 /** Kinds in the records. */
 export const KIND = { key: 0, delta: 1, other: 2 } as const;
 
-/** One record per message, column-wise: client index, kind, sequence number, bytes, arrival, rows. */
+/**
+ * One record per message, column-wise: client index, kind, sequence number, bytes, arrival, the
+ * frame's sample time (-1 for other messages), rows.
+ */
 export interface ClientRecords {
   clients: number;
   c: number[];
@@ -42,13 +47,14 @@ export interface ClientRecords {
   s: number[];
   b: number[];
   t: number[];
+  st: number[];
   /** Containers in the client's table after the frame; -1 for clients that do not validate. */
   r: number[];
   /** The `src` of the last keyframe. */
   source: string;
   /** Deltas the decoder refused (a gap in the sequence): each means the client's table went stale. */
   refused: number;
-  /** Messages that were not msgpack frames, or error frames. */
+  /** Messages that were not msgpack frames, or error frames (other topics' frames are kind `other`). */
   bad: number;
   /** Close codes seen after every client was ready, and how often. */
   closes: Record<string, number>;
@@ -58,29 +64,33 @@ export interface ClientRecords {
 const TLS_LOOPBACK = { rejectUnauthorized: false };
 
 /**
- * The kind (`k`) and sequence number (`d.s`) of a stats frame, read by walking the msgpack until
- * both are found, without building the rest: decoding a keyframe of 100 containers in full takes
- * about 0.3 ms, which for 250 clients in one process would measure the clients, not the panel.
- * Undefined for anything it cannot read that way (the caller then decodes in full).
+ * The kind (`k`), sequence number (`d.s`) and sample time (`d.t`) of a stats frame, read by walking
+ * the msgpack until all three are found, without building the rest: decoding a keyframe of 100
+ * containers in full takes about 0.3 ms, which for 250 clients in one process would measure the
+ * clients, not the panel. Undefined for anything it cannot read that way (the caller then decodes
+ * in full).
  */
-export function peekFrame(b: Uint8Array): { k: string; s: number } | undefined {
+export function peekFrame(b: Uint8Array): { k: string; s: number; t: number } | undefined {
   const r = new MsgpackWalker(b);
   try {
     let k: string | undefined;
     let s: number | undefined;
+    let t: number | undefined;
     const top = r.mapSize();
-    for (let i = 0; i < top && (k === undefined || s === undefined); i++) {
+    for (let i = 0; i < top && (k === undefined || s === undefined || t === undefined); i++) {
       const key = r.str();
       if (key === "k") k = r.str();
       else if (key === "d") {
         const inner = r.mapSize();
-        for (let j = 0; j < inner && s === undefined; j++) {
-          if (r.str() === "s") s = r.uint();
+        for (let j = 0; j < inner && (s === undefined || t === undefined); j++) {
+          const field = r.str();
+          if (field === "s") s = r.uint();
+          else if (field === "t") t = r.num();
           else if (!r.skip()) return undefined;
         }
       } else if (key === undefined || !r.skip()) return undefined;
     }
-    return k !== undefined && s !== undefined && r.p <= b.length ? { k, s } : undefined;
+    return k !== undefined && s !== undefined && t !== undefined && r.p <= b.length ? { k, s, t } : undefined;
   } catch {
     return undefined;
   }
@@ -145,6 +155,14 @@ class MsgpackWalker {
     return undefined;
   }
 
+  /** Any number: a time in ms since the epoch is a uint64 or a float64. */
+  num(): number | undefined {
+    const x = this.b[this.p]!;
+    if (x !== 0xcf && x !== 0xcb) return this.uint();
+    this.p += 9;
+    return x === 0xcf ? Number(this.view.getBigUint64(this.p - 8)) : this.view.getFloat64(this.p - 8);
+  }
+
   /** Steps over one value of any type. */
   skip(): boolean {
     const x = this.take(1);
@@ -186,6 +204,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
     s: [],
     b: [],
     t: [],
+    st: [],
     r: [],
     source: "",
     refused: 0,
@@ -219,6 +238,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
           const data = ev.data as ArrayBuffer;
           let kind: number = KIND.other;
           let s = -1;
+          let st = -1;
           let rows = -1;
           try {
             const bytes = new Uint8Array(data);
@@ -227,12 +247,13 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
             if (f.k === "key" || f.k === "delta") {
               kind = f.k === "key" ? KIND.key : KIND.delta;
               s = (f.d as { s: number }).s;
+              st = (f.d as { t: number }).t;
               if (table) {
                 if (!table.apply(f.k, f.d)) rec.refused++;
                 rows = table.rows.size;
                 if (f.k === "key") rec.source = table.source;
               }
-            } else rec.bad++;
+            } else if (f.k === "error") rec.bad++;
           } catch {
             rec.bad++;
           }
@@ -241,6 +262,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
           rec.s.push(s);
           rec.b.push(data.byteLength);
           rec.t.push(t);
+          rec.st.push(st);
           rec.r.push(rows);
           if (!keyed && kind === KIND.key) {
             keyed = true;
@@ -299,6 +321,8 @@ export async function startClients(
     dir: string;
     name: string;
     maxMs: number;
+    /** The CPU the process is pinned to (taskset), away from the panel's. */
+    cpu?: number;
   },
 ): Promise<ClientGroup> {
   const out = join(o.dir, `${o.name}.json`);
@@ -314,6 +338,8 @@ export async function startClients(
   };
   const worker = new WorkerProcess(import.meta.path, config, join(o.dir, `${o.name}.log`), o.name);
   try {
+    if (o.cpu !== undefined && !pin(worker.child.pid, o.cpu))
+      throw new Error(`taskset: could not pin ${o.name}`);
     const ready = await worker.next("ready", config.connectTimeoutMs + 10_000);
     return {
       worker,
