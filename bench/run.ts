@@ -380,7 +380,7 @@ async function main(): Promise<number> {
     target.kind === "source" ? "  (measured: the panel run FROM SOURCE; dist/ghostpanel is missing)\n" : "";
   const only = ONLY.size < GROUPS.length ? ` (only ${[...ONLY].join(", ")})` : "";
   process.stdout.write(
-    `\nGhostPanel benchmarks${only} — ${target.path} ${version}, ${cpu.length} CPUs, ${CONTAINERS} containers on the engine\n${note}\n`,
+    `\nGhostPanel benchmarks${only} — ${target.path} ${version}, ${cpu.length} CPUs${older ? `, ${CONTAINERS} containers on the engine` : ""}, load average ${doc.machine.loadavg.start.join(" ")} → ${doc.machine.loadavg.end.join(" ")}\n${note}\n`,
   );
   process.stdout.write(`${table(rows)}\n\n`);
   if (seedInfo.panel_auto_tls_error) {
