@@ -1,46 +1,44 @@
 /**
- * bench/stats (issue #3): live stats on `stats:local`, with 100 running containers (10 of them
- * burning a little CPU, the rest idle).
+ * bench/stats (issues #3, #14): live stats as users live with them. Group `stats` of bench/run.ts,
+ * or on its own: `bun bench/stats.ts [--quick] [--sizes 100,1000] [--ticks N]`.
  *
- *   (a) bytes per container-sample on the WebSocket, steady state and keyframe, vs the JSON lines of
- *       the engine's own GET /containers/{id}/stats?stream=1 for the same containers
- *   (b) latency from sample to client, p50/p99, with 1, 100 and 1,000 clients, vs 1 client
- *   (c) CPU seconds per 1,000 container-samples of panel + dockerd + containerd + shims, cgroup
- *       source vs Docker-stats source (the panel reaching the engine over loopback TCP)
- *   (d) panel RSS with 100 clients subscribed, vs the same panel idle with none and the minimal server
+ * Everything runs on a private dockerd (tests/helpers/second-engine.ts: its own network namespace
+ * and data root), so the container counts are exact and nothing else runs there. A stated share of
+ * the containers is busy (BUSY_SHARE, BUSY_CMD): CPU, memory and network all move every second,
+ * the traffic only between the bench's own containers. One panel (the worker reader, its default
+ * 1 s interval, `--tls off`) is pinned to CPU 0; the WebSocket clients, in processes of their own
+ * (bench/lib/stats-clients.ts), to CPU 1. For each size (100, then 1,000 on the same panel):
  *
- * Each part has its own panel (`--tls off`, except (d), which runs from the seeded data dir with
- * `--tls auto` like the idle RSS benchmark) and returns its figures; bench/run.ts prints them.
+ *   latency and bytes: 1 client, then 100, each subscribed to `stats:local,host:local` for `ticks`
+ *     ticks. sample→client = arrival − the frame's `t` (when the panel read the tick's first file),
+ *     every frame but each client's keyframe on subscribe; bytes per container-sample = every byte
+ *     a client got on both topics (keyframe on subscribe, keyframes after a drop, host frames,
+ *     WebSocket headers) / (ticks it was subscribed × containers). Baselines: the 1-client phase
+ *     (latency) and the engine's own stats stream, JSON lines for the same containers (bytes).
+ *   RSS: the panel's with the 100 clients connected, against the same panel before any client.
+ *
+ * And once, at the first size, before that panel starts: CPU per 1,000 container-samples of the
+ * panel plus the private engine (dockerd, containerd, shims), cgroup source against the
+ * Docker-stats source (a panel reaching the same engine over loopback TCP), less the idle engine's.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { baselineRss, type Seed } from "./idle-rss.ts";
-import {
-  BURN_CMD,
-  IMAGE,
-  LABEL,
-  listByLabel,
-  mapLimit,
-  removeAll,
-  SOCKET,
-  startContainers,
-} from "./lib/engine.ts";
-import { type Panel, panelAt, serveCommand, startPanel, waitForContainers } from "./lib/panel.ts";
+import type { SecondEngine } from "../tests/helpers/second-engine.ts";
+import { IMAGE, mapLimit } from "./lib/engine.ts";
+import { type Panel, startPanel } from "./lib/panel.ts";
 import {
   type CpuSnapshot,
   cpuSince,
   cpuSnapshot,
-  firstAnswer,
   memoryOf,
   panelTarget,
   processesBy,
-  start,
   type Target,
 } from "./lib/process.ts";
-import { type ClientGroup, type ClientRecords, KIND, startClients } from "./lib/stats-clients.ts";
+import { type Budget, budget, type Row, table } from "./lib/report.ts";
+import { type ClientRecords, KIND, startClients } from "./lib/stats-clients.ts";
 import { startTcpProxy } from "./lib/tcp-proxy.ts";
-import { type Burst, startTickWatch, type TickWatch, type TickWatcher } from "./lib/tick-watch.ts";
 import {
   defer,
   freePort,
@@ -51,149 +49,122 @@ import {
   round,
   runCleanups,
   sleep,
-  tempDir,
   waitFor,
 } from "./lib/util.ts";
-import { chunks, clock } from "./lib/worker.ts";
+import { chunks } from "./lib/worker.ts";
 
 export interface StatsSettings {
-  /** Running bench containers, and how many of them burn CPU (BURN_CMD). */
-  containers: number;
-  burners: number;
+  /** Running containers on the private engine, exactly; measured one size after the other. */
+  sizes: number[];
   /** The panel's stats interval (its default). */
   intervalMs: number;
-  /** (a) ticks counted after the subscribe keyframe, and seconds of each engine stats stream read. */
-  bytesTicks: number;
-  dockerStreamSeconds: number;
-  /** (b) client counts, ticks measured for each, clients per client process. */
+  /** Ticks each client phase lasts: each client gets as many frames, so p99 is not one tick. */
+  ticks: number;
   clientCounts: number[];
-  latencyTicks: number;
-  clientsPerProcess: number;
-  /** (c) each CPU window. */
+  /** Seconds the engine's own stats streams are read, for the bytes baseline. */
+  dockerStreamSeconds: number;
+  /** Each CPU window (cgroup vs docker source). */
   cpuWindowSeconds: number;
-  /** (d) steady time with the clients connected, and the idle time before. */
-  rssSteadySeconds: number;
-  idleMs: number;
 }
+
+/** Issue #14 (bytes, latency) and #3 (CPU, RSS). */
+export const STATS_BUDGETS = {
+  bytesPerSample: 6,
+  /** sample→client p99 with 100 clients, by containers on the engine */
+  p99Ms: { 100: 20, 1000: 50 } as Record<number, number>,
+  p99Clients: 100,
+  cpuRatio: 0.1,
+  rssMiB: 80,
+};
 
 /** Every helper process exits by itself after this, whatever happens to the bench. */
-const WORKER_MAX_MS = 10 * 60_000;
+const WORKER_MAX_MS = 45 * 60_000;
+
+// ---- the private engine and its mix ----
 
 /**
- * Makes the running bench containers `s.containers`, `s.burners` of them burners: the idle ones the
- * run started (`sleepers`) make up the rest, and any beyond are removed.
+ * 3 containers in 10 are busy: each sits on one bridge network of the private engine, pings its
+ * partner (busy container k pings k xor 1: 1,200-byte packets, one a second each way), and every
+ * second rewrites a tmpfs file of 0.25–2 MiB with `head` (memory and CPU move). The rest sleep,
+ * with no network.
  */
-export async function prepareMix(sleepers: string[], s: StatsSettings): Promise<string[]> {
-  const keep = s.containers - s.burners;
-  if (sleepers.length < keep) {
-    sleepers = [...sleepers, ...(await startContainers(keep - sleepers.length, { tag: "idle-" }))];
-  }
-  if (sleepers.length > keep) {
-    await removeAll(sleepers.slice(keep));
-    sleepers = sleepers.slice(0, keep);
-  }
-  const burners = await startContainers(s.burners, { cmd: BURN_CMD, tag: "burn-" });
-  const ids = [...sleepers, ...burners];
-  const running = (await listByLabel(LABEL)).filter((c) => c.State === "running").length;
-  if (running !== s.containers) throw new Error(`${running} bench containers running, not ${s.containers}`);
-  return ids;
+export const BUSY_SHARE = 0.3;
+const NET = "gpbench-stats";
+const SUBNET = "10.231.0.0/16";
+const BUSY_CMD = (peer: string) => [
+  "sh",
+  "-c",
+  `ping -q -i 1 -s 1200 ${peer} >/dev/null 2>&1 & i=0; while :; do i=$(( (i + 1) % 8 )); head -c $(( (i + 1) * 262144 )) /dev/zero > /dev/shm/m; sleep 1; done`,
+];
+const busyIp = (k: number) => `10.231.${1 + Math.floor(k / 250)}.${1 + (k % 250)}`;
+
+/** Container i's place among the busy ones (i % 10 in {0, 3, 6}), or undefined for a sleeper. */
+function busyIndex(i: number): number | undefined {
+  const r = i % 10;
+  return r === 0 || r === 3 || r === 6 ? Math.floor(i / 10) * 3 + r / 3 : undefined;
 }
 
-// ---- shared ----
-
-/** A panel on the bench's engine (or `engineUrl`) that shows every bench container and has figures for them. */
-async function statsPanel(target: Target, dir: string, s: StatsSettings, engineUrl?: string): Promise<Panel> {
-  const panel = await startPanel({ target, dataDir: join(dir, "data"), tls: "off", workDir: dir, engineUrl });
-  try {
-    await waitForContainers(panel, LABEL, s.containers, 60_000);
-    await waitForFigures(panel, s.containers, 60_000);
-    return panel;
-  } catch (err) {
-    await panel.child.stop();
-    throw err;
-  }
+async function sockApi(sock: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`http://engine${path}`, {
+    method,
+    unix: sock,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    // Generous: on a loaded machine a container start was seen taking over a minute.
+    signal: AbortSignal.timeout(300_000),
+  } as RequestInit);
+  const text = await res.text();
+  if (!res.ok && res.status !== 304)
+    throw new Error(`engine ${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+  return text ? JSON.parse(text) : undefined;
 }
 
-/**
- * GET …/stats answers once every running container has two samples (or after 5 s): asked until it
- * has figures for at least `count` containers. Gives the source the panel uses.
- */
-async function waitForFigures(panel: Panel, count: number, timeoutMs: number): Promise<string> {
-  const deadline = performance.now() + timeoutMs;
-  let seen = 0;
-  while (performance.now() < deadline && !isStopping()) {
-    const res = await fetch(`${panel.url}/api/v1/envs/local/stats`, {
-      headers: { authorization: `Bearer ${panel.token}` },
-      tls: { rejectUnauthorized: false },
-      signal: AbortSignal.timeout(15_000),
-    });
-    const body = (await res.json()) as { cpu_percent: number }[];
-    if (!res.ok) throw new Error(`GET /api/v1/envs/local/stats: ${res.status} ${JSON.stringify(body)}`);
-    seen = body.length;
-    if (seen >= count) return res.headers.get("x-stats-source") ?? "?";
-    await sleep(500);
-  }
-  throw new Error(`the panel had figures for ${seen} of ${count} containers after ${timeoutMs} ms`);
+/** How long making one size's containers may take: on a loaded machine a start can take a minute. */
+const CREATE_BOUND_MS = 20 * 60_000;
+
+/** Starts containers `from`..`to`-1 of the mix and checks that exactly `to` run. */
+async function startMix(sock: string, from: number, to: number): Promise<string[]> {
+  const indexes = Array.from({ length: to - from }, (_, i) => from + i);
+  const deadline = performance.now() + CREATE_BOUND_MS;
+  let done = 0;
+  await mapLimit(indexes, 6, async (i) => {
+    if (isStopping()) throw new Error("the run is ending");
+    if (performance.now() > deadline)
+      throw new Error(`${done} of ${to - from} containers started in ${CREATE_BOUND_MS / 60_000} minutes`);
+    const k = busyIndex(i);
+    const body =
+      k === undefined
+        ? { Image: IMAGE, Cmd: ["sleep", "3600"], HostConfig: { NetworkMode: "none" } }
+        : {
+            Image: IMAGE,
+            Cmd: BUSY_CMD(busyIp(k ^ 1)),
+            HostConfig: { NetworkMode: NET, ShmSize: 8 * 1024 * 1024 },
+            NetworkingConfig: { EndpointsConfig: { [NET]: { IPAMConfig: { IPv4Address: busyIp(k) } } } },
+          };
+    const made = (await sockApi(sock, "POST", `/containers/create?name=gps-${i}`, body)) as { Id: string };
+    await sockApi(sock, "POST", `/containers/${made.Id}/start`);
+    if (++done % 100 === 0) log(`stats: ${from + done} of ${to} containers running`);
+  });
+  const running = (await sockApi(sock, "GET", "/containers/json")) as { Id: string }[];
+  if (running.length !== to)
+    throw new Error(`${running.length} containers run on the private engine, not ${to}`);
+  return running.map((c) => c.Id);
 }
 
-function wsUrl(panel: Panel): string {
-  return `${panel.url.replace(/^http/, "ws")}/api/v1/stream?topics=stats:local`;
-}
-
-/** Bytes of a server-to-client WebSocket frame header for a payload of `n` bytes (unmasked). */
-function wsHeader(n: number): number {
-  return n < 126 ? 2 : n < 65_536 ? 4 : 10;
-}
-
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-// ---- (a) bytes per container-sample ----
-
-export interface BytesResult {
-  ticks: number;
-  ticks_missed: number;
-  /** containers in the client's table, mean over the ticks (other running containers on the engine count too) */
-  containers_in_frames: number;
-  source: string;
-  delta_frames: number;
-  /** every SUB_KEYFRAME ticks the panel sends everyone a keyframe: counted apart */
-  periodic_keyframes: number;
-  delta_bytes: number;
-  periodic_keyframe_bytes: number;
-  /** delta bytes / container-samples of the delta ticks: the steady state */
-  delta_bytes_per_sample: number;
-  /** every byte of the minute (deltas and periodic keyframes) / every container-sample */
-  all_bytes_per_sample: number;
-  /** the same with each message's WebSocket header (2–10 bytes; no compression is negotiated) */
-  all_wire_bytes_per_sample: number;
-  keyframe_bytes: number;
-  keyframe_containers: number;
-  keyframe_bytes_per_container: number;
-  refused_deltas: number;
-  docker: {
-    containers: number;
-    seconds: number;
-    lines: number;
-    /** mean bytes of one JSON line (one container-sample), the first line of each stream left out */
-    bytes_per_sample: number;
-  };
-  /** Docker's bytes per sample / the panel's: how many times fewer bytes the panel sends. */
-  ratios: { delta: number; all: number; keyframe: number };
-}
+// ---- the engine's own stats stream: the bytes baseline ----
 
 /** Mean length of the engine's stats lines (one per container-sample), reading every stream at once. */
-async function dockerStatsLineBytes(ids: string[], seconds: number) {
+async function dockerStatsLineBytes(sock: string, ids: string[], seconds: number) {
   const lengths: number[] = [];
-  let firstLines = 0;
   await mapLimit(ids, ids.length, async (id) => {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), seconds * 1000);
     const mine: number[] = [];
     try {
-      const res = await fetch(`http://localhost/containers/${id}/stats?stream=1`, {
-        unix: SOCKET,
+      const res = await fetch(`http://engine/containers/${id}/stats?stream=1`, {
+        unix: sock,
         signal: abort.signal,
-      });
+      } as RequestInit);
       if (!res.ok || !res.body) throw new Error(`GET /containers/${id}/stats: ${res.status}`);
       const decoder = new TextDecoder();
       let pending = "";
@@ -212,95 +183,72 @@ async function dockerStatsLineBytes(ids: string[], seconds: number) {
       clearTimeout(timer);
     }
     // The first line has no previous CPU figures (precpu_stats empty): the steady lines follow.
-    if (mine.length > 1) {
-      firstLines++;
-      lengths.push(...mine.slice(1));
-    } else lengths.push(...mine);
+    lengths.push(...(mine.length > 1 ? mine.slice(1) : mine));
   });
   if (lengths.length === 0) throw new Error("the engine's stats streams gave no line");
-  return { lines: lengths.length, bytes: mean(lengths), streamsWithMoreThanOne: firstLines };
-}
-
-export async function benchStatsBytes(target: Target, ids: string[], s: StatsSettings): Promise<BytesResult> {
-  const dir = tempDir("stats-bytes");
-  log(`stats bytes: reading ${ids.length} engine stats streams for ${s.dockerStreamSeconds} s`);
-  const docker = await dockerStatsLineBytes(ids, s.dockerStreamSeconds);
-
-  const panel = await statsPanel(target, dir, s);
-  let rec: ClientRecords;
-  try {
-    const client = await startClients({
-      url: wsUrl(panel),
-      token: panel.token,
-      count: 1,
-      validate: "all",
-      dir,
-      name: "bytes-client",
-      maxMs: WORKER_MAX_MS,
-    });
-    log(`stats bytes: subscribed; counting ${s.bytesTicks} ticks`);
-    await sleep((s.bytesTicks + 1.5) * s.intervalMs);
-    rec = await client.stop();
-  } finally {
-    await panel.child.stop();
-  }
-
-  const first = rec.k.indexOf(KIND.key);
-  if (first < 0) throw new Error("no keyframe");
-  const key = { s: rec.s[first]!, b: rec.b[first]!, rows: rec.r[first]! };
-  const bySeq = new Map<number, number>();
-  for (let i = first + 1; i < rec.k.length; i++) if (rec.k[i] !== KIND.other) bySeq.set(rec.s[i]!, i);
-  let missed = 0;
-  const delta = { frames: 0, bytes: 0, rows: 0 };
-  const periodic = { frames: 0, bytes: 0, rows: 0 };
-  let wire = 0;
-  for (let seq = key.s + 1; seq <= key.s + s.bytesTicks; seq++) {
-    const i = bySeq.get(seq);
-    if (i === undefined) {
-      missed++;
-      continue;
-    }
-    const into = rec.k[i] === KIND.delta ? delta : periodic;
-    into.frames++;
-    into.bytes += rec.b[i]!;
-    into.rows += rec.r[i]!;
-    wire += rec.b[i]! + wsHeader(rec.b[i]!);
-  }
-  const samples = delta.rows + periodic.rows;
-  const deltaPer = delta.bytes / delta.rows;
-  const allPer = (delta.bytes + periodic.bytes) / samples;
-  const keyPer = key.b / key.rows;
   return {
-    ticks: delta.frames + periodic.frames,
-    ticks_missed: missed,
-    containers_in_frames: round(samples / (delta.frames + periodic.frames), 1),
-    source: rec.source,
-    delta_frames: delta.frames,
-    periodic_keyframes: periodic.frames,
-    delta_bytes: delta.bytes,
-    periodic_keyframe_bytes: periodic.bytes,
-    delta_bytes_per_sample: round(deltaPer, 3),
-    all_bytes_per_sample: round(allPer, 3),
-    all_wire_bytes_per_sample: round(wire / samples, 3),
-    keyframe_bytes: key.b,
-    keyframe_containers: key.rows,
-    keyframe_bytes_per_container: round(keyPer, 1),
-    refused_deltas: rec.refused,
-    docker: {
-      containers: ids.length,
-      seconds: s.dockerStreamSeconds,
-      lines: docker.lines,
-      bytes_per_sample: round(docker.bytes, 1),
-    },
-    ratios: {
-      delta: round(docker.bytes / deltaPer, 1),
-      all: round(docker.bytes / allPer, 1),
-      keyframe: round(docker.bytes / keyPer, 2),
-    },
+    containers: ids.length,
+    seconds,
+    lines: lengths.length,
+    bytes_per_sample: round(mean(lengths), 1),
   };
 }
 
-// ---- (b) latency from sample to client ----
+// ---- panels ----
+
+/** A panel on the private engine (or `engineUrl`), pinned to CPU 0, once it has figures for `count` containers. */
+async function statsPanel(
+  target: Target,
+  dir: string,
+  engineUrl: string,
+  count: number,
+  name: string,
+): Promise<{ panel: Panel; source: string }> {
+  const pinned: Target =
+    cpus().length > 1 ? { ...target, command: ["taskset", "-c", "0", ...target.command] } : target;
+  const panel = await startPanel({
+    target: pinned,
+    dataDir: join(dir, `data-${name}`),
+    tls: "off",
+    workDir: dir,
+    engineUrl,
+  });
+  try {
+    const source = await figuresFor(panel, count, 120_000);
+    return { panel, source };
+  } catch (err) {
+    await panel.child.stop();
+    throw err;
+  }
+}
+
+/** Asks GET …/stats until it has figures for `count` containers; gives the source the panel uses. */
+function figuresFor(panel: Panel, count: number, timeoutMs: number): Promise<string> {
+  return waitFor(
+    `figures for ${count} containers`,
+    timeoutMs,
+    async () => {
+      const res = await fetch(`${panel.url}/api/v1/envs/local/stats`, {
+        headers: { authorization: `Bearer ${panel.token}` },
+        signal: AbortSignal.timeout(15_000),
+      });
+      const body = (await res.json()) as unknown[];
+      if (!res.ok) throw new Error(`GET /api/v1/envs/local/stats: ${res.status} ${JSON.stringify(body)}`);
+      return body.length >= count ? (res.headers.get("x-stats-source") ?? "?") : undefined;
+    },
+    500,
+  );
+}
+
+const streamUrl = (panel: Panel, topics: string) =>
+  `${panel.url.replace(/^http/, "ws")}/api/v1/stream?topics=${topics}`;
+
+/** Bytes of a server-to-client WebSocket frame header for a payload of `n` bytes (unmasked). */
+function wsHeader(n: number): number {
+  return n < 126 ? 2 : n < 65_536 ? 4 : 10;
+}
+
+// ---- one phase: `clients` clients for `ticks` ticks ----
 
 export interface Percentiles {
   p50_ms: number;
@@ -309,287 +257,203 @@ export interface Percentiles {
   n: number;
 }
 
-export interface LatencyPhase {
-  clients: number;
-  client_processes: number;
-  connect_s: number;
-  ticks: number;
-  /** frames (client × tick) that never came: skipped by the panel as too slow, or lost */
-  frames_missed: number;
-  /** ticks whose read burst the tick watcher found */
-  ticks_timed: number;
-  /**
-   * arrival − the tick's start (its first cgroup file read): sample to client, from the oldest
-   * sample in the frame
-   */
-  sample_to_client: Percentiles;
-  /** the same, over the ticks that sent deltas only (not the keyframe every client gets every 30th tick) */
-  sample_to_client_delta_ticks: Percentiles;
-  /** the frame's first arrival at any client − the tick's start: reading, encoding, the first send */
-  tick_to_first_client: Percentiles;
-  /** arrival − the first arrival of the same frame at any client: the fan-out spread */
-  spread: Percentiles;
-  /** arrival − the probe's arrival (the probe subscribed first, in a process of its own) */
-  after_probe: Percentiles;
-  /** the probe's own sample-to-client: the floor */
-  probe_sample_to_client: Percentiles;
-  /**
-   * tick start to the end of its read burst (the last poll that saw reads; reads just after the
-   * tick, within 20 ms, count in: a rough figure)
-   */
-  tick_read_ms: Percentiles;
-  /** CPU use in the window, % of one CPU */
-  panel_cpu_percent: number;
-  clients_cpu_percent: number;
-  busiest_client_process_cpu_percent: number;
-  panel_rss_mib: number;
-  closes: Record<string, number>;
-  /** one line per tick: its reads, then first / p50 / last arrival, all from the tick's start */
-  per_tick: string[];
-}
-
-export interface LatencyResult {
-  containers: number;
-  interval_ms: number;
-  phases: LatencyPhase[];
-  tick_watch: { polls: number; gap_p50_ms: number; gap_p99_ms: number; gap_max_ms: number };
-  /** sample-to-client p50/p99 of each phase / those of the 1-client phase */
-  ratios: { clients: number; p50: number; p99: number }[];
-}
-
 function percentiles(xs: number[]): Percentiles {
   return {
     p50_ms: round(percentile(xs, 50), 2),
     p99_ms: round(percentile(xs, 99), 2),
-    max_ms: round(xs.length ? Math.max(...xs) : Number.NaN, 2),
+    max_ms: round(
+      xs.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY),
+      2,
+    ),
     n: xs.length,
   };
 }
 
-export async function benchStatsLatency(target: Target, s: StatsSettings): Promise<LatencyResult> {
-  const dir = tempDir("stats-latency");
-  const panel = await statsPanel(target, dir, s);
-  const phases: { clients: number; processes: number; connectS: number; window: Window }[] = [];
-  let ticks: TickWatch;
-  try {
-    // A tick reads several files per container (about 14 reads each here): at least one read per
-    // container tells a tick from stray reads (a WebSocket message, an engine event).
-    const watcher: TickWatcher = await startTickWatch(panel.child.pid, dir, s.containers, WORKER_MAX_MS);
-    try {
-      for (const n of s.clientCounts) {
-        if (isStopping()) throw new Error("the run is ending");
-        phases.push(await latencyPhase(panel, dir, n, s));
-        await sleep(1_000);
-      }
-    } finally {
-      ticks = await watcher.stop();
-    }
-  } finally {
-    await panel.child.stop();
-  }
-  const results = phases.map((p) => analyseLatency(p, ticks.bursts, s));
-  const one = results.find((r) => r.clients === 1) ?? results[0]!;
-  return {
-    containers: s.containers,
-    interval_ms: s.intervalMs,
-    phases: results,
-    tick_watch: {
-      polls: ticks.polls,
-      gap_p50_ms: ticks.gap_p50_ms,
-      gap_p99_ms: ticks.gap_p99_ms,
-      gap_max_ms: ticks.gap_max_ms,
-    },
-    ratios: results.map((r) => ({
-      clients: r.clients,
-      p50: round(r.sample_to_client.p50_ms / one.sample_to_client.p50_ms),
-      p99: round(r.sample_to_client.p99_ms / one.sample_to_client.p99_ms),
-    })),
+export interface Phase {
+  containers: number;
+  clients: number;
+  /** ticks the window spans (distinct sequence numbers seen) */
+  ticks: number;
+  /** arrival − the frame's `t`, every client and frame but each one's keyframe on subscribe */
+  sample_to_client: Percentiles;
+  /** per tick: the first arrival at any client − `t` (reading, encoding, the first send) */
+  tick_to_first_client: Percentiles;
+  /** arrival − the same frame's first arrival at any client: the fan-out */
+  spread: Percentiles;
+  /**
+   * A probe pinned to the panel's CPU through the phase, every 100 ms: how late a timer fires, and
+   * how long (wall) 2 ms of CPU work takes there. The floor the machine's scheduler and everyone
+   * else's load put under the panel: a tick's reads, encoding and sends stretch the same way.
+   */
+  cpu0: { timer_lag: Percentiles; wall_for_2ms_cpu: Percentiles };
+  /** the fewest frames any client timed */
+  min_frames_per_client: number;
+  /** frames (client × tick) never sent: the panel skips a tick for a client too slow to take it */
+  frames_missed: number;
+  /** keyframes after the one on subscribe (each client's after a drop) */
+  keyframes_after_drop: number;
+  /** every byte on stats: and host: (WebSocket headers included) / (ticks subscribed × containers) */
+  bytes_per_sample: { mean: number; max: number };
+  /** the first client's bytes, by kind */
+  first_client: {
+    keyframe_bytes: number;
+    delta_bytes: number;
+    host_bytes: number;
+    other_keyframe_bytes: number;
+    ticks: number;
+    /** containers in its decoded table at the end: the exact count, or the decoder lost some */
+    rows: number;
+    refused_deltas: number;
   };
+  bad_messages: number;
+  closes: Record<string, number>;
+  panel_cpu_percent: number;
+  clients_cpu_percent: number;
+  panel_rss_mib: number;
 }
 
-interface Window {
-  t0: number;
-  t1: number;
-  probe: ClientRecords;
-  groups: ClientRecords[];
-  panelCpu: number;
-  clientCpu: number[];
-  panelRssKiB: number;
-}
-
-async function latencyPhase(
+async function phase(
   panel: Panel,
   dir: string,
-  n: number,
+  containers: number,
+  clients: number,
   s: StatsSettings,
-): Promise<{ clients: number; processes: number; connectS: number; window: Window }> {
-  const processes = Math.ceil(n / s.clientsPerProcess);
-  log(`stats latency: ${n} clients in ${processes} process(es), plus the probe`);
-  const started: ClientGroup[] = [];
+): Promise<Phase> {
+  log(`stats: ${containers} containers, ${clients} client(s), ${s.ticks} ticks`);
+  const group = await startClients({
+    url: streamUrl(panel, "stats:local,host:local"),
+    token: panel.token,
+    count: clients,
+    validate: "first",
+    dir,
+    name: `clients-${containers}-${clients}`,
+    maxMs: WORKER_MAX_MS,
+    cpu: cpus().length > 1 ? 1 : undefined,
+  });
+  let rec: ClientRecords;
+  let panelCpu: number;
+  let clientCpu: number;
+  let rssKiB: number;
+  let lag: Phase["cpu0"];
   try {
-    const t0 = performance.now();
-    const probe = await startClients({
-      url: wsUrl(panel),
-      token: panel.token,
-      count: 1,
-      validate: "all",
-      dir,
-      name: `latency-${n}-probe`,
-      maxMs: WORKER_MAX_MS,
-    });
-    started.push(probe);
-    const groups = await Promise.all(
-      Array.from({ length: processes }, (_, p) => {
-        const count = Math.floor(n / processes) + (p < n % processes ? 1 : 0);
-        return startClients({
-          url: wsUrl(panel),
-          token: panel.token,
-          count,
-          validate: "first",
-          dir,
-          name: `latency-${n}-${p}`,
-          maxMs: WORKER_MAX_MS,
-        }).then((g) => {
-          started.push(g);
-          return g;
-        });
-      }),
-    );
-    const connectS = (performance.now() - t0) / 1000;
-    await sleep(1.5 * s.intervalMs);
-    const pids = groups.map((g) => g.pid);
+    const probe = cpuProbe(s.ticks * s.intervalMs);
     const panelBefore = cpuSnapshot([panel.child.pid]);
-    const clientsBefore = pids.map((pid) => cpuSnapshot([pid]));
-    const w0 = clock();
-    await sleep(s.latencyTicks * s.intervalMs);
-    const w1 = clock();
+    const clientsBefore = cpuSnapshot([group.pid]);
+    await sleep(s.ticks * s.intervalMs);
     const seconds = (performance.now() - panelBefore.at) / 1000;
-    const panelCpu = cpuSince(panelBefore, [panel.child.pid]) / seconds;
-    const clientCpu = pids.map((pid, i) => cpuSince(clientsBefore[i]!, [pid]) / seconds);
-    const panelRssKiB = memoryOf(panel.child.pid).rssKiB;
-    const probeRec = await probe.stop();
-    const groupRecs = await Promise.all(groups.map((g) => g.stop()));
-    return {
-      clients: n,
-      processes,
-      connectS,
-      window: {
-        t0: w0,
-        t1: w1,
-        probe: probeRec,
-        groups: groupRecs,
-        panelCpu,
-        clientCpu,
-        panelRssKiB,
-      },
-    };
-  } catch (err) {
-    await Promise.all(started.map((g) => g.worker.child.stop()));
-    throw err;
+    panelCpu = cpuSince(panelBefore, [panel.child.pid]) / seconds;
+    clientCpu = cpuSince(clientsBefore, [group.pid]) / seconds;
+    rssKiB = memoryOf(panel.child.pid).rssKiB;
+    lag = await probe;
+  } finally {
+    rec = await group.stop();
   }
+  return analyse(rec, containers, clients, { panelCpu, clientCpu, rssKiB, lag });
 }
 
-function analyseLatency(
-  phase: { clients: number; processes: number; connectS: number; window: Window },
-  bursts: Burst[],
-  s: StatsSettings,
-): LatencyPhase {
-  const w = phase.window;
-  // The frames of the window: the ticks whose frame reached the probe inside it.
-  const probeAt = new Map<number, number>();
-  const probeKind = new Map<number, number>();
-  for (let i = 0; i < w.probe.k.length; i++) {
-    const t = w.probe.t[i]!;
-    if (w.probe.k[i] !== KIND.other && t >= w.t0 && t <= w.t1 && !probeAt.has(w.probe.s[i]!)) {
-      probeAt.set(w.probe.s[i]!, t);
-      probeKind.set(w.probe.s[i]!, w.probe.k[i]!);
-    }
-  }
-  const arrivals = new Map<number, number[]>();
-  for (const seq of probeAt.keys()) arrivals.set(seq, []);
-  const closes: Record<string, number> = {};
-  for (const g of w.groups) {
-    for (let i = 0; i < g.k.length; i++) {
-      if (g.k[i] === KIND.other) continue;
-      arrivals.get(g.s[i]!)?.push(g.t[i]!);
-    }
-    for (const [code, count] of Object.entries(g.closes)) closes[code] = (closes[code] ?? 0) + count;
-  }
-  // Each tick's start: the last read burst that began before the frame's first arrival, less than
-  // an interval before it. `from` is the last poll without reads, `seen` the first with: the
-  // burst began in between, taken as the middle.
-  const sorted = [...bursts].sort((a, b) => a.from - b.from);
-  const tickOf = (firstArrival: number): Burst | undefined => {
-    let found: Burst | undefined;
-    for (const b of sorted) {
-      if (b.seen > firstArrival) break;
-      found = b;
-    }
-    return found && firstArrival - found.from < s.intervalMs * 0.8 ? found : undefined;
-  };
-  const abs: number[] = [];
-  const absDelta: number[] = [];
-  const toFirst: number[] = [];
-  const spread: number[] = [];
-  const afterProbe: number[] = [];
-  const probeAbs: number[] = [];
-  const reads: number[] = [];
-  const perTick: string[] = [];
-  let missed = 0;
-  let timed = 0;
-  for (const [seq, probeT] of probeAt) {
-    const ts = arrivals.get(seq)!;
-    const tickMissed = phase.clients - ts.length;
-    missed += tickMissed;
-    const first = Math.min(probeT, ...ts);
-    for (const t of ts) {
-      spread.push(t - first);
-      afterProbe.push(t - probeT);
-    }
-    const keyTick = probeKind.get(seq) === KIND.key ? 1 : 0;
-    const tick = tickOf(first);
-    const what = `s ${seq} ${keyTick ? "keyframe" : "delta"}${tickMissed ? `, ${tickMissed} missed` : ""}`;
-    if (!tick) {
-      perTick.push(`${what}: no read burst found`);
+// Every 100 ms for `ms`: a sleep's lateness, then the wall time of 2 ms of CPU (busy until
+// process.cpuUsage() has moved that much). Prints both lists (JSON). About 2 % of a CPU.
+const CPU_PROBE = (ms: number) =>
+  `const end = performance.now() + ${ms}; const lag = [], wall = []; while (performance.now() < end) { const t0 = performance.now(); await Bun.sleep(100); const t1 = performance.now(); lag.push(t1 - t0 - 100); const c0 = process.cpuUsage(); for (;;) { const c = process.cpuUsage(c0); if (c.user + c.system >= 2000) break; } wall.push(performance.now() - t1); } console.log(JSON.stringify({ lag, wall }));`;
+
+/** The CPU probe on the panel's CPU for `ms` (the process ends by itself). */
+async function cpuProbe(ms: number): Promise<Phase["cpu0"]> {
+  const pinned = cpus().length > 1 ? ["taskset", "-c", "0"] : [];
+  const proc = Bun.spawn([...pinned, process.execPath, "-e", CPU_PROBE(ms)], {
+    stdout: "pipe",
+    stderr: "ignore",
+  });
+  defer(`CPU probe (process ${proc.pid})`, () => {
+    proc.kill();
+  });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  const { lag, wall } = JSON.parse(out) as { lag: number[]; wall: number[] };
+  return { timer_lag: percentiles(lag), wall_for_2ms_cpu: percentiles(wall) };
+}
+
+function analyse(
+  rec: ClientRecords,
+  containers: number,
+  clients: number,
+  m: { panelCpu: number; clientCpu: number; rssKiB: number; lag: Phase["cpu0"] },
+): Phase {
+  const per = Array.from({ length: clients }, () => ({
+    first: -1,
+    last: -1,
+    seqs: new Set<number>(),
+    bytes: 0,
+    timed: 0,
+    keyAfter: 0,
+  }));
+  const lat: number[] = [];
+  const all = new Set<number>();
+  /** per timed tick: its `t` and every arrival */
+  const arrivals = new Map<number, { t: number; at: number[] }>();
+  const first = { keyframe_bytes: 0, delta_bytes: 0, host_bytes: 0, other_keyframe_bytes: 0, rows: 0 };
+  for (let i = 0; i < rec.k.length; i++) {
+    const c = per[rec.c[i]!]!;
+    const b = rec.b[i]!;
+    c.bytes += b + wsHeader(b);
+    const kind = rec.k[i]!;
+    const mine = rec.c[i] === 0;
+    if (kind === KIND.other) {
+      if (mine) first.host_bytes += b + wsHeader(b);
       continue;
     }
-    timed++;
-    const startT = (tick.from + tick.seen) / 2;
-    reads.push(tick.end - startT);
-    probeAbs.push(probeT - startT);
-    const mine = ts.map((t) => t - startT);
-    abs.push(...mine);
-    if (!keyTick) absDelta.push(...mine);
-    toFirst.push(first - startT);
-    const f = (v: number) => v.toFixed(1);
-    perTick.push(
-      `${what}: read ${f(tick.end - startT)}, first ${f(first - startT)}, p50 ${f(percentile(mine, 50))}, last ${f(Math.max(...mine, first - startT))} ms`,
-    );
+    const seq = rec.s[i]!;
+    const subscribe = c.first < 0;
+    if (subscribe) c.first = seq;
+    c.last = Math.max(c.last, seq);
+    c.seqs.add(seq);
+    all.add(seq);
+    if (mine) {
+      const into =
+        kind === KIND.delta ? "delta_bytes" : subscribe ? "keyframe_bytes" : "other_keyframe_bytes";
+      first[into] += b + wsHeader(b);
+      first.rows = rec.r[i]!;
+    }
+    if (subscribe) continue;
+    if (kind === KIND.key) c.keyAfter++;
+    if (rec.st[i]! > 0) {
+      lat.push(rec.t[i]! - rec.st[i]!);
+      c.timed++;
+      const tick = arrivals.get(seq) ?? { t: rec.st[i]!, at: [] };
+      tick.at.push(rec.t[i]!);
+      arrivals.set(seq, tick);
+    }
   }
+  const toFirst: number[] = [];
+  const spread: number[] = [];
+  for (const { t, at } of arrivals.values()) {
+    const first = Math.min(...at);
+    toFirst.push(first - t);
+    for (const a of at) spread.push(a - first);
+  }
+  const spans = per.map((c) => (c.first < 0 ? 0 : c.last - c.first + 1));
+  const perSample = per.map((c, i) => c.bytes / (spans[i]! * containers));
   return {
-    clients: phase.clients,
-    client_processes: phase.processes,
-    connect_s: round(phase.connectS, 1),
-    ticks: probeAt.size,
-    frames_missed: missed,
-    ticks_timed: timed,
-    sample_to_client: percentiles(abs),
-    sample_to_client_delta_ticks: percentiles(absDelta),
+    containers,
+    clients,
+    ticks: all.size,
+    sample_to_client: percentiles(lat),
     tick_to_first_client: percentiles(toFirst),
     spread: percentiles(spread),
-    after_probe: percentiles(afterProbe),
-    probe_sample_to_client: percentiles(probeAbs),
-    tick_read_ms: percentiles(reads),
-    panel_cpu_percent: round(w.panelCpu * 100, 1),
-    clients_cpu_percent: round(sum(w.clientCpu) * 100, 1),
-    busiest_client_process_cpu_percent: round(Math.max(...w.clientCpu) * 100, 1),
-    panel_rss_mib: round(w.panelRssKiB / 1024, 1),
-    closes,
-    per_tick: perTick,
+    cpu0: m.lag,
+    min_frames_per_client: Math.min(...per.map((c) => c.timed)),
+    frames_missed: per.reduce((n, c, i) => n + spans[i]! - c.seqs.size, 0),
+    keyframes_after_drop: per.reduce((n, c) => n + c.keyAfter, 0),
+    bytes_per_sample: { mean: round(mean(perSample), 3), max: round(Math.max(...perSample), 3) },
+    first_client: { ...first, ticks: spans[0]!, refused_deltas: rec.refused },
+    bad_messages: rec.bad,
+    closes: rec.closes,
+    panel_cpu_percent: round(m.panelCpu * 100, 1),
+    clients_cpu_percent: round(m.clientCpu * 100, 1),
+    panel_rss_mib: round(m.rssKiB / 1024, 1),
   };
 }
 
-// ---- (c) CPU per 1,000 container-samples ----
+// ---- CPU per 1,000 container-samples: cgroup vs Docker-stats source ----
 
 export interface CpuWindow {
   seconds: number;
@@ -606,10 +470,9 @@ export interface CpuSide {
   window: CpuWindow;
   /** container-samples the subscriber received in the window */
   samples: number;
-  /** panel + engine CPU in the window, less the idle engine's for as long */
+  /** panel + engine CPU in the window, less the idle engine's for as long (never below the panel's own) */
   net_cpu_s: number;
   cpu_s_per_1000_samples: number;
-  /** the panel's own share of that */
   panel_cpu_s_per_1000_samples: number;
   /** the engine's share: its CPU less its idle CPU (may come out below 0: noise) */
   engine_net_cpu_s_per_1000_samples: number;
@@ -618,17 +481,10 @@ export interface CpuSide {
 export interface CpuResult {
   window_seconds: number;
   containers: number;
-  /**
-   * dockerd + containerd + shims with no panel, before, between and after the two sides; their mean
-   * is subtracted, their spread (max − min) says how noisy the engine is on its own
-   */
+  /** the engine with no panel, before, between and after the two sides: mean subtracted, spread shown */
   idle: { windows: CpuWindow[]; engine_s: number; spread_s: number };
   cgroup: CpuSide;
-  docker: CpuSide & {
-    /** the loopback TCP proxy's CPU in the window (not counted: a remote engine has no such thing) */
-    proxy_cpu_s: number;
-    proxy_bytes_from_engine: number;
-  };
+  docker: CpuSide & { proxy_cpu_s: number; proxy_bytes_from_engine: number };
   /** cgroup / docker, per 1,000 container-samples */
   ratio: number;
 }
@@ -639,43 +495,39 @@ const ENGINE_ROLES = {
   shims: (c: string) => c.startsWith("containerd-shim"),
 };
 
-function engineSnapshot(extra: number[]): { snap: CpuSnapshot; roles: Record<string, number[]> } {
-  const roles = processesBy(ENGINE_ROLES);
-  if (!roles.dockerd!.length || !roles.containerd!.length) {
-    throw new Error("dockerd or containerd is not visible in /proc (an engine in another PID namespace?)");
-  }
-  return { snap: cpuSnapshot([...Object.values(roles).flat(), ...extra]), roles };
-}
-
-async function cpuWindow(seconds: number, panelPid?: number): Promise<CpuWindow> {
-  const before = engineSnapshot(panelPid ? [panelPid] : []);
+/** CPU of the private engine's processes (their command lines name its directory) and the panel. */
+async function cpuWindow(engineDir: string, seconds: number, panelPid?: number): Promise<CpuWindow> {
+  const roles = processesBy(ENGINE_ROLES, engineDir);
+  if (!roles.dockerd!.length || !roles.containerd!.length)
+    throw new Error("the private engine's dockerd or containerd is not in /proc");
+  const before = cpuSnapshot([...Object.values(roles).flat(), ...(panelPid ? [panelPid] : [])]);
   await sleep(seconds * 1000);
-  const roles = processesBy(ENGINE_ROLES);
-  const elapsed = (performance.now() - before.snap.at) / 1000;
+  const after = processesBy(ENGINE_ROLES, engineDir);
   // Scaled to the nominal window: sleeps overrun by a few ms.
-  const scale = seconds / elapsed;
+  const scale = seconds / ((performance.now() - before.at) / 1000);
+  const of = (pids: number[]) => round(cpuSince(before, pids) * scale, 3);
   return {
     seconds,
-    panel_s: round((panelPid ? cpuSince(before.snap, [panelPid]) : 0) * scale, 3),
-    dockerd_s: round(cpuSince(before.snap, roles.dockerd!) * scale, 3),
-    containerd_s: round(cpuSince(before.snap, roles.containerd!) * scale, 3),
-    shims_s: round(cpuSince(before.snap, roles.shims!) * scale, 3),
-    shim_processes: roles.shims!.length,
+    panel_s: panelPid ? of([panelPid]) : 0,
+    dockerd_s: of(after.dockerd!),
+    containerd_s: of(after.containerd!),
+    shims_s: of(after.shims!),
+    shim_processes: after.shims!.length,
   };
 }
 
 const engineCpu = (w: CpuWindow) => w.dockerd_s + w.containerd_s + w.shims_s;
 
-/** One subscriber on `panel`, then a CPU window; `beforeWindow` runs just before it starts. */
 async function cpuSide(
   panel: Panel,
+  engineDir: string,
   dir: string,
   name: string,
   s: StatsSettings,
   beforeWindow?: () => void,
-): Promise<CpuSide> {
+): Promise<{ source: string; window: CpuWindow; samples: number }> {
   const client = await startClients({
-    url: wsUrl(panel),
+    url: streamUrl(panel, "stats:local"),
     token: panel.token,
     count: 1,
     validate: "all",
@@ -691,9 +543,9 @@ async function cpuSide(
     await sleep(3 * s.intervalMs);
     beforeWindow?.();
     log(`stats CPU: ${name} source, ${s.cpuWindowSeconds} s window`);
-    t0 = clock();
-    window = await cpuWindow(s.cpuWindowSeconds, panel.child.pid);
-    t1 = clock();
+    t0 = performance.timeOrigin + performance.now();
+    window = await cpuWindow(engineDir, s.cpuWindowSeconds, panel.child.pid);
+    t1 = performance.timeOrigin + performance.now();
   } finally {
     rec = await client.stop();
   }
@@ -701,86 +553,74 @@ async function cpuSide(
   for (let i = 0; i < rec.k.length; i++) {
     if (rec.k[i] !== KIND.other && rec.t[i]! > t0 && rec.t[i]! <= t1) samples += rec.r[i]!;
   }
-  return {
-    source: rec.source,
-    window,
-    samples,
-    net_cpu_s: 0,
-    cpu_s_per_1000_samples: 0,
-    panel_cpu_s_per_1000_samples: round((window.panel_s / samples) * 1000, 4),
-    engine_net_cpu_s_per_1000_samples: 0,
-  };
+  return { source: rec.source, window, samples };
 }
 
-/**
- * Net CPU: the window's panel + engine CPU less the idle engine's. Noise can make the engine's part
- * come out below idle; the panel's own CPU (absent from the idle windows) is the floor.
- */
-function finishSide(side: CpuSide, idleEngineS: number): CpuSide {
-  const net = Math.max(side.window.panel_s + engineCpu(side.window) - idleEngineS, side.window.panel_s);
+function finishSide(
+  side: { source: string; window: CpuWindow; samples: number },
+  idleEngineS: number,
+): CpuSide {
+  const w = side.window;
+  const net = Math.max(w.panel_s + engineCpu(w) - idleEngineS, w.panel_s);
+  const per1000 = (v: number) => round((v / side.samples) * 1000, 4);
   return {
-    source: side.source,
-    window: side.window,
-    samples: side.samples,
+    ...side,
     net_cpu_s: round(net, 3),
-    cpu_s_per_1000_samples: round((net / side.samples) * 1000, 4),
-    panel_cpu_s_per_1000_samples: side.panel_cpu_s_per_1000_samples,
-    engine_net_cpu_s_per_1000_samples: round(
-      ((engineCpu(side.window) - idleEngineS) / side.samples) * 1000,
-      4,
-    ),
+    cpu_s_per_1000_samples: per1000(net),
+    panel_cpu_s_per_1000_samples: per1000(w.panel_s),
+    engine_net_cpu_s_per_1000_samples: per1000(engineCpu(w) - idleEngineS),
   };
 }
 
-export async function benchStatsCpu(target: Target, s: StatsSettings): Promise<CpuResult> {
-  const dir = tempDir("stats-cpu");
+async function benchCpu(
+  target: Target,
+  engine: SecondEngine,
+  dir: string,
+  containers: number,
+  s: StatsSettings,
+): Promise<CpuResult> {
   const idle: CpuWindow[] = [];
   const idleWindow = async (when: string) => {
     log(`stats CPU: idle engine, no panel, ${when} (${s.cpuWindowSeconds} s)`);
     // Whatever the engine still does for a panel just stopped (closing streams) settles first.
     await sleep(2_000);
-    idle.push(await cpuWindow(s.cpuWindowSeconds));
+    idle.push(await cpuWindow(engine.dir, s.cpuWindowSeconds));
   };
   await idleWindow("before");
-
-  const cgroupDir = join(dir, "cgroup");
-  const cgroupPanel = await statsPanel(target, mkdir(cgroupDir), s);
-  let cgroup: CpuSide;
+  const cg = await statsPanel(target, dir, engine.url, containers, "cpu-cgroup");
+  let cgroup: Awaited<ReturnType<typeof cpuSide>>;
   try {
-    cgroup = await cpuSide(cgroupPanel, cgroupDir, "cgroup", s);
+    cgroup = await cpuSide(cg.panel, engine.dir, dir, "cgroup", s);
   } finally {
-    await cgroupPanel.child.stop();
+    await cg.panel.child.stop();
   }
   await idleWindow("between");
-
-  const dockerDir = mkdir(join(dir, "docker"));
-  const proxy = await startTcpProxy(SOCKET, freePort(), dockerDir, WORKER_MAX_MS);
-  let docker: CpuSide;
+  const proxy = await startTcpProxy(engine.socketPath, freePort(), dir, WORKER_MAX_MS);
+  let docker: Awaited<ReturnType<typeof cpuSide>>;
   let proxyCpu = 0;
   let proxyBytes = 0;
   try {
-    const dockerPanel = await statsPanel(target, dockerDir, s, proxy.url);
+    const dk = await statsPanel(target, dir, proxy.url, containers, "cpu-docker");
     try {
       let proxyBefore: CpuSnapshot | undefined;
-      docker = await cpuSide(dockerPanel, dockerDir, "docker", s, () => {
+      docker = await cpuSide(dk.panel, engine.dir, dir, "docker", s, () => {
         proxyBefore = cpuSnapshot([proxy.pid]);
       });
       if (proxyBefore) proxyCpu = cpuSince(proxyBefore, [proxy.pid]);
     } finally {
-      await dockerPanel.child.stop();
+      await dk.panel.child.stop();
     }
   } finally {
     proxyBytes = (await proxy.stop()).bytes_from_engine;
   }
   await idleWindow("after");
-
   const engines = idle.map(engineCpu);
   const idleEngine = mean(engines);
   const c = finishSide(cgroup, idleEngine);
   const d = finishSide(docker, idleEngine);
   return {
     window_seconds: s.cpuWindowSeconds,
-    containers: s.containers,
+    containers,
     idle: {
       windows: idle,
       engine_s: round(idleEngine, 3),
@@ -792,430 +632,279 @@ export async function benchStatsCpu(target: Target, s: StatsSettings): Promise<C
   };
 }
 
-function mkdir(path: string): string {
-  mkdirSync(path, { recursive: true });
-  return path;
-}
+// ---- the group ----
 
-// ---- (d) RSS with clients ----
-
-export interface StatsRssResult {
-  tls: string;
+export interface SizeResult {
   containers: number;
-  clients: number;
-  steady_seconds: number;
+  busy: number;
+  source: string;
+  /** the panel with no client, just before the phases */
   idle_rss_mib: number;
-  rss_mib: number;
-  /** decimal megabytes, as the issue's budget is written */
-  rss_mb: number;
-  peak_rss_mib: number;
-  baseline_rss_mib: number;
-  ratios: { idle: number; baseline: number };
-  frames_missed: number;
+  phases: Phase[];
 }
 
-export async function benchStatsRss(
-  target: Target,
-  seed: Seed | undefined,
-  baselineBinary: string,
-  s: StatsSettings,
-  clients: number,
-): Promise<StatsRssResult> {
-  const dir = tempDir("stats-rss");
-  let panel: Panel;
-  if (seed) {
-    const dataDir = join(dir, "data");
-    cpSync(seed.dataDir, dataDir, { recursive: true });
-    const port = freePort();
-    const child = start(serveCommand(target, port, dataDir, "auto"), join(dir, "panel.log"));
-    panel = panelAt(child, `https://127.0.0.1:${port}`, seed.token);
-    try {
-      await firstAnswer(child, `${panel.url}/healthz`, 20_000, 10);
-    } catch (err) {
-      await child.stop();
-      throw err;
-    }
-  } else {
-    panel = await startPanel({ target, dataDir: join(dir, "data"), tls: "off", workDir: dir });
-  }
-  let idle: number;
-  let busy: { rssKiB: number; hwmKiB: number };
-  let rec: ClientRecords;
+export interface StatsResult {
+  busy_share: number;
+  busy_cmd: string;
+  pinning: string;
+  engine_json: Awaited<ReturnType<typeof dockerStatsLineBytes>>;
+  cpu: CpuResult | { error: string };
+  sizes: SizeResult[];
+  /** idle RSS growth per container from the first size to the last, same panel (KiB) */
+  growth_kib_per_container?: number;
+  /** a size that could not be measured (the ones before it were) */
+  failed?: { containers: number; error: string };
+}
+
+export async function benchStats(target: Target, s: StatsSettings): Promise<StatsResult> {
+  const { SecondEngine } = await import("../tests/helpers/second-engine.ts");
+  // Not under tempDir(): other bench runs sweep those of processes that are not bench/run.ts.
+  const dir = mkdtempSync(join(tmpdir(), "gpstats-"));
+  defer(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(dir, { recursive: true });
+  log("stats: starting a private engine");
+  const engine = await SecondEngine.start();
+  let stopping: Promise<void> | undefined;
+  const stopEngine = () => {
+    stopping ??= engine.stop();
+    return stopping;
+  };
+  // Removing 1,000 containers takes minutes on a loaded machine.
+  defer("private engine", stopEngine, 900_000);
+  engine.loadImage(IMAGE);
+  await sockApi(engine.socketPath, "POST", "/networks/create", {
+    Name: NET,
+    Driver: "bridge",
+    IPAM: { Config: [{ Subnet: SUBNET }] },
+  });
+  const sizes: SizeResult[] = [];
+  let cpu: StatsResult["cpu"] = { error: "not run" };
+  let engineJson: StatsResult["engine_json"] | undefined;
+  let panel: Panel | undefined;
+  let made = 0;
+  let failed: StatsResult["failed"];
   try {
-    await waitForContainers(panel, LABEL, s.containers, 60_000);
-    await sleep(s.idleMs);
-    idle = memoryOf(panel.child.pid).rssKiB;
-    const group = await startClients({
-      url: wsUrl(panel),
-      token: panel.token,
-      count: clients,
-      validate: "first",
-      dir,
-      name: "rss-clients",
-      maxMs: WORKER_MAX_MS,
-    });
-    try {
-      log(`stats RSS: ${clients} clients subscribed; ${s.rssSteadySeconds} s steady`);
-      await sleep(s.rssSteadySeconds * 1000);
-      busy = memoryOf(panel.child.pid);
-    } finally {
-      rec = await group.stop();
+    for (const size of s.sizes) {
+      try {
+        const measured = await measureSize(size);
+        sizes.push(measured);
+      } catch (err) {
+        // What the smaller sizes measured still counts; the first size failing fails the group.
+        if (!sizes.length || isStopping()) throw err;
+        failed = { containers: size, error: (err as Error).message };
+        log(`stats: ${size} containers: FAILED: ${(err as Error).stack}`);
+        break;
+      }
     }
   } finally {
-    await panel.child.stop();
+    await panel?.child.stop();
+    await stopEngine();
   }
-  const baseline = await baselineRss(baselineBinary, dir, s.idleMs);
-  // Each client's frames, first to last, against the ticks in between.
-  const seqs = new Map<number, { first: number; last: number; got: number }>();
-  for (let i = 0; i < rec.k.length; i++) {
-    if (rec.k[i] === KIND.other) continue;
-    const c = seqs.get(rec.c[i]!) ?? { first: rec.s[i]!, last: rec.s[i]!, got: 0 };
-    c.first = Math.min(c.first, rec.s[i]!);
-    c.last = Math.max(c.last, rec.s[i]!);
-    c.got++;
-    seqs.set(rec.c[i]!, c);
+
+  async function measureSize(size: number): Promise<SizeResult> {
+    log(`stats: starting containers ${made} to ${size - 1}`);
+    const ids = await startMix(engine.socketPath, made, size);
+    made = size;
+    if (!engineJson) {
+      log(
+        `stats: reading the engine's ${Math.min(ids.length, 100)} stats streams for ${s.dockerStreamSeconds} s`,
+      );
+      engineJson = await dockerStatsLineBytes(engine.socketPath, ids.slice(0, 100), s.dockerStreamSeconds);
+      try {
+        // The Docker-stats source opens a stream per container: at 1,000 it is the engine's load we'd measure.
+        if (size > 200) cpu = { error: `not run: the first size (${size}) is over 200 containers` };
+        else cpu = await benchCpu(target, engine, dir, size, s);
+        log(`stats CPU: ${JSON.stringify(cpu)}`);
+      } catch (err) {
+        log(`stats CPU: FAILED: ${(err as Error).stack}`);
+        cpu = { error: (err as Error).message };
+      }
+    }
+    let source: string;
+    if (!panel) ({ panel, source } = await statsPanel(target, dir, engine.url, size, "main"));
+    else source = await figuresFor(panel, size, 300_000);
+    await sleep(3 * s.intervalMs);
+    const size_: SizeResult = {
+      containers: size,
+      busy: Array.from({ length: size }, (_, i) => busyIndex(i)).filter((k) => k !== undefined).length,
+      source,
+      idle_rss_mib: round(memoryOf(panel.child.pid).rssKiB / 1024, 1),
+      phases: [],
+    };
+    for (const n of s.clientCounts) {
+      size_.phases.push(await phase(panel, dir, size, n, s));
+      // Each phase as it ends: a run cut short still leaves what it measured.
+      log(`stats phase: ${JSON.stringify(size_.phases.at(-1))}`);
+    }
+    return size_;
   }
-  const missed = sum([...seqs.values()].map((c) => c.last - c.first + 1 - c.got));
+  const [a, z] = [sizes[0]!, sizes.at(-1)!];
   return {
-    tls: seed ? "auto (certificate present)" : "off",
-    containers: s.containers,
-    clients,
-    steady_seconds: s.rssSteadySeconds,
-    idle_rss_mib: round(idle / 1024, 1),
-    rss_mib: round(busy.rssKiB / 1024, 1),
-    rss_mb: round((busy.rssKiB * 1024) / 1e6, 1),
-    peak_rss_mib: round(busy.hwmKiB / 1024, 1),
-    baseline_rss_mib: round(baseline / 1024, 1),
-    ratios: { idle: round(busy.rssKiB / idle), baseline: round(busy.rssKiB / baseline) },
-    frames_missed: missed,
+    busy_share: BUSY_SHARE,
+    busy_cmd: BUSY_CMD("<partner>").join(" "),
+    pinning:
+      cpus().length > 1
+        ? "panel on CPU 0, client processes on CPU 1 (taskset); engine and containers unpinned"
+        : "none (one CPU)",
+    engine_json: engineJson!,
+    cpu,
+    sizes,
+    growth_kib_per_container:
+      a === z
+        ? undefined
+        : round(((z.idle_rss_mib - a.idle_rss_mib) * 1024) / (z.containers - a.containers), 1),
+    failed,
   };
 }
 
-// ---- (e) at scale, on a private engine: `bun bench/stats.ts [--quick]` ----
+// ---- the table ----
 
-/**
- * What users live with: 100 and then 1,000 containers on a private dockerd (its own network
- * namespace, so the counts are exact and the traffic stays inside), a stated share of them busy
- * with CPU, memory and network all moving, and the panel under 100 clients and a request loop.
- *
- * Busy containers (BUSY_SHARE of them) sit on one bridge network of the private engine and ping
- * another busy container (1,200-byte packets, one a second each way), rewrite a tmpfs file of
- * 0.25–2 MiB every second (memory moves) and run `head` for it (CPU moves). The rest sleep, with no
- * network. The panel is pinned to CPU 0 with taskset, this process (clients, request loop) to CPU 1.
- */
-const BUSY_SHARE = 0.3;
-const SCALE_NET = "gpbench-stats";
-const SCALE_SUBNET = "10.231.0.0/16";
-const BUSY_CMD = (peer: string) => [
-  "sh",
-  "-c",
-  `ping -q -i 1 -s 1200 ${peer} >/dev/null 2>&1 & i=0; while :; do i=$(( (i + 1) % 8 )); head -c $(( (i + 1) * 262144 )) /dev/zero > /dev/shm/m; sleep 1; done`,
-];
-const busyIp = (k: number) => `10.231.${1 + Math.floor(k / 250)}.${1 + (k % 250)}`;
-
-export interface ScaleWindow {
-  label: string;
-  reader: "worker" | "main";
-  containers: number;
-  busy: number;
-  clients: number;
-  seconds: number;
-  ticks: number;
-  /** arrival − the frame's own sample time (`t`, the tick's first read), every client and frame */
-  sample_to_client: Percentiles;
-  /** GET /healthz one after another through the window: what a tick does to requests */
-  healthz: Percentiles;
-  /** every byte one client got on stats:<env> and host:<env> (keyframe on subscribe included) / container-samples */
-  bytes_per_sample: number;
-  stats_bytes: number;
-  host_bytes: number;
-  keyframe_bytes: number;
-  deltas_bytes_per_sample: number;
-  panel_cpu_percent: number;
-  rss_mib: number;
-}
-
-interface ScaleSettings {
-  sizes: [number, number];
-  windowSeconds: number;
-  clients: number;
-}
-
-/** waitFor with the check first: reads better at the call sites here. */
-function until<T>(check: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  return waitFor(what, ms, check, 500);
-}
-
-async function sockApi(sock: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`http://engine${path}`, {
-    method,
-    unix: sock,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    // Generous: on a loaded machine a container start was seen taking over a minute.
-    signal: AbortSignal.timeout(300_000),
-  } as RequestInit);
-  const text = await res.text();
-  if (!res.ok && res.status !== 304)
-    throw new Error(`engine ${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-/** Starts containers `from`..`to`-1 of the mix: every 1/BUSY_SHARE-th one busy, the rest asleep. */
-async function startMix(sock: string, image: string, from: number, to: number, busyTotal: number) {
-  const indexes = Array.from({ length: to - from }, (_, i) => from + i);
-  await mapLimit(indexes, 6, async (i) => {
-    if (isStopping()) throw new Error("the run is ending");
-    const k = busyIndex(i);
-    const body =
-      k === undefined
-        ? { Image: image, Cmd: ["sleep", "3600"], HostConfig: { NetworkMode: "none" } }
-        : {
-            Image: image,
-            Cmd: BUSY_CMD(busyIp((k + 1) % busyTotal)),
-            HostConfig: { NetworkMode: SCALE_NET, ShmSize: 8 * 1024 * 1024 },
-            NetworkingConfig: {
-              EndpointsConfig: { [SCALE_NET]: { IPAMConfig: { IPv4Address: busyIp(k) } } },
-            },
-          };
-    const made = (await sockApi(sock, "POST", `/containers/create?name=gps-${i}`, body)) as { Id: string };
-    await sockApi(sock, "POST", `/containers/${made.Id}/start`);
-  });
-}
-
-/** Container i's place among the busy ones, or undefined for a sleeper. */
-function busyIndex(i: number): number | undefined {
-  const every = Math.round(1 / BUSY_SHARE);
-  // 3 in 10: i % 10 in {0, 3, 6}
-  const r = i % 10;
-  if (every === 3 && (r === 0 || r === 3 || r === 6)) return Math.floor(i / 10) * 3 + r / 3;
-  return undefined;
-}
-
-async function runningCount(sock: string): Promise<number> {
-  return ((await sockApi(sock, "GET", "/containers/json")) as unknown[]).length;
-}
-
-function pin(pid: number, cpu: number): boolean {
-  return (
-    Bun.spawnSync(["taskset", "-pc", String(cpu), String(pid)], { stdout: "ignore", stderr: "ignore" })
-      .exitCode === 0
-  );
-}
-
-async function scaleWindow(
-  panel: Panel,
-  label: string,
-  reader: ScaleWindow["reader"],
-  containers: number,
-  s: ScaleSettings,
-): Promise<ScaleWindow> {
-  const { decodeFrame } = await import("../src/protocol/frames.ts");
-  const url = `${panel.url.replace(/^http/, "ws")}/api/v1/stream?topics=stats:local,host:local`;
-  const lat: number[] = [];
-  const health: number[] = [];
-  const bytes = { stats: 0, host: 0, key: 0, deltas: 0, deltaRows: 0 };
-  const seqs = new Set<number>();
-  let measuring = false;
-  const sockets: WebSocket[] = [];
-  let keysSeen = 0;
-  for (let i = 0; i < s.clients; i++) {
-    const ws = new WebSocket(url, {
-      headers: { authorization: `Bearer ${panel.token}` },
-    } as unknown as string[]);
-    ws.binaryType = "arraybuffer";
-    const first = i === 0;
-    ws.onmessage = (e) => {
-      const now = Date.now();
-      const buf = new Uint8Array(e.data as ArrayBuffer);
-      const f = decodeFrame(buf) as { t: string; k: string; d: { t?: number; s?: number; c?: unknown[] } };
-      if (f.t === "stats:local" && f.k === "key") keysSeen++;
-      if (!measuring) return;
-      if (f.t === "stats:local" && typeof f.d?.t === "number") lat.push(now - f.d.t);
-      if (!first) return;
-      if (f.t === "host:local") bytes.host += buf.length + wsHeader(buf.length);
-      else if (f.t === "stats:local") {
-        bytes.stats += buf.length + wsHeader(buf.length);
-        seqs.add(f.d.s ?? -1);
-        if (f.k === "key") bytes.key += buf.length;
+/** The group's rows and budgets (bench/run.ts and the standalone run print the same). */
+export function statsRows(r: StatsResult): { rows: Row[]; budgets: Budget[] } {
+  const rows: Row[] = [];
+  const budgets: Budget[] = [];
+  const row = (x: Row) => {
+    rows.push(x);
+    if (x.budget) budgets.push(x.budget);
+  };
+  const x = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)}x`;
+  const ms = (n: number) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+  const B = (n: number) => `${n < 100 ? n.toFixed(2) : n.toFixed(0)} B`;
+  const json = r.engine_json.bytes_per_sample;
+  for (const size of r.sizes) {
+    const name = `stats, ${size.containers} containers (${size.busy} busy)`;
+    const one = size.phases.find((p) => p.clients === 1);
+    for (const p of size.phases) {
+      const limit = p.clients === STATS_BUDGETS.p99Clients ? STATS_BUDGETS.p99Ms[size.containers] : undefined;
+      const base = one && p !== one;
+      const who = `${p.clients} client${p.clients === 1 ? "" : "s"}`;
+      for (const q of ["p50", "p99"] as const) {
+        const v = p.sample_to_client[`${q}_ms`];
+        const bv = one?.sample_to_client[`${q}_ms`];
+        row({
+          benchmark: name,
+          metric: `sample→client ${q}, ${who}${q === "p99" ? ` (${p.sample_to_client.n} frames, ≥ ${p.min_frames_per_client} each)` : ""}`,
+          panel: ms(v),
+          baseline: base && bv !== undefined ? `${ms(bv)} (1 client)` : "",
+          ratio: base && bv ? x(v / bv) : "",
+          budget:
+            q === "p99" && limit !== undefined
+              ? budget(name, `sample→client p99, ${who}`, v, "ms", "max", limit)
+              : undefined,
+        });
       }
-    };
-    sockets.push(ws);
-  }
-  try {
-    await until(async () => (keysSeen >= s.clients ? true : undefined), 60_000, "every client's keyframe");
-    await sleep(2_000);
-    // The bytes client starts again, so the keyframe on subscribe is counted in the window.
-    sockets[0]!.close();
-    const again = new WebSocket(url, {
-      headers: { authorization: `Bearer ${panel.token}` },
-    } as unknown as string[]);
-    again.binaryType = "arraybuffer";
-    again.onmessage = sockets[0]!.onmessage;
-    sockets[0] = again;
-    const cpu0 = cpuSnapshot([panel.child.pid]);
-    measuring = true;
-    const end = performance.now() + s.windowSeconds * 1000;
-    while (performance.now() < end && !isStopping()) {
-      const t0 = performance.now();
-      const res = await fetch(`${panel.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
-      await res.arrayBuffer();
-      health.push(performance.now() - t0);
-      await sleep(20);
+      const pq = (v: Percentiles) => `${v.p50_ms.toFixed(1)} / ${v.p99_ms.toFixed(1)}`;
+      row({
+        benchmark: name,
+        metric: "  p50 / p99 ms: tick→first client; fan-out spread | on CPU 0: timer lag; 2 ms of CPU",
+        panel: `${pq(p.tick_to_first_client)}; ${pq(p.spread)}`,
+        baseline: `${pq(p.cpu0.timer_lag)}; ${pq(p.cpu0.wall_for_2ms_cpu)}`,
+        ratio: "",
+      });
+      row({
+        benchmark: name,
+        metric: `B per container-sample, ${who} (stats + host, keyframes, WS headers)${p.clients > 1 ? ": mean / max" : ""}`,
+        panel:
+          p.clients > 1
+            ? `${B(p.bytes_per_sample.mean)} / ${B(p.bytes_per_sample.max)}`
+            : B(p.bytes_per_sample.mean),
+        baseline: `${B(json)} (engine JSON)`,
+        ratio: `${x(json / p.bytes_per_sample.mean)} fewer`,
+        budget: budget(
+          name,
+          `bytes per container-sample, ${who}`,
+          p.bytes_per_sample.max,
+          "B",
+          "max",
+          STATS_BUDGETS.bytesPerSample,
+        ),
+      });
+      const f = p.first_client;
+      const perS = (v: number) => B(v / (f.ticks * size.containers));
+      row({
+        benchmark: name,
+        metric: `  first client: keyframe / deltas / host / later keyframes, ${f.ticks} ticks`,
+        panel: `${perS(f.keyframe_bytes)} / ${perS(f.delta_bytes)} / ${perS(f.host_bytes)} / ${perS(f.other_keyframe_bytes)}`,
+        baseline: `table ${f.rows} rows`,
+        ratio: f.refused_deltas ? `${f.refused_deltas} refused` : "",
+      });
+      row({
+        benchmark: name,
+        metric: `  CPU panel / clients; frames missed; keyframes after a drop`,
+        panel: `${p.panel_cpu_percent}% / ${p.clients_cpu_percent}%`,
+        baseline: `${p.frames_missed} missed, ${p.keyframes_after_drop} keyframes`,
+        ratio: "",
+      });
+      if (p.clients === 100 && size === r.sizes[0]) {
+        row({
+          benchmark: name,
+          metric: `VmRSS with ${who}`,
+          panel: `${p.panel_rss_mib.toFixed(1)} MiB`,
+          baseline: `${size.idle_rss_mib.toFixed(1)} MiB (no client)`,
+          ratio: x(p.panel_rss_mib / size.idle_rss_mib),
+          budget: budget(name, `VmRSS with ${who}`, p.panel_rss_mib, "MiB", "max", STATS_BUDGETS.rssMiB),
+        });
+      }
     }
-    measuring = false;
-    const cpu = cpuSince(cpu0, [panel.child.pid]) / s.windowSeconds;
-    const ticks = seqs.size;
-    const samples = ticks * containers;
-    const result: ScaleWindow = {
-      label,
-      reader,
-      containers,
-      busy: Math.round(containers * BUSY_SHARE),
-      clients: s.clients,
-      seconds: s.windowSeconds,
-      ticks,
-      sample_to_client: percentiles(lat),
-      healthz: percentiles(health),
-      bytes_per_sample: round((bytes.stats + bytes.host) / samples, 2),
-      stats_bytes: bytes.stats,
-      host_bytes: bytes.host,
-      keyframe_bytes: bytes.key,
-      deltas_bytes_per_sample: round((bytes.stats - bytes.key) / samples, 2),
-      panel_cpu_percent: round(cpu * 100, 1),
-      rss_mib: round(memoryOf(panel.child.pid).rssKiB / 1024, 1),
-    };
-    // Each window as it ends: a run cut short still leaves what it measured.
-    log(`stats scale window: ${JSON.stringify(result)}`);
-    return result;
-  } finally {
-    for (const ws of sockets) ws.close();
   }
-}
-
-async function scalePanel(
-  target: Target,
-  dir: string,
-  sock: string,
-  reader: ScaleWindow["reader"],
-  count: number,
-) {
-  const pinned: Target = { ...target, command: ["taskset", "-c", "0", ...target.command] };
-  const before = process.env.GHOSTPANEL_STATS_READER;
-  process.env.GHOSTPANEL_STATS_READER = reader;
-  let panel: Panel;
-  try {
-    panel = await startPanel({
-      target: pinned,
-      dataDir: join(dir, `data-${reader}-${count}`),
-      tls: "off",
-      workDir: dir,
-      engineUrl: `unix://${sock}`,
+  if (r.failed) {
+    row({
+      benchmark: `stats, ${r.failed.containers} containers`,
+      metric: "FAILED",
+      panel: r.failed.error.slice(0, 60),
+      baseline: "",
+      ratio: "",
     });
-  } finally {
-    if (before === undefined) delete process.env.GHOSTPANEL_STATS_READER;
-    else process.env.GHOSTPANEL_STATS_READER = before;
   }
-  await until(
-    async () => {
-      const list = (await panel.api("/api/v1/envs/local/stats")) as unknown[];
-      return list.length >= count ? true : undefined;
-    },
-    120_000,
-    `figures for ${count} containers`,
-  );
-  return panel;
+  const c = r.cpu;
+  if ("error" in c) {
+    row({ benchmark: "stats CPU", metric: "FAILED", panel: c.error.slice(0, 60), baseline: "", ratio: "" });
+  } else {
+    const per = (n: number) => `${(n * 1000).toFixed(2)} ms`;
+    row({
+      benchmark: `stats CPU, ${c.containers} containers`,
+      metric: "panel+engine CPU per 1000 container-samples",
+      panel: `${per(c.cgroup.cpu_s_per_1000_samples)} (cgroup)`,
+      baseline: `${per(c.docker.cpu_s_per_1000_samples)} (docker)`,
+      ratio: x(c.ratio),
+      budget: budget("stats CPU", "cgroup / docker source CPU", c.ratio, "x", "max", STATS_BUDGETS.cpuRatio),
+    });
+    row({
+      benchmark: `stats CPU, ${c.containers} containers`,
+      metric: "  the panel's own share",
+      panel: per(c.cgroup.panel_cpu_s_per_1000_samples),
+      baseline: per(c.docker.panel_cpu_s_per_1000_samples),
+      ratio: x(c.cgroup.panel_cpu_s_per_1000_samples / c.docker.panel_cpu_s_per_1000_samples),
+    });
+    row({
+      benchmark: `stats CPU, ${c.containers} containers`,
+      metric: `  the engine's share, net of idle (idle spread ${per((c.idle.spread_s / c.cgroup.samples) * 1000)})`,
+      panel: per(c.cgroup.engine_net_cpu_s_per_1000_samples),
+      baseline: per(c.docker.engine_net_cpu_s_per_1000_samples),
+      ratio: "",
+    });
+  }
+  return { rows, budgets };
 }
 
-export async function benchStatsScale(target: Target, s: ScaleSettings) {
-  const { SecondEngine } = await import("../tests/helpers/second-engine.ts");
-  // Not under tempDir(): other bench runs sweep those of processes that are not bench/run.ts.
-  const dir = mkdtempSync(join(tmpdir(), "gpstats-scale-"));
-  defer(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-  const pinnedSelf = pin(process.pid, 1);
-  log(
-    `stats scale: private engine; bench ${pinnedSelf ? "pinned to CPU 1, panel to CPU 0" : "not pinned (taskset failed)"}`,
-  );
-  const engine = await SecondEngine.start();
-  defer("private engine", () => engine.stop());
-  const windows: ScaleWindow[] = [];
-  const [small, large] = s.sizes;
-  const busyTotal = Math.round(large * BUSY_SHARE);
-  engine.loadImage(IMAGE);
-  await sockApi(engine.socketPath, "POST", "/networks/create", {
-    Name: SCALE_NET,
-    Driver: "bridge",
-    IPAM: { Config: [{ Subnet: SCALE_SUBNET }] },
-  });
-  log(`stats scale: starting ${small} containers`);
-  await startMix(engine.socketPath, IMAGE, 0, small, busyTotal);
-  if ((await runningCount(engine.socketPath)) !== small) throw new Error("not every container runs");
-
-  const panel = await scalePanel(target, dir, engine.socketPath, "worker", small);
-  windows.push(await scaleWindow(panel, `${small}, fresh panel`, "worker", small, s));
-  const rssFresh = windows.at(-1)!.rss_mib;
-
-  log(`stats scale: starting ${large - small} more containers`);
-  await startMix(engine.socketPath, IMAGE, small, large, busyTotal);
-  const running = await runningCount(engine.socketPath);
-  if (running !== large) throw new Error(`${running} containers run, not ${large}`);
-  await until(
-    async () =>
-      ((await panel.api("/api/v1/envs/local/stats")) as unknown[]).length >= large ? true : undefined,
-    180_000,
-    `figures for ${large}`,
-  );
-  await sleep(5_000);
-  windows.push(await scaleWindow(panel, `${large}`, "worker", large, s));
-  const rssLarge = windows.at(-1)!.rss_mib;
-
-  // The baseline: a second panel reading the cgroup files on its main thread (how it was before),
-  // on the same containers, while the first one is stopped (SIGSTOP) so the two do not share CPU 0.
-  log(`stats scale: baseline, files read on the main thread, ${large} containers`);
-  process.kill(panel.child.pid, "SIGSTOP");
-  try {
-    const baseline = await scalePanel(target, dir, engine.socketPath, "main", large);
-    try {
-      await sleep(5_000);
-      windows.push(await scaleWindow(baseline, `${large}, baseline`, "main", large, s));
-    } finally {
-      await baseline.child.stop();
-    }
-  } finally {
-    process.kill(panel.child.pid, "SIGCONT");
+/** The group's settings: full, or --quick (100 containers only, shorter phases). */
+export function statsSettings(quick: boolean, argv: string[]): StatsSettings {
+  const arg = (name: string) => {
+    const i = argv.indexOf(name);
+    return i < 0 ? undefined : argv[i + 1];
+  };
+  const sizes = arg("--sizes")?.split(",").map(Number);
+  const ticks = arg("--ticks");
+  if (sizes?.some((n) => !Number.isInteger(n) || n < 1) || (ticks && !(Number(ticks) >= 10))) {
+    throw new Error("--sizes takes container counts (e.g. 100,1000), --ticks a number ≥ 10");
   }
-
-  log(`stats scale: removing ${large - small} containers`);
-  const all = (await sockApi(engine.socketPath, "GET", "/containers/json")) as {
-    Id: string;
-    Names: string[];
-  }[];
-  const extra = all.filter((c) => Number(c.Names[0]!.slice("/gps-".length)) >= small).map((c) => c.Id);
-  await mapLimit(extra, 8, async (id) => {
-    await sockApi(engine.socketPath, "DELETE", `/containers/${id}?force=1`);
-  });
-  await sleep(5_000);
-  windows.push(await scaleWindow(panel, `${small}, after ${large} and removals`, "worker", small, s));
-  const rssAfter = windows.at(-1)!.rss_mib;
-  await panel.child.stop();
-  await engine.stop();
-
-  const w = (label: string) => windows.find((x) => x.label === label)!;
   return {
-    busy_share: BUSY_SHARE,
-    busy_cmd: BUSY_CMD("<peer>").join(" "),
-    pinned: pinnedSelf ? "panel on CPU 0, clients and request loop on CPU 1 (taskset)" : "not pinned",
-    windows,
-    growth_kib_per_container: round(((rssLarge - rssFresh) * 1024) / (large - small), 1),
-    released_mib: round(rssLarge - rssAfter, 1),
-    ratios: {
-      healthz_p99_main_over_worker: round(
-        w(`${large}, baseline`).healthz.p99_ms / w(`${large}`).healthz.p99_ms,
-      ),
-      latency_p99_main_over_worker: round(
-        w(`${large}, baseline`).sample_to_client.p99_ms / w(`${large}`).sample_to_client.p99_ms,
-      ),
-    },
+    sizes: sizes ?? (quick ? [100] : [100, 1000]),
+    intervalMs: 1_000,
+    ticks: ticks ? Number(ticks) : quick ? 60 : 300,
+    clientCounts: [1, 100],
+    dockerStreamSeconds: quick ? 3 : 4,
+    cpuWindowSeconds: quick ? 10 : 30,
   };
 }
 
@@ -1225,45 +914,23 @@ if (import.meta.main) {
       void runCleanups().finally(() => process.exit(143));
     });
   }
-  const quick = process.argv.includes("--quick");
-  const arg = (name: string) => process.argv[process.argv.indexOf(name) + 1];
-  const dir = mkdtempSync(join(tmpdir(), "gpstats-scale-target-"));
+  const settings = statsSettings(process.argv.includes("--quick"), process.argv);
+  const dir = mkdtempSync(join(tmpdir(), "gpstats-target-"));
   defer(`temp dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   const target = panelTarget(dir);
-  // --sizes SMALL,LARGE and --seconds N override (for a machine too busy for the full run).
-  const sizes = process.argv.includes("--sizes") ? arg("--sizes")!.split(",").map(Number) : undefined;
-  const settings: ScaleSettings = {
-    sizes: [sizes?.[0] ?? 100, sizes?.[1] ?? (quick ? 200 : 1000)],
-    windowSeconds: process.argv.includes("--seconds") ? Number(arg("--seconds")) : quick ? 20 : 60,
-    clients: 100,
-  };
+  const { loadavg } = await import("node:os");
+  const load = loadavg().map((l) => round(l, 2));
   try {
-    const r = await benchStatsScale(target, settings);
-    const rows = r.windows.map((x) =>
-      [
-        x.label.padEnd(28),
-        x.reader.padEnd(6),
-        String(x.ticks).padStart(5),
-        `${x.sample_to_client.p50_ms}/${x.sample_to_client.p99_ms}/${x.sample_to_client.max_ms}`.padStart(18),
-        `${x.healthz.p50_ms}/${x.healthz.p99_ms}/${x.healthz.max_ms}`.padStart(18),
-        String(x.bytes_per_sample).padStart(7),
-        String(x.deltas_bytes_per_sample).padStart(7),
-        String(x.panel_cpu_percent).padStart(6),
-        String(x.rss_mib).padStart(7),
-      ].join("  "),
-    );
+    const r = await benchStats(target, settings);
     console.log(
-      `stats at scale (${target.kind} ${target.path}; ${Math.round(BUSY_SHARE * 100)} % busy: CPU, memory, network; ${r.pinned})`,
+      `stats (${target.kind} ${target.path}; ${Math.round(BUSY_SHARE * 100)} % busy; ${r.pinning}; load ${load.join(" ")} → ${loadavg()
+        .map((l) => round(l, 2))
+        .join(" ")})`,
     );
+    console.log(table(statsRows(r).rows));
     console.log(
-      "containers                    reader  ticks  sample→client ms  /healthz ms        B/sample  deltas  cpu %  RSS MiB",
+      JSON.stringify({ target, settings, loadavg: { start: load, end: loadavg() }, ...r }, null, 2),
     );
-    console.log("                                             p50/p99/max       p50/p99/max       (all)");
-    for (const row of rows) console.log(row);
-    console.log(
-      `growth ${r.growth_kib_per_container} KiB per container; ${r.released_mib} MiB released after removals; baseline/worker at ${settings.sizes[1]}: /healthz p99 ${r.ratios.healthz_p99_main_over_worker}x, sample→client p99 ${r.ratios.latency_p99_main_over_worker}x`,
-    );
-    console.log(JSON.stringify({ target, settings, ...r }, null, 2));
   } finally {
     await runCleanups();
   }

@@ -136,13 +136,18 @@ export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } {
 // ---- CPU time, from /proc/<pid>/stat ----
 
 /** Processes by role; a process is in the first role whose test its command name (comm) passes. */
-export function processesBy(roles: Record<string, (comm: string) => boolean>): Record<string, number[]> {
+export function processesBy(
+  roles: Record<string, (comm: string) => boolean>,
+  /** Only processes whose command line holds this (a private engine's directory). */
+  within?: string,
+): Record<string, number[]> {
   const out: Record<string, number[]> = Object.fromEntries(Object.keys(roles).map((r) => [r, []]));
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     let comm: string;
     try {
       comm = readFileSync(`/proc/${name}/comm`, "utf8").trim();
+      if (within && !readFileSync(`/proc/${name}/cmdline`, "utf8").includes(within)) continue;
     } catch {
       continue;
     }
@@ -180,6 +185,15 @@ function threadTimes(pid: number): Map<number, number> | undefined {
 }
 
 /** Every thread's CPU time of every pid, for a later cpuSince(). */
+/** Pins every thread of `pid` to one CPU; false if taskset could not. */
+export function pin(pid: number, cpu: number): boolean {
+  const res = Bun.spawnSync(["taskset", "-a", "-pc", String(cpu), String(pid)], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  return res.exitCode === 0;
+}
+
 export type CpuSnapshot = { at: number; pids: Map<number, Map<number, number>> };
 
 export function cpuSnapshot(pids: number[]): CpuSnapshot {

@@ -2,9 +2,10 @@
  * WebSocket clients of the `stats:<env>` topic, in a process of their own (`bun stats-clients.ts
  * CONFIG`), so a thousand of them can be spread over several processes and their CPU measured apart
  * from the panel's. Each client records, for every message, when it arrived (the run's shared
- * clock, see clock()), its size, its kind and its sequence number; the ones told to also apply the
- * frames to the shared decoder (web/lib/stats-frames.ts, StatsTable) record how many containers the
- * table holds after each frame and count the deltas it refused.
+ * clock, see clock()), its size, its kind, its sequence number and its sample time (the frame's
+ * `t`: when the panel read the tick's first file); the ones told to also apply the frames to the
+ * shared decoder (src/protocol/stats-frames.ts, StatsTable) record how many containers the table
+ * holds after each frame and count the deltas it refused.
  *
  * Commands on stdin: `stop` closes every client, writes the records to `out` and answers `done`.
  */
@@ -13,6 +14,8 @@ import { join } from "node:path";
 import { decodeFrame } from "../../src/protocol/frames.ts";
 import { StatsTable } from "../../src/protocol/stats-frames.ts";
 import { mapLimit } from "./engine.ts";
+import { peekFrame } from "./peek-frame.ts";
+import { pin } from "./process.ts";
 import { clock, emit, WorkerProcess, workerMain } from "./worker.ts";
 
 export interface ClientsConfig {
@@ -34,7 +37,10 @@ export interface ClientsConfig {
 /** Kinds in the records. */
 export const KIND = { key: 0, delta: 1, other: 2 } as const;
 
-/** One record per message, column-wise: client index, kind, sequence number, bytes, arrival, rows. */
+/**
+ * One record per message, column-wise: client index, kind, sequence number, bytes, arrival, the
+ * frame's sample time (-1 for other messages), rows.
+ */
 export interface ClientRecords {
   clients: number;
   c: number[];
@@ -42,13 +48,14 @@ export interface ClientRecords {
   s: number[];
   b: number[];
   t: number[];
+  st: number[];
   /** Containers in the client's table after the frame; -1 for clients that do not validate. */
   r: number[];
   /** The `src` of the last keyframe. */
   source: string;
   /** Deltas the decoder refused (a gap in the sequence): each means the client's table went stale. */
   refused: number;
-  /** Messages that were not msgpack frames, or error frames. */
+  /** Messages that were not msgpack frames, or error frames (other topics' frames are kind `other`). */
   bad: number;
   /** Close codes seen after every client was ready, and how often. */
   closes: Record<string, number>;
@@ -56,127 +63,6 @@ export interface ClientRecords {
 }
 
 const TLS_LOOPBACK = { rejectUnauthorized: false };
-
-/**
- * The kind (`k`) and sequence number (`d.s`) of a stats frame, read by walking the msgpack until
- * both are found, without building the rest: decoding a keyframe of 100 containers in full takes
- * about 0.3 ms, which for 250 clients in one process would measure the clients, not the panel.
- * Undefined for anything it cannot read that way (the caller then decodes in full).
- */
-export function peekFrame(b: Uint8Array): { k: string; s: number } | undefined {
-  const r = new MsgpackWalker(b);
-  try {
-    let k: string | undefined;
-    let s: number | undefined;
-    const top = r.mapSize();
-    for (let i = 0; i < top && (k === undefined || s === undefined); i++) {
-      const key = r.str();
-      if (key === "k") k = r.str();
-      else if (key === "d") {
-        const inner = r.mapSize();
-        for (let j = 0; j < inner && s === undefined; j++) {
-          if (r.str() === "s") s = r.uint();
-          else if (!r.skip()) return undefined;
-        }
-      } else if (key === undefined || !r.skip()) return undefined;
-    }
-    return k !== undefined && s !== undefined && r.p <= b.length ? { k, s } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const utf8 = new TextDecoder();
-/** Bytes after the type byte, for msgpack's fixed-size types. */
-const FIXED: Record<number, number> = {
-  204: 1,
-  205: 2,
-  206: 4,
-  207: 8,
-  208: 1,
-  209: 2,
-  210: 4,
-  211: 8,
-  202: 4,
-  203: 8,
-};
-
-/** Reads msgpack a value at a time; -1 / undefined / false when the bytes are not what was asked. */
-class MsgpackWalker {
-  p = 0;
-  private readonly view: DataView;
-
-  constructor(private readonly b: Uint8Array) {
-    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
-
-  private take(n: number): number {
-    const at = this.p;
-    this.p += n;
-    if (n === 1) return this.b[at]!;
-    return n === 2 ? this.view.getUint16(at) : this.view.getUint32(at);
-  }
-
-  mapSize(): number {
-    const x = this.take(1);
-    if (x >= 0x80 && x <= 0x8f) return x & 0x0f;
-    if (x === 0xde) return this.take(2);
-    if (x === 0xdf) return this.take(4);
-    return -1;
-  }
-
-  str(): string | undefined {
-    const x = this.take(1);
-    let n: number;
-    if (x >= 0xa0 && x <= 0xbf) n = x & 0x1f;
-    else if (x === 0xd9) n = this.take(1);
-    else if (x === 0xda) n = this.take(2);
-    else return undefined;
-    this.p += n;
-    return utf8.decode(this.b.subarray(this.p - n, this.p));
-  }
-
-  uint(): number | undefined {
-    const x = this.take(1);
-    if (x <= 0x7f) return x;
-    if (x === 0xcc) return this.take(1);
-    if (x === 0xcd) return this.take(2);
-    if (x === 0xce) return this.take(4);
-    return undefined;
-  }
-
-  /** Steps over one value of any type. */
-  skip(): boolean {
-    const x = this.take(1);
-    if (x <= 0x7f || x >= 0xe0 || x === 0xc0 || x === 0xc2 || x === 0xc3) return true;
-    if (x >= 0xa0 && x <= 0xbf) {
-      this.p += x & 0x1f;
-      return true;
-    }
-    if (x >= 0x90 && x <= 0x9f) return this.skipN(x & 0x0f);
-    if (x >= 0x80 && x <= 0x8f) return this.skipN(2 * (x & 0x0f));
-    const fixed = FIXED[x];
-    if (fixed !== undefined) {
-      this.p += fixed;
-      return true;
-    }
-    const width = { 217: 1, 196: 1, 218: 2, 197: 2, 219: 4, 198: 4 }[x];
-    if (width !== undefined) {
-      this.p += this.take(width);
-      return true;
-    }
-    if (x === 0xdc) return this.skipN(this.take(2));
-    if (x === 0xdd) return this.skipN(this.take(4));
-    if (x === 0xde) return this.skipN(2 * this.take(2));
-    if (x === 0xdf) return this.skipN(2 * this.take(4));
-    return false;
-  }
-
-  private skipN(n: number): boolean {
-    for (let i = 0; i < n; i++) if (!this.skip()) return false;
-    return true;
-  }
-}
 
 async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
   const rec: ClientRecords = {
@@ -186,6 +72,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
     s: [],
     b: [],
     t: [],
+    st: [],
     r: [],
     source: "",
     refused: 0,
@@ -219,6 +106,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
           const data = ev.data as ArrayBuffer;
           let kind: number = KIND.other;
           let s = -1;
+          let st = -1;
           let rows = -1;
           try {
             const bytes = new Uint8Array(data);
@@ -227,12 +115,13 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
             if (f.k === "key" || f.k === "delta") {
               kind = f.k === "key" ? KIND.key : KIND.delta;
               s = (f.d as { s: number }).s;
+              st = (f.d as { t: number }).t;
               if (table) {
                 if (!table.apply(f.k, f.d)) rec.refused++;
                 rows = table.rows.size;
                 if (f.k === "key") rec.source = table.source;
               }
-            } else rec.bad++;
+            } else if (f.k === "error") rec.bad++;
           } catch {
             rec.bad++;
           }
@@ -241,6 +130,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
           rec.s.push(s);
           rec.b.push(data.byteLength);
           rec.t.push(t);
+          rec.st.push(st);
           rec.r.push(rows);
           if (!keyed && kind === KIND.key) {
             keyed = true;
@@ -299,6 +189,8 @@ export async function startClients(
     dir: string;
     name: string;
     maxMs: number;
+    /** The CPU the process is pinned to (taskset), away from the panel's. */
+    cpu?: number;
   },
 ): Promise<ClientGroup> {
   const out = join(o.dir, `${o.name}.json`);
@@ -314,6 +206,8 @@ export async function startClients(
   };
   const worker = new WorkerProcess(import.meta.path, config, join(o.dir, `${o.name}.log`), o.name);
   try {
+    if (o.cpu !== undefined && !pin(worker.child.pid, o.cpu))
+      throw new Error(`taskset: could not pin ${o.name}`);
     const ready = await worker.next("ready", config.connectTimeoutMs + 10_000);
     return {
       worker,

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { peekFrame } from "../../bench/lib/peek-frame.ts";
+import { decodeFrame } from "../../src/protocol/frames.ts";
+import { StatsFrameEncoder, type TickFigures } from "../../src/stats/frame-encoder.ts";
+import { encodeFrame } from "../../src/stream/frames.ts";
+
+// The stats bench times every frame from what peekFrame reads (bench/lib/peek-frame.ts): it must
+// read what a full decode reads, or the latency it reports is of the wrong frame.
+
+const fig = (id: string, cpu: number): TickFigures => ({
+  id,
+  name: `c-${id}`,
+  cpu_percent: cpu,
+  mem_usage: 10 * 1024 * 1024,
+  mem_limit: 1024 * 1024 * 1024,
+  net_rx_rate: 0,
+  net_tx_rate: 0,
+  blk_read_rate: 0,
+  blk_write_rate: 0,
+  pids: 1,
+});
+
+describe("the stats bench's frame peek", () => {
+  it("reads the kind, sequence number and sample time of keyframes and deltas as a full decode does", () => {
+    const enc = new StatsFrameEncoder(1000, () => "cgroup");
+    const frames: Uint8Array[] = [];
+    // A time in ms (past 2^32: a uint64 or a float64 on the wire) and one with a fraction.
+    for (const [i, t] of [1_764_658_800_123, 1_764_658_801_124.5, 1_764_658_802_125].entries()) {
+      const d = enc.tick(
+        Array.from({ length: 50 }, (_, n) => fig(String(n), n % 3 === 0 ? 5 + i : 0)),
+        t,
+      );
+      frames.push(encodeFrame("stats:local", { k: "delta", d }));
+      frames.push(encodeFrame("stats:local", { k: "key", d: enc.keyframe() }));
+    }
+    for (const bytes of frames) {
+      const full = decodeFrame(bytes) as { k: string; d: { s: number; t: number } };
+      expect(peekFrame(bytes)).toEqual({ k: full.k, s: full.d.s, t: full.d.t });
+    }
+  });
+
+  it("gives up on frames that are not stats frames (the caller decodes those in full)", () => {
+    expect(peekFrame(encodeFrame("host:local", { k: "host", d: { cpu_percent: 3.5 } }))).toBeUndefined();
+    expect(peekFrame(new Uint8Array([0xc1, 0x00]))).toBeUndefined();
+  });
+});
