@@ -44,7 +44,11 @@ export class AlertEvaluator {
   ) {
     for (const a of store.firing()) this.open.set(keyOf(a.rule_id, a.env, a.container), a);
     this.reload();
-    collectors.onTick((env, collector, tick) => this.guard(() => this.onTick(env, collector, tick)));
+    // After the tick's frames: the evaluator is made before the stats topic registers, and no
+    // client should wait for rules to be checked.
+    collectors.onTick((env, collector, tick) =>
+      setImmediate(() => this.guard(() => !this.stopped && this.onTick(env, collector, tick))),
+    );
     envs.onContainers((env, change) => this.guard(() => this.onContainers(env, change)));
     envs.onEnv((event) => this.guard(() => this.onEnv(event)));
     this.sweep = setInterval(() => this.guard(() => this.sweepLoops()), SWEEP_MS);
