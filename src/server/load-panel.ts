@@ -1,5 +1,4 @@
-/** Lets waiting requests (an early /healthz) be answered between two steps of the start. */
-export const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+import { turn } from "./turn.ts";
 
 /**
  * Loads the rest of the panel behind the listener (src/server/listen.ts) a piece at a time, the event

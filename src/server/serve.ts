@@ -31,7 +31,7 @@ import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
 import { type Listener, openListener } from "./listen.ts";
-import { turn } from "./load-panel.ts";
+import { turn } from "./turn.ts";
 
 export interface RunningPanel {
   url: string;
