@@ -1,8 +1,8 @@
 import { type Browser, chromium, type Page } from "playwright-core";
 
 /** Debian's Chromium, never a downloaded browser; flags that keep it off every network but ours. */
-export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
-  return chromium.launch({
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
     args: [
@@ -16,6 +16,30 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
       ...extraArgs,
     ],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on("page", retryNetworkChange);
+    return context;
+  };
+  return browser;
+}
+
+/**
+ * Other test files make engine networks meanwhile (bridges, namespaces); Chromium sees the host's
+ * interfaces change and aborts a navigation under way with ERR_NETWORK_CHANGED, which says
+ * nothing of the panel: that navigation is made once more.
+ */
+function retryNetworkChange(page: Page): void {
+  const goto = page.goto.bind(page);
+  page.goto = async (url, options) => {
+    try {
+      return await goto(url, options);
+    } catch (err) {
+      if (!String(err).includes("ERR_NETWORK_CHANGED")) throw err;
+      return goto(url, options);
+    }
+  };
 }
 
 /** A page in a fresh context that takes the panel's self-signed certificate, at desktop size. */
