@@ -87,6 +87,12 @@ describe("edit and pull-then-create in Chromium, from dist/ghostpanel", () => {
     );
     const form = await openEdit(name);
     const env = form.locator('textarea[name="env"]');
+    // Under load the image can show before the rest of the form is filled in.
+    await eventually(
+      async () => ((await env.inputValue()).includes("MODE=old") ? true : undefined),
+      20_000,
+      "the env filled from the container",
+    );
     await env.fill((await env.inputValue()).replace("MODE=old", "MODE=new"));
     await form.getByLabel("Container port").fill("9090");
     await form.locator('button[type="submit"]').click();

@@ -35,7 +35,13 @@ describe("--http3 in Chromium, from dist/ghostpanel", () => {
     // No ignoreHTTPSErrors: the SPKI list is what makes the certificate trusted, as QUIC needs.
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     watchProblems(page, problems);
-    await page.goto(panel.url);
+    // Under load Bun's HTTP/3 sometimes fails Chromium's first QUIC handshake (QUIC_PROTOCOL_ERROR;
+    // docs/decisions.md). Without --origin-to-force-quic-on Chromium would fall back to TCP; here
+    // the first navigation is made once more, and what follows must all be h3.
+    await page.goto(panel.url).catch((err: unknown) => {
+      if (!String(err).includes("ERR_QUIC_PROTOCOL_ERROR")) throw err;
+      return page.goto(panel.url);
+    });
     await logIn(page, "admin", "e2e-password-123");
     await page.locator('[data-testid="user"]').waitFor();
   });
