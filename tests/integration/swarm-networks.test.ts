@@ -34,6 +34,9 @@ describe("overlay, macvlan and ipvlan networks on a private engine", () => {
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
   const inspect = (name: string) => JSON.parse(engine!.docker("network", "inspect", name))[0];
+  /** What a container started on the network gets as its IPv4 address (what the engine made of it). */
+  const addressOn = (network: string) =>
+    engine!.docker("run", "--rm", "--network", network, TEST_IMAGE, "ip", "-4", "-o", "addr", "show", "eth0");
   const exists = (name: string) => {
     try {
       engine!.docker("network", "inspect", name);
@@ -119,19 +122,7 @@ describe("overlay, macvlan and ipvlan networks on a private engine", () => {
         subnets: [{ subnet: subnet(1), gateway: "10.251.1.1", ip_range: null }],
       });
       // Attachable means a plain container may join it: the engine gives it an address in the subnet.
-      const addr = engine!.docker(
-        "run",
-        "--rm",
-        "--network",
-        name,
-        TEST_IMAGE,
-        "ip",
-        "-4",
-        "-o",
-        "addr",
-        "show",
-        "eth0",
-      );
+      const addr = addressOn(name);
       expect(addr).toContain("inet 10.251.1.");
       expect((await p.api("DELETE", `${BASE}/${res.body.id}`)).status).toBe(204);
       // A swarm manager answers once the network is out of its store; this node's copy (just used by
@@ -218,19 +209,7 @@ describe("overlay, macvlan and ipvlan networks on a private engine", () => {
         Options: { parent: "gpparent", macvlan_mode: "bridge" },
       });
       // The kernel made the macvlan link: the container has an address of the subnet on it.
-      const addr = engine!.docker(
-        "run",
-        "--rm",
-        "--network",
-        name,
-        TEST_IMAGE,
-        "ip",
-        "-4",
-        "-o",
-        "addr",
-        "show",
-        "eth0",
-      );
+      const addr = addressOn(name);
       expect(addr).toContain("inet 10.251.3.");
       expect((await p.api("DELETE", `${BASE}/${res.body.id}`)).status).toBe(204);
       expect(exists(name)).toBe(false);
