@@ -16,6 +16,11 @@ export interface ListKind<V extends { id: string }> {
   /** what an engine must be able to do to be asked (Bolt's compat server has no volumes): else an empty list */
   readonly capability?: keyof Capabilities;
   read(engine: Engine): Promise<V[]>;
+  /**
+   * An object the engine listed before it finished making it, whose later state no event will
+   * announce (a swarm network before the manager allocates it: no driver, no subnets yet).
+   */
+  unsettled?(view: V): boolean;
 }
 
 export type ListChange<V> =
@@ -26,6 +31,8 @@ export type ListChange<V> =
 
 /** Events that arrive in bursts (a pull tags, a compose up creates several): one read after the burst. */
 const SETTLE_MS = 25;
+/** How long to wait for an unsettled object, again and again up to the last, then until the next event. */
+const RECHECK_MS = [100, 250, 500, 1000, 2000, 4000, 8000];
 
 /**
  * One kind of engine object, in memory. Every event of its type asks for one more read of the
@@ -39,6 +46,7 @@ export class ListMirror<V extends { id: string }> implements ResourceMirror {
   private reading: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
   private synced = false;
+  private recheck: { timer: ReturnType<typeof setTimeout>; step: number } | undefined;
   /** Why the last read failed (an engine without this kind of object, say); null once one succeeds. */
   error: string | null = null;
   /** Goes up with every change to the list, so readers can tell whether what they made from it is stale. */
@@ -70,6 +78,8 @@ export class ListMirror<V extends { id: string }> implements ResourceMirror {
   }
 
   onEvent(_event: EngineEvent): void {
+    if (this.recheck) clearTimeout(this.recheck.timer);
+    this.recheck = undefined;
     void this.refresh(SETTLE_MS).catch(() => {});
   }
 
@@ -97,12 +107,25 @@ export class ListMirror<V extends { id: string }> implements ResourceMirror {
       const unsupported = capability !== undefined && this.engine.capabilities?.[capability] === false;
       this.replace(unsupported ? [] : await this.kind.read(this.engine));
       this.error = null;
+      this.recheckUnsettled();
     });
     this.queued = next;
     this.reading = next.catch(() => {});
     return next.finally(() => {
       if (this.queued === next) this.queued = undefined;
     });
+  }
+
+  /** Reads again, later and later, while the engine still holds a half-made object; an event starts over. */
+  private recheckUnsettled(): void {
+    const { unsettled } = this.kind;
+    const step = this.recheck ? this.recheck.step + 1 : 0;
+    if (this.recheck) clearTimeout(this.recheck.timer);
+    this.recheck = undefined;
+    if (!unsettled || !this.list().some(unsettled) || step >= RECHECK_MS.length) return;
+    const timer = setTimeout(() => void this.refresh(0).catch(() => {}), RECHECK_MS[step]);
+    timer.unref?.();
+    this.recheck = { timer, step };
   }
 
   private replace(fresh: V[]): void {

@@ -12,4 +12,7 @@ export const NETWORKS: ListKind<NetworkView> = {
   eventType: "network",
   capability: "networks",
   read: async (engine) => (await engine.get<NetworkAnswer[]>("/networks")).map(networkView),
+  // A swarm manager lists a network it has not yet allocated with no driver and no subnets, and
+  // says nothing when the allocation lands.
+  unsettled: (n) => n.scope === "swarm" && n.driver === "",
 };

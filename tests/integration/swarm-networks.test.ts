@@ -113,7 +113,11 @@ describe("overlay, macvlan and ipvlan networks on a private engine", () => {
         Labels: { [labelKey]: labelValue, tier: "backend" },
       });
       expect(made.IPAM.Config).toEqual([{ Subnet: subnet(1), Gateway: "10.251.1.1" }]);
-      const listed = ((await p.api("GET", BASE)).body as any[]).find((n) => n.name === name);
+      // The manager allocates a swarm network a moment after it answers, and no event says so.
+      const listed = await eventually(async () => {
+        const n = ((await p.api("GET", BASE)).body as any[]).find((n) => n.name === name);
+        return n?.driver ? n : undefined;
+      }, 15_000);
       expect(listed).toMatchObject({
         id: res.body.id,
         driver: "overlay",
@@ -153,7 +157,10 @@ describe("overlay, macvlan and ipvlan networks on a private engine", () => {
       expect(made.Labels).toMatchObject({ "ghostpanel.team": team, [labelKey]: labelValue });
       expect(made.Options["com.docker.network.driver.mtu"]).toBe("1400");
       expect(made.IPAM.Config[0].Subnet).toBe(subnet(2));
-      const mine = ((await as(operator, "GET", BASE)).body as any[]).find((n) => n.name === name);
+      const mine = await eventually(async () => {
+        const n = ((await as(operator, "GET", BASE)).body as any[]).find((n) => n.name === name);
+        return n?.driver ? n : undefined;
+      }, 15_000);
       expect(mine, JSON.stringify(mine)).toMatchObject({ driver: "overlay", scope: "swarm" });
       expect((await as(operator, "DELETE", `${BASE}/${res.body.id}`)).status).toBe(204);
       expect(exists(name)).toBe(false);
