@@ -1,4 +1,4 @@
-import { cpSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync } from "node:fs";
 import { join } from "node:path";
 import { SecondEngine } from "../tests/helpers/second-engine.ts";
 import { IMAGE, LABEL, LABEL_KEY, mapLimit, NAME_PREFIX, NETWORK_MODE, SLEEP_CMD } from "./lib/engine.ts";
@@ -26,8 +26,23 @@ export interface RssResult {
    * the client still connected
    */
   panel_rss_after_page_mib: number;
+  /** the two parts of that VmRSS: anonymous (heaps) and file-backed (the executable's pages) */
+  panel_rss_after_page_anon_mib: number;
+  panel_rss_after_page_file_mib: number;
   page_frames_received: number;
   baseline_rss_mib: number;
+  /**
+   * VmRSS of bench/baseline/runtime-floor.ts after the page phase's treatment, measured beside it:
+   * HTTPS with the same certificate, one argon2id login, a WebSocket sent a msgpack frame a second,
+   * the engine's container list each second, SQLite in WAL. What Bun holds with no panel code.
+   */
+  runtime_floor_rss_mib: number;
+  /**
+   * A second panel beside the first, treated the same, that keeps its start's pages
+   * (GHOSTPANEL_KEEP_START_PAGES=1; src/server/release-start-pages.ts): what handing them back is worth.
+   */
+  kept_pages_rss_mib: number;
+  kept_pages_rss_after_page_mib: number;
   /** panel / baseline, for each of the two */
   ratio: number;
   ratio_after_page: number;
@@ -35,7 +50,14 @@ export interface RssResult {
    * Another panel started on the same engine while it held no container: VmRSS `idle_seconds`
    * after it came up, then again `idle_seconds` after the `containers` were made and listed.
    */
-  growth: { rss_empty_mib: number; rss_full_mib: number; kib_per_container: number };
+  growth: {
+    rss_empty_mib: number;
+    rss_full_mib: number;
+    kib_per_container: number;
+    /** the two parts of each: anonymous / file-backed */
+    empty_anon_file_mib: [number, number];
+    full_anon_file_mib: [number, number];
+  };
 }
 
 const ENGINE_KIND = "a private dockerd (own network namespace), holding only the bench's containers";
@@ -48,6 +70,7 @@ const ENGINE_KIND = "a private dockerd (own network namespace), holding only the
 export async function benchIdleRss(
   target: Target,
   baselineBinary: string,
+  floorBinary: string,
   seed: Seed,
   containers: number,
   idleMs: number,
@@ -67,26 +90,37 @@ export async function benchIdleRss(
     await waitForContainers(growthPanel, LABEL, 0, 60_000);
     log(`idle RSS: panel on the empty engine; idling ${idleMs / 1000} s`);
     await sleep(idleMs);
-    const empty = memoryOf(growthPanel.child.pid).rssKiB;
+    const empty = memoryOf(growthPanel.child.pid);
 
     log(`idle RSS: making ${containers} containers on the private engine`);
     await makeContainers(engine.socketPath, containers);
     await waitForContainers(growthPanel, LABEL, containers, 120_000);
     const panel = await seededPanel(target, seed, dir, "full", engine.url);
+    const kept = await seededPanel(target, seed, dir, "kept", engine.url, {
+      GHOSTPANEL_KEEP_START_PAGES: "1",
+    });
     await waitForContainers(panel, LABEL, containers, 120_000);
+    await waitForContainers(kept, LABEL, containers, 120_000);
     log(`idle RSS: both panels list ${containers} containers; idling ${idleMs / 1000} s (baseline too)`);
     const [baseline] = await Promise.all([baselineRss(baselineBinary, dir, idleMs), sleep(idleMs)]);
-    const full = memoryOf(growthPanel.child.pid).rssKiB;
+    const full = memoryOf(growthPanel.child.pid);
     const idle = memoryOf(panel.child.pid);
+    const keptIdle = memoryOf(kept.child.pid).rssKiB;
     await growthPanel.child.stop();
 
     log(`idle RSS: a login and the containers page's subscriptions; idling ${idleMs / 1000} s`);
     const page = await openPage(panel.url);
-    await sleep(idleMs);
-    const afterPage = memoryOf(panel.child.pid).rssKiB;
+    const keptPage = await openPage(kept.url);
+    const [floor] = await Promise.all([
+      runtimeFloorRss(floorBinary, dir, seed.dataDir, engine.socketPath, idleMs),
+      sleep(idleMs),
+    ]);
+    const afterPage = memoryOf(panel.child.pid);
+    const keptAfterPage = memoryOf(kept.child.pid).rssKiB;
     const frames = page.close();
-    await panel.child.stop();
-    if (frames === 0) throw new Error("the page's stream client received no frame");
+    const keptFrames = keptPage.close();
+    await Promise.all([panel.child.stop(), kept.child.stop()]);
+    if (frames === 0 || keptFrames === 0) throw new Error("the page's stream client received no frame");
 
     return {
       engine: ENGINE_KIND,
@@ -95,15 +129,22 @@ export async function benchIdleRss(
       idle_seconds: idleMs / 1000,
       panel_rss_mib: round(idle.rssKiB / 1024, 1),
       panel_peak_rss_mib: round(idle.hwmKiB / 1024, 1),
-      panel_rss_after_page_mib: round(afterPage / 1024, 1),
+      panel_rss_after_page_mib: round(afterPage.rssKiB / 1024, 1),
+      panel_rss_after_page_anon_mib: round(afterPage.anonKiB / 1024, 1),
+      panel_rss_after_page_file_mib: round(afterPage.fileKiB / 1024, 1),
       page_frames_received: frames,
       baseline_rss_mib: round(baseline / 1024, 1),
+      runtime_floor_rss_mib: round(floor / 1024, 1),
+      kept_pages_rss_mib: round(keptIdle / 1024, 1),
+      kept_pages_rss_after_page_mib: round(keptAfterPage / 1024, 1),
       ratio: round(idle.rssKiB / baseline),
-      ratio_after_page: round(afterPage / baseline),
+      ratio_after_page: round(afterPage.rssKiB / baseline),
       growth: {
-        rss_empty_mib: round(empty / 1024, 1),
-        rss_full_mib: round(full / 1024, 1),
-        kib_per_container: round((full - empty) / containers, 1),
+        rss_empty_mib: round(empty.rssKiB / 1024, 1),
+        rss_full_mib: round(full.rssKiB / 1024, 1),
+        kib_per_container: round((full.rssKiB - empty.rssKiB) / containers, 1),
+        empty_anon_file_mib: [round(empty.anonKiB / 1024, 1), round(empty.fileKiB / 1024, 1)],
+        full_anon_file_mib: [round(full.anonKiB / 1024, 1), round(full.fileKiB / 1024, 1)],
       },
     };
   } finally {
@@ -111,11 +152,34 @@ export async function benchIdleRss(
   }
 }
 
-async function seededPanel(target: Target, seed: Seed, dir: string, name: string, engineUrl: string) {
+/**
+ * Each panel runs its own copy of the executable, as a panel on a box does: two processes mapping
+ * one file share its pages, which both would count in VmRSS, and which the kernel will not take
+ * back from one of them when the start is over (src/server/release-start-pages.ts).
+ */
+async function seededPanel(
+  target: Target,
+  seed: Seed,
+  dir: string,
+  name: string,
+  engineUrl: string,
+  env?: Record<string, string>,
+) {
   const dataDir = join(dir, `data-${name}`);
   cpSync(seed.dataDir, dataDir, { recursive: true });
   const port = freePort();
-  const child = start(serveCommand(target, port, dataDir, "auto", engineUrl), join(dir, `panel-${name}.log`));
+  let own = target;
+  if (target.kind === "binary") {
+    const file = join(dir, `ghostpanel-${name}`);
+    copyFileSync(target.command[0]!, file);
+    chmodSync(file, 0o755);
+    own = { ...target, command: [file] };
+  }
+  const child = start(
+    serveCommand(own, port, dataDir, "auto", engineUrl),
+    join(dir, `panel-${name}.log`),
+    env,
+  );
   const url = `https://127.0.0.1:${port}`;
   await firstAnswer(child, `${url}/healthz`, 20_000, 10);
   return panelAt(child, url, seed.token);
@@ -196,6 +260,41 @@ export async function baselineRss(binary: string, dir: string, idleMs: number): 
     for (let i = 0; i < 5; i++)
       await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000) });
     await sleep(idleMs);
+    return memoryOf(child.pid).rssKiB;
+  } finally {
+    await child.stop();
+  }
+}
+
+/** The runtime floor's RSS (KiB) after a login and a WebSocket client, `idleMs` later (the client still there). */
+async function runtimeFloorRss(
+  binary: string,
+  dir: string,
+  certDir: string,
+  socket: string,
+  idleMs: number,
+): Promise<number> {
+  const port = freePort();
+  const data = tempDir("floor");
+  const child = start([binary, String(port), certDir, data, socket], join(dir, `floor-${port}.log`));
+  const url = `https://127.0.0.1:${port}`;
+  try {
+    await firstAnswer(child, `${url}/healthz`, 20_000, 10);
+    const tls = { rejectUnauthorized: false };
+    const login = await fetch(`${url}/login`, {
+      method: "POST",
+      body: JSON.stringify({ password: "floor-password" }),
+      tls,
+    } as RequestInit);
+    if (!((await login.json()) as { ok: boolean }).ok) throw new Error("the runtime floor refused its login");
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { tls } as unknown as string[]);
+    let frames = 0;
+    ws.onmessage = () => {
+      frames++;
+    };
+    await sleep(idleMs);
+    ws.close();
+    if (frames === 0) throw new Error("the runtime floor's WebSocket received no frame");
     return memoryOf(child.pid).rssKiB;
   } finally {
     await child.stop();

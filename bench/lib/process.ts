@@ -45,10 +45,16 @@ export interface Child {
 }
 
 /** Starts a process with its output in `logPath`; it is stopped at cleanup if not before. */
-export function start(command: string[], logPath: string): Child {
+export function start(command: string[], logPath: string, env?: Record<string, string>): Child {
   if (isStopping()) throw new Error("the run is ending");
   const out = Bun.file(logPath);
-  const proc = Bun.spawn(command, { cwd: ROOT, stdin: "ignore", stdout: out, stderr: out });
+  const proc = Bun.spawn(command, {
+    cwd: ROOT,
+    stdin: "ignore",
+    stdout: out,
+    stderr: out,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   let stopped: Promise<void> | undefined;
   const child: Child = {
     proc,
@@ -122,15 +128,23 @@ export async function firstAnswer(
   throw new Error(`no answer from ${url} within ${timeoutMs} ms:\n${tail(child.logPath)}`);
 }
 
-/** VmRSS and VmHWM of a process, in KiB. */
-export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number } {
+/**
+ * VmRSS and VmHWM of a process, in KiB, and VmRSS's two parts: anonymous (heaps: what the process
+ * made) and file-backed (the executable's pages it has touched and still maps).
+ */
+export function memoryOf(pid: number): { rssKiB: number; hwmKiB: number; anonKiB: number; fileKiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (name: string) => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status);
     if (!m) throw new Error(`no ${name} in /proc/${pid}/status`);
     return Number(m[1]);
   };
-  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+  return {
+    rssKiB: field("VmRSS"),
+    hwmKiB: field("VmHWM"),
+    anonKiB: field("RssAnon"),
+    fileKiB: field("RssFile"),
+  };
 }
 
 // ---- CPU time, from /proc/<pid>/stat ----

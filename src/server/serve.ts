@@ -31,6 +31,7 @@ import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
 import { type Listener, openListener } from "./listen.ts";
+import { releaseStartPages, START_OVER_MS } from "./release-start-pages.ts";
 import { turn } from "./turn.ts";
 
 export interface RunningPanel {
@@ -213,6 +214,10 @@ async function startBehind(
 
   const reloadTls = tlsServer && certificateReloader(tlsServer, log);
   if (reloadTls) process.on("SIGHUP", reloadTls);
+  // Kept only by the bench, to measure what handing them back is worth in the same run.
+  const keepPages = process.env.GHOSTPANEL_KEEP_START_PAGES === "1";
+  const startOver = setTimeout(() => void (keepPages || releaseStartPages()), START_OVER_MS);
+  startOver.unref();
 
   return {
     url,
@@ -223,6 +228,7 @@ async function startBehind(
     },
     async stop() {
       if (reloadTls) process.off("SIGHUP", reloadTls);
+      clearTimeout(startOver);
       alerts.stop();
       deployments.stop();
       updates.stop();

@@ -1,8 +1,9 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { START_OVER_MS } from "../../src/server/release-start-pages.ts";
 import { BINARY } from "../helpers/binary.ts";
 
 // Issue #14: what runs before the first /healthz is only what that answer needs (src/main.ts,
@@ -150,6 +151,48 @@ describe("the executable, copied elsewhere and started from a third directory", 
         proc.kill("SIGTERM");
         await proc.exited;
       }
+    }
+  }, 60_000);
+});
+
+describe("the start's pages, handed back once the start is over", () => {
+  /** The executable's pages resident in the process: its own copy of the file, so shared with no one. */
+  const filePages = (pid: number) =>
+    Number(/^Pss_File:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
+
+  it("a running panel holds fewer of the executable's pages after the start than during it", async () => {
+    const file = join(tempDir("pages"), "ghostpanel");
+    copyFileSync(BINARY, file);
+    Bun.spawnSync(["chmod", "755", file]);
+    const proc = Bun.spawn(
+      [
+        file,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        tempDir("data"),
+        "--tls",
+        "off",
+        "--engine",
+        ENGINE,
+      ],
+      { cwd: tempDir("cwd"), stdout: "pipe", stderr: "pipe" },
+    );
+    try {
+      const out = await untilOutput(proc, /listening on http:\/\/127\.0\.0\.1:\d+/);
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const during = filePages(proc.pid);
+      await Bun.sleep(START_OVER_MS + 3_000);
+      // Still answering, and with what it goes on using faulted back in: well under what the start held.
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      const after = filePages(proc.pid);
+      expect(after, `${during} kB during the start, ${after} kB after`).toBeLessThan(during * 0.8);
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.exited;
     }
   }, 60_000);
 });
