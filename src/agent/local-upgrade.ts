@@ -39,7 +39,8 @@ export async function serveUpgrade(
   const answered = new Promise<Answered>((resolve) => {
     req.once("upgrade", (res, socket, buffered) => resolve({ upgraded: true, res, socket, buffered }));
     req.once("response", (res) => resolve({ upgraded: false, res }));
-    req.once("error", (error) => resolve({ error }));
+    // on, not once: an error after the answer (the connection dropped) must find a listener too
+    req.on("error", (error) => resolve({ error }));
   });
   // The panel gave up (the subscriber left while the shell was starting): so does the request.
   stream.closed.catch(() => req.destroy());
@@ -47,12 +48,12 @@ export async function serveUpgrade(
   const answer = await answered;
   if ("error" in answer) {
     const sent: AnswerHead = { status: 0, headers: [], error: `engine unreachable: ${answer.error.message}` };
-    stream.setBody(once(encodeFrame(sent)));
+    stream.setBody(output(stream, sent, []));
     return;
   }
   const sent: AnswerHead = { status: answer.res.statusCode ?? 0, headers: headersOf(answer.res) };
   if (!answer.upgraded) {
-    stream.setBody(plain(sent, answer.res));
+    stream.setBody(output(stream, sent, answer.res));
     return;
   }
   const { socket, buffered } = answer;
@@ -60,31 +61,25 @@ export async function serveUpgrade(
   // A reset from the panel (the subscriber left, the link dropped) hangs up on the engine.
   stream.closed.catch(() => socket.destroy());
   void input(reader, socket);
-  stream.setBody(output(stream, sent, buffered, socket));
+  stream.setBody(output(stream, sent, socket, buffered));
 }
 
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
-}
-
-async function* plain(sent: AnswerHead, res: IncomingMessage): AsyncGenerator<Uint8Array> {
-  yield encodeFrame(sent);
-  for await (const chunk of res) yield chunk as Buffer;
-}
-
-/** The engine's side of the connection, after the answer head, until the engine ends it. */
+/**
+ * The answer head, then what the engine sends (a plain answer's body, or its side of the upgraded
+ * connection) until it ends.
+ */
 async function* output(
   stream: LinkStream,
   sent: AnswerHead,
-  buffered: Buffer,
-  socket: Duplex,
+  source: AsyncIterable<unknown> | Iterable<unknown>,
+  buffered?: Buffer,
 ): AsyncGenerator<Uint8Array> {
   yield encodeFrame(sent);
-  if (buffered.length) yield buffered;
+  if (buffered?.length) yield buffered;
   try {
-    for await (const chunk of socket) yield chunk as Buffer;
+    for await (const chunk of source) yield chunk as Buffer;
   } catch {
-    // A connection that broke off is a reset, not an end: the panel must not take it for an exit.
+    // What broke off is a reset, not an end: the panel must not take it for an exit.
     setTimeout(() => stream.destroy(new Error("engine connection broke off")), 0);
   }
 }
