@@ -148,7 +148,7 @@ describe("exec through an edge agent", () => {
         } finally {
           client.close();
         }
-      }, 40_000);
+      }, 60_000);
 
       it("ends the shell and what runs in it when the subscriber leaves", async () => {
         const { name, id } = await container(env, ["sleep", "3600"]);
@@ -158,7 +158,7 @@ describe("exec through an edge agent", () => {
         expect(first.k, JSON.stringify(first.d)).toBe("started");
         // More than one stream's window (1 MiB on either transport) goes through first, whole.
         type(client, topic, "yes big-output-line | head -n 100000; echo done-$((1+1)); sleep 1234\n");
-        await eventually(() => (printed(client, topic).includes("done-2") ? true : undefined), 20_000);
+        await eventually(() => (printed(client, topic).includes("done-2") ? true : undefined), 40_000);
         expect(printed(client, topic).split("big-output-line\r\n").length - 1).toBe(100_000);
         await eventually(() => (docker("top", name).includes("sleep 1234") ? true : undefined));
         expect(await shellsIn(name)).toBe(before + 1);
@@ -175,8 +175,16 @@ describe("exec through an edge agent", () => {
         await eventually(async () =>
           (await shellsIn(name)) === before && !docker("top", name).includes("sleep 4321") ? true : undefined,
         );
+        // A session as another user is hung up on as that user (root without CAP_SYS_PTRACE could not).
+        const asUser = topicFor(id);
+        const third = await open(asUser, { cmd: ["sh"], user: "1234:2345" });
+        expect(third.first.k, JSON.stringify(third.first.d)).toBe("started");
+        type(third.client, asUser, "sleep 5678\n");
+        await eventually(() => (docker("top", name).includes("sleep 5678") ? true : undefined));
+        third.client.close();
+        await eventually(() => (docker("top", name).includes("sleep 5678") ? undefined : true));
         client.close();
-      }, 40_000);
+      }, 90_000);
 
       it("attaches to the main process, and detaching leaves it running", async () => {
         const { name, id } = await container(env, ["sh", "-c", "while read l; do echo got:$l; done"], ["-i"]);
@@ -192,7 +200,7 @@ describe("exec through an edge agent", () => {
         }
         await Bun.sleep(500);
         expect(docker("inspect", "-f", "{{.State.Running}}", name)).toBe("true");
-      }, 40_000);
+      }, 60_000);
 
       it("refuses an operator a shell where engine safety forbids it, before the engine is asked", async () => {
         // A bind of a host path: no host paths are allowed to non-admins by default.
@@ -209,7 +217,7 @@ describe("exec through an edge agent", () => {
         const admin = await open(topicFor(id));
         admin.client.close();
         expect(admin.first.k).toBe("started");
-      }, 40_000);
+      }, 60_000);
     });
   }
 });
