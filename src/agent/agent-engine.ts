@@ -1,6 +1,8 @@
+import type { Duplex } from "node:stream";
+import { mergedOutput } from "../engine/demux.ts";
 import { DockerHttpEngine, type EngineFetch } from "../engine/docker-http.ts";
-import type { ExecSession } from "../engine/engine.ts";
-import { EngineError } from "../engine/errors.ts";
+import type { ExecSession, ExecSpec } from "../engine/engine.ts";
+import { containerPath } from "../engine/paths.ts";
 
 /** The environment URL of an agent: not an address (the panel never dials it), a name. */
 export const AGENT_SCHEME = "agent://";
@@ -9,13 +11,20 @@ export function agentIdOf(url: string): string | undefined {
   return url.startsWith(AGENT_SCHEME) ? url.slice(AGENT_SCHEME.length) : undefined;
 }
 
+/** An upgraded call through the agent (exec-tunnel.ts): the hijacked connection a shell runs on. */
+export type EngineUpgrade = (url: string, body?: string) => Promise<Duplex>;
+
 /**
  * An edge agent's engine, as the panel sees it: the same Docker Engine API client as a local
  * engine (version negotiation, capabilities, errors), its requests carried over the agent's QUIC
  * link instead of a socket. `local` is false: its cgroups are not this machine's.
  */
 export class AgentEngine extends DockerHttpEngine {
-  constructor(id: string, send: EngineFetch) {
+  constructor(
+    id: string,
+    send: EngineFetch,
+    private readonly upgrade: EngineUpgrade,
+  ) {
     // The host is never dialled: the tunnel reads only the path of each request's URL.
     super({ url: `${AGENT_SCHEME}${id}`, host: "agent", port: 80, protocol: "http" }, send);
   }
@@ -30,7 +39,60 @@ export class AgentEngine extends DockerHttpEngine {
     if (this.capabilities) this.capabilities = { ...this.capabilities, stats: false };
   }
 
-  override async exec(): Promise<ExecSession> {
-    throw new EngineError(501, "a shell through an edge agent is not supported yet");
+  /**
+   * The engine API's own steps, which dockerode takes for a local engine: create the exec, start
+   * it on a hijacked connection (or detached), resize and inspect it by its id, each a tunnelled call.
+   */
+  override async exec(container: string, spec: ExecSpec): Promise<ExecSession> {
+    const { interactive: i } = spec;
+    const created = await this.send<{ Id: string }>("POST", containerPath(container, "/exec"), {
+      body: {
+        Cmd: spec.Cmd,
+        Env: spec.Env,
+        User: spec.User,
+        AttachStdin: i,
+        AttachStdout: i,
+        AttachStderr: i,
+        Tty: i,
+      },
+    });
+    const exec = `/exec/${encodeURIComponent(created!.Id)}`;
+    let stream: Duplex | undefined;
+    // Tty on start too: the engine multiplexes the output (8-byte frame headers) unless told.
+    if (i)
+      stream = await this.upgrade(this.url(`${exec}/start`), JSON.stringify({ Detach: false, Tty: true }));
+    else await this.send("POST", `${exec}/start`, { body: { Detach: true } });
+    return {
+      stream,
+      resize: async (cols, rows) => {
+        await this.send("POST", `${exec}/resize?h=${rows}&w=${cols}`);
+      },
+      exitCode: () =>
+        this.get<{ ExitCode: number | null }>(`${exec}/json`).then(
+          (e) => e.ExitCode,
+          () => null,
+        ),
+    };
+  }
+
+  /** Docker's attach on a hijacked connection through the agent, as a local engine's attach. */
+  override async attach(container: string): Promise<ExecSession> {
+    const info = await this.get<{ Config: { Tty?: boolean } }>(containerPath(container, "/json"));
+    const raw = await this.upgrade(
+      this.url(containerPath(container, "/attach?stream=1&stdin=1&stdout=1&stderr=1")),
+    );
+    return {
+      // Without a TTY the engine frames stdout and stderr: the terminal gets them merged.
+      stream: info.Config.Tty ? raw : mergedOutput(raw),
+      resize: async (cols, rows) => {
+        await this.send("POST", containerPath(container, `/resize?h=${rows}&w=${cols}`));
+      },
+      // Detaching leaves the container running: its exit code is known only once it has stopped.
+      exitCode: () =>
+        this.get<{ State: { Running: boolean; ExitCode: number } }>(containerPath(container, "/json")).then(
+          (c) => (c.State.Running ? null : c.State.ExitCode),
+          () => null,
+        ),
+    };
   }
 }

@@ -6,6 +6,7 @@ import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { Environments } from "../envs/environments.ts";
 import type { TlsFiles } from "../tls/certificate.ts";
 import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
+import { tunnelUpgrade } from "./exec-tunnel.ts";
 import { encodeJoinToken } from "./join-token.ts";
 import { type LinkSession, type LinkStream, type LinkTransport, quicLink } from "./link.ts";
 import { AgentRefused, type AgentStore } from "./store.ts";
@@ -42,11 +43,16 @@ export class AgentHub {
   readonly engineFor = (url: string, tls?: TlsMaterial): Engine => {
     const id = agentIdOf(url);
     if (id === undefined) return new DockerHttpEngine(parseEngineUrl(url, tls));
-    return new AgentEngine(id, (u, init) => {
+    const linked = () => {
       const session = this.sessions.get(id);
-      if (!session) return Promise.reject(new Error(`agent "${id}" is not connected`));
-      return tunnelFetch(session, u, init);
-    });
+      if (!session) throw new Error(`agent "${id}" is not connected`);
+      return session;
+    };
+    return new AgentEngine(
+      id,
+      async (u, init) => tunnelFetch(linked(), u, init),
+      async (u, body) => tunnelUpgrade(linked(), u, body),
+    );
   };
 
   async listen(envs: Environments, host: string, port: number, tls: TlsFiles): Promise<number> {

@@ -1,5 +1,6 @@
 import type { EngineTarget } from "../engine/url.ts";
 import type { LinkStream } from "./link.ts";
+import { serveUpgrade } from "./local-upgrade.ts";
 import { type AnswerHead, chunksOf, encodeFrame, FrameReader, type RequestHead } from "./wire.ts";
 
 // Per connection, not per call: the tunnel carries the call, Bun the bytes to the engine.
@@ -27,19 +28,22 @@ export async function serveCall(stream: LinkStream, engine: EngineTarget): Promi
     stream.destroy();
     return;
   }
+  const headers = Object.entries(head.headers ?? {}).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()));
+  // A request node:http refuses (a header it cannot send) resets the call, as a broken answer does.
+  if (head.upgrade) return serveUpgrade(stream, head, headers, reader, engine).catch(() => stream.destroy());
   const abort = new AbortController();
   stream.closed.catch(() => abort.abort());
-  stream.setBody(answer(stream, head, reader, engine, abort));
+  stream.setBody(answer(stream, head, headers, reader, engine, abort));
 }
 
 async function* answer(
   stream: LinkStream,
   head: RequestHead,
+  headers: [string, string][],
   reader: FrameReader,
   engine: EngineTarget,
   abort: AbortController,
 ): AsyncGenerator<Uint8Array> {
-  const headers = Object.entries(head.headers ?? {}).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()));
   let res: Response;
   try {
     res = await fetch(baseUrl(engine) + head.path, {

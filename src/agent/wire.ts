@@ -132,6 +132,12 @@ export interface RequestHead {
   headers: Record<string, string>;
   /** a body follows the head (else the call has none) */
   body?: boolean;
+  /**
+   * An upgraded call (a shell's or an attach's hijacked connection, src/agent/exec-tunnel.ts): its
+   * small request body rides in the head, and after the answer head the stream carries the
+   * connection's bytes both ways.
+   */
+  upgrade?: { body?: string };
 }
 
 /** The head of its answer, agent → panel: status 0 when the agent's engine could not be reached. */

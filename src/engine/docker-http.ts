@@ -1,5 +1,5 @@
 import type * as Http from "node:http";
-import { Duplex, PassThrough } from "node:stream";
+import type { Duplex } from "node:stream";
 import type Dockerode from "dockerode";
 import {
   type Capabilities,
@@ -8,6 +8,7 @@ import {
   negotiateApiVersion,
   type VersionAnswer,
 } from "./capabilities.ts";
+import { mergedOutput } from "./demux.ts";
 import type {
   DirectRequest,
   Engine,
@@ -54,26 +55,6 @@ function stopFollowingRedirects(
     modemHttp[proto].request = (options: Http.RequestOptions, cb?: () => void) => client.request(options, cb);
     modemHttp[proto].get = (options: Http.RequestOptions, cb?: () => void) => client.get(options, cb);
   }
-}
-
-/** An attached non-TTY container's stream: writes go to its stdin, reads are stdout and stderr merged. */
-function demuxed(docker: Dockerode, raw: Duplex): Duplex {
-  const out = new PassThrough();
-  docker.modem.demuxStream(raw, out, out);
-  const duplex = new Duplex({
-    read() {},
-    write(chunk, _encoding, done) {
-      raw.write(chunk, done);
-    },
-    destroy(err, done) {
-      raw.destroy();
-      done(err);
-    },
-  });
-  out.on("data", (chunk: Buffer) => duplex.push(chunk));
-  raw.once("close", () => duplex.destroy());
-  raw.on("error", () => duplex.destroy());
-  return duplex;
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -226,7 +207,7 @@ export class DockerHttpEngine implements Engine {
       })) as Duplex;
       // Without a TTY the engine frames stdout and stderr (8-byte headers): the terminal gets them
       // merged, as `docker attach` prints them.
-      const stream = info.Config.Tty ? raw : demuxed(docker, raw);
+      const stream = info.Config.Tty ? raw : mergedOutput(raw);
       return {
         stream,
         resize: (cols, rows) =>
@@ -261,7 +242,7 @@ export class DockerHttpEngine implements Engine {
     };
   }
 
-  private url(path: string): string {
+  protected url(path: string): string {
     const t = this.target;
     return t.socketPath
       ? `http://localhost${this.prefix}${path}`

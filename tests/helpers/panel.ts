@@ -125,7 +125,10 @@ export async function tokenFor(
   name: string,
   how: "login" | "setup" = "login",
 ): Promise<string> {
+  // A test panel with --tls auto: its own self-signed certificate, as startTestPanel trusts it.
+  const tls = url.startsWith("https:") ? { tls: { rejectUnauthorized: false } } : {};
   const started = await fetch(`${url}/api/v1/${how === "setup" ? "setup" : "auth/login"}`, {
+    ...tls,
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(credentials),
@@ -133,6 +136,7 @@ export async function tokenFor(
   if (!started.ok) throw new Error(`${how}: ${started.status} ${await started.text()}`);
   const cookie = sessionCookies(started);
   const made = await fetch(`${url}/api/v1/tokens`, {
+    ...tls,
     method: "POST",
     headers: {
       cookie,
