@@ -22,6 +22,8 @@ export const TRANSPORT_PARAMS = {
   // watched, and (until stats come as datagrams) Docker's stats stream of every running container.
   // QUIC's usual 100 would leave the 101st call waiting for a stream that never frees.
   initialMaxStreamsBidi: 8192,
+  // Stats come as datagrams (stats-link.ts): without this frame size a peer may send none.
+  maxDatagramFrameSize: 1200,
 };
 
 /** Heads are small (a path, a few headers): anything larger is a peer speaking something else. */

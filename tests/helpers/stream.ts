@@ -19,7 +19,9 @@ export class StreamClient {
     const url = `${baseUrl.replace(/^http/, "ws")}/api/v1/stream?topics=${encodeURIComponent(topics.join(","))}`;
     // Bun's WebSocket takes headers, which browsers' does not: native clients use the bearer token.
     const headers = typeof auth === "string" ? { authorization: `Bearer ${auth}` } : auth;
-    this.ws = new WebSocket(url, { headers } as unknown as string[]);
+    // a test panel over HTTPS has a certificate of its own making (--tls auto)
+    const tls = baseUrl.startsWith("https:") ? { tls: { rejectUnauthorized: false } } : {};
+    this.ws = new WebSocket(url, { headers, ...tls } as unknown as string[]);
     this.ws.binaryType = "arraybuffer";
     this.ws.onmessage = (e) => this.frames.push(decodeFrame(new Uint8Array(e.data as ArrayBuffer)) as Frame);
     this.ws.onclose = (e) => {
