@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJoinToken, encodeJoinToken } from "../../src/agent/join-token.ts";
 import { StatsTable, type StatsView } from "../../src/protocol/stats-frames.ts";
 import { type AgentProcess, startAgent } from "../helpers/agent.ts";
+import { BINARY } from "../helpers/binary.ts";
 import { cleanupEngine, docker, eventually, runContainer, uniqueName } from "../helpers/engine.ts";
 import { startTestPanel, type TestPanel } from "../helpers/panel.ts";
 import { Relay } from "../helpers/relay.ts";
@@ -85,6 +86,7 @@ describe("edge agent: live stats as datagrams", () => {
   const followers: StatsFollower[] = [];
   let quicData = "";
   let busy = "";
+  const busyName = uniqueName("busy");
   const ENV_Q = `edge-st-${process.pid.toString(36)}`;
   const ENV_W = `edge-sw-${process.pid.toString(36)}`;
 
@@ -128,7 +130,7 @@ describe("edge agent: live stats as datagrams", () => {
     tcp = await Relay.start("tcp", p.panel.port);
     // Half a CPU, spinning, with 24 MiB of its own in /dev/shm (memory the cgroup counts).
     busy = runContainer(
-      uniqueName("busy"),
+      busyName,
       ["sh", "-c", "dd if=/dev/zero of=/dev/shm/fill bs=1M count=24 2>/dev/null; while :; do :; done"],
       ["--cpus", "0.5", "--network", "none"],
     );
@@ -190,6 +192,40 @@ describe("edge agent: live stats as datagrams", () => {
     await checkFigures(ENV_W, await follow(ENV_W));
     expect(blocked.counts.passed).toBe(0);
     expect(a.output()).not.toMatch(/over QUIC as/);
+  }, 60_000);
+
+  it("`ghostpanel watch` shows the agent env's figures as a local engine's", async () => {
+    let line: string | undefined;
+    for (let i = 0; i < 6 && !line; i++) {
+      const proc = Bun.spawn(
+        [
+          BINARY,
+          "watch",
+          "--panel",
+          p.url,
+          "--env",
+          ENV_Q,
+          "--once",
+          "--ca",
+          join(p.dataDir, "tls-cert.pem"),
+        ],
+        { stdout: "pipe", stderr: "pipe", env: { ...process.env, GHOSTPANEL_TOKEN: p.token } },
+      );
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+      const [out, err, code] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      clearTimeout(timer);
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      expect(out).toContain(`· ${ENV_Q} ·`);
+      // CPU % is the second column: a spinning container's, once the figures are rates
+      line = out.split("\n").find((l) => l.startsWith(`${busyName} `) && Number(l.split(/ {2,}/)[1]) > 1);
+      if (!line) await Bun.sleep(1000);
+    }
+    expect(line).toBeDefined();
   }, 60_000);
 
   it("stop while the agent is cut off, and resume when it comes back: the path heals, the agent restarts", async () => {
