@@ -119,6 +119,8 @@ export class AgentHub {
     if (this.store.revoke(id)) this.log(`Agent "${id}" revoked.`);
     this.sessions.get(id)?.destroy();
     this.sessions.delete(id);
+    this.stats.delete(id);
+    this.statsAgents.delete(id);
   }
 
   async stop(): Promise<void> {
