@@ -65,10 +65,13 @@ export function sendStats(session: LinkSession, target: EngineTarget, intervalMs
     try {
       if (ticks++ % LIST_EVERY === 0) await list();
       const targets: StatsTarget[] = [...running].map(([id, pid]) => ({ id, pid }));
+      // as the panel chooses for an engine of its own (src/stats/choose-source.ts): the cgroup files
+      // only of an engine on this machine whose containers this process can see there
       if (!source && targets.length)
-        source = CgroupSource.available({ probe: targets[0] })
-          ? new CgroupSource()
-          : new DockerStatsSource(engine);
+        source =
+          target.socketPath !== undefined && CgroupSource.available({ probe: targets[0] })
+            ? new CgroupSource()
+            : new DockerStatsSource(engine);
       if (!source || stopped) return;
       const samples = await source.read(targets);
       if (stopped) return;
