@@ -180,6 +180,15 @@ describe("edge agent: live stats as datagrams", () => {
     expect((await p.api("GET", `/api/v1/envs/${ENV_Q}`)).body.capabilities?.stats).toBe(true);
     await checkFigures(ENV_Q, await follow(ENV_Q));
     expect(udp.counts.passed).toBeGreaterThan(0);
+    // the history is fed by the same ticks
+    const h = await eventually(async () => {
+      const res = await p.api("GET", `/api/v1/envs/${ENV_Q}/stats/history?id=${busy}&range=15m`);
+      return res.status === 200 && res.body.t.length >= 3 ? res.body : undefined;
+    });
+    expect(Math.max(...h.series.cpu_percent.filter((v: number | null) => v !== null))).toBeGreaterThan(1);
+    expect(Math.max(...h.series.mem_usage.filter((v: number | null) => v !== null))).toBeGreaterThan(
+      20 * MiB,
+    );
   }, 60_000);
 
   it("over the WebSocket fallback: the same datagrams, as messages on the link", async () => {
