@@ -24,19 +24,20 @@ export class AgentEngine extends DockerHttpEngine {
     id: string,
     send: EngineFetch,
     private readonly upgrade: EngineUpgrade,
+    private readonly sendsStats: () => boolean,
   ) {
     // The host is never dialled: the tunnel reads only the path of each request's URL.
     super({ url: `${AGENT_SCHEME}${id}`, host: "agent", port: 80, protocol: "http" }, send);
   }
 
   /**
-   * Stats are not carried yet: they are to come as datagrams from a collector on the agent. Docker's
-   * stats stream of every running container, one QUIC stream each, is what they would be meanwhile,
-   * and a few hundred busy streams end Bun 1.4.4's link (every stream of it ends at once).
+   * Stats only from an agent that sends them as datagrams (src/agent/stats-sender.ts), never as
+   * Docker's stats stream of every running container through the link: one QUIC stream each, and
+   * a few hundred busy streams end Bun 1.4.4's link (every stream of it ends at once).
    */
   override async connect(): Promise<void> {
     await super.connect();
-    if (this.capabilities) this.capabilities = { ...this.capabilities, stats: false };
+    if (this.capabilities) this.capabilities = { ...this.capabilities, stats: this.sendsStats() };
   }
 
   /**

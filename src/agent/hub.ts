@@ -9,6 +9,7 @@ import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
 import { tunnelUpgrade } from "./exec-tunnel.ts";
 import { encodeJoinToken } from "./join-token.ts";
 import { type LinkSession, type LinkStream, type LinkTransport, quicLink } from "./link.ts";
+import { LinkStatsSource, receiveStats } from "./stats-receiver.ts";
 import { AgentRefused, type AgentStore } from "./store.ts";
 import { tunnelFetch } from "./tunnel.ts";
 import { AGENT_ALPN, encodeFrame, FrameReader, proofPayload, TRANSPORT_PARAMS } from "./wire.ts";
@@ -18,7 +19,8 @@ export const LINK_PING_MS = 5_000;
 const LINK_SILENCE_MS = 4 * LINK_PING_MS;
 const HELLO_TIMEOUT_MS = 10_000;
 
-type Hello = { t: "join"; secret: string; key: string } | { t: "hello"; id: string };
+/** `stats`: the agent sends live stats as datagrams once welcomed. */
+type Hello = ({ t: "join"; secret: string; key: string } | { t: "hello"; id: string }) & { stats?: boolean };
 
 /**
  * The panel's end of the edge agents' links: one QUIC listener (our own ALPN) that agents dial out
@@ -28,6 +30,9 @@ type Hello = { t: "join"; secret: string; key: string } | { t: "hello"; id: stri
  */
 export class AgentHub {
   private readonly sessions = new Map<string, LinkSession>();
+  /** per agent, across its links: its stats as its environment's collector reads them */
+  private readonly stats = new Map<string, LinkStatsSource>();
+  private readonly statsAgents = new Set<string>();
   private endpoint: QuicEndpoint | undefined;
   private envs: Environments | undefined;
   private fingerprint = "";
@@ -37,6 +42,8 @@ export class AgentHub {
   constructor(
     private readonly store: AgentStore,
     private readonly log: (line: string) => void,
+    /** how often agents read their stats: the panel's own --stats-interval */
+    private readonly statsIntervalMs = 1000,
   ) {}
 
   /** Environments' engine factory: agents' URLs get a tunnel, the rest Docker over HTTP. */
@@ -52,8 +59,22 @@ export class AgentHub {
       id,
       async (u, init) => tunnelFetch(linked(), u, init),
       async (u, body) => tunnelUpgrade(linked(), u, body),
+      () => this.statsAgents.has(id),
     );
   };
+
+  /** An agent environment's stats source; undefined for any other. */
+  statsSource(url: string): LinkStatsSource | undefined {
+    const id = agentIdOf(url);
+    if (id === undefined || !this.statsAgents.has(id)) return undefined;
+    let source = this.stats.get(id);
+    if (!source) {
+      // a few ticks lost in a row are a gap in the figures; more, and the agent is taken to be gone
+      source = new LinkStatsSource(3 * this.statsIntervalMs);
+      this.stats.set(id, source);
+    }
+    return source;
+  }
 
   async listen(envs: Environments, host: string, port: number, tls: TlsFiles): Promise<number> {
     this.envs = envs;
@@ -101,6 +122,8 @@ export class AgentHub {
     if (this.store.revoke(id)) this.log(`Agent "${id}" revoked.`);
     this.sessions.get(id)?.destroy();
     this.sessions.delete(id);
+    this.stats.delete(id);
+    this.statsAgents.delete(id);
   }
 
   async stop(): Promise<void> {
@@ -169,6 +192,8 @@ export class AgentHub {
         throw new AgentRefused("the agent's proof of its key does not verify");
       // Adopted before its environment opens, so that the first engine call finds the link.
       this.adopt(id, session);
+      if (hello.stats === true) this.statsAgents.add(id);
+      else this.statsAgents.delete(id);
       if (join) {
         const { secret, name } = join;
         this.store.register(secret, id, name, key, () => this.envs?.add(name, `${AGENT_SCHEME}${id}`));
@@ -184,7 +209,9 @@ export class AgentHub {
       return;
     }
     this.store.seen(id);
-    await send({ t: "welcome", id });
+    const stats = this.statsSource(`${AGENT_SCHEME}${id}`);
+    if (stats) receiveStats(session, stats);
+    await send({ t: "welcome", id, stats: this.statsIntervalMs });
     await this.serveControl(id, session, reader, send);
   }
 

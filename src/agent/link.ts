@@ -21,12 +21,54 @@ export interface LinkSession {
   onstream: ((stream: LinkStream) => void) | undefined;
   createBidirectionalStream(): Promise<LinkStream>;
   destroy(): void;
+  /**
+   * One unreliable message of at most MAX_DATAGRAM bytes, whole or not at all: a QUIC datagram, or
+   * a message on the WebSocket fallback. Never waited for, never retried; lost, it is gone.
+   */
+  sendDatagram(data: Uint8Array): void;
+  ondatagram: ((data: Uint8Array) => void) | undefined;
 }
+
+/**
+ * Under the smallest datagram QUIC lets through (maxDatagramSize is 1150 on loopback with
+ * TRANSPORT_PARAMS' frame size; a path with a smaller MTU gives less), so that a datagram sent is
+ * never one refused for its size.
+ */
+export const MAX_DATAGRAM = 1100;
 
 /** Which transport carries a link: said in logs, never decided on by the code above it. */
 export type LinkTransport = "QUIC" | "WebSocket";
 
-/** A QUIC session seen as a link session (its streams have all a link stream needs). */
+/**
+ * A QUIC session seen as a link session: its streams have all a link stream needs; a datagram it
+ * could not send (the session closing, a path MTU below MAX_DATAGRAM) is one more lost datagram.
+ */
 export function quicLink(session: QuicSession): LinkSession {
-  return session as unknown as LinkSession;
+  const quic = session as unknown as Omit<LinkSession, "sendDatagram"> & {
+    sendDatagram(data: Uint8Array): Promise<unknown>;
+  };
+  return {
+    closed: quic.closed,
+    get onstream() {
+      return quic.onstream;
+    },
+    set onstream(handler) {
+      quic.onstream = handler;
+    },
+    get ondatagram() {
+      return quic.ondatagram;
+    },
+    set ondatagram(handler) {
+      quic.ondatagram = handler;
+    },
+    createBidirectionalStream: () => quic.createBidirectionalStream(),
+    destroy: () => quic.destroy(),
+    sendDatagram: (data) => {
+      try {
+        quic.sendDatagram(data).catch(() => {});
+      } catch {
+        // refused at once: lost like any other
+      }
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { AgentIdentity, type Joined } from "./identity.ts";
 import { decodeJoinToken, type JoinToken } from "./join-token.ts";
 import { type LinkSession, type LinkTransport, quicLink } from "./link.ts";
 import { serveCall } from "./local-engine.ts";
+import { sendStats } from "./stats-sender.ts";
 import { AGENT_ALPN, encodeFrame, FrameReader, TRANSPORT_PARAMS } from "./wire.ts";
 import { dialWebSocket, PinMismatch } from "./ws-dial.ts";
 
@@ -194,6 +195,7 @@ async function link(
   const joining = identity.joined === undefined;
   const trust = identity.joined ?? config.join!;
   let retry: ReturnType<typeof setInterval> | undefined;
+  let stopStats: (() => void) | undefined;
   try {
     session.onstream = (stream) => {
       stream.closed.catch(() => {});
@@ -208,8 +210,8 @@ async function link(
     await writer.write(
       encodeFrame(
         joining
-          ? { t: "join", secret: config.join!.secret, key: identity.publicKey }
-          : { t: "hello", id: identity.joined!.id },
+          ? { t: "join", secret: config.join!.secret, key: identity.publicKey, stats: true }
+          : { t: "hello", id: identity.joined!.id, stats: true },
       ),
     );
     const challenge = await read<{ nonce: string }>();
@@ -217,7 +219,7 @@ async function link(
     if (challenge?.t !== "challenge" || typeof challenge.nonce !== "string")
       throw new Error("no challenge from the panel");
     await writer.write(encodeFrame({ t: "proof", sig: identity.prove(challenge.nonce, trust.fingerprint) }));
-    const welcome = await read<{ id: string }>();
+    const welcome = await read<{ id: string; stats?: number }>();
     if (welcome?.t === "refused") throw new Final(`the panel refused this agent: ${welcome.reason}`);
     if (welcome?.t !== "welcome" || typeof welcome.id !== "string")
       throw new Error("no welcome from the panel");
@@ -226,6 +228,9 @@ async function link(
       `Connected to the panel at ${where} over ${transport} as "${welcome.id}"${joining ? " (joined)" : ""}.`,
     );
     const pinger = setInterval(() => void writer.write(encodeFrame({ t: "ping" })).catch(() => {}), PING_MS);
+    const { stats } = welcome;
+    if (typeof stats === "number" && stats >= 500 && stats <= 10_000)
+      stopStats = sendStats(session, config.engine, stats);
     // On the fallback, a QUIC handshake now and then: once UDP passes again, the link moves back.
     let probing = false;
     if (transport === "WebSocket")
@@ -254,6 +259,7 @@ async function link(
     }
   } finally {
     clearInterval(retry);
+    stopStats?.();
     session.destroy();
   }
 }

@@ -19,9 +19,10 @@ export const TRANSPORT_PARAMS = {
   initialMaxStreamDataUni: 1 << 20,
   initialMaxData: 16 << 20,
   // Each followed answer holds a stream for as long as it flows: the engine's events, logs being
-  // watched, and (until stats come as datagrams) Docker's stats stream of every running container.
-  // QUIC's usual 100 would leave the 101st call waiting for a stream that never frees.
+  // watched. QUIC's usual 100 would leave the 101st call waiting for a stream that never frees.
   initialMaxStreamsBidi: 8192,
+  // Stats come as datagrams (stats-link.ts): without this frame size a peer may send none.
+  maxDatagramFrameSize: 1200,
 };
 
 /** Heads are small (a path, a few headers): anything larger is a peer speaking something else. */

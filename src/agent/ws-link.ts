@@ -1,19 +1,21 @@
-import type { LinkSession, LinkStream } from "./link.ts";
+import { type LinkSession, type LinkStream, MAX_DATAGRAM } from "./link.ts";
 
 /**
  * The agent link over one WebSocket, when UDP (so QUIC) cannot pass: QUIC's streams multiplexed on
  * binary messages (docs/protocol.md §Agent link, WebSocket fallback). A message is a 1-byte type, a
  * 4-byte big-endian stream id and a payload. The opener of a stream says OPEN first (the agent's
  * ids are odd, the panel's even); DATA carries bytes, END one direction's end, RESET both
- * directions' abrupt end, CREDIT the bytes the reader took. Each direction of each stream has a
- * window of unread bytes, as QUIC's flow control gives: a stream nobody reads holds at most that
- * much, and a peer that sends past it loses the link.
+ * directions' abrupt end, CREDIT the bytes the reader took, DATAGRAM (stream id 0) one datagram.
+ * Each direction of each stream has a window of unread bytes, as QUIC's flow control gives: a
+ * stream nobody reads holds at most that much, and a peer that sends past it loses the link.
  */
 const OPEN = 0;
 const DATA = 1;
 const END = 2;
 const RESET = 3;
 const CREDIT = 4;
+/** a datagram (LinkSession.sendDatagram), on stream id 0: no stream, no window */
+const DATAGRAM = 5;
 const HEADER = 5;
 
 /** Under the panel's WebSocket message limit (64 KB), with room for the header. */
@@ -31,6 +33,7 @@ export interface MessagePipe {
 
 export class MuxSession implements LinkSession {
   onstream: ((stream: LinkStream) => void) | undefined;
+  ondatagram: ((data: Uint8Array) => void) | undefined;
   readonly closed: Promise<void>;
   private readonly streams = new Map<number, MuxStream>();
   private nextId: number;
@@ -69,6 +72,11 @@ export class MuxSession implements LinkSession {
     const type = message[0]!;
     const id = view.getUint32(1);
     const payload = message.subarray(HEADER);
+    if (type === DATAGRAM) {
+      if (payload.length > MAX_DATAGRAM) this.destroy();
+      else this.ondatagram?.(payload.slice());
+      return;
+    }
     if (type === OPEN) {
       const theirs = id % 2 === (this.role === "agent" ? 0 : 1);
       if (!theirs || this.streams.has(id)) {
@@ -117,6 +125,11 @@ export class MuxSession implements LinkSession {
     new DataView(message.buffer).setUint32(1, id);
     if (payload) message.set(payload, HEADER);
     this.pipe.send(message);
+  }
+
+  /** Reliable here, as the WebSocket is: what QUIC may lose, this carries in order. */
+  sendDatagram(data: Uint8Array): void {
+    if (data.length <= MAX_DATAGRAM) this.send(DATAGRAM, 0, data);
   }
 
   sendCredit(id: number, bytes: number): void {

@@ -20,6 +20,7 @@ import { SecretKeyError } from "../secrets/key-file.ts";
 import { openVault, type SecretVault } from "../secrets/vault.ts";
 import { SettingsStore } from "../settings/settings-store.ts";
 import { chooseStatsSource } from "../stats/choose-source.ts";
+import type { SourceChooser } from "../stats/collector.ts";
 import { StatsCollectors } from "../stats/collectors.ts";
 import { DatabaseError, openDatabase } from "../store/database.ts";
 import { writeHealth } from "../store/write-health.ts";
@@ -102,7 +103,7 @@ async function startBehind(
   // The resources' modules (routes, topics, list kinds) load only now: the early answers need none.
   const { LIST_KINDS, TOPIC_MODULES } = await import("./modules.ts");
   await turn();
-  const agents = new AgentHub(new AgentStore(db), log);
+  const agents = new AgentHub(new AgentStore(db), log, config.statsIntervalMs);
   const envs = new Environments(db, vault, agents.engineFor, undefined, LIST_KINDS);
   const bus = new TopicBus(policy);
   const jobs = new Jobs();
@@ -111,7 +112,10 @@ async function startBehind(
   envs.onEnv((event) => {
     if (event.kind === "removed") jobs.forget(event.id);
   });
-  const collectors = new StatsCollectors(envs, db, chooseStatsSource, config.statsIntervalMs, [
+  // An agent's figures come from the agent (src/agent/stats-receiver.ts), any other engine's from here.
+  const chooseSource: SourceChooser = (env, probe) =>
+    agents.statsSource(env.url) ?? chooseStatsSource(env, probe);
+  const collectors = new StatsCollectors(envs, db, chooseSource, config.statsIntervalMs, [
     "/",
     config.dataDir,
   ]);

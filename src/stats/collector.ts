@@ -33,6 +33,8 @@ export class StatsCollector {
   private prev = new Map<string, RawSample>();
   /** Containers whose newest figures come from two samples, not one. */
   private rated = new Set<string>();
+  /** Each container's figures of the last tick, for a tick whose source has nothing newer. */
+  private shown = new Map<string, TickFigures>();
   private source: StatsSource | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private busy = false;
@@ -139,6 +141,13 @@ export class StatsCollector {
         const cur = samples.get(c.id);
         if (!cur) continue;
         const prev = this.prev.get(c.id);
+        // The source has no newer sample (an agent's datagram lost or late, the engine's stats
+        // stream slower than the interval): the figures shown stay, rather than a tick of zero rates.
+        const same = prev?.at === cur.at && this.shown.get(c.id);
+        if (same) {
+          figures.push(same);
+          continue;
+        }
         this.prev.set(c.id, cur);
         if (cur.at < sampledAt) sampledAt = cur.at;
         const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
@@ -157,7 +166,7 @@ export class StatsCollector {
           blk_write: cur.blk_write,
           pids: cur.pids,
         });
-        figures.push({
+        const shown: TickFigures = {
           id: c.id,
           name: c.name,
           cpu_percent: cpu,
@@ -168,12 +177,15 @@ export class StatsCollector {
           blk_read_rate: rate(cur.blk_read, prev?.blk_read ?? 0),
           blk_write_rate: rate(cur.blk_write, prev?.blk_write ?? 0),
           pids: cur.pids,
-        });
+        };
+        this.shown.set(c.id, shown);
+        figures.push(shown);
       }
       const now = new Set(figures.map((f) => f.id));
       for (const id of this.latest.keys()) if (!now.has(id)) this.latest.delete(id);
       for (const id of this.prev.keys()) if (!now.has(id)) this.prev.delete(id);
       for (const id of this.rated) if (!now.has(id)) this.rated.delete(id);
+      for (const id of this.shown.keys()) if (!now.has(id)) this.shown.delete(id);
       const delta = this.encoder.tick(figures, Number.isFinite(sampledAt) ? sampledAt : Date.now());
       this.onTick(delta, figures, Date.now());
     } finally {

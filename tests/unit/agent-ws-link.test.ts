@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LinkStream } from "../../src/agent/link.ts";
+import { type LinkStream, MAX_DATAGRAM } from "../../src/agent/link.ts";
 import { MuxSession } from "../../src/agent/ws-link.ts";
 
 /** Two ends of the WebSocket fallback's multiplexer, wired message to message (as a WebSocket would). */
@@ -121,5 +121,24 @@ describe("agent link multiplexer (WebSocket fallback)", () => {
     await Bun.sleep(0);
     expect(agent.open).toBe(false);
     await expect(s.closed).rejects.toThrow(/lost/);
+  });
+
+  it("carries datagrams both ways beside the streams, and ends the link for one over the limit", async () => {
+    const { agent, panel } = pair();
+    const got: string[] = [];
+    panel.ondatagram = (d) => got.push(`panel ${new TextDecoder().decode(d)}`);
+    agent.ondatagram = (d) => got.push(`agent ${new TextDecoder().decode(d)}`);
+    agent.sendDatagram(new TextEncoder().encode("up"));
+    panel.sendDatagram(new TextEncoder().encode("down"));
+    // one the sender itself refuses goes nowhere
+    agent.sendDatagram(new Uint8Array(MAX_DATAGRAM + 1));
+    await Bun.sleep(10);
+    expect(got.sort()).toEqual(["agent down", "panel up"]);
+    expect(panel.open).toBe(true);
+    // a peer that sends one anyway is speaking something else
+    const big = new Uint8Array(5 + MAX_DATAGRAM + 1);
+    big[0] = 5;
+    panel.receive(big);
+    expect(panel.open).toBe(false);
   });
 });
