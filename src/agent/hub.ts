@@ -1,11 +1,13 @@
 import { createPublicKey, randomBytes, verify } from "node:crypto";
-import type { QuicEndpoint } from "node:quic";
+import type { QuicEndpoint, QuicSession } from "node:quic";
 import { DockerHttpEngine } from "../engine/docker-http.ts";
 import type { Engine } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { Environments } from "../envs/environments.ts";
+import { MAX_DATAGRAM_FRAME, WATCH_ALPN } from "../protocol/watch-quic.ts";
 import type { TlsFiles } from "../tls/certificate.ts";
 import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
+import { byAlpn } from "./by-alpn.ts";
 import { encodeJoinToken } from "./join-token.ts";
 import { type LinkSession, type LinkStream, type LinkTransport, quicLink } from "./link.ts";
 import { AgentRefused, type AgentStore } from "./store.ts";
@@ -32,6 +34,8 @@ export class AgentHub {
   private fingerprint = "";
   /** where agents reach the listener, as a join token carries it */
   address = "";
+  /** `ghostpanel watch` clients on this listener (src/stream/quic-watch.ts); none: they are closed */
+  onWatch: ((session: QuicSession, address: string) => void) | undefined;
 
   constructor(
     private readonly store: AgentStore,
@@ -61,16 +65,21 @@ export class AgentHub {
     const endpoint = await listen(
       (session) => {
         session.opened.catch(() => {});
-        this.accept(quicLink(session), "QUIC");
+        byAlpn(session, {
+          [AGENT_ALPN]: (s) => this.accept(quicLink(s), "QUIC"),
+          [WATCH_ALPN]: (s, info) =>
+            this.onWatch ? this.onWatch(s, info.remote?.address ?? "") : s.destroy(),
+        });
       },
       {
         endpoint: { address: `${host.includes(":") ? `[${host}]` : host}:${port}` },
-        alpn: [AGENT_ALPN],
+        alpn: [AGENT_ALPN, WATCH_ALPN],
         sni: { "*": { keys: [createPrivateKey(tls.key)], certs: [Buffer.from(tls.cert)] } },
         // The control stream is quiet between pings and an event stream between events: our own
         // pings find dead links, not QUIC's idle timers.
         streamIdleTimeout: 0,
-        transportParams: TRANSPORT_PARAMS,
+        // Datagrams carry the stats of `ghostpanel watch` (src/stream/quic-watch.ts).
+        transportParams: { ...TRANSPORT_PARAMS, maxDatagramFrameSize: MAX_DATAGRAM_FRAME },
       } as Parameters<typeof listen>[1],
     );
     this.endpoint = endpoint;
