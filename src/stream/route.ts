@@ -106,12 +106,12 @@ export function streamRoutes(
           "host:port (an empty host: this panel's) and the SHA-256 of the listener's certificate",
         ),
         401: commonErrors[401],
-        404: errorResponse("The panel has no QUIC listener (it was started without --agent-listen)"),
+        409: errorResponse("The panel has no QUIC listener (it was started without --agent-listen)"),
       },
     },
     (c) => {
       if (!agents.listening)
-        throw new ApiError(404, "no_quic", "this panel has no QUIC listener: it runs without --agent-listen");
+        throw new ApiError(409, "no_quic", "this panel has no QUIC listener: it runs without --agent-listen");
       const info: QuicWatchInfo = { address: agents.address, fingerprint: agents.pinned };
       return c.json(info);
     },

@@ -52,13 +52,15 @@ function prefixed(bytes: Uint8Array): Uint8Array {
 
 /**
  * The live frames of `topics` over QUIC (docs/protocol.md, "Watch over QUIC"): control frames from
- * the first stream, stats frames from datagrams, all to `onFrame`, until the session ends.
+ * the first stream, stats frames from datagrams, all to `onFrame`, until the session ends (or
+ * `signal` ends it).
  */
 export async function quicStream(
   target: QuicTarget,
   token: string,
   topics: string[],
   onFrame: (f: Frame) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   const { connect } = await loadQuic();
   const where = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
@@ -75,6 +77,7 @@ export async function quicStream(
     throw new QuicUnreachable(`no QUIC listener at ${where}: ${(err as Error).message}`);
   }
   session.closed.catch(() => {});
+  signal?.addEventListener("abort", () => session.destroy(), { once: true });
   const opened = await Promise.race([
     session.opened.then(
       () => true,

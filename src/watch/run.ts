@@ -132,7 +132,7 @@ async function quicTarget(config: WatchConfig): Promise<QuicTarget | undefined> 
     tls: config.tls,
     signal: AbortSignal.timeout(15_000),
   } as RequestInit);
-  if (res.status === 404) return undefined;
+  if (res.status === 409) return undefined;
   if (!res.ok) throw new WatchError(`the panel did not say where its QUIC listener is (${res.status})`);
   const info = (await res.json()) as QuicWatchInfo;
   const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(info.address);
