@@ -82,6 +82,8 @@ interface Ages {
   arrival_p50_ms: number;
   arrival_p99_ms: number;
   frames: number;
+  /** ticks of which the client applied a keyframe (on loss, over QUIC) */
+  keyframes: number;
   /** bytes of frames the client got (see the header) */
   bytes: number;
 }
@@ -116,19 +118,26 @@ export interface QuicResult {
 /** A client of `stats:local` that keeps what it applied; `bytes` counts what it was sent. */
 class Watcher {
   readonly parts = new StatsParts();
-  readonly arrivals: number[] = [];
+  arrivals: number[] = [];
   readonly ages: number[] = [];
+  readonly keys = new Set<number>();
   bytes = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
 
   frame(f: Frame, size: number): void {
     this.bytes += size;
     if (f.t === "stats:local" && this.parts.apply(f.k, f.d)) {
-      this.arrivals.push(Date.now() - (f.d as { t: number }).t);
+      const { s, t } = f.d as { s: number; t: number };
+      this.arrivals.push(Date.now() - t);
+      if (f.k === "key") this.keys.add(s);
     }
   }
 
+  /** From now on: what came before (the keyframe on subscribe, all its parts) is not counted. */
   sample(): void {
+    this.bytes = 0;
+    this.arrivals = [];
+    this.keys.clear();
     this.timer = setInterval(() => {
       if (this.parts.table.sampledAt) this.ages.push(Date.now() - this.parts.table.sampledAt);
     }, 50);
@@ -142,6 +151,7 @@ class Watcher {
       arrival_p50_ms: round(percentile(this.arrivals, 50), 1),
       arrival_p99_ms: round(percentile(this.arrivals, 99), 1),
       frames: this.arrivals.length,
+      keyframes: this.keys.size,
       bytes: this.bytes,
     };
   }
@@ -187,13 +197,11 @@ async function agePhase(panel: Panel, info: QuicWatchInfo, loss: number, s: Quic
     wsWatch(`https://127.0.0.1:${tcp.port}`, panel.token, ws),
   ];
   try {
-    // Both have their keyframe before the clock starts.
-    await waitFor("both clients' first frames", 30_000, () =>
-      quic.arrivals.length > 0 && ws.arrivals.length > 0 ? true : undefined,
+    // Both have their keyframe, every part of it, and a few deltas before the clock starts.
+    await waitFor("both clients' first frames", 60_000, () =>
+      quic.arrivals.length > 2 && ws.arrivals.length > 2 ? true : undefined,
     );
-    const base = { udp: udp.counts.bytes, tcp: tcp.counts.bytes, quic: quic.bytes, ws: ws.bytes };
-    quic.bytes = 0;
-    ws.bytes = 0;
+    const base = { udp: udp.counts.bytes, tcp: tcp.counts.bytes, dropped: udp.counts.dropped };
     quic.sample();
     ws.sample();
     await sleep(s.phaseSeconds * 1000);
@@ -206,7 +214,7 @@ async function agePhase(panel: Panel, info: QuicWatchInfo, loss: number, s: Quic
       p99_ratio: round(q.p99_ms / w.p99_ms, 3),
       relay_udp_bytes: udp.counts.bytes - base.udp,
       relay_tcp_bytes: tcp.counts.bytes - base.tcp,
-      udp_dropped: udp.counts.dropped,
+      udp_dropped: udp.counts.dropped - base.dropped,
     };
   } finally {
     for (const stop of stops) stop();
@@ -387,6 +395,11 @@ export function quicRows(r: QuicResult): { rows: Row[]; budgets: Budget[] } {
       `age at arrival p50 / p99 (${at})`,
       `QUIC ${p.quic.arrival_p50_ms} / ${p.quic.arrival_p99_ms} ms`,
       `WebSocket ${p.ws.arrival_p50_ms} / ${p.ws.arrival_p99_ms} ms`,
+    );
+    row(
+      `keyframes after the first, UDP datagrams dropped (${at})`,
+      `QUIC ${p.quic.keyframes}, ${p.udp_dropped} dropped`,
+      `WebSocket ${p.ws.keyframes}`,
     );
   }
   const b = r.bytes_per_minute;
