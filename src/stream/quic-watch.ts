@@ -64,20 +64,28 @@ async function serveControl(
 ): Promise<void> {
   const frames = splitFrames(stream)[Symbol.asyncIterator]();
   const writer = stream.writer;
+  // One write at a time, in order; what is queued counts as the pipe's unsent bytes.
   let unsent = 0;
+  let writing: Promise<unknown> = Promise.resolve();
   const write = (frame: Uint8Array) => {
     const bytes = lengthPrefixed(frame);
     unsent += bytes.byteLength;
-    writer.write(bytes).then(
-      () => {
-        unsent -= bytes.byteLength;
-      },
-      () => session.destroy(),
-    );
+    writing = writing
+      .then(() => writer.write(bytes))
+      .then(
+        () => {
+          unsent -= bytes.byteLength;
+        },
+        () => session.destroy(),
+      );
+  };
+  const end = () => {
+    writing = writing.then(() => writer.end()).catch(() => {});
+    return writing;
   };
   const refuse = async (code: string, message: string) => {
     write(encodeFrame("", { k: "error", d: { code, message } }));
-    await writer.end().catch(() => {});
+    await end();
     setTimeout(() => session.destroy(), 200);
   };
 
@@ -144,7 +152,7 @@ async function serveControl(
       if (closing) return;
       closing = true;
       write(encodeFrame("", { k: "close", d: { code, reason } }));
-      writer.end().catch(() => {});
+      void end();
       setTimeout(() => session.destroy(), 200);
     },
   };
