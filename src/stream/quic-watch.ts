@@ -11,6 +11,8 @@ import { StreamConnection } from "./websocket.ts";
 const HELLO_TIMEOUT_MS = 10_000;
 /** Datagrams whose fate is not known yet, remembered per session; older ones are forgotten. */
 const MAX_TRACKED = 4096;
+/** How long after a datagram the session would not send its topic's keyframe is tried again. */
+const NOT_SENT_RETRY_MS = 200;
 
 interface QuicStream extends AsyncIterable<Uint8Array[]> {
   readonly closed: Promise<void>;
@@ -129,11 +131,26 @@ async function serveControl(
     if (topic === undefined || status !== "lost") return;
     if (id >= (keySince.get(topic) ?? 0n)) conn.resend(topic);
   };
+  // A datagram the session would not send (id 0: over its congestion window, say) is lost before
+  // it left, and no status will say so: a keyframe a moment later, one at a time.
+  const retrying = new Set<string>();
+  const notSent = (topic: string) => {
+    if (retrying.has(topic)) return;
+    retrying.add(topic);
+    setTimeout(() => {
+      retrying.delete(topic);
+      conn.resend(topic);
+    }, NOT_SENT_RETRY_MS);
+  };
   const sendDatagrams = async ({ topic, key, parts }: Datagrams) => {
     for (const [i, part] of parts.entries()) {
       const id = await session.sendDatagram(part);
-      // 0: not sent (too large, or the session is closing); nothing will say it was lost.
-      if (id === 0n) continue;
+      if (id === 0n) {
+        // One container's row over a datagram on its own (a name of hundreds of characters) can
+        // never go: that container is left out, rather than keyframes sent forever.
+        if (part.byteLength <= session.maxDatagramSize) notSent(topic);
+        continue;
+      }
       if (key && i === 0) keySince.set(topic, id);
       inFlight.set(id, topic);
       if (inFlight.size > MAX_TRACKED) inFlight.delete(inFlight.keys().next().value!);

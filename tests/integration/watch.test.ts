@@ -188,6 +188,22 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
     expect(frames).toEqual([]);
   });
 
+  it("falls back to the WebSocket when the QUIC listener gives no answer, and says so", async () => {
+    const silent = await Relay.start("udp", 9, { loss: 1 });
+    try {
+      const res = await watch(
+        ["--panel", panel.url, "--once", "--ca", ca(), "--quic", `127.0.0.1:${silent.port}`],
+        token,
+      );
+      expect(res.code).toBe(0);
+      expect(res.err).toContain("falling back to the WebSocket");
+      expect(res.out).toContain("via WebSocket");
+      expect(row(res.out, busy)).toBeDefined();
+    } finally {
+      silent.stop();
+    }
+  });
+
   it("decodes the stats through a lossy path, and the panel's keyframes make the table whole again", async () => {
     const info = await quicInfo();
     const port = Number(info.address.split(":")[1]);
@@ -195,8 +211,10 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
     const parts = new StatsParts();
     const keyframes = new Set<number>();
     let deltas = 0;
+    let cut = 0;
     const onFrame = (f: Frame) => {
       if (f.t !== "stats:local") return;
+      if ((f.d as { p?: unknown }).p) cut++;
       if (!parts.apply(f.k, f.d)) return;
       if (f.k === "key") keyframes.add((f.d as { s: number }).s);
       else deltas++;
@@ -220,6 +238,8 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
       expect(linkError).toBeUndefined();
       expect(relay.counts.dropped).toBeGreaterThan(0);
       expect(deltas).toBeGreaterThan(0);
+      // A keyframe of this many containers does not fit one datagram: it came in parts.
+      expect(cut).toBeGreaterThan(1);
       // More than the first keyframe: the panel sent keyframes again on loss.
       expect(keyframes.size).toBeGreaterThan(1);
       relay.set({ loss: 0 });
