@@ -24,7 +24,12 @@
  * Issue #11, group `listui` (bench/list-ui.ts): Chromium's frame times scrolling the containers list
  *   with 500 running containers and live stats, against a static copy of the same rows.
  *
- * `--only list,rss,startup,stats,volumes,images,logs,listui` runs only the groups named (e.g. `--only stats`).
+ * Issue #12, group `quic` (bench/quic.ts): on a private engine with 50 containers, the age of the
+ *   newest stats frame at a watch client over QUIC datagrams vs the WebSocket through the impairment
+ *   relay (100 ms RTT, 0 % and 3 % loss), the dashboard's bytes per minute, an API call through an
+ *   agent vs direct (bench/agent-call.ts), and 100 idle agents' cost to the panel (CPU, RSS).
+ *
+ * `--only list,rss,startup,stats,volumes,images,logs,listui,quic` runs only the groups named (e.g. `--only stats`).
  * `--starts N` sets the start-up group's warm starts per kind (default 30, 5 with `--quick`);
  * `--containers N` the bench containers of the list and start-up groups (default 100).
  *
@@ -55,12 +60,13 @@ import { type Budget, budget, type Row, table } from "./lib/report.ts";
 import { defer, log, ROOT, RUN_ID, round, runCleanups, sweepTempDirs, tempDir } from "./lib/util.ts";
 import { benchListUi, type ListUiResult, type ListUiSettings } from "./list-ui.ts";
 import { benchLogScroll, type LogScrollResult, type LogScrollSettings, summariseLogs } from "./log-scroll.ts";
+import { benchQuic, type QuicResult, quicRows, quicSettings } from "./quic.ts";
 import { benchStartup, type StartupResult } from "./startup.ts";
 import { benchStats, type StatsResult, statsRows, statsSettings } from "./stats.ts";
 import { benchVolumeBackup, type VolumeBackupResult, type VolumeBackupSettings } from "./volume-backup.ts";
 
 const QUICK = process.argv.includes("--quick");
-const GROUPS = ["list", "rss", "startup", "stats", "volumes", "images", "logs", "listui"] as const;
+const GROUPS = ["list", "rss", "startup", "stats", "volumes", "images", "logs", "listui", "quic"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv);
 /** `--containers N`: fewer than issue #2's 100, only where a shared engine cannot start them in time. */
@@ -80,6 +86,7 @@ const LIST: ListSettings = {
 };
 /** `--sizes 100,1000` and `--ticks N` change them (bench/stats.ts). */
 const STATS = statsSettings(QUICK, process.argv);
+const QUIC = quicSettings(QUICK);
 const IMAGE_LIST: ImageListSettings = {
   images: 200,
   warmup: QUICK ? 20 : 50,
@@ -109,7 +116,8 @@ const LIST_UI: ListUiSettings = {
   rounds: QUICK ? 2 : 3,
 };
 /** The full stats group alone takes about half an hour (1,000 containers made, 5-minute phases). */
-const OVERALL_TIMEOUT_MS = (25 + (ONLY.has("stats") && !QUICK ? 40 : 0)) * 60_000;
+const OVERALL_TIMEOUT_MS =
+  (25 + (ONLY.has("stats") && !QUICK ? 40 : 0) + (ONLY.has("quic") && !QUICK ? 15 : 0)) * 60_000;
 
 const BUDGETS = {
   listSpeedup: 5,
@@ -339,11 +347,27 @@ async function main(): Promise<number> {
     ? await attempt("list UI", () => benchListUi(target, LIST_UI))
     : skipped<ListUiResult>();
 
+  const quic = ONLY.has("quic")
+    ? await attempt("quic", () => benchQuic(target, QUIC))
+    : skipped<QuicResult>();
+
   const { rows, budgets } = summarise(list, rss, startup, stats);
   summariseVolumes(volumes, rows, budgets);
   summariseImages(images, rows, budgets);
   summariseLogs(logs, rows, budgets);
   summariseListUi(listUi, rows, budgets);
+  if (quic.ok) {
+    const q = quicRows(quic.value);
+    rows.push(...q.rows);
+    budgets.push(...q.budgets);
+  } else if (quic.error !== "skipped")
+    rows.push({
+      benchmark: "quic",
+      metric: "FAILED",
+      panel: quic.error.slice(0, 60),
+      baseline: "",
+      ratio: "",
+    });
   const outcomes: [string, Outcome<unknown>][] = [
     ["container_list", list],
     ["idle_rss", rss],
@@ -353,6 +377,7 @@ async function main(): Promise<number> {
     ["image_list", images],
     ["log_scroll", logs],
     ["list_ui", listUi],
+    ["quic", quic],
   ];
   const ran = (o: Outcome<unknown>) => o.ok || o.error !== "skipped";
   const errors = [
@@ -394,6 +419,7 @@ async function main(): Promise<number> {
       images: IMAGE_LIST,
       logs: LOGS,
       list_ui: LIST_UI,
+      quic: QUIC,
     },
     results: Object.fromEntries(outcomes.filter(([, o]) => ran(o)).map(([name, o]) => [name, result(o)])),
     budgets,

@@ -104,7 +104,7 @@ function busyIndex(i: number): number | undefined {
   return r === 0 || r === 3 || r === 6 ? Math.floor(i / 10) * 3 + r / 3 : undefined;
 }
 
-async function sockApi(sock: string, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function sockApi(sock: string, method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`http://engine${path}`, {
     method,
     unix: sock,
@@ -119,11 +119,20 @@ async function sockApi(sock: string, method: string, path: string, body?: unknow
   return text ? JSON.parse(text) : undefined;
 }
 
+/** The bridge network the busy containers of the mix ping each other on. */
+export async function createMixNetwork(sock: string): Promise<void> {
+  await sockApi(sock, "POST", "/networks/create", {
+    Name: NET,
+    Driver: "bridge",
+    IPAM: { Config: [{ Subnet: SUBNET }] },
+  });
+}
+
 /** How long making one size's containers may take: on a loaded machine a start can take a minute. */
 const CREATE_BOUND_MS = 20 * 60_000;
 
 /** Starts containers `from`..`to`-1 of the mix and checks that exactly `to` run. */
-async function startMix(sock: string, from: number, to: number): Promise<string[]> {
+export async function startMix(sock: string, from: number, to: number): Promise<string[]> {
   const indexes = Array.from({ length: to - from }, (_, i) => from + i);
   const deadline = performance.now() + CREATE_BOUND_MS;
   let done = 0;
@@ -672,11 +681,7 @@ export async function benchStats(target: Target, s: StatsSettings): Promise<Stat
   // Removing 1,000 containers takes minutes on a loaded machine.
   defer("private engine", stopEngine, 900_000);
   engine.loadImage(IMAGE);
-  await sockApi(engine.socketPath, "POST", "/networks/create", {
-    Name: NET,
-    Driver: "bridge",
-    IPAM: { Config: [{ Subnet: SUBNET }] },
-  });
+  await createMixNetwork(engine.socketPath);
   const sizes: SizeResult[] = [];
   let cpu: StatsResult["cpu"] = { error: "not run" };
   let engineJson: StatsResult["engine_json"] | undefined;

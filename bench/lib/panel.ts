@@ -22,6 +22,8 @@ export interface PanelOptions {
   workDir: string;
   /** The engine (the bench's socket unless told otherwise). */
   engineUrl?: string;
+  /** more of `serve`'s options (`--agent-listen …`) */
+  args?: string[];
 }
 
 /** The command line of a panel on 127.0.0.1:`port` against the bench's engine. */
@@ -72,7 +74,12 @@ export async function startPanel(o: PanelOptions): Promise<Panel> {
   const passwordFile = join(o.workDir, "admin-password");
   writeFileSync(passwordFile, `${ADMIN.password}\n`, { mode: 0o600 });
   const child = start(
-    [...serveCommand(o.target, port, o.dataDir, o.tls, o.engineUrl), "--admin-password-file", passwordFile],
+    [
+      ...serveCommand(o.target, port, o.dataDir, o.tls, o.engineUrl),
+      "--admin-password-file",
+      passwordFile,
+      ...(o.args ?? []),
+    ],
     join(o.workDir, `panel-${port}.log`),
   );
   const url = `${o.tls === "off" ? "http" : "https"}://127.0.0.1:${port}`;

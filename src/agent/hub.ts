@@ -1,11 +1,13 @@
 import { createPublicKey, randomBytes, verify } from "node:crypto";
-import type { QuicEndpoint } from "node:quic";
+import type { QuicEndpoint, QuicSession } from "node:quic";
 import { DockerHttpEngine } from "../engine/docker-http.ts";
 import type { Engine } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { Environments } from "../envs/environments.ts";
+import { WATCH_ALPN } from "../protocol/watch-quic.ts";
 import type { TlsFiles } from "../tls/certificate.ts";
 import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
+import { byAlpn } from "./by-alpn.ts";
 import { tunnelUpgrade } from "./exec-tunnel.ts";
 import { encodeJoinToken } from "./join-token.ts";
 import { type LinkSession, type LinkStream, type LinkTransport, quicLink } from "./link.ts";
@@ -38,6 +40,8 @@ export class AgentHub {
   private fingerprint = "";
   /** where agents reach the listener, as a join token carries it */
   address = "";
+  /** `ghostpanel watch` clients on this listener (src/stream/quic-watch.ts); none: they are closed */
+  onWatch: ((session: QuicSession, address: string) => void) | undefined;
 
   constructor(
     private readonly store: AgentStore,
@@ -88,15 +92,20 @@ export class AgentHub {
     const endpoint = await listen(
       (session) => {
         session.opened.catch(() => {});
-        this.accept(quicLink(session), "QUIC");
+        byAlpn(session, {
+          [AGENT_ALPN]: (s) => this.accept(quicLink(s), "QUIC"),
+          [WATCH_ALPN]: (s, info) =>
+            this.onWatch ? this.onWatch(s, info.remote?.address ?? "") : s.destroy(),
+        });
       },
       {
         endpoint: { address: `${host.includes(":") ? `[${host}]` : host}:${port}` },
-        alpn: [AGENT_ALPN],
+        alpn: [AGENT_ALPN, WATCH_ALPN],
         sni: { "*": { keys: [createPrivateKey(tls.key)], certs: [Buffer.from(tls.cert)] } },
         // The control stream is quiet between pings and an event stream between events: our own
         // pings find dead links, not QUIC's idle timers.
         streamIdleTimeout: 0,
+        // Datagrams carry the stats of `ghostpanel watch` (src/stream/quic-watch.ts).
         transportParams: TRANSPORT_PARAMS,
       } as Parameters<typeof listen>[1],
     );

@@ -1,3 +1,5 @@
+import { MAX_DATAGRAM_FRAME } from "../protocol/watch-quic.ts";
+
 /**
  * The agent link's framing (docs/protocol.md §Agent link): a frame is a 4-byte big-endian length
  * and that many bytes of UTF-8 JSON. The control stream is a sequence of frames; a tunnelled call
@@ -21,8 +23,9 @@ export const TRANSPORT_PARAMS = {
   // Each followed answer holds a stream for as long as it flows: the engine's events, logs being
   // watched. QUIC's usual 100 would leave the 101st call waiting for a stream that never frees.
   initialMaxStreamsBidi: 8192,
-  // Stats come as datagrams (stats-link.ts): without this frame size a peer may send none.
-  maxDatagramFrameSize: 1200,
+  // Stats come as datagrams (stats-sender.ts, and `watch`'s on the same listener): without this
+  // frame size a peer may send none.
+  maxDatagramFrameSize: MAX_DATAGRAM_FRAME,
 };
 
 /** Heads are small (a path, a few headers): anything larger is a peer speaking something else. */

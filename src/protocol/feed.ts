@@ -9,28 +9,45 @@ const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** The frames of a feed's body, as they come; ends when the body does. */
 export async function* readFeed(body: ReadableStream<Uint8Array>): AsyncGenerator<Frame> {
-  let buffered: Uint8Array = new Uint8Array(0);
   const reader = body.getReader();
-  try {
+  const chunks = async function* () {
     for (;;) {
-      const { done, value: chunk } = await reader.read();
-      if (done) break;
-      buffered = buffered.length === 0 ? chunk : concat(buffered, chunk);
-      let at = 0;
-      while (buffered.length - at >= 4) {
-        const size = new DataView(buffered.buffer, buffered.byteOffset + at, 4).getUint32(0);
-        if (size > MAX_FRAME_BYTES) throw new Error(`feed frame of ${size} bytes: not a GhostPanel feed`);
-        if (buffered.length - at - 4 < size) break;
-        yield decodeFrame(buffered.subarray(at + 4, at + 4 + size));
-        at += 4 + size;
-      }
-      buffered = buffered.subarray(at);
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
     }
+  };
+  try {
+    for await (const bytes of splitFrames(chunks())) yield decodeFrame(bytes);
   } finally {
     // A reader that stops early (break, an error) lets the server know: the body is cancelled.
     await reader.cancel().catch(() => {});
   }
-  if (buffered.length > 0) throw new Error("the feed ended in the middle of a frame");
+}
+
+/**
+ * Splits a byte stream of length-prefixed frames (4 bytes, big-endian, then the frame) into frames:
+ * the feed's body, and the control stream of a watch over QUIC. Chunks may come in batches.
+ */
+export async function* splitFrames(
+  source: AsyncIterable<Uint8Array | Uint8Array[]>,
+): AsyncGenerator<Uint8Array> {
+  let buffered: Uint8Array = new Uint8Array(0);
+  for await (const batch of source) {
+    for (const chunk of Array.isArray(batch) ? batch : [batch]) {
+      buffered = buffered.length === 0 ? chunk : concat(buffered, chunk);
+      let at = 0;
+      while (buffered.length - at >= 4) {
+        const size = new DataView(buffered.buffer, buffered.byteOffset + at, 4).getUint32(0);
+        if (size > MAX_FRAME_BYTES) throw new Error(`frame of ${size} bytes: not a GhostPanel stream`);
+        if (buffered.length - at - 4 < size) break;
+        yield buffered.subarray(at + 4, at + 4 + size);
+        at += 4 + size;
+      }
+      buffered = buffered.subarray(at);
+    }
+  }
+  if (buffered.length > 0) throw new Error("the stream ended in the middle of a frame");
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

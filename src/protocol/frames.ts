@@ -24,6 +24,8 @@ export type ClientMessage =
   | { op: "sub"; topics: string[]; opts?: ExecOptions }
   | { op: "unsub"; topics: string[] }
   | { op: "ping" }
+  /** the first message of a watch over QUIC (docs/protocol.md, "Watch over QUIC"): who, and what */
+  | { op: "hello"; token: string; topics: string[] }
   /** keystrokes for an exec topic */
   | { op: "input"; t: string; d: Uint8Array }
   | { op: "resize"; t: string; d: { cols: number; rows: number } };

@@ -2,6 +2,7 @@ import type { ServerWebSocket } from "bun";
 import { upgradeWebSocket } from "hono/bun";
 import { getCookie } from "hono/cookie";
 import * as z from "zod/mini";
+import type { AgentHub } from "../agent/hub.ts";
 import { type Authenticator, callerOf, identify } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import { SESSION_COOKIE } from "../auth/sessions.ts";
@@ -9,18 +10,23 @@ import { clientAddress } from "../http/client-address.ts";
 import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
-import { commonErrors, errorResponse } from "../http/schemas.ts";
+import { commonErrors, errorResponse, json } from "../http/schemas.ts";
+import type { QuicWatchInfo } from "../protocol/watch-quic.ts";
 import type { TopicBus } from "./bus.ts";
 import { feedResponse } from "./feed.ts";
+import { serveQuicWatch } from "./quic-watch.ts";
 import { StreamConnection, StreamConnections } from "./websocket.ts";
 
 /** The live stream (docs/protocol.md), authenticated like every other /api/v1 route. */
 export function streamRoutes(
   routes: RouteTable,
-  auth: Authenticator & { bus: TopicBus; policy: Policy },
+  auth: Authenticator & { bus: TopicBus; policy: Policy; agents: AgentHub },
 ): void {
-  const { bus } = auth;
+  const { bus, agents } = auth;
   const connections = new StreamConnections(bus);
+  // `ghostpanel watch` over QUIC: the agent listener's second ALPN, the same connections.
+  agents.onWatch = (session, address) =>
+    serveQuicWatch(session, { connections, auth, policy: auth.policy }, address);
   const accessChanged = () => connections.accessChanged();
   auth.sessions.onChange(accessChanged);
   auth.tokens.onChange(accessChanged);
@@ -84,6 +90,30 @@ export function streamRoutes(
     (c) => {
       if (callerOf(c).via === "cookie") sameOriginOnly(c);
       return feedResponse(connect(c));
+    },
+  );
+  routes.add(
+    {
+      method: "get",
+      path: "/api/v1/stream/quic",
+      tag: "stream",
+      policy: "stream:read",
+      summary:
+        "Where `ghostpanel watch` reaches the stream over QUIC (the agent listener, ALPN ghostpanel-watch/1; docs/protocol.md, Watch over QUIC) and the certificate it pins there",
+      responses: {
+        200: json(
+          z.object({ address: z.string(), fingerprint: z.string() }),
+          "host:port (an empty host: this panel's) and the SHA-256 of the listener's certificate",
+        ),
+        401: commonErrors[401],
+        409: errorResponse("The panel has no QUIC listener (it was started without --agent-listen)"),
+      },
+    },
+    (c) => {
+      if (!agents.listening)
+        throw new ApiError(409, "no_quic", "this panel has no QUIC listener: it runs without --agent-listen");
+      const info: QuicWatchInfo = { address: agents.address, fingerprint: agents.pinned };
+      return c.json(info);
     },
   );
 }

@@ -282,6 +282,15 @@ export class StreamConnection implements Sink {
     this.topics.delete(topic);
   }
 
+  /**
+   * The transport lost frames of `topic` (a QUIC datagram): the topic's first frames again, which
+   * for stats is a keyframe. Subscribing a sink that is subscribed already only opens it anew.
+   */
+  resend(topic: string): void {
+    if (this.closed || !this.topics.has(topic)) return;
+    this.bus.subscribe(topic, this, { caller: this.caller, address: this.address }).catch(() => {});
+  }
+
   private async subscribe(topics: string[], options?: unknown): Promise<void> {
     for (const topic of topics) {
       if (this.topics.has(topic)) continue;

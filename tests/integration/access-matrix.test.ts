@@ -155,6 +155,8 @@ const SAMPLES: Sample[] = [
   { route: "GET /api/v1/stream", path: "/api/v1/stream", allow: LOGGED_IN },
   // no topics: 400 to those let through
   { route: "GET /api/v1/stream/feed", path: "/api/v1/stream/feed", allow: LOGGED_IN },
+  // no agent listener: 409 to those let through
+  { route: "GET /api/v1/stream/quic", path: "/api/v1/stream/quic", allow: LOGGED_IN },
   { route: "GET /api/v1/envs/{env}/networks", path: "/api/v1/envs/local/networks", allow: LOGGED_IN },
   {
     route: "POST /api/v1/envs/{env}/networks",

@@ -1,9 +1,23 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Frame } from "../../src/protocol/frames.ts";
+import { StatsParts } from "../../src/protocol/stats-datagrams.ts";
+import type { QuicWatchInfo } from "../../src/protocol/watch-quic.ts";
+import { fingerprintOf } from "../../src/tls/certificate.ts";
+import { QuicRefused, quicStream } from "../../src/watch/quic.ts";
 import { BINARY, type BinaryPanel, startBinary } from "../helpers/binary.ts";
-import { cleanupEngine, docker, RUN_LABEL, runContainer, uniqueName } from "../helpers/engine.ts";
+import {
+  cleanupEngine,
+  createContainer,
+  docker,
+  RUN_LABEL,
+  runContainer,
+  uniqueName,
+} from "../helpers/engine.ts";
 import { cleanupNetworks } from "../helpers/networks.ts";
 import { ADMIN, sessionCookies } from "../helpers/panel.ts";
+import { Relay } from "../helpers/relay.ts";
 
 /** `ghostpanel watch` of the built binary; the token goes by environment, as the usage advises. */
 async function watch(args: string[], token: string) {
@@ -43,6 +57,7 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
   const sink = uniqueName("w-sink");
   const sender = uniqueName("w-ping");
   const net = uniqueName("w-net");
+  const crowd = Array.from({ length: 16 }, () => uniqueName("w-crowd"));
 
   beforeAll(async () => {
     runContainer(busy, ["sh", "-c", "yes > /dev/null"], ["--network", "none"]);
@@ -50,7 +65,10 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
     runContainer(sink, ["sleep", "3600"], ["--network", net]);
     // ~8 KB a second to a container of this test: rates that cannot be zero.
     runContainer(sender, ["ping", "-s", "8000", sink], ["--network", net]);
-    panel = await startBinary(["--tls", "auto", "--http3"]);
+    // Enough idle containers that a keyframe takes several datagrams.
+    for (const name of crowd) createContainer(name, ["sleep", "3600"], ["--network", "none"]);
+    docker("start", ...crowd);
+    panel = await startBinary(["--tls", "auto", "--http3", "--agent-listen", "127.0.0.1:0"]);
     const insecure = { tls: { rejectUnauthorized: false } };
     const setup = await fetch(`${panel.url}/api/v1/setup`, {
       ...insecure,
@@ -70,13 +88,15 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
       body: JSON.stringify({ name: "watch" }),
     } as RequestInit);
     token = ((await made.json()) as { token: string }).token;
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await panel?.stop();
     cleanupEngine();
     cleanupNetworks();
   });
+
+  const ca = () => join(panel.dataDir, "tls-cert.pem");
 
   /** Runs `watch --once` until the figures have had time to become rates (the first tick has none). */
   async function plausibleTable(transport: string[]) {
@@ -94,12 +114,14 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
   }
 
   for (const [via, transport] of [
-    ["the WebSocket, trusting the panel's certificate", () => ["--ca", join(panel.dataDir, "tls-cert.pem")]],
-    ["the HTTP/3 feed", () => ["--via", "h3", "--insecure"]],
+    ["QUIC datagrams, pinning the certificate the panel names", () => ["--via", "quic", "--ca", ca()]],
+    ["WebSocket, trusting the panel's certificate", () => ["--via", "ws", "--ca", ca()]],
+    ["HTTP/3 feed", () => ["--via", "h3", "--insecure"]],
   ] as const) {
-    it(`prints one table of live figures over ${via}`, async () => {
+    it(`prints one table of live figures over the ${via}`, async () => {
       const out = await plausibleTable(transport());
       expect(out).toContain(`· local ·`);
+      expect(out).toContain(`via ${via.split(",")[0]}`);
       expect(out).toMatch(/NAME +CPU % +MEM +LIMIT +NET RX +NET TX/);
       const b = row(out, busy)!;
       expect(b.cpu).toBeGreaterThan(1);
@@ -131,4 +153,104 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
     expect(usage.code).toBe(2);
     expect(usage.err).toContain("unknown option --bogus");
   });
+
+  /** Where the panel's QUIC listener is, as the panel says (`watch` asks the same). */
+  async function quicInfo(): Promise<QuicWatchInfo> {
+    const res = await fetch(`${panel.url}/api/v1/stream/quic`, {
+      tls: { rejectUnauthorized: false },
+      headers: { authorization: `Bearer ${token}` },
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    return (await res.json()) as QuicWatchInfo;
+  }
+
+  it("names the QUIC listener's certificate: the panel's own", async () => {
+    const info = await quicInfo();
+    expect(info.fingerprint).toBe(fingerprintOf(readFileSync(ca(), "utf8")));
+    expect(info.address).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it("refuses over QUIC a certificate that is not the pinned one, and a token it does not know", async () => {
+    const wrong = Array.from({ length: 32 }, () => "AB").join(":");
+    const pinned = await watch(["--panel", panel.url, "--once", "--ca", ca(), "--fingerprint", wrong], token);
+    expect(pinned.code).toBe(1);
+    expect(pinned.err).toContain(`is not the pinned ${wrong}`);
+    // The binary checks the token over HTTPS first; the QUIC listener refuses it on its own too.
+    const info = await quicInfo();
+    const [host = "", port = ""] = info.address.split(":");
+    const target = { host, port: Number(port), fingerprint: info.fingerprint, servername: "localhost" };
+    const frames: Frame[] = [];
+    const refused = await quicStream(target, "gp_not-a-token", ["stats:local"], (f) => frames.push(f)).catch(
+      (err) => err,
+    );
+    expect(refused).toBeInstanceOf(QuicRefused);
+    expect((refused as Error).message).toContain("the panel refused the token");
+    expect(frames).toEqual([]);
+  });
+
+  it("falls back to the WebSocket when the QUIC listener gives no answer, and says so", async () => {
+    const silent = await Relay.start("udp", 9, { loss: 1 });
+    try {
+      const res = await watch(
+        ["--panel", panel.url, "--once", "--ca", ca(), "--quic", `127.0.0.1:${silent.port}`],
+        token,
+      );
+      expect(res.code).toBe(0);
+      expect(res.err).toContain("falling back to the WebSocket");
+      expect(res.out).toContain("via WebSocket");
+      expect(row(res.out, busy)).toBeDefined();
+    } finally {
+      silent.stop();
+    }
+  });
+
+  it("decodes the stats through a lossy path, and the panel's keyframes make the table whole again", async () => {
+    const info = await quicInfo();
+    const port = Number(info.address.split(":")[1]);
+    const relay = await Relay.start("udp", port, { delayMs: 25, loss: 0.3 });
+    const parts = new StatsParts();
+    const keyframes = new Set<number>();
+    let deltas = 0;
+    let cut = 0;
+    const onFrame = (f: Frame) => {
+      if (f.t !== "stats:local") return;
+      if ((f.d as { p?: unknown }).p) cut++;
+      if (!parts.apply(f.k, f.d)) return;
+      if (f.k === "key") keyframes.add((f.d as { s: number }).s);
+      else deltas++;
+    };
+    const target = {
+      host: "127.0.0.1",
+      port: relay.port,
+      fingerprint: info.fingerprint,
+      servername: "localhost",
+    };
+    const stop = new AbortController();
+    const link = quicStream(target, token, ["stats:local"], onFrame, stop.signal);
+    let linkError: unknown;
+    link.catch((err) => {
+      linkError = err;
+    });
+    const names = () => new Set([...parts.table.rows.values()].map((r) => r.name));
+    try {
+      // Lossy (at a tick a second) until the panel has had to send a keyframe again on a loss.
+      for (let i = 0; i < 60 && keyframes.size < 2; i++) await Bun.sleep(500);
+      expect(linkError).toBeUndefined();
+      expect(relay.counts.dropped).toBeGreaterThan(0);
+      expect(deltas).toBeGreaterThan(0);
+      // A keyframe of this many containers does not fit one datagram: it came in parts.
+      expect(cut).toBeGreaterThan(1);
+      // More than the first keyframe: the panel sent keyframes again on loss.
+      expect(keyframes.size).toBeGreaterThan(1);
+      relay.set({ loss: 0 });
+      for (let i = 0; i < 20 && !crowd.every((n) => names().has(n)); i++) await Bun.sleep(500);
+      for (const name of [...crowd, busy, sink, sender]) expect(names()).toContain(name);
+      const busyRow = [...parts.table.views()].find((v) => v.name === busy);
+      expect(busyRow?.cpu_percent).toBeGreaterThan(1);
+    } finally {
+      stop.abort();
+      await link.catch(() => {});
+      relay.stop();
+    }
+  }, 60_000);
 });

@@ -1,0 +1,201 @@
+import type { QuicSession } from "node:quic";
+import { type Authenticator, identify } from "../auth/middleware.ts";
+import type { Policy } from "../auth/policy.ts";
+import { splitFrames } from "../protocol/feed.ts";
+import { type Datagrams, statsDatagrams } from "./datagram-frames.ts";
+import { lengthPrefixed } from "./feed.ts";
+import { decodeClientMessage, encodeFrame } from "./frames.ts";
+import type { FramePipe, StreamConnections } from "./websocket.ts";
+import { StreamConnection } from "./websocket.ts";
+
+const HELLO_TIMEOUT_MS = 10_000;
+/** Datagrams whose fate is not known yet, remembered per session; older ones are forgotten. */
+const MAX_TRACKED = 4096;
+/** How long after a datagram the session would not send its topic's keyframe is tried again. */
+const NOT_SENT_RETRY_MS = 200;
+
+interface QuicStream extends AsyncIterable<Uint8Array[]> {
+  readonly closed: Promise<void>;
+  readonly writer: { write(chunk: Uint8Array): Promise<unknown>; end(): Promise<unknown> };
+  destroy(error?: Error): void;
+}
+
+/** What node:quic gives a session that the typings of this Bun lack. */
+interface WatchSession {
+  readonly closed: Promise<void>;
+  readonly maxDatagramSize: number;
+  onstream: ((stream: QuicStream) => void) | undefined;
+  ondatagramstatus: ((id: bigint, status: string) => void) | undefined;
+  sendDatagram(data: Uint8Array): Promise<bigint>;
+  destroy(): void;
+}
+
+/**
+ * A `ghostpanel watch` client on the agent listener (ALPN WATCH_ALPN): the QUIC adapter of a
+ * StreamConnection, as the WebSocket and the feed are theirs. The client's first stream is the
+ * control stream: its hello (an API token, the topics), then client messages one way and frames
+ * the other, length-prefixed as in the feed. Stats frames go as datagrams instead, cut to fit
+ * (datagram-frames.ts); when the session reports one lost, the topic is opened again for this
+ * client, which sends it a keyframe.
+ */
+export function serveQuicWatch(
+  quic: QuicSession,
+  { connections, auth, policy }: { connections: StreamConnections; auth: Authenticator; policy: Policy },
+  address: string,
+): void {
+  const session = quic as unknown as WatchSession;
+  session.closed.catch(() => {});
+  let control = false;
+  const timer = setTimeout(() => {
+    if (!control) session.destroy();
+  }, HELLO_TIMEOUT_MS);
+  session.onstream = (stream) => {
+    stream.closed.catch(() => {});
+    if (control) return stream.destroy();
+    control = true;
+    clearTimeout(timer);
+    serveControl(session, stream, { connections, auth, policy }, address).catch(() => session.destroy());
+  };
+}
+
+async function serveControl(
+  session: WatchSession,
+  stream: QuicStream,
+  { connections, auth, policy }: { connections: StreamConnections; auth: Authenticator; policy: Policy },
+  address: string,
+): Promise<void> {
+  const frames = splitFrames(stream)[Symbol.asyncIterator]();
+  const writer = stream.writer;
+  // One write at a time, in order; what is queued counts as the pipe's unsent bytes.
+  let unsent = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  const write = (frame: Uint8Array) => {
+    const bytes = lengthPrefixed(frame);
+    unsent += bytes.byteLength;
+    writing = writing
+      .then(() => writer.write(bytes))
+      .then(
+        () => {
+          unsent -= bytes.byteLength;
+        },
+        () => session.destroy(),
+      );
+  };
+  const end = () => {
+    writing = writing.then(() => writer.end()).catch(() => {});
+    return writing;
+  };
+  const refuse = async (code: string, message: string) => {
+    write(encodeFrame("", { k: "error", d: { code, message } }));
+    await end();
+    setTimeout(() => session.destroy(), 200);
+  };
+
+  const first = await withTimeout(frames.next(), HELLO_TIMEOUT_MS);
+  let hello: { op?: unknown; token?: unknown; topics?: unknown } | undefined;
+  try {
+    hello = first.done ? undefined : (decodeClientMessage(first.value) as typeof hello);
+  } catch {
+    hello = undefined;
+  }
+  if (hello?.op !== "hello" || typeof hello.token !== "string") {
+    await refuse("bad_frame", "the first message must be a hello with an API token");
+    return;
+  }
+  const headers = new Headers({ authorization: `Bearer ${hello.token}` });
+  const caller = identify(auth, headers, undefined);
+  if (!caller) {
+    await refuse("unauthorized", "the token is not valid (revoked, expired or mistyped)");
+    return;
+  }
+  if (!policy.can(caller, "stream:read")) {
+    await refuse("forbidden", "this token may not read the live stream");
+    return;
+  }
+  const topics = Array.isArray(hello.topics) ? hello.topics.filter((t) => typeof t === "string") : [];
+  const conn = new StreamConnection(
+    connections,
+    caller,
+    topics,
+    () => identify(auth, headers, undefined),
+    address,
+  );
+
+  // What each datagram in flight carried; the first id of the newest keyframe sent per topic, so
+  // that the loss of a datagram that keyframe replaced asks for nothing.
+  const inFlight = new Map<bigint, string>();
+  const keySince = new Map<string, bigint>();
+  session.ondatagramstatus = (id, status) => {
+    const topic = inFlight.get(id);
+    inFlight.delete(id);
+    if (topic === undefined || status !== "lost") return;
+    if (id >= (keySince.get(topic) ?? 0n)) conn.resend(topic);
+  };
+  // A datagram the session would not send (id 0: over its congestion window, say) is lost before
+  // it left, and no status will say so: a keyframe a moment later, one at a time.
+  const retrying = new Set<string>();
+  const notSent = (topic: string) => {
+    if (retrying.has(topic)) return;
+    retrying.add(topic);
+    setTimeout(() => {
+      retrying.delete(topic);
+      conn.resend(topic);
+    }, NOT_SENT_RETRY_MS);
+  };
+  const sendDatagrams = async ({ topic, key, parts }: Datagrams) => {
+    for (const [i, part] of parts.entries()) {
+      const id = await session.sendDatagram(part);
+      if (id === 0n) {
+        // One container's row over a datagram on its own (a name of hundreds of characters) can
+        // never go: that container is left out, rather than keyframes sent forever.
+        if (part.byteLength <= session.maxDatagramSize) notSent(topic);
+        continue;
+      }
+      if (key && i === 0) keySince.set(topic, id);
+      inFlight.set(id, topic);
+      if (inFlight.size > MAX_TRACKED) inFlight.delete(inFlight.keys().next().value!);
+    }
+  };
+  let closing = false;
+  const pipe: FramePipe = {
+    send(frame) {
+      if (closing) return;
+      const datagrams = statsDatagrams(frame, session.maxDatagramSize);
+      if (datagrams) sendDatagrams(datagrams).catch(() => session.destroy());
+      else write(frame);
+    },
+    getBufferedAmount: () => unsent,
+    close(code, reason) {
+      if (closing) return;
+      closing = true;
+      write(encodeFrame("", { k: "close", d: { code, reason } }));
+      void end();
+      setTimeout(() => session.destroy(), 200);
+    },
+  };
+  conn.open(pipe);
+  session.closed.finally(() => conn.close()).catch(() => {});
+  try {
+    for (;;) {
+      const next = await frames.next();
+      if (next.done) break;
+      conn.message(next.value);
+    }
+  } catch {
+    // reset, or not our framing: the connection ends either way
+  } finally {
+    // The client ended its stream: it is done watching.
+    conn.close();
+    if (!closing) session.destroy();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timed out")), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
