@@ -25,6 +25,8 @@ export interface VolumeBackupSettings {
   warmBytes: number;
   files: number;
   sampleMs: number;
+  /** also time `docker cp` and friends on the same volume (off when comparing panels: bench/volume-compare.ts) */
+  baselines?: boolean;
 }
 
 export interface VolumeBackupResult {
@@ -57,6 +59,9 @@ export interface VolumeBackupResult {
     rss_before_mib: number;
     rss_peak_during_mib: number;
     rss_growth_mib: number;
+    healthz_during_p50_ms: number;
+    healthz_during_p99_ms: number;
+    healthz_during_max_ms: number;
   };
   gunzip_docker_cp: { seconds: number; mib_per_s: number };
   docker_cp: { seconds: number; mib_per_s: number; tar_bytes: number };
@@ -156,6 +161,54 @@ async function healthzMs(url: string): Promise<number> {
   return performance.now() - t0;
 }
 
+/** `docker cp` of the same volume (plain, and through gzip -6) and `gzip -dc | docker cp -` of the panel's backup. */
+async function baselines(volume: string, restored: string, gzFile: string) {
+  // The baselines read the same volume through a container made for it, as `docker cp` needs.
+  const holder = run([
+    "docker",
+    "create",
+    "--label",
+    LABEL,
+    "--network",
+    "none",
+    "-v",
+    `${volume}:/v:ro`,
+    IMAGE,
+    "true",
+  ]);
+  defer(`container ${holder}`, async () => {
+    Bun.spawnSync(["docker", "rm", "-f", holder]);
+  });
+  log("volumes: docker cp baselines");
+  const cp = await timed(`docker cp ${holder}:/v - | wc -c`);
+  const cpGzip = await timed(`docker cp ${holder}:/v - | gzip -6 | wc -c`);
+  run(["docker", "rm", "-f", holder]);
+  // The restore's baseline writes the panel's backup into an empty volume the same way.
+  run(["docker", "volume", "rm", "-f", restored]);
+  run(["docker", "volume", "create", "--label", LABEL, restored]);
+  const sink = run([
+    "docker",
+    "create",
+    "--label",
+    LABEL,
+    "--network",
+    "none",
+    "-v",
+    `${restored}:/v`,
+    IMAGE,
+    "true",
+  ]);
+  defer(`container ${sink}`, async () => {
+    Bun.spawnSync(["docker", "rm", "-f", sink]);
+  });
+  const t2 = performance.now();
+  // The backup's tar holds "./…" entries: unpacked at /v they land in the volume.
+  run(["sh", "-c", `gzip -dc ${gzFile} | docker cp - ${sink}:/v`]);
+  const gunzipCpSeconds = (performance.now() - t2) / 1000;
+  run(["docker", "rm", "-f", sink]);
+  return { cp, cpGzip, gunzipCpSeconds };
+}
+
 export async function benchVolumeBackup(
   target: Target,
   s: VolumeBackupSettings,
@@ -166,6 +219,8 @@ export async function benchVolumeBackup(
   defer(`volumes ${volume}, ${small}, ${restored}`, async () => {
     Bun.spawnSync(["docker", "volume", "rm", "-f", volume, small, restored]);
   });
+  // Left by an earlier run in the same process (bench/volume-compare.ts runs this again and again).
+  Bun.spawnSync(["docker", "volume", "rm", "-f", volume, small, restored]);
   for (const v of [volume, small]) run(["docker", "volume", "create", "--label", LABEL, v]);
   const per = Math.floor(s.bytes / s.files);
   log(`volumes: writing ${(s.bytes / MIB).toFixed(0)} MiB of random data into ${volume}`);
@@ -259,50 +314,11 @@ export async function benchVolumeBackup(
   });
   const restoreSeconds = (performance.now() - t1) / 1000;
   await panel.child.stop();
-
-  // The baselines read the same volume through a container made for it, as `docker cp` needs.
-  const holder = run([
-    "docker",
-    "create",
-    "--label",
-    LABEL,
-    "--network",
-    "none",
-    "-v",
-    `${volume}:/v:ro`,
-    IMAGE,
-    "true",
-  ]);
-  defer(`container ${holder}`, async () => {
-    Bun.spawnSync(["docker", "rm", "-f", holder]);
-  });
-  log("volumes: docker cp baselines");
-  const cp = await timed(`docker cp ${holder}:/v - | wc -c`);
-  const cpGzip = await timed(`docker cp ${holder}:/v - | gzip -6 | wc -c`);
-  run(["docker", "rm", "-f", holder]);
-  // The restore's baseline writes the panel's backup into an empty volume the same way.
-  run(["docker", "volume", "rm", "-f", restored]);
-  run(["docker", "volume", "create", "--label", LABEL, restored]);
-  const sink = run([
-    "docker",
-    "create",
-    "--label",
-    LABEL,
-    "--network",
-    "none",
-    "-v",
-    `${restored}:/v`,
-    IMAGE,
-    "true",
-  ]);
-  defer(`container ${sink}`, async () => {
-    Bun.spawnSync(["docker", "rm", "-f", sink]);
-  });
-  const t2 = performance.now();
-  // The backup's tar holds "./…" entries: unpacked at /v they land in the volume.
-  run(["sh", "-c", `gzip -dc ${gzFile} | docker cp - ${sink}:/v`]);
-  const gunzipCpSeconds = (performance.now() - t2) / 1000;
-  run(["docker", "rm", "-f", sink]);
+  const none = { seconds: Number.NaN, bytes: Number.NaN };
+  const { cp, cpGzip, gunzipCpSeconds } =
+    s.baselines === false
+      ? { cp: none, cpGzip: none, gunzipCpSeconds: Number.NaN }
+      : await baselines(volume, restored, gzFile);
   rmSync(gzFile, { force: true });
 
   const rate = (secs: number) => volumeBytes / MIB / secs;
@@ -335,6 +351,9 @@ export async function benchVolumeBackup(
       rss_before_mib: round(back.beforeKiB / 1024, 1),
       rss_peak_during_mib: round(back.peakKiB / 1024, 1),
       rss_growth_mib: round((back.peakKiB - back.beforeKiB) / 1024, 1),
+      healthz_during_p50_ms: round(percentile(back.latencies, 50), 1),
+      healthz_during_p99_ms: round(percentile(back.latencies, 99), 1),
+      healthz_during_max_ms: round(Math.max(...back.latencies), 1),
     },
     gunzip_docker_cp: { seconds: round(gunzipCpSeconds, 2), mib_per_s: round(rate(gunzipCpSeconds), 1) },
     docker_cp: { seconds: round(cp.seconds, 2), mib_per_s: round(rate(cp.seconds), 1), tar_bytes: cp.bytes },
