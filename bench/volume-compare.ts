@@ -24,6 +24,10 @@ const builds = process.argv
   });
 if (builds.length < 1) throw new Error("name builds to compare: name=path …");
 
+// Stopped early, the panels, volumes and files it made go too.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, () => void runCleanups().finally(() => process.exit(130)));
+
 const rows: { round: number; build: string; load: string; result: VolumeBackupResult }[] = [];
 try {
   for (let round = 1; round <= rounds; round++)
