@@ -4,7 +4,7 @@ import { DockerHttpEngine } from "../../src/engine/docker-http.ts";
 import { EngineError } from "../../src/engine/errors.ts";
 import { parseEngineUrl } from "../../src/engine/url.ts";
 import { ApiError } from "../../src/http/errors.ts";
-import { gzipOnThread } from "../../src/volumes/archive-thread.ts";
+import { gzipOnThread, stopArchiveThread } from "../../src/volumes/archive-thread.ts";
 import { backup, restore } from "../../src/volumes/files.ts";
 import { startBinary } from "../helpers/binary.ts";
 import { cleanupEngine, docker, eventually, PREFIX, RUN_LABEL, TEST_IMAGE } from "../helpers/engine.ts";
@@ -120,7 +120,9 @@ describe("volume backup: on a thread, or in-process", () => {
       "mkdir -p /d/a/b && head -c 3000000 /dev/urandom > /d/a/b/big && echo small > /d/small",
     );
   }, 120_000);
-  afterAll(() => {
+  afterAll(async () => {
+    // This file backs up without a panel, so no panel's stop() ends the thread: the test does.
+    await stopArchiveThread();
     cleanupEngine();
     docker("volume", "rm", "-f", volume, target);
   }, 60_000);
