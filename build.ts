@@ -241,8 +241,8 @@ const deferRequires: Bun.BunPlugin = {
 async function compile(t: Target): Promise<void> {
   const started = performance.now();
   const result = await Bun.build({
-    // The backup's gzip thread is started by path (src/volumes/gzip-thread.ts): it must be an entry.
-    entrypoints: [ENTRY, join(ROOT, "src", "volumes", "gzip-worker.ts")],
+    // The archive thread is started by path (src/volumes/archive-thread.ts): it must be an entry.
+    entrypoints: [ENTRY, join(ROOT, "src", "volumes", "archive-worker.ts")],
     compile: {
       ...(t.target ? { target: t.target } : {}),
       outfile: t.outfile,

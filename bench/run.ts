@@ -57,7 +57,17 @@ import {
 import { startPanel } from "./lib/panel.ts";
 import { panelTarget, type Target } from "./lib/process.ts";
 import { type Budget, budget, type Row, table } from "./lib/report.ts";
-import { defer, log, ROOT, RUN_ID, round, runCleanups, sweepTempDirs, tempDir } from "./lib/util.ts";
+import {
+  defer,
+  log,
+  numberArg,
+  ROOT,
+  RUN_ID,
+  round,
+  runCleanups,
+  sweepTempDirs,
+  tempDir,
+} from "./lib/util.ts";
 import { benchListUi, type ListUiResult, type ListUiSettings } from "./list-ui.ts";
 import { benchLogScroll, type LogScrollResult, type LogScrollSettings, summariseLogs } from "./log-scroll.ts";
 import { benchQuic, type QuicResult, quicRows, quicSettings } from "./quic.ts";
@@ -144,17 +154,6 @@ function parseOnly(argv: string[]): Set<Group> {
     process.exit(2);
   }
   return new Set(names as Group[]);
-}
-
-function numberArg(name: string, min = 1): number | undefined {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return undefined;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < min) {
-    process.stderr.write(`bench: ${name} takes a whole number ≥ ${min}\n`);
-    process.exit(2);
-  }
-  return n;
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -801,6 +800,13 @@ function summariseVolumes(volumes: Outcome<VolumeBackupResult>, rows: Row[], bud
     panel: `${v.restore.mib_per_s.toFixed(1)} MiB/s`,
     baseline: `${v.gunzip_docker_cp.mib_per_s.toFixed(1)} MiB/s (gzip -dc | docker cp -)`,
     ratio: `${v.ratios.restore_vs_gunzip_docker_cp.toFixed(2)}x`,
+  });
+  rows.push({
+    benchmark: "volume restore",
+    metric: "/healthz p50 / p99 during the restore",
+    panel: `${v.restore.healthz_during_p50_ms.toFixed(1)} / ${v.restore.healthz_during_p99_ms.toFixed(1)} ms (max ${v.restore.healthz_during_max_ms.toFixed(0)})`,
+    baseline: `${v.panel.healthz_idle_p50_ms.toFixed(1)} / ${v.panel.healthz_idle_p99_ms.toFixed(1)} ms (before the backup)`,
+    ratio: `${(v.restore.healthz_during_p99_ms / v.panel.healthz_idle_p99_ms).toFixed(2)}x`,
   });
 }
 

@@ -25,6 +25,8 @@ export interface VolumeBackupSettings {
   warmBytes: number;
   files: number;
   sampleMs: number;
+  /** also time `docker cp` and friends on the same volume (off when comparing panels: bench/volume-compare.ts) */
+  baselines?: boolean;
 }
 
 export interface VolumeBackupResult {
@@ -57,6 +59,9 @@ export interface VolumeBackupResult {
     rss_before_mib: number;
     rss_peak_during_mib: number;
     rss_growth_mib: number;
+    healthz_during_p50_ms: number;
+    healthz_during_p99_ms: number;
+    healthz_during_max_ms: number;
   };
   gunzip_docker_cp: { seconds: number; mib_per_s: number };
   docker_cp: { seconds: number; mib_per_s: number; tar_bytes: number };
@@ -156,6 +161,54 @@ async function healthzMs(url: string): Promise<number> {
   return performance.now() - t0;
 }
 
+/** `docker cp` of the same volume (plain, and through gzip -6) and `gzip -dc | docker cp -` of the panel's backup. */
+async function baselines(volume: string, restored: string, gzFile: string) {
+  // The baselines read the same volume through a container made for it, as `docker cp` needs.
+  const holder = run([
+    "docker",
+    "create",
+    "--label",
+    LABEL,
+    "--network",
+    "none",
+    "-v",
+    `${volume}:/v:ro`,
+    IMAGE,
+    "true",
+  ]);
+  defer(`container ${holder}`, async () => {
+    Bun.spawnSync(["docker", "rm", "-f", holder]);
+  });
+  log("volumes: docker cp baselines");
+  const cp = await timed(`docker cp ${holder}:/v - | wc -c`);
+  const cpGzip = await timed(`docker cp ${holder}:/v - | gzip -6 | wc -c`);
+  run(["docker", "rm", "-f", holder]);
+  // The restore's baseline writes the panel's backup into an empty volume the same way.
+  run(["docker", "volume", "rm", "-f", restored]);
+  run(["docker", "volume", "create", "--label", LABEL, restored]);
+  const sink = run([
+    "docker",
+    "create",
+    "--label",
+    LABEL,
+    "--network",
+    "none",
+    "-v",
+    `${restored}:/v`,
+    IMAGE,
+    "true",
+  ]);
+  defer(`container ${sink}`, async () => {
+    Bun.spawnSync(["docker", "rm", "-f", sink]);
+  });
+  const t2 = performance.now();
+  // The backup's tar holds "./…" entries: unpacked at /v they land in the volume.
+  run(["sh", "-c", `gzip -dc ${gzFile} | docker cp - ${sink}:/v`]);
+  const gunzipCpSeconds = (performance.now() - t2) / 1000;
+  run(["docker", "rm", "-f", sink]);
+  return { cp, cpGzip, gunzipCpSeconds };
+}
+
 export async function benchVolumeBackup(
   target: Target,
   s: VolumeBackupSettings,
@@ -163,9 +216,12 @@ export async function benchVolumeBackup(
   const volume = `${NAME_PREFIX}backup`;
   const small = `${NAME_PREFIX}warmup`;
   const restored = `${NAME_PREFIX}restored`;
-  defer(`volumes ${volume}, ${small}, ${restored}`, async () => {
-    Bun.spawnSync(["docker", "volume", "rm", "-f", volume, small, restored]);
+  const warmRestored = `${NAME_PREFIX}warm-restored`;
+  defer(`volumes ${volume}, ${small}, ${restored}, ${warmRestored}`, async () => {
+    Bun.spawnSync(["docker", "volume", "rm", "-f", volume, small, restored, warmRestored]);
   });
+  // Left by an earlier run in the same process (bench/volume-compare.ts runs this again and again).
+  Bun.spawnSync(["docker", "volume", "rm", "-f", volume, small, restored, warmRestored]);
   for (const v of [volume, small]) run(["docker", "volume", "create", "--label", LABEL, v]);
   const per = Math.floor(s.bytes / s.files);
   log(`volumes: writing ${(s.bytes / MIB).toFixed(0)} MiB of random data into ${volume}`);
@@ -227,7 +283,8 @@ export async function benchVolumeBackup(
   const cold = memoryOf(pid).rssKiB;
   // Warm: the helper image imported, a backup's code and buffers in use once, then a moment of rest.
   log(`volumes: warming the panel with a ${(s.warmBytes / MIB).toFixed(0)} MiB backup`);
-  await drain(await backupOf(small));
+  const warmGz = `${dir}/warm.tar.gz`;
+  await drain(await backupOf(small), warmGz);
   await Bun.sleep(2_000);
   const idle: number[] = [];
   for (let i = 0; i < 40; i++) {
@@ -245,64 +302,30 @@ export async function benchVolumeBackup(
   await Bun.sleep(1_000);
   const after = memoryOf(pid).rssKiB;
 
-  log("volumes: restoring the backup into a new volume through the panel");
-  const t1 = performance.now();
-  const back = await watched(pid, panel.url, s.sampleMs, async () => {
-    const res = await fetch(`${panel.url}/api/v1/envs/local/volumes/${restored}/restore?create=true`, {
+  const restoreInto = async (name: string, file: string) => {
+    const res = await fetch(`${panel.url}/api/v1/envs/local/volumes/${name}/restore?create=true`, {
       method: "POST",
       headers: { authorization: `Bearer ${panel.token}`, "content-type": "application/gzip" },
-      body: Bun.file(gzFile),
+      body: Bun.file(file),
     });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`restore: ${res.status} ${text.slice(0, 300)}`);
     return JSON.parse(text) as { verified: boolean; bytes: number };
-  });
+  };
+  // Warm for the restore as for the backup: a restore's code and buffers in use once.
+  log("volumes: warming the panel with a restore of the warm-up backup");
+  await restoreInto(warmRestored, warmGz);
+  await Bun.sleep(2_000);
+  log("volumes: restoring the backup into a new volume through the panel");
+  const t1 = performance.now();
+  const back = await watched(pid, panel.url, s.sampleMs, () => restoreInto(restored, gzFile));
   const restoreSeconds = (performance.now() - t1) / 1000;
   await panel.child.stop();
-
-  // The baselines read the same volume through a container made for it, as `docker cp` needs.
-  const holder = run([
-    "docker",
-    "create",
-    "--label",
-    LABEL,
-    "--network",
-    "none",
-    "-v",
-    `${volume}:/v:ro`,
-    IMAGE,
-    "true",
-  ]);
-  defer(`container ${holder}`, async () => {
-    Bun.spawnSync(["docker", "rm", "-f", holder]);
-  });
-  log("volumes: docker cp baselines");
-  const cp = await timed(`docker cp ${holder}:/v - | wc -c`);
-  const cpGzip = await timed(`docker cp ${holder}:/v - | gzip -6 | wc -c`);
-  run(["docker", "rm", "-f", holder]);
-  // The restore's baseline writes the panel's backup into an empty volume the same way.
-  run(["docker", "volume", "rm", "-f", restored]);
-  run(["docker", "volume", "create", "--label", LABEL, restored]);
-  const sink = run([
-    "docker",
-    "create",
-    "--label",
-    LABEL,
-    "--network",
-    "none",
-    "-v",
-    `${restored}:/v`,
-    IMAGE,
-    "true",
-  ]);
-  defer(`container ${sink}`, async () => {
-    Bun.spawnSync(["docker", "rm", "-f", sink]);
-  });
-  const t2 = performance.now();
-  // The backup's tar holds "./…" entries: unpacked at /v they land in the volume.
-  run(["sh", "-c", `gzip -dc ${gzFile} | docker cp - ${sink}:/v`]);
-  const gunzipCpSeconds = (performance.now() - t2) / 1000;
-  run(["docker", "rm", "-f", sink]);
+  const none = { seconds: Number.NaN, bytes: Number.NaN };
+  const { cp, cpGzip, gunzipCpSeconds } =
+    s.baselines === false
+      ? { cp: none, cpGzip: none, gunzipCpSeconds: Number.NaN }
+      : await baselines(volume, restored, gzFile);
   rmSync(gzFile, { force: true });
 
   const rate = (secs: number) => volumeBytes / MIB / secs;
@@ -335,6 +358,9 @@ export async function benchVolumeBackup(
       rss_before_mib: round(back.beforeKiB / 1024, 1),
       rss_peak_during_mib: round(back.peakKiB / 1024, 1),
       rss_growth_mib: round((back.peakKiB - back.beforeKiB) / 1024, 1),
+      healthz_during_p50_ms: round(percentile(back.latencies, 50), 1),
+      healthz_during_p99_ms: round(percentile(back.latencies, 99), 1),
+      healthz_during_max_ms: round(Math.max(...back.latencies), 1),
     },
     gunzip_docker_cp: { seconds: round(gunzipCpSeconds, 2), mib_per_s: round(rate(gunzipCpSeconds), 1) },
     docker_cp: { seconds: round(cp.seconds, 2), mib_per_s: round(rate(cp.seconds), 1), tar_bytes: cp.bytes },

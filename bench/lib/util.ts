@@ -141,7 +141,7 @@ export function sweepTempDirs(): number {
 export function benchAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("bench/run.ts");
+    return /bench\/(run|volume-compare)\.ts/.test(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
   } catch {
     return false;
   }
@@ -153,4 +153,16 @@ export function freePort(): number {
   const port = listener.port;
   listener.stop(true);
   return port;
+}
+
+/** `name N` among the arguments as a whole number ≥ `min`; undefined when not given, exits when not a number. */
+export function numberArg(name: string, min = 1): number | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(`bench: ${name} takes a whole number ≥ ${min}\n`);
+    process.exit(2);
+  }
+  return n;
 }

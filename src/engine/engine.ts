@@ -35,7 +35,7 @@ export interface OpenAnswer {
   body: ReadableStream<Uint8Array> | null;
 }
 
-/** A GET another thread can make on its own with fetch: the URL and fetch's socket and TLS options. */
+/** A request another thread can make on its own with fetch: the URL and fetch's socket and TLS options. */
 export interface DirectRequest {
   url: string;
   unix?: string;
@@ -80,7 +80,7 @@ export interface Engine {
    */
   attach?(container: string): Promise<ExecSession>;
   /**
-   * How another thread reaches `path` itself (src/volumes/gzip-thread.ts): undefined when the
+   * How another thread reaches `path` itself (src/volumes/archive-thread.ts): undefined when the
    * engine is reached only through this object (an agent's tunnel). Engines without it leave it out.
    */
   direct?(path: string): DirectRequest | undefined;

@@ -28,6 +28,7 @@ import { TopicBus } from "../stream/bus.ts";
 import { autoTls, type TlsFiles } from "../tls/certificate.ts";
 import type { ReloadableTlsServer } from "../tls/reload.ts";
 import { UpdateChecker } from "../updates/checker.ts";
+import { stopArchiveThread } from "../volumes/archive-thread.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
@@ -240,7 +241,7 @@ async function startBehind(
       envs.stop();
       audit.stop();
       await agents.stop();
-      await Promise.all([listener.stop(), redirect?.stop(true), vesla?.stop(true)]);
+      await Promise.all([listener.stop(), redirect?.stop(true), vesla?.stop(true), stopArchiveThread()]);
       storage.close();
       db.close();
     },

@@ -2,11 +2,11 @@ import { posix } from "node:path";
 import type { Engine, OpenAnswer } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
 import { ApiError } from "../http/errors.ts";
-import { checkEntry, Fingerprint } from "./archive-check.ts";
-import { collectAsRead } from "./collect-as-read.ts";
+import { gzipOnThread, restoreOnThread } from "./archive-thread.ts";
+import { COLLECT_EVERY_BYTES, collectAsRead } from "./collect-as-read.ts";
 import { finallyStream } from "./finally-stream.ts";
-import { gzipOnThread } from "./gzip-thread.ts";
 import { archivePath, MOUNT, openHelper } from "./helper.ts";
+import { type Restored, RestoreFailure, restoreArchive } from "./restore.ts";
 import { type EntryType, TarError, TarReader } from "./tar.ts";
 
 /** A directory lists at most this many entries; reading its archive stops after this many headers or bytes. */
@@ -205,7 +205,7 @@ export async function readFile(
 
 /**
  * The whole volume as a .tar.gz, compressed as it streams, on a thread of its own when the engine
- * can be reached from one (src/volumes/gzip-thread.ts); the helper goes when the stream does, or
+ * can be reached from one (src/volumes/archive-thread.ts); the helper goes when the stream does, or
  * when `signal` (the client going away) says so.
  */
 export async function backup(
@@ -227,71 +227,9 @@ export async function backup(
   }
 }
 
-export interface Restored {
-  files: number;
-  directories: number;
-  symlinks: number;
-  /** bytes of file data written */
-  bytes: number;
-  /** every file, directory and link of the upload read back from the volume and found equal */
-  verified: true;
-}
-
-/** Gunzips the upload if it is gzip (by its first bytes), counting what comes in against `limit`. */
-function decoded(upload: ReadableStream<Uint8Array>, limit: number): ReadableStream<Uint8Array> {
-  let seen = 0;
-  const counted = upload.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.length;
-        if (seen > limit) throw new TarError(`the upload is over ${limit} bytes`);
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  const reader = counted.getReader();
-  let decide: Promise<ReadableStream<Uint8Array>> | undefined;
-  const start = async () => {
-    const first = await reader.read();
-    const rest = new ReadableStream<Uint8Array>(
-      {
-        start(controller) {
-          if (!first.done) controller.enqueue(first.value);
-        },
-        async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        },
-        cancel: (reason) => reader.cancel(reason),
-      },
-      { highWaterMark: 0 },
-    );
-    const gzip = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
-    const gunzip = new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
-    return gzip ? rest.pipeThrough(gunzip) : rest;
-  };
-  let inner: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        decide ??= start();
-        inner ??= (await decide).getReader();
-        const { done, value } = await inner.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => (inner ? inner.cancel(reason) : reader.cancel(reason)),
-    },
-    { highWaterMark: 0 },
-  );
-}
-
 /**
- * A .tar.gz (or .tar) upload into the volume, streamed: every entry is checked before the engine
- * sees it (checkEntry) and fingerprinted; then the volume is read back and every path of the
- * upload must be there with the same bytes. A refused entry stops the upload: what came before it
- * is in the volume (the answer says so; a volume the restore made is removed by the route).
+ * A .tar.gz (or .tar) upload into the volume (restore.ts says how: checked whole before the engine
+ * sees it, then read back), on the archive thread when the engine can be reached from one.
  */
 export async function restore(
   engine: Engine,
@@ -299,78 +237,31 @@ export async function restore(
   upload: ReadableStream<Uint8Array>,
   limit: number,
 ): Promise<Restored> {
-  const seen = { files: new Set<string>(), links: new Map<string, string>() };
-  const sent = new Fingerprint((e) => checkEntry(e, seen));
-  const tar = new TarReader(sent);
-  let refusal: TarError | undefined;
-  const checked = decoded(upload, limit).pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        try {
-          tar.push(chunk);
-        } catch (err) {
-          refusal = err instanceof TarError ? err : new TarError(String(err));
-          throw refusal;
-        }
-        controller.enqueue(chunk);
-      },
-      flush() {
-        try {
-          tar.end();
-        } catch (err) {
-          refusal = err as TarError;
-          throw refusal;
-        }
-      },
-    }),
-  );
   const helper = await openHelper(engine, volume, true);
   try {
-    try {
-      // Without this type the engine answers 200 and writes nothing.
-      // Collected as it goes, the read-back too: a restore's dead chunks (upload, gunzip, tar) held
-      // a 256 MiB restore at +24 MiB instead of +13 (docs/decisions.md).
-      const res = await engine.open("PUT", archivePath(helper.id, MOUNT), {
-        body: collectAsRead(checked),
-        headers: { "content-type": "application/x-tar" },
-      });
-      await new Response(res.body).arrayBuffer();
-    } catch (err) {
-      if (refusal) throw refused(refusal);
-      if (err instanceof TarError) throw refused(err);
-      if (err instanceof EngineError && err.status >= 400 && err.status < 600 && err.status !== 404)
-        throw new ApiError(400, "archive_refused", `the engine refused the archive: ${err.message}`);
-      if (err instanceof Error && /decompress|gzip|zlib|invalid/i.test(err.message))
-        throw new ApiError(400, "bad_archive", `the upload is not a valid .tar.gz: ${err.message}`);
-      throw err;
-    }
-    if (refusal) throw refused(refusal);
-    const back = new Fingerprint();
-    const readBack = new TarReader(back);
-    const archive = collectAsRead(await archiveOf(engine, helper.id, `${MOUNT}/.`)).getReader();
-    for (;;) {
-      const { done, value } = await archive.read();
-      if (done) break;
-      readBack.push(value);
-    }
-    const differ = sent.differences(back);
-    if (differ.length)
-      throw new ApiError(
-        502,
-        "restore_differs",
-        `restored, but ${differ.length} path(s) read back differ from the upload: ${differ.slice(0, 10).join(", ")}`,
-      );
-    return {
-      files: sent.count("file"),
-      directories: sent.count("dir"),
-      symlinks: sent.count("symlink"),
-      bytes: sent.bytes,
-      verified: true,
-    };
+    const put = engine.direct?.(archivePath(helper.id, MOUNT));
+    const read = engine.direct?.(archivePath(helper.id, `${MOUNT}/.`));
+    const threaded = put && read && (await restoreOnThread(put, read, upload, limit));
+    if (threaded) return threaded;
+    return await restoreArchive(
+      upload,
+      limit,
+      {
+        async put(tar) {
+          const res = await engine.open("PUT", archivePath(helper.id, MOUNT), {
+            body: tar.stream(),
+            // Without this type the engine answers 200 and writes nothing.
+            headers: { "content-type": "application/x-tar" },
+          });
+          await new Response(res.body).arrayBuffer();
+        },
+        read: () => archiveOf(engine, helper.id, `${MOUNT}/.`),
+      },
+      COLLECT_EVERY_BYTES,
+    );
+  } catch (err) {
+    throw err instanceof RestoreFailure ? new ApiError(err.status, err.code, err.message) : err;
   } finally {
     await helper.remove();
   }
 }
-
-const refused = (err: TarError) =>
-  new ApiError(400, "archive_refused", `${err.message} (what came before it was restored, nothing after)`);
