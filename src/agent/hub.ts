@@ -5,6 +5,7 @@ import type { Engine } from "../engine/engine.ts";
 import { parseEngineUrl, type TlsMaterial } from "../engine/url.ts";
 import type { Environments } from "../envs/environments.ts";
 import { WATCH_ALPN } from "../protocol/watch-quic.ts";
+import { HELLO_TIMEOUT_MS, onControlStream, withTimeout } from "../stream/control-stream.ts";
 import type { TlsFiles } from "../tls/certificate.ts";
 import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
 import { byAlpn } from "./by-alpn.ts";
@@ -19,7 +20,6 @@ import { AGENT_ALPN, encodeFrame, FrameReader, proofPayload, TRANSPORT_PARAMS } 
 /** An agent that says nothing for this long is gone (it pings every LINK_PING_MS). */
 export const LINK_PING_MS = 5_000;
 const LINK_SILENCE_MS = 4 * LINK_PING_MS;
-const HELLO_TIMEOUT_MS = 10_000;
 
 /** `stats`: the agent sends live stats as datagrams once welcomed. */
 type Hello = ({ t: "join"; secret: string; key: string } | { t: "hello"; id: string }) & { stats?: boolean };
@@ -153,19 +153,7 @@ export class AgentHub {
 
   /** A new link from an agent, over either transport: it must say hello and prove its key. */
   accept(session: LinkSession, transport: LinkTransport): void {
-    session.closed.catch(() => {});
-    let control = false;
-    const timer = setTimeout(() => {
-      if (!control) session.destroy();
-    }, HELLO_TIMEOUT_MS);
-    session.onstream = (stream) => {
-      stream.closed.catch(() => {});
-      // The agent opens one stream, the control stream; every other is the panel's to open.
-      if (control) return stream.destroy();
-      control = true;
-      clearTimeout(timer);
-      this.control(session, stream, transport).catch(() => session.destroy());
-    };
+    onControlStream(session, (stream) => this.control(session, stream, transport));
   }
 
   private async control(session: LinkSession, stream: LinkStream, transport: LinkTransport): Promise<void> {
@@ -263,14 +251,4 @@ function verifies(publicKeyPem: string, nonce: string, fingerprint: string, sig:
   } catch {
     return false;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("timed out")), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -2,13 +2,13 @@ import type { QuicSession } from "node:quic";
 import { type Authenticator, identify } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import { splitFrames } from "../protocol/feed.ts";
+import { HELLO_TIMEOUT_MS, onControlStream, withTimeout } from "./control-stream.ts";
 import { type Datagrams, statsDatagrams } from "./datagram-frames.ts";
 import { lengthPrefixed } from "./feed.ts";
 import { decodeClientMessage, encodeFrame } from "./frames.ts";
 import type { FramePipe, StreamConnections } from "./websocket.ts";
 import { StreamConnection } from "./websocket.ts";
 
-const HELLO_TIMEOUT_MS = 10_000;
 /** Datagrams whose fate is not known yet, remembered per session; older ones are forgotten. */
 const MAX_TRACKED = 4096;
 /** How long after a datagram the session would not send its topic's keyframe is tried again. */
@@ -44,18 +44,7 @@ export function serveQuicWatch(
   address: string,
 ): void {
   const session = quic as unknown as WatchSession;
-  session.closed.catch(() => {});
-  let control = false;
-  const timer = setTimeout(() => {
-    if (!control) session.destroy();
-  }, HELLO_TIMEOUT_MS);
-  session.onstream = (stream) => {
-    stream.closed.catch(() => {});
-    if (control) return stream.destroy();
-    control = true;
-    clearTimeout(timer);
-    serveControl(session, stream, { connections, auth, policy }, address).catch(() => session.destroy());
-  };
+  onControlStream(session, (stream) => serveControl(session, stream, { connections, auth, policy }, address));
 }
 
 async function serveControl(
@@ -188,14 +177,4 @@ async function serveControl(
     conn.close();
     if (!closing) session.destroy();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("timed out")), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
