@@ -23,6 +23,27 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** `serve` on a free port of loopback, a fresh data dir, without TLS, on the test engine. */
+const serveTlsOff = () => [
+  "serve",
+  "--listen",
+  "127.0.0.1:0",
+  "--data",
+  tempDir("data"),
+  "--tls",
+  "off",
+  "--engine",
+  ENGINE,
+];
+
+/** The executable copied to a directory of its own: run from elsewhere, its pages its own. */
+const copyBinary = () => {
+  const file = join(tempDir("bin"), "ghostpanel");
+  copyFileSync(BINARY, file);
+  Bun.spawnSync(["chmod", "755", file]);
+  return file;
+};
+
 /** A preload that lists, in order, every file of src/ the run loads, when the process exits. */
 function recorder(): string {
   const file = join(tempDir("rec"), "record.ts");
@@ -61,24 +82,10 @@ describe("start-up order (from source)", () => {
   });
 
   it("serve: only the listener's modules load before the listener opens; the panel after it", async () => {
-    const proc = Bun.spawn(
-      [
-        process.execPath,
-        "--preload",
-        recorder(),
-        MAIN,
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        tempDir("data"),
-        "--tls",
-        "off",
-        "--engine",
-        ENGINE,
-      ],
-      { stdout: "pipe", stderr: "pipe" },
-    );
+    const proc = Bun.spawn([process.execPath, "--preload", recorder(), MAIN, ...serveTlsOff()], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = await untilOutput(proc, /Engine "local" (up|unreachable)/);
     proc.kill("SIGTERM");
     await proc.exited;
@@ -102,15 +109,8 @@ describe("start-up order (from source)", () => {
 });
 
 describe("the executable, copied elsewhere and started from a third directory", () => {
-  const copy = () => {
-    const file = join(tempDir("bin"), "ghostpanel");
-    copyFileSync(BINARY, file);
-    Bun.spawnSync(["chmod", "755", file]);
-    return file;
-  };
-
   it("--version and --help answer", () => {
-    const bin = copy();
+    const bin = copyBinary();
     const cwd = tempDir("cwd");
     const version = Bun.spawnSync([bin, "--version"], { cwd });
     expect(version.exitCode).toBe(0);
@@ -121,7 +121,7 @@ describe("the executable, copied elsewhere and started from a third directory", 
   });
 
   it("serves /healthz, the embedded UI and the API over TLS with a kept certificate", async () => {
-    const bin = copy();
+    const bin = copyBinary();
     const dataDir = tempDir("data");
     // A first start makes the certificate; the second finds it kept and uses it as it is.
     for (const round of ["made", "kept"]) {
@@ -161,24 +161,8 @@ describe("the start's pages, handed back once the start is over", () => {
     Number(/^Pss_File:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1]);
 
   it("a running panel holds fewer of the executable's pages after the start than during it", async () => {
-    const file = join(tempDir("pages"), "ghostpanel");
-    copyFileSync(BINARY, file);
-    Bun.spawnSync(["chmod", "755", file]);
-    const proc = Bun.spawn(
-      [
-        file,
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-        tempDir("data"),
-        "--tls",
-        "off",
-        "--engine",
-        ENGINE,
-      ],
-      { cwd: tempDir("cwd"), stdout: "pipe", stderr: "pipe" },
-    );
+    const file = copyBinary();
+    const proc = Bun.spawn([file, ...serveTlsOff()], { cwd: tempDir("cwd"), stdout: "pipe", stderr: "pipe" });
     try {
       const out = await untilOutput(proc, /listening on http:\/\/127\.0\.0\.1:\d+/);
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
