@@ -8,9 +8,16 @@
  *       src/protocol/stats-datagrams.ts, as `ghostpanel watch --via quic`) and over the WebSocket
  *       (StatsTable, as `--via ws`), both at once through the impairment relay (tests/helpers/relay.ts:
  *       UDP in front of the agent listener, TCP in front of the HTTPS port, 50 ms each way), at 0 %
- *       and at 3 % loss. Sampled every 50 ms: now − the `t` (when the panel read the tick) of the
- *       newest frame the client applied; so a client that gets every tick sees 0..1 s plus the
- *       path. Also the age at arrival of each frame applied.
+ *       and at 3 % loss, `clients` of each at once (loss is drawn per datagram and per segment, so
+ *       each client is a sample of its own). Two ages, both from the `t` of a frame (when the panel
+ *       read the tick):
+ *       - the tick's delay, which the budget is applied to: for every tick the panel read in the
+ *         phase, the time until the client showed it or a newer one. A tick lost for good counts
+ *         until the next tick (or a keyframe) made up for it; one never made up counts to the
+ *         phase's end. This is where loss shows, and head-of-line blocking.
+ *       - the sampled age: every 50 ms, now − `t` of the newest frame applied. It includes the
+ *         wait between 1 s ticks, the same 0..1 s over any transport, so its p99 is near one
+ *         interval for both and says little of the path; it is printed beside.
  *   (b) bytes at the client for that dashboard, per minute: the frames' bytes (QUIC: datagrams and
  *       the control stream; WebSocket: messages and their headers), and what crossed the relay
  *       (UDP payloads, both ways, QUIC's acks and headers included; TCP bytes, both ways, TLS
@@ -35,6 +42,7 @@ import { IMAGE } from "./lib/engine.ts";
 import { type Panel, startPanel } from "./lib/panel.ts";
 import { cpuSince, cpuSnapshot, INSECURE_TLS, memoryOf, start, type Target } from "./lib/process.ts";
 import { type Budget, budget, type Row } from "./lib/report.ts";
+import { type Applied, tickDelays } from "./lib/tick-delays.ts";
 import { defer, freePort, log, percentile, ROOT, round, sleep, waitFor } from "./lib/util.ts";
 import { createMixNetwork, startMix } from "./stats.ts";
 
@@ -50,6 +58,8 @@ export interface QuicSettings {
   idleSeconds: number;
   /** calls of (c), per kind */
   calls: number;
+  /** watch clients of (a) per transport */
+  clients: number;
 }
 
 export function quicSettings(quick: boolean): QuicSettings {
@@ -61,11 +71,12 @@ export function quicSettings(quick: boolean): QuicSettings {
     agents: 100,
     idleSeconds: quick ? 10 : 60,
     calls: quick ? 100 : 400,
+    clients: quick ? 2 : 8,
   };
 }
 
 export const QUIC_BUDGETS = {
-  /** at 3 % loss, QUIC's p99 age at most a third of the WebSocket's */
+  /** at 3 % loss, QUIC's p99 tick delay at most a third of the WebSocket's */
   ageP99Ratio: 1 / 3,
   /** a 50-container dashboard, bytes per second */
   dashboardBytesPerSecond: 1000,
@@ -77,6 +88,11 @@ export const QUIC_BUDGETS = {
 };
 
 interface Ages {
+  /** the tick's delay (see the header), over every client's ticks */
+  tick_p50_ms: number;
+  tick_p99_ms: number;
+  ticks: number;
+  /** the sampled age */
   p50_ms: number;
   p99_ms: number;
   arrival_p50_ms: number;
@@ -92,7 +108,8 @@ export interface AgePhase {
   loss: number;
   quic: Ages;
   ws: Ages;
-  /** quic p99 / ws p99 */
+  /** quic / ws, of the ticks' delay p99 and of the sampled age p99 */
+  tick_p99_ratio: number;
   p99_ratio: number;
   relay_udp_bytes: number;
   relay_tcp_bytes: number;
@@ -120,6 +137,8 @@ class Watcher {
   readonly parts = new StatsParts();
   arrivals: number[] = [];
   readonly ages: number[] = [];
+  /** while sampling: each frame applied, by its tick's `t` and when */
+  applied: Applied[] = [];
   readonly keys = new Set<number>();
   bytes = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -128,7 +147,9 @@ class Watcher {
     this.bytes += size;
     if (f.t === "stats:local" && this.parts.apply(f.k, f.d)) {
       const { s, t } = f.d as { s: number; t: number };
-      this.arrivals.push(Date.now() - t);
+      const at = Date.now();
+      this.arrivals.push(at - t);
+      if (this.timer) this.applied.push({ t, at });
       if (f.k === "key") this.keys.add(s);
     }
   }
@@ -137,25 +158,45 @@ class Watcher {
   sample(): void {
     this.bytes = 0;
     this.arrivals = [];
+    this.applied = [];
     this.keys.clear();
     this.timer = setInterval(() => {
       if (this.parts.table.sampledAt) this.ages.push(Date.now() - this.parts.table.sampledAt);
     }, 50);
   }
 
-  stop(): Ages {
+  stop(): void {
     clearInterval(this.timer);
-    return {
-      p50_ms: round(percentile(this.ages, 50), 1),
-      p99_ms: round(percentile(this.ages, 99), 1),
-      arrival_p50_ms: round(percentile(this.arrivals, 50), 1),
-      arrival_p99_ms: round(percentile(this.arrivals, 99), 1),
-      frames: this.arrivals.length,
-      keyframes: this.keys.size,
-      bytes: this.bytes,
-    };
+  }
+
+  delays(ticks: number[], end: number): number[] {
+    return tickDelays(this.applied, ticks, end);
   }
 }
+
+/** Every client's ticks and samples of one transport, as one set of figures. */
+function ages(watchers: Watcher[], ticks: number[], end: number): Ages {
+  const delays = watchers.flatMap((w) => w.delays(ticks, end));
+  const sampled = watchers.flatMap((w) => w.ages);
+  const arrivals = watchers.flatMap((w) => w.arrivals);
+  const sum = (f: (w: Watcher) => number) => watchers.reduce((n, w) => n + f(w), 0);
+  return {
+    tick_p50_ms: round(percentile(delays, 50), 1),
+    tick_p99_ms: round(percentile(delays, 99), 1),
+    ticks: delays.length,
+    p50_ms: round(percentile(sampled, 50), 1),
+    p99_ms: round(percentile(sampled, 99), 1),
+    arrival_p50_ms: round(percentile(arrivals, 50), 1),
+    arrival_p99_ms: round(percentile(arrivals, 99), 1),
+    frames: arrivals.length,
+    keyframes: sum((w) => w.keys.size),
+    // One dashboard's bytes: the clients' mean.
+    bytes: Math.round(sum((w) => w.bytes) / watchers.length),
+  };
+}
+
+/** A tick this close to the phase's end may still be on its way: not counted. */
+const TICK_GRACE_MS = 3_000;
 
 /** The WebSocket's framing on the client's side of the wire: 2, 4 or 10 bytes of header. */
 const wsHeader = (n: number) => (n < 126 ? 2 : n < 65_536 ? 4 : 10);
@@ -190,27 +231,35 @@ async function agePhase(panel: Panel, info: QuicWatchInfo, loss: number, s: Quic
   const impairment = { delayMs: s.delayMs, loss };
   const udp = await Relay.start("udp", quicPort, impairment);
   const tcp = await Relay.start("tcp", httpsPort, impairment);
-  const quic = new Watcher();
-  const ws = new Watcher();
+  const quic = Array.from({ length: s.clients }, () => new Watcher());
+  const ws = Array.from({ length: s.clients }, () => new Watcher());
   const stops = [
-    quicWatch(udp.port, info.fingerprint, panel.token, quic),
-    wsWatch(`https://127.0.0.1:${tcp.port}`, panel.token, ws),
+    ...quic.map((w) => quicWatch(udp.port, info.fingerprint, panel.token, w)),
+    ...ws.map((w) => wsWatch(`https://127.0.0.1:${tcp.port}`, panel.token, w)),
   ];
+  const all = [...quic, ...ws];
   try {
-    // Both have their keyframe, every part of it, and a few deltas before the clock starts.
-    await waitFor("both clients' first frames", 60_000, () =>
-      quic.arrivals.length > 2 && ws.arrivals.length > 2 ? true : undefined,
+    // Every client has its keyframe, every part of it, and a few deltas before the clock starts.
+    await waitFor("every client's first frames", 60_000, () =>
+      all.every((w) => w.arrivals.length > 2) ? true : undefined,
     );
     const base = { udp: udp.counts.bytes, tcp: tcp.counts.bytes, dropped: udp.counts.dropped };
-    quic.sample();
-    ws.sample();
+    const begin = Date.now();
+    for (const w of all) w.sample();
     await sleep(s.phaseSeconds * 1000);
-    const q = quic.stop();
-    const w = ws.stop();
+    const end = Date.now();
+    for (const w of all) w.stop();
+    // The panel's ticks in the phase: every one some client was shown.
+    const ticks = [...new Set(all.flatMap((w) => w.applied.map((a) => a.t)))]
+      .filter((t) => t >= begin && t <= end - TICK_GRACE_MS)
+      .sort((a, b) => a - b);
+    const q = ages(quic, ticks, end);
+    const w = ages(ws, ticks, end);
     return {
       loss,
       quic: q,
       ws: w,
+      tick_p99_ratio: round(q.tick_p99_ms / w.tick_p99_ms, 3),
       p99_ratio: round(q.p99_ms / w.p99_ms, 3),
       relay_udp_bytes: udp.counts.bytes - base.udp,
       relay_tcp_bytes: tcp.counts.bytes - base.tcp,
@@ -356,8 +405,9 @@ export async function benchQuic(target: Target, s: QuicSettings): Promise<QuicRe
     bytes_per_minute: {
       quic_frames: perMinute(clean.quic.bytes),
       ws_frames: perMinute(clean.ws.bytes),
-      quic_udp: perMinute(clean.relay_udp_bytes),
-      ws_tcp: perMinute(clean.relay_tcp_bytes),
+      // The relay carried every client's: one dashboard's share.
+      quic_udp: perMinute(clean.relay_udp_bytes / s.clients),
+      ws_tcp: perMinute(clean.relay_tcp_bytes / s.clients),
     },
     agent_call,
     agents,
@@ -377,19 +427,25 @@ export function quicRows(r: QuicResult): { rows: Row[]; budgets: Budget[] } {
       p.loss > 0
         ? budget(
             "quic",
-            "stats age p99 QUIC / WebSocket",
-            p.p99_ratio,
+            "stats tick delay p99 QUIC / WebSocket",
+            p.tick_p99_ratio,
             "x",
             "max",
             round(QUIC_BUDGETS.ageP99Ratio, 3),
           )
         : undefined;
     row(
-      `stats age p50 / p99 (${at})`,
+      `each tick shown after, p50 / p99 (${at}; ${p.quic.ticks} / ${p.ws.ticks} client-ticks)`,
+      `QUIC ${p.quic.tick_p50_ms} / ${p.quic.tick_p99_ms} ms`,
+      `WebSocket ${p.ws.tick_p50_ms} / ${p.ws.tick_p99_ms} ms`,
+      `${p.tick_p99_ratio}x`,
+      b,
+    );
+    row(
+      `sampled age of the newest frame p50 / p99, 1 s ticks included (${at})`,
       `QUIC ${p.quic.p50_ms} / ${p.quic.p99_ms} ms`,
       `WebSocket ${p.ws.p50_ms} / ${p.ws.p99_ms} ms`,
       `${p.p99_ratio}x`,
-      b,
     );
     row(
       `age at arrival p50 / p99 (${at})`,
