@@ -6,6 +6,7 @@ import { HELLO_TIMEOUT_MS, onControlStream, withTimeout } from "./control-stream
 import { type Datagrams, statsDatagrams } from "./datagram-frames.ts";
 import { lengthPrefixed } from "./feed.ts";
 import { decodeClientMessage, encodeFrame } from "./frames.ts";
+import { LossyLink, REPEAT_AFTER_MS } from "./lossy-link.ts";
 import type { FramePipe, StreamConnections } from "./websocket.ts";
 import { StreamConnection } from "./websocket.ts";
 
@@ -35,8 +36,9 @@ interface WatchSession {
  * StreamConnection, as the WebSocket and the feed are theirs. The client's first stream is the
  * control stream: its hello (an API token, the topics), then client messages one way and frames
  * the other, length-prefixed as in the feed. Stats frames go as datagrams instead, cut to fit
- * (datagram-frames.ts); when the session reports one lost, the topic is opened again for this
- * client, which sends it a keyframe.
+ * (datagram-frames.ts), twice while the link is losing (lossy-link.ts); when the session reports
+ * a datagram lost (every copy of it), the topic is opened again for this client, which sends it a
+ * keyframe.
  */
 export function serveQuicWatch(
   quic: QuicSession,
@@ -110,20 +112,20 @@ async function serveControl(
     address,
   );
 
-  // What each datagram in flight carried; the first id of the newest keyframe sent per topic, so
-  // that the loss of a datagram that keyframe replaced asks for nothing.
-  const inFlight = new Map<bigint, string>();
+  // What each datagram in flight carried (shared by its copies); the first id of the newest
+  // keyframe sent per topic, so that the loss of a datagram that keyframe replaced asks for nothing.
+  interface Sent {
+    topic: string;
+    copies: number;
+    lost: number;
+  }
+  const inFlight = new Map<bigint, Sent>();
   const keySince = new Map<string, bigint>();
-  session.ondatagramstatus = (id, status) => {
-    const topic = inFlight.get(id);
-    inFlight.delete(id);
-    if (topic === undefined || status !== "lost") return;
-    if (id >= (keySince.get(topic) ?? 0n)) conn.resend(topic);
-  };
-  // A datagram the session would not send (id 0: over its congestion window, say) is lost before
-  // it left, and no status will say so: a keyframe a moment later, one at a time.
+  const link = new LossyLink();
+  // A keyframe a moment later, one at a time per topic: for a datagram the session would not send
+  // (id 0: over its congestion window, say), which no status will ever report.
   const retrying = new Set<string>();
-  const notSent = (topic: string) => {
+  const resendSoon = (topic: string) => {
     if (retrying.has(topic)) return;
     retrying.add(topic);
     setTimeout(() => {
@@ -131,18 +133,44 @@ async function serveControl(
       conn.resend(topic);
     }, NOT_SENT_RETRY_MS);
   };
+  /**
+   * One copy of `sent` gone (`id` undefined: never sent): once every copy is, its topic needs a
+   * keyframe, unless a newer keyframe went after it. Only a loss on the path makes the link lossy:
+   * one refused here is the session's own congestion, which copies would only add to.
+   */
+  const copyLost = (sent: Sent, id?: bigint) => {
+    if (id !== undefined) link.lost();
+    if (++sent.lost < sent.copies) return;
+    if (id === undefined) resendSoon(sent.topic);
+    else if (id >= (keySince.get(sent.topic) ?? 0n)) conn.resend(sent.topic);
+  };
+  session.ondatagramstatus = (id, status) => {
+    const sent = inFlight.get(id);
+    inFlight.delete(id);
+    if (sent && status === "lost") copyLost(sent, id);
+  };
+  const sendCopy = async (part: Uint8Array, sent: Sent): Promise<bigint> => {
+    const id = await session.sendDatagram(part);
+    if (id === 0n) {
+      // One container's row over a datagram on its own (a name of hundreds of characters) can
+      // never go: that container is left out, rather than keyframes sent forever.
+      if (part.byteLength <= session.maxDatagramSize) copyLost(sent);
+      return id;
+    }
+    inFlight.set(id, sent);
+    if (inFlight.size > MAX_TRACKED) inFlight.delete(inFlight.keys().next().value!);
+    return id;
+  };
   const sendDatagrams = async ({ topic, key, parts }: Datagrams) => {
+    const copies = link.copies();
     for (const [i, part] of parts.entries()) {
-      const id = await session.sendDatagram(part);
-      if (id === 0n) {
-        // One container's row over a datagram on its own (a name of hundreds of characters) can
-        // never go: that container is left out, rather than keyframes sent forever.
-        if (part.byteLength <= session.maxDatagramSize) notSent(topic);
-        continue;
-      }
-      if (key && i === 0) keySince.set(topic, id);
-      inFlight.set(id, topic);
-      if (inFlight.size > MAX_TRACKED) inFlight.delete(inFlight.keys().next().value!);
+      const sent: Sent = { topic, copies, lost: 0 };
+      const id = await sendCopy(part, sent);
+      if (key && i === 0 && id !== 0n) keySince.set(topic, id);
+      if (copies === 2)
+        setTimeout(() => {
+          if (!closing) sendCopy(part, sent).catch(() => session.destroy());
+        }, REPEAT_AFTER_MS);
     }
   };
   let closing = false;

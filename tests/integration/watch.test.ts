@@ -256,4 +256,54 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
       relay.stop();
     }
   }, 60_000);
+  it("sends each stats datagram twice once the link has lost one, and the client applies it once", async () => {
+    const info = await quicInfo();
+    const port = Number(info.address.split(":")[1]);
+    const relay = await Relay.start("udp", port, { delayMs: 10, loss: 0 });
+    const parts = new StatsParts();
+    // Per datagram: its kind, tick and part; how many times each came, and was applied.
+    const seen = new Map<string, number>();
+    const applied = new Map<string, number>();
+    const onFrame = (f: Frame) => {
+      if (f.t !== "stats:local") return;
+      const d = f.d as { s: number; p?: [number, number] };
+      const id = `${f.k}:${d.s}:${d.p?.[0] ?? "-"}`;
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      if (parts.apply(f.k, f.d)) applied.set(id, (applied.get(id) ?? 0) + 1);
+    };
+    const target = {
+      host: "127.0.0.1",
+      port: relay.port,
+      fingerprint: info.fingerprint,
+      servername: "localhost",
+    };
+    const stop = new AbortController();
+    const link = quicStream(target, token, ["stats:local"], onFrame, stop.signal);
+    try {
+      // A clean link: one copy of each.
+      for (let i = 0; i < 40 && parts.table.seq < 3; i++) await Bun.sleep(250);
+      expect(parts.table.seq).toBeGreaterThanOrEqual(3);
+      expect([...seen.values()].every((n) => n === 1)).toBe(true);
+      // Some loss, then none: from the first loss the panel knows of, every datagram comes twice.
+      relay.set({ loss: 0.4 });
+      await Bun.sleep(4000);
+      relay.set({ loss: 0 });
+      await Bun.sleep(1500);
+      // Counted from the next tick on: a copy of this one may be on its way.
+      const from = parts.table.seq;
+      for (let i = 0; i < 40 && parts.table.seq < from + 3; i++) await Bun.sleep(250);
+      expect(parts.table.seq).toBeGreaterThanOrEqual(from + 3);
+      // Ticks whose copies have all come: those before the newest.
+      const settled = (m: Map<string, number>) =>
+        [...m].filter(([id]) => Number(id.split(":")[1]) > from && Number(id.split(":")[1]) < from + 3);
+      expect(settled(seen).length).toBeGreaterThan(0);
+      expect(settled(seen).every(([, n]) => n === 2)).toBe(true);
+      // The second copy of anything is stale to the client.
+      expect(settled(applied).every(([, n]) => n === 1)).toBe(true);
+    } finally {
+      stop.abort();
+      await link.catch(() => {});
+      relay.stop();
+    }
+  }, 60_000);
 });
