@@ -1,7 +1,7 @@
 import type { QuicSession } from "node:quic";
 import { splitFrames } from "../protocol/feed.ts";
 import { decodeFrame, encodeMessage, type Frame } from "../protocol/frames.ts";
-import { MAX_DATAGRAM_FRAME, WATCH_ALPN } from "../protocol/watch-quic.ts";
+import { MAX_DATAGRAM_FRAME, WATCH_ALPN, WATCH_PING_MS } from "../protocol/watch-quic.ts";
 
 /** No handshake within this: UDP does not get through, and a fallback may be tried. */
 const OPEN_TIMEOUT_MS = 4_000;
@@ -53,7 +53,7 @@ function prefixed(bytes: Uint8Array): Uint8Array {
 /**
  * The live frames of `topics` over QUIC (docs/protocol.md, "Watch over QUIC"): control frames from
  * the first stream, stats frames from datagrams, all to `onFrame`, until the session ends (or
- * `signal` ends it).
+ * `signal` ends it). A ping every `pingMs` keeps the control stream from the panel's idle end.
  */
 export async function quicStream(
   target: QuicTarget,
@@ -61,6 +61,7 @@ export async function quicStream(
   topics: string[],
   onFrame: (f: Frame) => void,
   signal?: AbortSignal,
+  pingMs = WATCH_PING_MS,
 ): Promise<void> {
   const { connect } = await loadQuic();
   const where = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
@@ -89,6 +90,7 @@ export async function quicStream(
     session.destroy();
     throw new QuicUnreachable(`no QUIC answer from ${where} within ${OPEN_TIMEOUT_MS / 1000} s`);
   }
+  let pinger: ReturnType<typeof setInterval> | undefined;
   try {
     const presented = (session as unknown as { peerCertificate?: { fingerprint256?: string } })
       .peerCertificate?.fingerprint256;
@@ -108,6 +110,10 @@ export async function quicStream(
     const stream = (await session.createBidirectionalStream()) as unknown as Stream;
     stream.closed.catch(() => {});
     await stream.writer.write(prefixed(encodeMessage({ op: "hello", token, topics })));
+    pinger = setInterval(
+      () => void stream.writer.write(prefixed(encodeMessage({ op: "ping" }))).catch(() => {}),
+      pingMs,
+    );
     for await (const bytes of splitFrames(stream)) {
       const f = decodeFrame(bytes);
       if (f.t === "" && f.k === "error") {
@@ -122,6 +128,7 @@ export async function quicStream(
       onFrame(f);
     }
   } finally {
+    clearInterval(pinger);
     session.destroy();
   }
 }

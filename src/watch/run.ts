@@ -10,11 +10,10 @@ export const WATCH_USAGE = `Usage: ghostpanel watch --panel URL [options]
   --panel URL        the panel, e.g. https://panel.example:9443
   --token T          an API token (POST /api/v1/tokens; env GHOSTPANEL_TOKEN, which ps does not show)
   --env ID           the environment to watch (default local)
-  --via ws|quic|auto|h3  the live stream's transport: ws, the WebSocket (default); quic, stats as
-                     QUIC datagrams on the panel's agent listener (a panel run with --agent-listen;
-                     experimental: the bench lost frames on it, docs/decisions.md); auto, quic when
-                     the panel has a QUIC listener that answers, else ws; h3, the feed over HTTP/3
-                     (a panel run with --http3)
+  --via auto|quic|ws|h3  the live stream's transport: auto (default), quic when the panel has a
+                     QUIC listener that answers within 4 s, else ws; quic, stats as QUIC datagrams
+                     on the panel's agent listener (a panel run with --agent-listen); ws, the
+                     WebSocket; h3, the feed over HTTP/3 (a panel run with --http3)
   --quic HOST:PORT   reach the QUIC listener there rather than where the panel says it is
   --fingerprint FP   the certificate the QUIC listener must present (SHA-256, AB:CD:…); default: the
                      one the panel names over HTTPS (as trustworthy as that connection)
@@ -67,11 +66,9 @@ export function parseWatchArgs(argv: string[], env: Record<string, string | unde
   const token = flags.get("--token") ?? env.GHOSTPANEL_TOKEN;
   if (!token)
     throw new WatchError("--token T (or GHOSTPANEL_TOKEN) is needed: make one with POST /api/v1/tokens");
-  // Not QUIC by default until its datagrams arrive as reliably as the WebSocket's frames (#12);
-  // asking where to reach it, or what it must present, asks for it.
-  const via = flags.get("--via") ?? (flags.has("--quic") || flags.has("--fingerprint") ? "quic" : "ws");
+  const via = flags.get("--via") ?? "auto";
   if (via !== "auto" && via !== "quic" && via !== "ws" && via !== "h3")
-    throw new WatchError(`--via ${via}: ws, quic, auto or h3`);
+    throw new WatchError(`--via ${via}: auto, quic, ws or h3`);
   if ((flags.has("--quic") || flags.has("--fingerprint")) && (via === "ws" || via === "h3"))
     throw new WatchError(`--quic and --fingerprint are for --via quic, not --via ${via}`);
   const fingerprint = flags.get("--fingerprint")?.toUpperCase();

@@ -5,9 +5,9 @@ const parse = (...args: string[]) => parseWatchArgs(["--panel", "https://panel.e
 const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, "0")).join(":");
 
 describe("ghostpanel watch's options", () => {
-  it("takes the WebSocket unless told a transport, and for QUIC where and what to pin", () => {
-    expect(parse("--token", "t").via).toBe("ws");
-    expect(parse("--token", "t", "--via", "auto").via).toBe("auto");
+  it("tries QUIC, then the WebSocket, unless told a transport, and for QUIC where and what to pin", () => {
+    expect(parse("--token", "t").via).toBe("auto");
+    expect(parse("--token", "t", "--via", "ws").via).toBe("ws");
     expect(parse("--token", "t", "--via", "quic").via).toBe("quic");
     const c = parse("--token", "t", "--quic", "[::1]:9444", "--fingerprint", FP);
     expect(c.quic).toEqual({ host: "::1", port: 9444 });
@@ -19,7 +19,7 @@ describe("ghostpanel watch's options", () => {
   });
 
   it("says in words what is wrong with them", () => {
-    expect(() => parse("--token", "t", "--via", "udp")).toThrow("--via udp: ws, quic, auto or h3");
+    expect(() => parse("--token", "t", "--via", "udp")).toThrow("--via udp: auto, quic, ws or h3");
     expect(() => parse("--token", "t", "--quic", "nowhere")).toThrow("--quic nowhere: HOST:PORT");
     expect(() => parse("--token", "t", "--quic", "h:70000")).toThrow("HOST:PORT");
     expect(() => parse("--token", "t", "--fingerprint", "AB:CD")).toThrow("32 hex pairs");
