@@ -33,7 +33,7 @@ export interface ThreadFailure {
 const COLLECT_EVERY_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 10_000;
 /**
- * A thread that has had no job for this long ends, and its memory goes back with it (~7 MiB, kept
+ * A thread that has had no job for this long ends, and part of its memory goes back with it (~3 MiB, kept
  * for the panel's life before: docs/decisions.md); the next backup or restore starts another.
  * GHOSTPANEL_ARCHIVE_IDLE_MS sets it (the tests' short wait; nothing else reads it).
  */
