@@ -13,11 +13,14 @@ export type ToArchiveThread =
   | { kind: "open"; socket: string }
   | { kind: "job"; token: string; job: ArchiveJob }
   | { kind: "released"; token: string }
-  | { kind: "forget"; token: string };
+  | { kind: "forget"; token: string }
+  | { kind: "idle?" };
 export type FromArchiveThread =
   | { kind: "ready" }
   | { kind: "accepted"; token: string }
-  | { kind: "ended"; token: string };
+  | { kind: "ended"; token: string }
+  /** jobs waiting for their request, and requests the thread is still answering */
+  | { kind: "idle"; busy: number };
 /** A restore's answer on the socket when it failed: the failure, to be thrown again here. */
 export interface ThreadFailure {
   failure: { kind: "restore" | "engine" | "other"; status: number; code: string; message: string };
@@ -29,6 +32,12 @@ export interface ThreadFailure {
  */
 const COLLECT_EVERY_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 10_000;
+/**
+ * A thread that has had no job for this long ends, and part of its memory goes back with it (~3 MiB, kept
+ * for the panel's life before: docs/decisions.md); the next backup or restore starts another.
+ * GHOSTPANEL_ARCHIVE_IDLE_MS sets it (the tests' short wait; nothing else reads it).
+ */
+const IDLE_MS = Number(process.env.GHOSTPANEL_ARCHIVE_IDLE_MS) || 60_000;
 
 /** Beside this file from source; by its path in the repository when compiled (build.ts makes it an entry). */
 function workerUrl(): string {
@@ -43,16 +52,19 @@ interface ArchiveThread {
   releases: Map<string, () => Promise<void>>;
   /** per job token: the thread has the job (a message may arrive after the request it is for) */
   accepted: Map<string, () => void>;
+  /** a job is being handed to the thread: its idle wait starts again */
+  busy(): void;
   close(): void;
 }
 
 let current: Promise<ArchiveThread | undefined> | undefined;
 
 /**
- * The one archive thread, started by the first backup or restore and kept for the next ones: a
- * thread's start (its heap, its server, the modules it loads) is a few MiB that each backup would
- * otherwise pay again (docs/decisions.md). Undefined when it cannot start (the caller works
- * in-process instead); a thread that failed is replaced by the next call.
+ * The one archive thread, started by a backup or restore and kept for the next ones until it has
+ * been idle for IDLE_MS: a thread's start (its heap, its server, the modules it loads) is a few MiB
+ * that each backup in a row would otherwise pay again (docs/decisions.md). Undefined when it cannot
+ * start (the caller works in-process instead); a thread that failed or ended is replaced by the
+ * next call.
  */
 function archiveThread(): Promise<ArchiveThread | undefined> {
   current ??= startThread().then((thread) => {
@@ -83,6 +95,7 @@ async function startThread(): Promise<ArchiveThread | undefined> {
     if (closed) return;
     closed = true;
     process.off("exit", close);
+    clearTimeout(idleTimer);
     if (current && thread) current = undefined;
     worker.terminate();
     rmSync(dir, { recursive: true, force: true });
@@ -94,6 +107,18 @@ async function startThread(): Promise<ArchiveThread | undefined> {
   };
   process.on("exit", close);
   const post = (msg: ToArchiveThread) => worker.postMessage(msg);
+  // Jobs handed over since the thread was last asked whether it is idle: its answer is stale if any.
+  let handed = 0;
+  let idleTimer: Timer | undefined;
+  const busy = () => {
+    handed++;
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      handed = 0;
+      post({ kind: "idle?" });
+    }, IDLE_MS);
+    idleTimer.unref();
+  };
   let thread: ArchiveThread | undefined;
   const started = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
@@ -108,6 +133,11 @@ async function startThread(): Promise<ArchiveThread | undefined> {
       if (msg.kind === "ready") {
         clearTimeout(timer);
         resolve(true);
+        return;
+      }
+      if (msg.kind === "idle") {
+        if (msg.busy === 0 && handed === 0) close();
+        else if (handed === 0) busy();
         return;
       }
       if (msg.kind === "accepted") {
@@ -125,7 +155,8 @@ async function startThread(): Promise<ArchiveThread | undefined> {
     close();
     return undefined;
   }
-  thread = { socket, post, releases, accepted, close };
+  thread = { socket, post, releases, accepted, busy, close };
+  busy();
   return thread;
 }
 
@@ -146,6 +177,7 @@ async function request(
   release?: () => Promise<void>,
 ): Promise<Response> {
   const token = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+  thread.busy();
   if (release) thread.releases.set(token, release);
   try {
     await new Promise<void>((resolve) => {

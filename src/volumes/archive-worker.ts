@@ -18,6 +18,7 @@ const MAX_BODY = 64 * 1024 ** 3;
 const post = (msg: FromArchiveThread) => self.postMessage(msg);
 const jobs = new Map<string, ArchiveJob>();
 const released = new Map<string, () => void>();
+let server: ReturnType<typeof Bun.serve> | undefined;
 
 self.onmessage = (event: MessageEvent<ToArchiveThread>) => {
   const msg = event.data;
@@ -26,6 +27,7 @@ self.onmessage = (event: MessageEvent<ToArchiveThread>) => {
     jobs.set(msg.token, msg.job);
     post({ kind: "accepted", token: msg.token });
   } else if (msg.kind === "forget") jobs.delete(msg.token);
+  else if (msg.kind === "idle?") post({ kind: "idle", busy: jobs.size + (server?.pendingRequests ?? 0) });
   else released.get(msg.token)?.();
 };
 
@@ -116,7 +118,7 @@ async function restore(
 }
 
 function open(socket: string): void {
-  Bun.serve({
+  server = Bun.serve({
     unix: socket,
     maxRequestBodySize: MAX_BODY,
     // A download to a slow client may pause for long; nothing but the panel reaches this socket.

@@ -24,13 +24,14 @@ export interface BinaryPanel {
  */
 export async function startBinary(
   args: string[] = [],
-  options: { dataDir?: string } = {},
+  options: { dataDir?: string; env?: Record<string, string> } = {},
 ): Promise<BinaryPanel> {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` first`);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "gptest-bin-"));
   const proc = Bun.spawn([BINARY, "serve", "--listen", "127.0.0.1:0", "--data", dataDir, ...args], {
     stdout: "pipe",
     stderr: "pipe",
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   let out = "";
   const collect = async (stream: ReadableStream<Uint8Array>) => {

@@ -232,4 +232,39 @@ describe("volume backup: on a thread, or in-process", () => {
       await panel.stop();
     }
   }, 120_000);
+
+  it("ends the archive thread once it has had no job for a while, never during a slow download, and starts another for the next", async () => {
+    const panel = await startBinary(["--tls", "off"], { env: { GHOSTPANEL_ARCHIVE_IDLE_MS: "200" } });
+    try {
+      const token = await tokenFor(panel.url, ADMIN, "idle", "setup");
+      const threads = () => socketsOf(panel.pid).filter((p) => /ghostpanel-gzip-/.test(p));
+      const backupOf = () =>
+        fetch(`${panel.url}/api/v1/envs/local/volumes/${volume}/backup`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+      // Read slowly, across many idle waits: the thread is still answering, so it must stay.
+      const res = await backupOf();
+      expect(res.status).toBe(200);
+      const chunks: Uint8Array[] = [];
+      const reader = res.body!.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        await Bun.sleep(50);
+      }
+      expect(filesOf(Buffer.concat(chunks))).toBe(sumsOf(volume));
+      const ended = await eventually(
+        () => (threads().length === 0 ? true : undefined),
+        10_000,
+        "the idle thread's end",
+      );
+      expect(ended).toBe(true);
+      const again = await backupOf();
+      expect(again.status).toBe(200);
+      expect(filesOf(new Uint8Array(await again.arrayBuffer()))).toBe(sumsOf(volume));
+    } finally {
+      await panel.stop();
+    }
+  }, 120_000);
 });
