@@ -17,9 +17,11 @@ import { AgentRefused, type AgentStore } from "./store.ts";
 import { tunnelFetch } from "./tunnel.ts";
 import { AGENT_ALPN, encodeFrame, FrameReader, proofPayload, TRANSPORT_PARAMS } from "./wire.ts";
 
-/** An agent that says nothing for this long is gone (it pings every LINK_PING_MS). */
-export const LINK_PING_MS = 5_000;
-const LINK_SILENCE_MS = 4 * LINK_PING_MS;
+/**
+ * An agent that says nothing for this long is gone. It pings every 10 s (agents before that every
+ * 5 s): the control stream is reliable, so a ping is late, never lost, and 20 s holds two.
+ */
+const LINK_SILENCE_MS = 20_000;
 
 /** `stats`: the agent sends live stats as datagrams once welcomed. */
 type Hello = ({ t: "join"; secret: string; key: string } | { t: "hello"; id: string }) & { stats?: boolean };

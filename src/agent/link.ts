@@ -10,8 +10,11 @@ export interface LinkStream extends AsyncIterable<Uint8Array[]> {
   readonly closed: Promise<void>;
   /** for a sequence of small writes (the control stream); mutually exclusive with setBody */
   readonly writer: { write(chunk: Uint8Array): Promise<unknown>; end(): Promise<unknown> };
-  /** the outgoing side, pulled only as the peer takes it */
-  setBody(body: AsyncIterable<Uint8Array>): void;
+  /**
+   * The outgoing side, pulled only as the peer takes it; bytes are all of it, sent with its end at
+   * once (a small call's head, or a whole answer: one packet where chunks and an end would be three).
+   */
+  setBody(body: Uint8Array | AsyncIterable<Uint8Array>): void;
   /** ends both directions at once: a reset for the peer when done with an error or early */
   destroy(error?: Error): void;
 }

@@ -1,7 +1,7 @@
 import type { EngineTarget } from "../engine/url.ts";
 import type { LinkStream } from "./link.ts";
 import { serveUpgrade } from "./local-upgrade.ts";
-import { type AnswerHead, chunksOf, encodeFrame, FrameReader, type RequestHead } from "./wire.ts";
+import { type AnswerHead, encodeFrame, FrameReader, type RequestHead } from "./wire.ts";
 
 // Per connection, not per call: the tunnel carries the call, Bun the bytes to the engine.
 const HOP_BY_HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive"]);
@@ -33,17 +33,20 @@ export async function serveCall(stream: LinkStream, engine: EngineTarget): Promi
   if (head.upgrade) return serveUpgrade(stream, head, headers, reader, engine).catch(() => stream.destroy());
   const abort = new AbortController();
   stream.closed.catch(() => abort.abort());
-  stream.setBody(answer(stream, head, headers, reader, engine, abort));
+  void answer(stream, head, headers, reader, engine, abort);
 }
 
-async function* answer(
+/** Answers are sent whole when they are whole by then: over this, they go as they come. */
+const WHOLE_MAX = 256 * 1024;
+
+async function answer(
   stream: LinkStream,
   head: RequestHead,
   headers: [string, string][],
   reader: FrameReader,
   engine: EngineTarget,
   abort: AbortController,
-): AsyncGenerator<Uint8Array> {
+): Promise<void> {
   let res: Response;
   try {
     res = await fetch(baseUrl(engine) + head.path, {
@@ -63,16 +66,82 @@ async function* answer(
       headers: [],
       error: `engine unreachable: ${(err as Error).message}`,
     };
-    yield encodeFrame(sent);
+    send(stream, encodeFrame(sent), abort);
     return;
   }
+  const sent: AnswerHead = {
+    status: res.status,
+    headers: [...res.headers.entries()].filter(([k]) => k !== "transfer-encoding" && k !== "connection"),
+  };
+  const body = res.body?.getReader();
+  const ready = body ? await arrived(body) : { chunks: [], next: undefined };
+  if (ready.error) {
+    // The engine's answer broke off: a reset, so that the panel never takes half an answer for a whole one.
+    stream.destroy(new Error("engine answer broke off"));
+    return;
+  }
+  const first = concat([encodeFrame(sent), ...ready.chunks]);
+  if (body && ready.next) send(stream, rest(stream, first, body, ready.next, abort), abort);
+  else {
+    abort.abort();
+    send(stream, first, abort);
+  }
+}
+
+/** The panel may have reset the stream while the engine answered: then nobody takes the answer. */
+function send(
+  stream: LinkStream,
+  body: Uint8Array | AsyncIterable<Uint8Array>,
+  abort: AbortController,
+): void {
   try {
-    const sent: AnswerHead = {
-      status: res.status,
-      headers: [...res.headers.entries()].filter(([k]) => k !== "transfer-encoding" && k !== "connection"),
-    };
-    yield encodeFrame(sent);
-    if (res.body) yield* chunksOf(res.body);
+    stream.setBody(body);
+  } catch {
+    abort.abort();
+    stream.destroy();
+  }
+}
+
+/**
+ * What of the body the engine has sent already: reads that settle before the event loop turns
+ * (bytes that came with the head) are taken, the first that does not is left pending, for a body
+ * that streams (events, a followed log). `next` undefined: the body has ended.
+ */
+async function arrived(
+  body: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<{ chunks: Uint8Array[]; next?: Pending; error?: unknown }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let next = body.read();
+  try {
+    for (;;) {
+      const read = await Promise.race([next, turn()]);
+      if (read === LATER) return { chunks, next };
+      if (read.done) return { chunks };
+      chunks.push(read.value);
+      size += read.value.length;
+      next = body.read();
+      if (size > WHOLE_MAX) return { chunks, next };
+    }
+  } catch (error) {
+    return { chunks, error };
+  }
+}
+
+type Pending = ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>;
+const LATER = Symbol("later");
+const turn = () => new Promise<typeof LATER>((resolve) => setImmediate(() => resolve(LATER)));
+
+async function* rest(
+  stream: LinkStream,
+  first: Uint8Array,
+  body: ReadableStreamDefaultReader<Uint8Array>,
+  next: Pending,
+  abort: AbortController,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield first;
+    for (let read = await next; !read.done; read = await body.read()) yield read.value;
   } catch {
     // The engine's answer broke off, or the call was abandoned: a reset, not an end, so that the
     // panel never takes half an answer for a whole one.
@@ -80,7 +149,19 @@ async function* answer(
   } finally {
     // the panel gave up on the call (a viewer left, a timeout): the engine's side ends with it
     abort.abort();
+    await body.cancel().catch(() => {});
   }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 function baseUrl(t: EngineTarget): string {

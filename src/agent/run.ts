@@ -34,8 +34,14 @@ interface AgentConfig {
 const FLAGS = new Set(["--panel", "--join", "--engine", "--data", "--quic-retry"]);
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
-const PING_MS = 5_000;
-const SILENCE_MS = 4 * PING_MS;
+/**
+ * A ping costs the panel a packet each way and their acknowledgements, per agent: at a hundred idle
+ * agents every 5 s that was a measurable share of its CPU (docs/decisions.md, idle agents). The
+ * control stream is reliable, so a ping is late, never lost: a silence of 20 s, as before, is two
+ * pings missed where it was four.
+ */
+const PING_MS = 10_000;
+const SILENCE_MS = 20_000;
 const OPEN_TIMEOUT_MS = 10_000;
 /** A QUIC handshake is one or two round trips: with none in this long, UDP is taken to be blocked. */
 const QUIC_OPEN_MS = 3_000;

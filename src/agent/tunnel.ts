@@ -54,14 +54,31 @@ export async function tunnelFetch(session: LinkSession, url: string, init: Reque
 }
 
 /**
- * The request as the stream's body: Bun's stream writer refuses a write while its buffer is full
- * rather than waiting, so bytes go through setBody, which pulls only as the peer takes them.
+ * The request as the stream's body: head and body in one piece when the body is in memory (every
+ * call but an upload), so that the request, its end and the stream's opening leave in one packet.
+ * A streamed body goes through setBody as a generator: Bun's stream writer refuses a write while
+ * its buffer is full rather than waiting, and setBody pulls only as the peer takes it.
  */
-async function* request(head: RequestHead, body: RequestInit["body"]): AsyncGenerator<Uint8Array> {
-  yield encodeFrame(head);
-  if (body instanceof ReadableStream) yield* chunksOf(body as ReadableStream<Uint8Array>);
-  else if (typeof body === "string") yield new TextEncoder().encode(body);
-  else if (body instanceof Uint8Array) yield body;
-  else if (body instanceof ArrayBuffer) yield new Uint8Array(body);
-  else if (body != null) throw new Error("a body of this kind cannot go through an agent");
+function request(head: RequestHead, body: RequestInit["body"]): Uint8Array | AsyncIterable<Uint8Array> {
+  if (body instanceof ReadableStream) return streamed(encodeFrame(head), body as ReadableStream<Uint8Array>);
+  const framed = encodeFrame(head);
+  const bytes = inMemory(body);
+  if (!bytes.length) return framed;
+  const out = new Uint8Array(framed.length + bytes.length);
+  out.set(framed);
+  out.set(bytes, framed.length);
+  return out;
+}
+
+async function* streamed(head: Uint8Array, body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield head;
+  yield* chunksOf(body);
+}
+
+function inMemory(body: RequestInit["body"]): Uint8Array {
+  if (body == null) return new Uint8Array(0);
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  throw new Error("a body of this kind cannot go through an agent");
 }

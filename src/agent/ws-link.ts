@@ -197,10 +197,10 @@ class MuxStream implements LinkStream {
     }
   }
 
-  setBody(body: AsyncIterable<Uint8Array>): void {
+  setBody(body: Uint8Array | AsyncIterable<Uint8Array>): void {
     void (async () => {
       try {
-        for await (const chunk of body) {
+        for await (const chunk of body instanceof Uint8Array ? [body] : body) {
           if (this.done) return;
           await this.write(chunk);
         }

@@ -33,6 +33,8 @@ export class AlertEvaluator {
   private watching = new Map<string, () => void>();
   private sweep: ReturnType<typeof setInterval>;
   private rules: AlertRule[] = [];
+  /** engines with a CPU or memory rule: only their ticks are looked at */
+  private ruled = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -46,9 +48,12 @@ export class AlertEvaluator {
     this.reload();
     // After the tick's frames: the evaluator is made before the stats topic registers, and no
     // client should wait for rules to be checked.
-    collectors.onTick((env, collector, tick) =>
-      setImmediate(() => this.guard(() => !this.stopped && this.onTick(env, collector, tick))),
-    );
+    // Only engines with a figure rule: a hundred idle edge agents' ticks are otherwise a hundred
+    // deferred calls a second that find nothing to check (docs/decisions.md, idle agents).
+    collectors.onTick((env, collector, tick) => {
+      if (this.ruled.has(env))
+        setImmediate(() => this.guard(() => !this.stopped && this.onTick(env, collector, tick)));
+    });
     envs.onContainers((env, change) => this.guard(() => this.onContainers(env, change)));
     envs.onEnv((event) => this.guard(() => this.onEnv(event)));
     this.sweep = setInterval(() => this.guard(() => this.sweepLoops()), SWEEP_MS);
@@ -65,6 +70,7 @@ export class AlertEvaluator {
     const ruled = new Set(
       this.rules.filter((r) => r.kind === "cpu" || r.kind === "memory").map((r) => r.env),
     );
+    this.ruled = ruled;
     for (const [env, release] of this.watching) {
       if (!ruled.has(env)) {
         release();

@@ -73,6 +73,12 @@ describe("edge agent over QUIC", () => {
     expect(env.facts.kind).toBe("docker");
   }, 40_000);
 
+  it("holds an idle link past the 20 s of silence that end one: its pings (every 10 s) keep it", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 25_000));
+    expect(agent.output()).not.toMatch(/Panel link lost/);
+    expect((await envView()).status).toBe("up");
+  }, 40_000);
+
   it("refuses the same token a second time", async () => {
     const listed = await p.api("GET", "/api/v1/envs");
     const token = await joinToken(`${ENV}-twice`);
