@@ -12,6 +12,12 @@ import { StreamConnection } from "./websocket.ts";
 
 /** Datagrams whose fate is not known yet, remembered per session; older ones are forgotten. */
 const MAX_TRACKED = 4096;
+/**
+ * A datagram whose fate QUIC has not told after this long is taken as lost. Bun 1.4.4's node:quic
+ * does not report every one: a watch through a lossy relay kept a keyframe part missing for good,
+ * both copies gone and no status for them (docs/decisions.md).
+ */
+const STATUS_TIMEOUT_MS = 2_000;
 /** How long after a datagram the session would not send its topic's keyframe is tried again. */
 const NOT_SENT_RETRY_MS = 200;
 
@@ -119,7 +125,7 @@ async function serveControl(
     copies: number;
     lost: number;
   }
-  const inFlight = new Map<bigint, Sent>();
+  const inFlight = new Map<bigint, { sent: Sent; at: number }>();
   const keySince = new Map<string, bigint>();
   const link = new LossyLink();
   // A keyframe a moment later, one at a time per topic: for a datagram the session would not send
@@ -135,8 +141,9 @@ async function serveControl(
   };
   /**
    * One copy of `sent` gone (`id` undefined: never sent): once every copy is, its topic needs a
-   * keyframe, unless a newer keyframe went after it. Only a loss on the path makes the link lossy:
-   * one refused here is the session's own congestion, which copies would only add to.
+   * keyframe, unless a newer keyframe went after it. Only a loss on the path makes the link lossy
+   * (reported, or never acknowledged): one refused here is the session's own congestion, which
+   * copies would only add to.
    */
   const copyLost = (sent: Sent, id?: bigint) => {
     if (id !== undefined) link.lost();
@@ -145,9 +152,9 @@ async function serveControl(
     else if (id >= (keySince.get(sent.topic) ?? 0n)) conn.resend(sent.topic);
   };
   session.ondatagramstatus = (id, status) => {
-    const sent = inFlight.get(id);
+    const entry = inFlight.get(id);
     inFlight.delete(id);
-    if (sent && status === "lost") copyLost(sent, id);
+    if (entry && status !== "acknowledged") copyLost(entry.sent, id);
   };
   const sendCopy = async (part: Uint8Array, sent: Sent): Promise<bigint> => {
     const id = await session.sendDatagram(part);
@@ -157,28 +164,60 @@ async function serveControl(
       if (part.byteLength <= session.maxDatagramSize) copyLost(sent);
       return id;
     }
-    inFlight.set(id, sent);
+    inFlight.set(id, { sent, at: Date.now() });
     if (inFlight.size > MAX_TRACKED) inFlight.delete(inFlight.keys().next().value!);
     return id;
   };
+  // Copies not sent yet, per topic. A copy must never come after a later frame of its topic: the
+  // client drops a keyframe part older than a delta it has applied, so a part whose first copy was
+  // lost would leave its containers out with no loss to bring a keyframe. A newer frame sends them
+  // first.
+  const pendingCopies = new Map<string, (() => void)[]>();
+  /** Datagrams sent in order, so the oldest come first: those past STATUS_TIMEOUT_MS are lost. */
+  const expireSilent = () => {
+    const before = Date.now() - STATUS_TIMEOUT_MS;
+    for (const [id, { sent, at }] of inFlight) {
+      if (at > before) break;
+      inFlight.delete(id);
+      copyLost(sent, id);
+    }
+  };
   const sendDatagrams = async ({ topic, key, parts }: Datagrams) => {
+    expireSilent();
+    const due = pendingCopies.get(topic) ?? [];
+    pendingCopies.delete(topic);
+    for (const now of due) now();
     const copies = link.copies();
     for (const [i, part] of parts.entries()) {
       const sent: Sent = { topic, copies, lost: 0 };
       const id = await sendCopy(part, sent);
       if (key && i === 0 && id !== 0n) keySince.set(topic, id);
-      if (copies === 2)
-        setTimeout(() => {
+      if (copies === 2) {
+        const send = () => {
+          clearTimeout(timer);
           if (!closing) sendCopy(part, sent).catch(() => session.destroy());
+        };
+        const timer = setTimeout(() => {
+          const list = pendingCopies.get(topic) ?? [];
+          if (list.includes(send)) list.splice(list.indexOf(send), 1);
+          send();
         }, REPEAT_AFTER_MS);
+        const list = pendingCopies.get(topic) ?? [];
+        list.push(send);
+        pendingCopies.set(topic, list);
+      }
     }
   };
   let closing = false;
+  let datagramsSent: Promise<void> = Promise.resolve();
   const pipe: FramePipe = {
     send(frame) {
       if (closing) return;
       const datagrams = statsDatagrams(frame, session.maxDatagramSize);
-      if (datagrams) sendDatagrams(datagrams).catch(() => session.destroy());
+      // One frame's datagrams after another's, never interleaved (a keyframe a loss asked for
+      // while a delta's parts go out, say): the client takes parts in the order frames were made.
+      if (datagrams)
+        datagramsSent = datagramsSent.then(() => sendDatagrams(datagrams)).catch(() => session.destroy());
       else write(frame);
     },
     getBufferedAmount: () => unsent,
