@@ -24,6 +24,8 @@ export type ClientMessage =
   | { op: "sub"; topics: string[]; opts?: ExecOptions }
   | { op: "unsub"; topics: string[] }
   | { op: "ping" }
+  /** frames of these topics went missing (datagrams): their first frames again, a keyframe for stats */
+  | { op: "resync"; topics: string[] }
   /** the first message of a watch over QUIC (docs/protocol.md, "Watch over QUIC"): who, and what */
   | { op: "hello"; token: string; topics: string[] }
   /** keystrokes for an exec topic */

@@ -18,6 +18,8 @@ export const BUFFER_LIMITS: BufferLimits = {
   total: 64 * 1024 * 1024,
 };
 const MAX_TOPICS = 256;
+/** A client's `resync` of one topic is answered at most this often (each costs a keyframe). */
+const RESYNC_MIN_MS = 500;
 /** Newest-only frames (stats) wait for a client with less than this in flight; otherwise they are dropped. */
 const NEWEST_ONLY_BACKLOG = 64 * 1024;
 /** A client that has not taken a newest-only frame for this long is closed. */
@@ -155,6 +157,8 @@ export class StreamConnection implements Sink {
   private closed = false;
   private behindSince: number | undefined;
   private recheckTimer: ReturnType<typeof setInterval> | undefined;
+  /** per topic: when the client's last `resync` was answered */
+  private readonly resynced = new Map<string, number>();
 
   private readonly bus: TopicBus;
 
@@ -227,12 +231,15 @@ export class StreamConnection implements Sink {
       case "ping":
         this.deliver(encodeFrame("", { k: "pong" }));
         return;
+      case "resync":
+        for (const t of topics) this.resync(t);
+        return;
       case "input":
       case "resize":
         this.input(msg.op, msg.t, msg.d);
         return;
       default:
-        this.sendError("", "bad_op", 'op must be "sub", "unsub", "ping", "input" or "resize"');
+        this.sendError("", "bad_op", 'op must be "sub", "unsub", "ping", "resync", "input" or "resize"');
     }
   }
 
@@ -286,6 +293,18 @@ export class StreamConnection implements Sink {
    * The transport lost frames of `topic` (a QUIC datagram): the topic's first frames again, which
    * for stats is a keyframe. Subscribing a sink that is subscribed already only opens it anew.
    */
+  /**
+   * The client saw frames of `topic` missing (datagrams lost that the transport did not report):
+   * the topic opened again for it, as `resend` does, at most every RESYNC_MIN_MS. A topic it is not
+   * subscribed to is ignored.
+   */
+  private resync(topic: string): void {
+    const now = Date.now();
+    if (now - (this.resynced.get(topic) ?? 0) < RESYNC_MIN_MS) return;
+    this.resynced.set(topic, now);
+    this.resend(topic);
+  }
+
   resend(topic: string): void {
     if (this.closed || !this.topics.has(topic)) return;
     this.bus.subscribe(topic, this, { caller: this.caller, address: this.address }).catch(() => {});

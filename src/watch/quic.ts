@@ -2,6 +2,7 @@ import type { QuicSession } from "node:quic";
 import { splitFrames } from "../protocol/feed.ts";
 import { decodeFrame, encodeMessage, type Frame } from "../protocol/frames.ts";
 import { MAX_DATAGRAM_FRAME, WATCH_ALPN, WATCH_PING_MS } from "../protocol/watch-quic.ts";
+import { DatagramGaps } from "./datagram-gaps.ts";
 
 /** No handshake within this: UDP does not get through, and a fallback may be tried. */
 const OPEN_TIMEOUT_MS = 4_000;
@@ -91,6 +92,8 @@ export async function quicStream(
     throw new QuicUnreachable(`no QUIC answer from ${where} within ${OPEN_TIMEOUT_MS / 1000} s`);
   }
   let pinger: ReturnType<typeof setInterval> | undefined;
+  let control: Stream | undefined;
+  const gaps = new DatagramGaps();
   try {
     const presented = (session as unknown as { peerCertificate?: { fingerprint256?: string } })
       .peerCertificate?.fingerprint256;
@@ -105,9 +108,14 @@ export async function quicStream(
       } catch {
         return; // not a frame: a datagram is dropped, never the session
       }
+      if (gaps.seen(frame.t, frame.k, frame.d))
+        void control?.writer
+          .write(prefixed(encodeMessage({ op: "resync", topics: [frame.t] })))
+          .catch(() => {});
       onFrame(frame);
     };
     const stream = (await session.createBidirectionalStream()) as unknown as Stream;
+    control = stream;
     stream.closed.catch(() => {});
     await stream.writer.write(prefixed(encodeMessage({ op: "hello", token, topics })));
     pinger = setInterval(

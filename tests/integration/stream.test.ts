@@ -77,6 +77,19 @@ describe("live stream", () => {
     expect(s.frames.slice(mark).filter((f) => f.t === "containers:local")).toEqual([]);
   });
 
+  it("answers resync with the topic's keyframe again, at most one in 500 ms, and ignores topics not subscribed", async () => {
+    const s = await connect(["stats:local"]);
+    await s.next((f) => f.t === "stats:local" && f.k === "key");
+    const keys = () => s.frames.filter((f) => f.t === "stats:local" && f.k === "key").length;
+    s.send(encodeMessage({ op: "resync", topics: ["stats:local", "containers:local"] }));
+    s.send(encodeMessage({ op: "resync", topics: ["stats:local"] }));
+    s.send(encodeMessage({ op: "resync", topics: ["stats:local"] }));
+    await s.next(() => keys() === 2);
+    await Bun.sleep(400);
+    expect(keys()).toBe(2);
+    expect(s.frames.filter((f) => f.t === "containers:local")).toEqual([]);
+  });
+
   it("refuses unknown topics and bad frames with an error frame, and text frames by closing", async () => {
     const s = await connect(["nonsense:local", "containers:nowhere", "logs:local:no-such-container"]);
     const errors = await eventually(() => {
