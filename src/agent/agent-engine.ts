@@ -2,6 +2,7 @@ import type { Duplex } from "node:stream";
 import { mergedOutput } from "../engine/demux.ts";
 import { DockerHttpEngine, type EngineFetch } from "../engine/docker-http.ts";
 import type { ExecSession, ExecSpec } from "../engine/engine.ts";
+import { EngineError } from "../engine/errors.ts";
 import { containerPath } from "../engine/paths.ts";
 
 /** The environment URL of an agent: not an address (the panel never dials it), a name. */
@@ -10,6 +11,17 @@ export const AGENT_SCHEME = "agent://";
 export function agentIdOf(url: string): string | undefined {
   return url.startsWith(AGENT_SCHEME) ? url.slice(AGENT_SCHEME.length) : undefined;
 }
+
+/** What an agent's last ping said of its engine (src/agent/run.ts reads it there before each ping). */
+export interface EngineReport {
+  ok: boolean;
+  error?: string;
+  /** when the panel got it */
+  at: number;
+}
+
+/** Agents ping every 10 s, after up to 5 s of asking their engine: a report older than this is stale. */
+export const REPORT_FRESH_MS = 25_000;
 
 /** An upgraded call through the agent (exec-tunnel.ts): the hijacked connection a shell runs on. */
 export type EngineUpgrade = (url: string, body?: string) => Promise<Duplex>;
@@ -25,6 +37,7 @@ export class AgentEngine extends DockerHttpEngine {
     send: EngineFetch,
     private readonly upgrade: EngineUpgrade,
     private readonly sendsStats: () => boolean,
+    private readonly reported: () => EngineReport | undefined = () => undefined,
   ) {
     // The host is never dialled: the tunnel reads only the path of each request's URL.
     super({ url: `${AGENT_SCHEME}${id}`, host: "agent", port: 80, protocol: "http" }, send);
@@ -38,6 +51,17 @@ export class AgentEngine extends DockerHttpEngine {
   override async connect(): Promise<void> {
     await super.connect();
     if (this.capabilities) this.capabilities = { ...this.capabilities, stats: this.sendsStats() };
+  }
+
+  /**
+   * The connection's heartbeat: an agent that says in each ping how its engine answered it spares
+   * the link a call every 10 s (at a hundred idle agents, most of what they cost the panel:
+   * docs/decisions.md); an older agent, or a report gone stale, gets the call through the link.
+   */
+  override async ping(signal?: AbortSignal): Promise<void> {
+    const report = this.reported();
+    if (!report || Date.now() - report.at > REPORT_FRESH_MS) return super.ping(signal);
+    if (!report.ok) throw new EngineError(502, `the agent's engine: ${report.error ?? "no answer"}`);
   }
 
   /**

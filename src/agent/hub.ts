@@ -7,7 +7,7 @@ import type { Environments } from "../envs/environments.ts";
 import { WATCH_ALPN } from "../protocol/watch-quic.ts";
 import { HELLO_TIMEOUT_MS, onControlStream, withTimeout } from "../stream/control-stream.ts";
 import type { TlsFiles } from "../tls/certificate.ts";
-import { AGENT_SCHEME, AgentEngine, agentIdOf } from "./agent-engine.ts";
+import { AGENT_SCHEME, AgentEngine, agentIdOf, type EngineReport } from "./agent-engine.ts";
 import { byAlpn } from "./by-alpn.ts";
 import { tunnelUpgrade } from "./exec-tunnel.ts";
 import { encodeJoinToken } from "./join-token.ts";
@@ -37,6 +37,8 @@ export class AgentHub {
   /** per agent, across its links: its stats as its environment's collector reads them */
   private readonly stats = new Map<string, LinkStatsSource>();
   private readonly statsAgents = new Set<string>();
+  /** per agent: what its last ping said of its engine */
+  private readonly engineReports = new Map<string, EngineReport>();
   private endpoint: QuicEndpoint | undefined;
   private envs: Environments | undefined;
   private fingerprint = "";
@@ -66,6 +68,7 @@ export class AgentHub {
       async (u, init) => tunnelFetch(linked(), u, init),
       async (u, body) => tunnelUpgrade(linked(), u, body),
       () => this.statsAgents.has(id),
+      () => this.engineReports.get(id),
     );
   };
 
@@ -229,14 +232,27 @@ export class AgentHub {
   ): Promise<void> {
     try {
       for (;;) {
-        const frame = await withTimeout(reader.frame<{ t: string }>(), LINK_SILENCE_MS);
+        const frame = await withTimeout(
+          reader.frame<{ t: string; engine?: unknown; error?: unknown }>(),
+          LINK_SILENCE_MS,
+        );
         if (!frame) break;
-        if (frame.t === "ping") await send({ t: "pong" });
+        if (frame.t !== "ping") continue;
+        if (typeof frame.engine === "boolean")
+          this.engineReports.set(id, {
+            ok: frame.engine,
+            error: typeof frame.error === "string" ? frame.error.slice(0, 500) : undefined,
+            at: Date.now(),
+          });
+        await send({ t: "pong" });
       }
     } catch {
       // quiet too long, or reset: the link is gone either way
     } finally {
-      if (this.sessions.get(id) === session) this.sessions.delete(id);
+      if (this.sessions.get(id) === session) {
+        this.sessions.delete(id);
+        this.engineReports.delete(id);
+      }
       session.destroy();
     }
   }

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { QuicSession } from "node:quic";
+import { DockerHttpEngine } from "../engine/docker-http.ts";
 import { type EngineTarget, parseEngineUrl } from "../engine/url.ts";
 import { AgentIdentity, type Joined } from "./identity.ts";
 import { decodeJoinToken, type JoinToken } from "./join-token.ts";
@@ -41,6 +42,8 @@ const BACKOFF_MAX_MS = 10_000;
  * pings missed where it was four.
  */
 const PING_MS = 10_000;
+/** How long the engine here may take to answer before a ping says it did not. */
+const ENGINE_PING_TIMEOUT_MS = 5_000;
 const SILENCE_MS = 20_000;
 const OPEN_TIMEOUT_MS = 10_000;
 /** A QUIC handshake is one or two round trips: with none in this long, UDP is taken to be blocked. */
@@ -233,7 +236,21 @@ async function link(
     log(
       `Connected to the panel at ${where} over ${transport} as "${welcome.id}"${joining ? " (joined)" : ""}.`,
     );
-    const pinger = setInterval(() => void writer.write(encodeFrame({ t: "ping" })).catch(() => {}), PING_MS);
+    // Each ping says how the engine here answered just before: the panel's heartbeat of this engine
+    // then needs no call through the link (src/agent/agent-engine.ts).
+    const engine = new DockerHttpEngine(config.engine);
+    const pinger = setInterval(
+      () =>
+        void engine
+          .ping(AbortSignal.timeout(ENGINE_PING_TIMEOUT_MS))
+          .then(
+            () => ({ t: "ping", engine: true }),
+            (err: unknown) => ({ t: "ping", engine: false, error: (err as Error).message }),
+          )
+          .then((frame) => writer.write(encodeFrame(frame)))
+          .catch(() => {}),
+      PING_MS,
+    );
     const { stats } = welcome;
     if (typeof stats === "number" && stats >= 500 && stats <= 10_000)
       stopStats = sendStats(session, config.engine, stats);

@@ -26,6 +26,10 @@ export const TRANSPORT_PARAMS = {
   // Stats come as datagrams (stats-sender.ts, and `watch`'s on the same listener): without this
   // frame size a peer may send none.
   maxDatagramFrameSize: MAX_DATAGRAM_FRAME,
+  // Seconds. Node's default, 10, is one ping interval: a link whose only traffic is its pings
+  // every 10 s was ended by whichever side's idle timer ran out first (the pings keep it now, with
+  // 20 s of silence ending it as before).
+  maxIdleTimeout: 60,
 };
 
 /** Heads are small (a path, a few headers): anything larger is a peer speaking something else. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -233,6 +233,27 @@ describe("edge agent over QUIC", () => {
     expect(made.status, await made.clone().text()).toBe(201);
     expect(edge.docker("inspect", "-f", "{{.HostConfig.Privileged}}", fine)).toBe("false");
   }, 40_000);
+
+  it("marks the environment down when the agent's engine stops answering, from what the agent's pings say", async () => {
+    // A hung engine (not a dead one: its event stream through the agent only goes quiet). The
+    // agent's own /_ping times out, its next ping says so, and the panel's heartbeat takes that.
+    const dockerd = Number(readFileSync(join(edge.dir, "docker.pid"), "utf8"));
+    process.kill(dockerd, "SIGSTOP");
+    try {
+      const down = await eventually(
+        async () => {
+          const e = (await envView()) as { status: string; error: string | null };
+          return e.status === "down" ? e : undefined;
+        },
+        60_000,
+        "down",
+      );
+      expect(down.error).toMatch(/the agent's engine/);
+    } finally {
+      process.kill(dockerd, "SIGCONT");
+    }
+    await eventually(async () => ((await envView()).status === "up" ? true : undefined), 40_000, "up again");
+  }, 120_000);
 
   it("marks the environment down when the agent dies, keeps its last snapshot, and resyncs on return", async () => {
     const before = names((await p.api("GET", `/api/v1/envs/${ENV}/containers`)).body);
