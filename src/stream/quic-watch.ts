@@ -221,6 +221,8 @@ async function serveControl(
       else write(frame);
     },
     getBufferedAmount: () => unsent,
+    // The client's word is the one sure sign of loss (QUIC's reports are not: lossy-link.ts).
+    lossy: () => link.lost(),
     close(code, reason) {
       if (closing) return;
       closing = true;

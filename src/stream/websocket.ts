@@ -145,6 +145,8 @@ export interface FramePipe {
   /** Bytes handed to the pipe that the client has not taken yet. */
   getBufferedAmount(): number;
   close(code: number, reason: string): void;
+  /** The client said frames went missing (`resync`): a lossy transport may send more carefully. */
+  lossy?(): void;
 }
 
 /**
@@ -302,6 +304,7 @@ export class StreamConnection implements Sink {
     const now = Date.now();
     if (now - (this.resynced.get(topic) ?? 0) < RESYNC_MIN_MS) return;
     this.resynced.set(topic, now);
+    this.pipe?.lossy?.();
     this.resend(topic);
   }
 
