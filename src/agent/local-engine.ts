@@ -1,7 +1,7 @@
 import type { EngineTarget } from "../engine/url.ts";
 import type { LinkStream } from "./link.ts";
 import { serveUpgrade } from "./local-upgrade.ts";
-import { type AnswerHead, encodeFrame, FrameReader, type RequestHead } from "./wire.ts";
+import { type AnswerHead, concat, encodeFrame, FrameReader, type RequestHead } from "./wire.ts";
 
 // Per connection, not per call: the tunnel carries the call, Bun the bytes to the engine.
 const HOP_BY_HOP = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive"]);
@@ -151,17 +151,6 @@ async function* rest(
     abort.abort();
     await body.cancel().catch(() => {});
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function baseUrl(t: EngineTarget): string {
