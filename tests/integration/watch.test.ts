@@ -17,7 +17,7 @@ import {
 } from "../helpers/engine.ts";
 import { cleanupNetworks } from "../helpers/networks.ts";
 import { ADMIN, sessionCookies } from "../helpers/panel.ts";
-import { Relay } from "../helpers/relay.ts";
+import { type Impairment, Relay } from "../helpers/relay.ts";
 
 /** `ghostpanel watch` of the built binary; the token goes by environment, as the usage advises. */
 async function watch(args: string[], token: string) {
@@ -164,6 +164,21 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
     return (await res.json()) as QuicWatchInfo;
   }
 
+  /** `stats:local` over QUIC through a relay in front of the panel's listener, each frame to `onFrame`. */
+  async function watchThroughRelay(impairment: Partial<Impairment>, onFrame: (f: Frame) => void) {
+    const info = await quicInfo();
+    const relay = await Relay.start("udp", Number(info.address.split(":")[1]), impairment);
+    const target = {
+      host: "127.0.0.1",
+      port: relay.port,
+      fingerprint: info.fingerprint,
+      servername: "localhost",
+    };
+    const stop = new AbortController();
+    const link = quicStream(target, token, ["stats:local"], onFrame, stop.signal);
+    return { relay, stop, link };
+  }
+
   it("names the QUIC listener's certificate: the panel's own", async () => {
     const info = await quicInfo();
     expect(info.fingerprint).toBe(fingerprintOf(readFileSync(ca(), "utf8")));
@@ -240,9 +255,6 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
   }, 90_000);
 
   it("decodes the stats through a lossy path, and the panel sends keyframes again on loss", async () => {
-    const info = await quicInfo();
-    const port = Number(info.address.split(":")[1]);
-    const relay = await Relay.start("udp", port, { delayMs: 25, loss: 0.3 });
     const parts = new StatsParts();
     const keyframes = new Set<number>();
     let deltas = 0;
@@ -254,14 +266,7 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
       if (f.k === "key") keyframes.add((f.d as { s: number }).s);
       else deltas++;
     };
-    const target = {
-      host: "127.0.0.1",
-      port: relay.port,
-      fingerprint: info.fingerprint,
-      servername: "localhost",
-    };
-    const stop = new AbortController();
-    const link = quicStream(target, token, ["stats:local"], onFrame, stop.signal);
+    const { relay, stop, link } = await watchThroughRelay({ delayMs: 25, loss: 0.3 }, onFrame);
     let linkError: unknown;
     link.catch((err) => {
       linkError = err;
@@ -292,9 +297,6 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
     }
   }, 90_000);
   it("sends each stats datagram twice once the link has lost one, and the client applies it once", async () => {
-    const info = await quicInfo();
-    const port = Number(info.address.split(":")[1]);
-    const relay = await Relay.start("udp", port, { delayMs: 10, loss: 0 });
     const parts = new StatsParts();
     // Per datagram: its kind, tick and part; how many times each came, and was applied.
     const seen = new Map<string, number>();
@@ -306,14 +308,7 @@ describe("ghostpanel watch, from dist/ghostpanel", () => {
       seen.set(id, (seen.get(id) ?? 0) + 1);
       if (parts.apply(f.k, f.d)) applied.set(id, (applied.get(id) ?? 0) + 1);
     };
-    const target = {
-      host: "127.0.0.1",
-      port: relay.port,
-      fingerprint: info.fingerprint,
-      servername: "localhost",
-    };
-    const stop = new AbortController();
-    const link = quicStream(target, token, ["stats:local"], onFrame, stop.signal);
+    const { relay, stop, link } = await watchThroughRelay({ delayMs: 10, loss: 0 }, onFrame);
     try {
       // A clean link: one copy of each.
       for (let i = 0; i < 40 && parts.table.seq < 3; i++) await Bun.sleep(250);
