@@ -7,6 +7,7 @@ import type { DirectRequest } from "../engine/engine.ts";
 import { answerError, EngineError } from "../engine/errors.ts";
 import type { ArchiveJob, FromArchiveThread, ThreadFailure, ToArchiveThread } from "./archive-thread.ts";
 import { collectAsRead } from "./collect-as-read.ts";
+import { engineGet } from "./engine-get.ts";
 import { finallyStream } from "./finally-stream.ts";
 import { RestoreFailure, restoreArchive } from "./restore.ts";
 
@@ -64,16 +65,26 @@ async function engineFetch(req: DirectRequest, init: RequestInit = {}): Promise<
   return res;
 }
 
+/**
+ * The engine's archive at `req`, read on a socket of its own (engine-get.ts says why) unless the
+ * engine speaks TLS, which fetch reads.
+ */
+async function archiveOf(req: DirectRequest): Promise<ReadableStream<Uint8Array>> {
+  if (!req.tls) return engineGet(req);
+  const res = await engineFetch(req);
+  if (!res.body) throw new EngineError(502, "the engine sent no archive");
+  return res.body;
+}
+
 async function backup(token: string, job: Extract<ArchiveJob, { kind: "backup" }>): Promise<Response> {
-  let res: Response;
+  let tar: ReadableStream<Uint8Array>;
   try {
-    res = await engineFetch(job.source);
+    tar = await archiveOf(job.source);
   } catch (err) {
     const e = err as EngineError;
     return new Response(e.message, { status: e.status || 502 });
   }
-  if (!res.body) return new Response("the engine sent no archive", { status: 502 });
-  const archive = finallyStream(collectAsRead(res.body, job.collectEvery), () => ended(token));
+  const archive = finallyStream(collectAsRead(tar, job.collectEvery), () => ended(token));
   const gzip = new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>;
   return new Response(archive.pipeThrough(gzip), { headers: { "content-type": "application/gzip" } });
 }
@@ -97,11 +108,7 @@ async function restore(
           });
           await res.arrayBuffer();
         },
-        async read() {
-          const res = await engineFetch(job.read);
-          if (!res.body) throw new EngineError(502, "the engine sent no archive");
-          return res.body;
-        },
+        read: () => archiveOf(job.read),
       },
       job.collectEvery,
     );
