@@ -121,7 +121,8 @@ function parseHead(text: string): Head {
   let body: Body;
   if (status === 204 || status === 304) body = new Sized(0);
   else if (encoding && encoding !== "identity") {
-    if (!encoding.endsWith("chunked")) throw bad(`a transfer-encoding of ${encoding}`);
+    // Nothing else was asked for (no TE header): another coding would hand on bytes not the archive's.
+    if (encoding !== "chunked") throw bad(`a transfer-encoding of ${encoding}`);
     body = new Chunked();
   } else if (length !== undefined) {
     if (!/^\d{1,15}$/.test(length)) throw bad(`a content-length of ${JSON.stringify(length.slice(0, 20))}`);
@@ -137,10 +138,7 @@ function parseHead(text: string): Head {
  * before its declared end (its length, its final chunk) fails the stream: a cut archive must never
  * look like a whole one.
  */
-export async function engineGet(
-  req: DirectRequest,
-  highWater = HIGH_WATER_BYTES,
-): Promise<ReadableStream<Uint8Array>> {
+export async function engineGet(req: DirectRequest): Promise<ReadableStream<Uint8Array>> {
   const url = new URL(req.url);
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let socket: Socket | undefined;
@@ -148,7 +146,8 @@ export async function engineGet(
   let finished = false;
   let headSoFar: Uint8Array = new Uint8Array(0);
   let head: Head | undefined;
-  let errorBody = "";
+  const errorBody: Uint8Array[] = [];
+  let errorBytes = 0;
   const stream = new ReadableStream<Uint8Array>(
     {
       start: (c) => {
@@ -164,7 +163,7 @@ export async function engineGet(
         socket?.terminate();
       },
     },
-    new ByteLengthQueuingStrategy({ highWaterMark: highWater }),
+    new ByteLengthQueuingStrategy({ highWaterMark: HIGH_WATER_BYTES }),
   );
   const answered = Promise.withResolvers<ReadableStream<Uint8Array>>();
   // The engine may refuse before the caller awaits the answer: that is not an unhandled rejection.
@@ -179,10 +178,14 @@ export async function engineGet(
     }
   };
   const collectError = (chunk: Uint8Array) => {
-    if (errorBody.length < MAX_ERROR_BODY) errorBody += latin1.decode(chunk);
+    if (errorBytes >= MAX_ERROR_BODY) return;
+    errorBody.push(chunk);
+    errorBytes += chunk.length;
   };
   const refuse = (h: Head) =>
-    answered.reject(answerError(h.status >= 400 ? h.status : 502, errorBody, h.statusText));
+    answered.reject(
+      answerError(h.status >= 400 ? h.status : 502, Buffer.concat(errorBody).toString("utf8"), h.statusText),
+    );
   const fail = (err: Error) => {
     if (finished) return;
     finished = true;

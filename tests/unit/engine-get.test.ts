@@ -115,8 +115,8 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 const text = async (stream: ReadableStream<Uint8Array>) => new Response(stream).text();
 const CHUNKED = "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n";
 const chunked = (...chunks: string[]) =>
-  `${chunks.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join("")}0\r\n\r\n`;
-const sized = (body: string) => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`;
+  `${chunks.map((c) => `${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`).join("")}0\r\n\r\n`;
+const sized = (body: string) => `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
 
 describe("engineGet: the engine's archive on a socket of its own", () => {
   it("sends a plain GET of the path and reads a chunked body to its final chunk (the engine need not close)", async () => {
@@ -205,17 +205,17 @@ describe("engineGet: the engine's archive on a socket of its own", () => {
   });
 
   it("answers a non-2xx status with the engine's status and message, whatever the framing", async () => {
-    const json = '{"message":"No such container: x"}';
+    const json = '{"message":"No such container: x — é"}';
     const cases: [string, number, string][] = [
       [
-        `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${json.length}\r\n\r\n${json}`,
+        `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
         404,
-        "No such container: x",
+        "No such container: x — é",
       ],
       [
         `HTTP/1.1 500 Internal Server Error\r\n${CHUNKED.split("\r\n").slice(1).join("\r\n")}${chunked(json.slice(0, 9), json.slice(9))}`,
         500,
-        "No such container: x",
+        "No such container: x — é",
       ],
       [
         "HTTP/1.1 301 Moved Permanently\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
