@@ -72,7 +72,7 @@ async function agent(args: string[]): Promise<void> {
     keepServingThroughStrayErrors();
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
-    const { releaseStartPages, START_OVER_MS } = await import("./server/release-start-pages.ts");
+    const { releaseStartPages, START_OVER_MS } = await import("./server/hand-back-pages.ts");
     setTimeout(() => void releaseStartPages(), START_OVER_MS).unref();
     await runAgent(config);
   } catch (err) {

@@ -8,7 +8,7 @@
 import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { pack } from "msgpackr";
-import { releaseStartPages, START_OVER_MS } from "../../src/server/release-start-pages.ts";
+import { releaseStartPages, START_OVER_MS } from "../../src/server/hand-back-pages.ts";
 
 const [port, certDir, dataDir, socket] = process.argv.slice(2);
 const db = new Database(`${dataDir}/floor.db`, { create: true });

@@ -31,9 +31,9 @@ import { UpdateChecker } from "../updates/checker.ts";
 import { stopArchiveThread } from "../volumes/archive-thread.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
+import { releaseStartPages, START_OVER_MS } from "./hand-back-pages.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
 import { type Listener, openListener } from "./listen.ts";
-import { releaseStartPages, START_OVER_MS } from "./release-start-pages.ts";
 import { turn } from "./turn.ts";
 
 export interface RunningPanel {
