@@ -25,9 +25,10 @@ export const SLICE_BYTES = 4 << 20;
 export interface PageWatch {
   handedBackAt: number;
   /**
-   * RssFile at the first check after the hand-back, once what the process goes on using has
-   * faulted back in; unset until then. Read at the hand-back itself it would be the bare minimum,
-   * and every check would find the working set "over" it.
+   * RssFile at the first check after the hand-back at which it stopped growing: what the process
+   * goes on using, faulted back in; unset until then. Read at the hand-back itself, or while the
+   * working set still faults back (up to ~4 MB in the 2 minutes after it), the creep that follows
+   * every hand-back would pass for a burst and buy another.
    */
   baseline?: number;
   /** RssFile at the check before. */
@@ -45,12 +46,13 @@ export function checkPages(
   rssFile: number,
   now: number,
 ): { watch: PageWatch; handBack: boolean } {
-  if (watch.baseline === undefined)
-    return { watch: { ...watch, baseline: rssFile, previous: rssFile }, handBack: false };
-  const over = rssFile >= watch.baseline + OVER_BASELINE_BYTES;
   const stopped = watch.previous !== undefined && rssFile - watch.previous < STILL_GROWING_BYTES;
+  const next = { ...watch, previous: rssFile };
+  if (watch.baseline === undefined)
+    return { watch: stopped ? { ...next, baseline: rssFile } : next, handBack: false };
+  const over = rssFile >= watch.baseline + OVER_BASELINE_BYTES;
   const spaced = now - watch.handedBackAt >= HAND_BACK_SPACING_MS;
-  return { watch: { ...watch, previous: rssFile }, handBack: over && stopped && spaced };
+  return { watch: next, handBack: over && stopped && spaced };
 }
 
 /** RssFile of /proc/self/status (or of the text given), in bytes; 0 when there is none. */
