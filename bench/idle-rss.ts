@@ -38,8 +38,8 @@ export interface RssResult {
    */
   runtime_floor_rss_mib: number;
   /**
-   * A second panel beside the first, treated the same, that keeps its start's pages
-   * (GHOSTPANEL_KEEP_START_PAGES=1; src/server/release-start-pages.ts): what handing them back is worth.
+   * A second panel beside the first, treated the same, that keeps its executable's pages
+   * (GHOSTPANEL_KEEP_PAGES=1; src/server/hand-back-pages.ts): what handing them back is worth.
    */
   kept_pages_rss_mib: number;
   kept_pages_rss_after_page_mib: number;
@@ -97,7 +97,7 @@ export async function benchIdleRss(
     await waitForContainers(growthPanel, LABEL, containers, 120_000);
     const panel = await seededPanel(target, seed, dir, "full", engine.url);
     const kept = await seededPanel(target, seed, dir, "kept", engine.url, {
-      GHOSTPANEL_KEEP_START_PAGES: "1",
+      GHOSTPANEL_KEEP_PAGES: "1",
     });
     await waitForContainers(panel, LABEL, containers, 120_000);
     await waitForContainers(kept, LABEL, containers, 120_000);
@@ -155,7 +155,7 @@ export async function benchIdleRss(
 /**
  * Each panel runs its own copy of the executable, as a panel on a box does: two processes mapping
  * one file share its pages, which both would count in VmRSS, and which the kernel will not take
- * back from one of them when the start is over (src/server/release-start-pages.ts).
+ * back from one of them (src/server/hand-back-pages.ts).
  */
 async function seededPanel(
   target: Target,

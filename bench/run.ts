@@ -550,7 +550,7 @@ function summarise(
       });
     }
     for (const [metric, value, panel] of [
-      ["  the same panel keeping its start's pages, 120 s idle", r.kept_pages_rss_mib, r.panel_rss_mib],
+      ["  the same panel keeping its pages, 120 s idle", r.kept_pages_rss_mib, r.panel_rss_mib],
       ["  … then 1 login + subscriptions", r.kept_pages_rss_after_page_mib, r.panel_rss_after_page_mib],
     ] as const)
       rows.push({

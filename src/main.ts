@@ -72,8 +72,8 @@ async function agent(args: string[]): Promise<void> {
     keepServingThroughStrayErrors();
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
-    const { releaseStartPages, START_OVER_MS } = await import("./server/release-start-pages.ts");
-    setTimeout(() => void releaseStartPages(), START_OVER_MS).unref();
+    const { keepHandingBackPages } = await import("./server/hand-back-pages.ts");
+    keepHandingBackPages();
     await runAgent(config);
   } catch (err) {
     if (err instanceof AgentConfigError) {

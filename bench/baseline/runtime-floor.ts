@@ -3,12 +3,12 @@
 // Usage: runtime-floor PORT CERT_DIR DATA_DIR ENGINE_SOCKET: HTTPS with the panel's kept certificate;
 // POST /login checks an argon2id hash; GET /ws is a WebSocket sent a msgpack frame each second;
 // each second it lists the engine's containers over its socket, reads a kernel file, writes a row
-// to SQLite (WAL); its start's pages are handed back as the panel's are. The panel does all of that
-// and more; this is the part no panel code can shrink.
+// to SQLite (WAL); its pages are handed back as the panel's are, after its start and its bursts.
+// The panel does all of that and more; this is the part no panel code can shrink.
 import { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { pack } from "msgpackr";
-import { releaseStartPages, START_OVER_MS } from "../../src/server/release-start-pages.ts";
+import { keepHandingBackPages } from "../../src/server/hand-back-pages.ts";
 
 const [port, certDir, dataDir, socket] = process.argv.slice(2);
 const db = new Database(`${dataDir}/floor.db`, { create: true });
@@ -49,4 +49,4 @@ setInterval(async () => {
   server.publish("stats", pack(containers.map((_, i) => [i, stat.length % 251, Date.now() % 1000])));
 }, 1_000);
 
-setTimeout(() => void releaseStartPages(), START_OVER_MS);
+keepHandingBackPages();

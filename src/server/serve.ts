@@ -31,9 +31,9 @@ import { UpdateChecker } from "../updates/checker.ts";
 import { stopArchiveThread } from "../volumes/archive-thread.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
+import { keepHandingBackPages } from "./hand-back-pages.ts";
 import { serveHttpsRedirect } from "./https-redirect.ts";
 import { type Listener, openListener } from "./listen.ts";
-import { releaseStartPages, START_OVER_MS } from "./release-start-pages.ts";
 import { turn } from "./turn.ts";
 
 export interface RunningPanel {
@@ -220,9 +220,7 @@ async function startBehind(
   const reloadTls = tlsServer && certificateReloader(tlsServer, log);
   if (reloadTls) process.on("SIGHUP", reloadTls);
   // Kept only by the bench, to measure what handing them back is worth in the same run.
-  const keepPages = process.env.GHOSTPANEL_KEEP_START_PAGES === "1";
-  const startOver = setTimeout(() => void (keepPages || releaseStartPages()), START_OVER_MS);
-  startOver.unref();
+  const stopHandingBack = process.env.GHOSTPANEL_KEEP_PAGES === "1" ? () => {} : keepHandingBackPages();
 
   return {
     url,
@@ -233,7 +231,7 @@ async function startBehind(
     },
     async stop() {
       if (reloadTls) process.off("SIGHUP", reloadTls);
-      clearTimeout(startOver);
+      stopHandingBack();
       alerts.stop();
       deployments.stop();
       updates.stop();

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { START_OVER_MS } from "../../src/server/release-start-pages.ts";
+import { START_OVER_MS } from "../../src/server/hand-back-pages.ts";
 import { BINARY } from "../helpers/binary.ts";
 
 // Issue #14: what runs before the first /healthz is only what that answer needs (src/main.ts,
