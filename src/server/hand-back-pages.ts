@@ -77,8 +77,9 @@ type Advise = (from: bigint, length: bigint) => boolean;
 
 /**
  * `advise` over the ranges in slices of `SLICE_BYTES`, with a turn of the event loop between two
- * slices: MADV_PAGEOUT over the whole executable in one call held the main thread 77–179 ms under
- * load, in slices the longest pause was 4.5–11.2 ms (docs/decisions.md). Returns the bytes advised.
+ * slices: MADV_PAGEOUT over the whole executable in one call held the main thread 10.4–12.6 ms on a
+ * quiet machine (77–179 ms under load), in slices at most 1.2–1.6 ms (docs/decisions.md, "A burst's
+ * pages handed back too"). Returns the bytes advised.
  */
 export async function adviseInSlices(ranges: [bigint, bigint][], advise: Advise): Promise<number> {
   let done = 0;
