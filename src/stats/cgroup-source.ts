@@ -1,5 +1,15 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { KernelFile } from "./kernel-file.ts";
+import {
+  blkioTotals,
+  firstLineNumbers,
+  ioStatTotals,
+  isInterface,
+  keyedNumber,
+  netDevTotals,
+  onlineCpus,
+  wholeNumber,
+} from "./kernel-parse.ts";
 import type { RawSample, StatsSource, StatsTarget } from "./sample.ts";
 
 export interface CgroupSourceOptions {
@@ -121,8 +131,8 @@ export class CgroupSource implements StatsSource {
       const files = source.resolve({ id, pid: 0 });
       if (!files) return false;
       try {
-        files.cpu.text();
-        files.memUsage.text();
+        files.cpu.bytes();
+        files.memUsage.bytes();
         return source.readHost() !== undefined;
       } finally {
         closeFiles(files);
@@ -236,27 +246,27 @@ export class CgroupSource implements StatsSource {
     const refresh = !prev || ++f.age >= REFRESH_TICKS;
     if (refresh) f.age = 0;
     const cpu_ns = f.v2
-      ? (keyedValue(f.cpu.text(), "usage_usec") ?? Number.NaN) * 1000
-      : Number(f.cpu.text());
-    const usage = Number(f.memUsage.text());
+      ? (keyedNumber(f.cpu.bytes(), "usage_usec ") ?? Number.NaN) * 1000
+      : wholeNumber(f.cpu.bytes());
+    const usage = wholeNumber(f.memUsage.bytes());
     if (!Number.isFinite(cpu_ns) || !Number.isFinite(usage)) return undefined;
-    const [net_rx, net_tx] = netDev(f.net.text());
+    const [net_rx, net_tx] = netDevTotals(f.net.bytes(), notLoopback);
     let mem_usage: number;
     if (!refresh && prev && usage === f.lastUsage) {
       mem_usage = prev.mem_usage;
     } else {
-      const inactive = keyedValue(f.memStat.text(), f.v2 ? "inactive_file" : "total_inactive_file") ?? 0;
+      const inactive = keyedNumber(f.memStat.bytes(), f.v2 ? "inactive_file " : "total_inactive_file ") ?? 0;
       // As the docker CLI: inactive file pages are left out, unless the figures make no sense.
       mem_usage = inactive < usage ? usage - inactive : usage;
     }
     let mem_limit = prev?.mem_limit ?? host.mem_total;
     if (refresh) {
-      const limit = Number(f.memLimit.text()); // v2 "max" gives NaN: no limit
+      const limit = wholeNumber(f.memLimit.bytes()); // v2 "max" gives NaN: no limit
       mem_limit = Number.isFinite(limit) && limit > 0 && limit < host.mem_total ? limit : host.mem_total;
     }
     let { pids = 0, blk_read = 0, blk_write = 0 } = prev ?? {};
     if (refresh || !prev || cpu_ns !== prev.cpu_ns) {
-      const n = f.pids ? Number(f.pids.text()) : 0;
+      const n = f.pids ? wholeNumber(f.pids.bytes()) : 0;
       pids = Number.isFinite(n) ? n : 0;
       [blk_read, blk_write] = f.v2 ? ioStat(f.blk) : blkioThrottle(f.blk, f.blkFallback);
     }
@@ -280,11 +290,13 @@ export class CgroupSource implements StatsSource {
 
   private readHost(): HostFigures | undefined {
     try {
-      const stat = this.stat.text();
+      const stat = this.stat.bytes();
       const system_ns = systemCpuNs(stat);
       if (system_ns === undefined) return undefined;
-      if (!this.memTotal) this.memTotal = memTotal(read(`${this.proc}/meminfo`));
-      return { system_ns, online_cpus: onlineCpus(stat), mem_total: this.memTotal };
+      const online_cpus = onlineCpus(stat);
+      if (!this.memTotal)
+        this.memTotal = (keyedNumber(readFileSync(`${this.proc}/meminfo`), "MemTotal:") ?? 0) * 1024;
+      return { system_ns, online_cpus, mem_total: this.memTotal };
     } catch {
       return undefined;
     }
@@ -413,61 +425,27 @@ function trimSlash(path: string): string {
   return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 }
 
-/** The number after `key ` on its own line of a "key value" file (memory.stat, cpu.stat). */
-export function keyedValue(text: string, key: string): number | undefined {
-  let start: number;
-  if (text.startsWith(key) && text.charCodeAt(key.length) === 32) {
-    start = key.length + 1;
-  } else {
-    const i = text.indexOf(`\n${key} `);
-    if (i < 0) return undefined;
-    start = i + key.length + 2;
-  }
-  const end = text.indexOf("\n", start);
-  const v = Number(end < 0 ? text.slice(start) : text.slice(start, end));
-  return Number.isFinite(v) ? v : undefined;
-}
+const cpuFields = new Float64Array(SYSTEM_CPU_FIELDS);
 
 /** dockerd's system_cpu_usage from /proc/stat, ns. */
-export function systemCpuNs(stat: string): number | undefined {
-  if (!stat.startsWith("cpu ")) return undefined;
-  const end = stat.indexOf("\n");
-  const fields = stat
-    .slice(4, end < 0 ? undefined : end)
-    .trim()
-    .split(/\s+/);
-  if (fields.length < SYSTEM_CPU_FIELDS) return undefined;
+function systemCpuNs(stat: Uint8Array): number | undefined {
+  if (firstLineNumbers(stat, "cpu ", cpuFields) < SYSTEM_CPU_FIELDS) return undefined;
   let ticks = 0;
-  for (let i = 0; i < SYSTEM_CPU_FIELDS; i++) ticks += Number(fields[i]);
-  return Number.isFinite(ticks) ? ticks * NS_PER_TICK : undefined;
+  for (const v of cpuFields) ticks += v;
+  return ticks * NS_PER_TICK;
 }
 
-/** The "cpuN" lines of /proc/stat: the online CPUs. */
-export function onlineCpus(stat: string): number {
-  let n = 0;
-  let i = stat.indexOf("\ncpu");
-  while (i >= 0) {
-    const c = stat.charCodeAt(i + 4);
-    if (c < 48 || c > 57) break; // the cpu lines come first and together
-    n++;
-    i = stat.indexOf("\ncpu", i + 4);
-  }
-  return n;
-}
-
-/** MemTotal from /proc/meminfo, bytes. */
-export function memTotal(meminfo: string): number {
-  const m = /^MemTotal:\s+(\d+)\s*kB/m.exec(meminfo);
-  return m ? Number(m[1]) * 1024 : 0;
+function notLoopback(b: Uint8Array, from: number, to: number): boolean {
+  return !isInterface(b, from, to, "lo");
 }
 
 /** Read and write bytes of a v1 blkio file: the "Read" and "Write" lines summed over devices. */
 function blkioThrottle(file: KernelFile | undefined, fallback: KernelFile | undefined): [number, number] {
   if (!file) return [0, 0];
-  let r = blkioLines(file.text());
+  let r = blkioTotals(file.bytes());
   if (r[2] === 0 && fallback) {
     try {
-      r = blkioLines(fallback.text());
+      r = blkioTotals(fallback.bytes());
     } catch {
       // the fallback is optional
     }
@@ -475,53 +453,6 @@ function blkioThrottle(file: KernelFile | undefined, fallback: KernelFile | unde
   return [r[0], r[1]];
 }
 
-/** [read, write, device lines] of a v1 io_service_bytes file ("8:0 Read 4096" …, "Total 4096"). */
-export function blkioLines(text: string): [number, number, number] {
-  let rd = 0;
-  let wr = 0;
-  let lines = 0;
-  for (const line of text.split("\n")) {
-    const parts = line.split(" ");
-    if (parts.length !== 3) continue;
-    lines++;
-    const op = parts[1]!.toLowerCase();
-    if (op === "read") rd += Number(parts[2]) || 0;
-    else if (op === "write") wr += Number(parts[2]) || 0;
-  }
-  return [rd, wr, lines];
-}
-
 function ioStat(file: KernelFile | undefined): [number, number] {
-  return file ? ioStatBytes(file.text()) : [0, 0];
-}
-
-/** rbytes and wbytes of a v2 io.stat, summed over devices. */
-export function ioStatBytes(text: string): [number, number] {
-  let rd = 0;
-  let wr = 0;
-  for (const m of text.matchAll(/\b(rbytes|wbytes)=(\d+)/g)) {
-    if (m[1] === "rbytes") rd += Number(m[2]);
-    else wr += Number(m[2]);
-  }
-  return [rd, wr];
-}
-
-/** Received and transmitted bytes of /proc/<pid>/net/dev, summed over interfaces but lo. */
-export function netDev(text: string): [number, number] {
-  let rx = 0;
-  let tx = 0;
-  const lines = text.split("\n");
-  for (let i = 2; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    if (line.slice(0, colon).trim() === "lo") continue;
-    const f = line
-      .slice(colon + 1)
-      .trim()
-      .split(/\s+/);
-    rx += Number(f[0]) || 0;
-    tx += Number(f[8]) || 0;
-  }
-  return [rx, tx];
+  return file ? ioStatTotals(file.bytes()) : [0, 0];
 }

@@ -42,7 +42,9 @@ export class StatsCollectors {
   ) {
     envs.onEnv((change) => {
       if (change.kind === "removed") {
-        this.envStats.get(change.id)?.collector.close();
+        const gone = this.envStats.get(change.id);
+        gone?.collector.close();
+        gone?.host?.close();
         this.envStats.delete(change.id);
       } else if (change.kind === "status" && change.status === "up") this.get(change.id)?.start();
     });
@@ -78,7 +80,10 @@ export class StatsCollectors {
 
   close(): void {
     this.closed = true;
-    for (const s of this.envStats.values()) s.collector.close();
+    for (const s of this.envStats.values()) {
+      s.collector.close();
+      s.host?.close();
+    }
   }
 
   private ensure(envId: string): EnvStats | undefined {

@@ -1,36 +1,68 @@
-import { readFileSync, statfsSync } from "node:fs";
+import { statfsSync } from "node:fs";
 import type { HostFigures } from "../protocol/stats-frames.ts";
 import { significant } from "./frame-encoder.ts";
+import { KernelFile } from "./kernel-file.ts";
+import {
+  firstLineNumbers,
+  interfaceStartsWith,
+  keyedNumber,
+  netDevTotals,
+  onlineCpus,
+} from "./kernel-parse.ts";
 
 export type { HostFigures };
 
 // Container traffic crosses a veth and a bridge as well as the real interface: count it once.
-const VIRTUAL = /^(lo|veth|docker|br-|virbr|cni|flannel|cali|vxlan)/;
+const VIRTUAL = ["lo", "veth", "docker", "br-", "virbr", "cni", "flannel", "cali", "vxlan"];
+
+function physical(b: Uint8Array, from: number, to: number): boolean {
+  return !interfaceStartsWith(b, from, to, VIRTUAL);
+}
+
+// user nice system idle iowait irq softirq steal
+const CPU_FIELDS = 8;
+const cpuFields = new Float64Array(CPU_FIELDS);
+const loadFields = new Float64Array(3);
 
 interface CpuTimes {
   total: number;
   idle: number;
 }
 
-/** Reads /proc and statfs; rates and CPU % come from the difference with the previous read. */
+/**
+ * Reads /proc (files kept open, parsed as bytes: kernel-file.ts) and statfs; rates and CPU % come
+ * from the difference with the previous read.
+ */
 export class HostReader {
   private prevCpu: CpuTimes | undefined;
   private prevNet: { at: number; rx: number; tx: number } | undefined;
+  private readonly stat: KernelFile;
+  private readonly meminfo: KernelFile;
+  private readonly loadavg: KernelFile;
+  private readonly netDev: KernelFile;
 
   constructor(
     private readonly disks: string[],
-    private readonly proc = "/proc",
-  ) {}
+    proc = "/proc",
+  ) {
+    this.stat = new KernelFile(`${proc}/stat`);
+    this.meminfo = new KernelFile(`${proc}/meminfo`);
+    this.loadavg = new KernelFile(`${proc}/loadavg`);
+    this.netDev = new KernelFile(`${proc}/net/dev`);
+  }
+
+  close(): void {
+    for (const f of [this.stat, this.meminfo, this.loadavg, this.netDev]) f.close();
+  }
 
   read(at = Date.now()): HostFigures {
-    const stat = readFileSync(`${this.proc}/stat`, "utf8");
-    const cpuLine = stat.split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal
-    const cpu = {
-      total: cpuLine.slice(0, 8).reduce((a, b) => a + b, 0),
-      idle: cpuLine[3]! + (cpuLine[4] ?? 0),
-    };
-    const ncpu = stat.split("\n").filter((l) => /^cpu\d+ /.test(l)).length;
+    const stat = this.stat.bytes();
+    cpuFields.fill(0);
+    firstLineNumbers(stat, "cpu ", cpuFields);
+    let total = 0;
+    for (const v of cpuFields) total += v;
+    const cpu = { total, idle: cpuFields[3]! + cpuFields[4]! };
+    const ncpu = onlineCpus(stat);
     let cpuPercent = 0;
     if (this.prevCpu && cpu.total > this.prevCpu.total) {
       const dt = cpu.total - this.prevCpu.total;
@@ -38,36 +70,21 @@ export class HostReader {
     }
     this.prevCpu = cpu;
 
-    const mem = Object.fromEntries(
-      readFileSync(`${this.proc}/meminfo`, "utf8")
-        .split("\n")
-        .map((l) => /^(\w+):\s+(\d+)/.exec(l))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => [m[1]!, Number(m[2]) * 1024]),
-    );
-    const load = readFileSync(`${this.proc}/loadavg`, "utf8").split(" ").slice(0, 3).map(Number) as [
-      number,
-      number,
-      number,
-    ];
-
-    let rx = 0;
-    let tx = 0;
-    for (const line of readFileSync(`${this.proc}/net/dev`, "utf8").split("\n").slice(2)) {
-      const [name, rest] = line.split(":");
-      if (!rest || VIRTUAL.test(name!.trim())) continue;
-      const cols = rest.trim().split(/\s+/).map(Number);
-      rx += cols[0] ?? 0;
-      tx += cols[8] ?? 0;
-    }
+    const meminfo = this.meminfo.bytes();
+    const memTotal = (keyedNumber(meminfo, "MemTotal:") ?? 0) * 1024;
+    const memFree = (keyedNumber(meminfo, "MemAvailable:") ?? keyedNumber(meminfo, "MemFree:") ?? 0) * 1024;
+    loadFields.fill(0);
+    firstLineNumbers(this.loadavg.bytes(), "", loadFields);
+    const load: [number, number, number] = [loadFields[0]!, loadFields[1]!, loadFields[2]!];
+    const [rx, tx] = netDevTotals(this.netDev.bytes(), physical);
     const seconds = this.prevNet ? (at - this.prevNet.at) / 1000 : 0;
     const rate = (cur: number, prev: number) => (seconds > 0 ? Math.max(0, (cur - prev) / seconds) : 0);
     const figures: HostFigures = {
       cpu_percent: Math.round(cpuPercent * 10) / 10,
       ncpu,
       // Rounded as a dashboard shows them, so a figure that did not visibly move is not sent again.
-      mem_used: significant((mem.MemTotal ?? 0) - (mem.MemAvailable ?? mem.MemFree ?? 0), 3),
-      mem_total: mem.MemTotal ?? 0,
+      mem_used: significant(memTotal - memFree, 3),
+      mem_total: memTotal,
       load,
       net_rx_rate: significant(rate(rx, this.prevNet?.rx ?? 0), 2),
       net_tx_rate: significant(rate(tx, this.prevNet?.tx ?? 0), 2),

@@ -14,14 +14,17 @@ export class KernelFile {
 
   constructor(readonly path: string) {}
 
-  /** The whole file as text (ASCII: every file read here is). Throws when it is gone. */
-  text(): string {
+  /**
+   * The whole file's bytes, in a buffer shared by every KernelFile: parse them (kernel-parse.ts)
+   * before the next read. Throws when the file is gone.
+   */
+  bytes(): Uint8Array {
     if (this.fd < 0) {
       try {
         this.fd = openSync(this.path, "r");
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EMFILE") throw err;
-        return readFileSync(this.path, "latin1");
+        return readFileSync(this.path);
       }
     }
     for (;;) {
@@ -33,7 +36,7 @@ export class KernelFile {
         this.close();
         throw err;
       }
-      if (n < buffer.length) return buffer.toString("latin1", 0, n);
+      if (n < buffer.length) return buffer.subarray(0, n);
       buffer = Buffer.allocUnsafe(buffer.length * 2);
     }
   }
