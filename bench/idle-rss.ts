@@ -19,6 +19,12 @@ export interface RssResult {
   idle_seconds: number;
   /** VmRSS `idle_seconds` after the panel lists every container, nobody logged in yet */
   panel_rss_mib: number;
+  /**
+   * Mean and max of VmRSS read every 2 s over the second half of each idle window (idle, then
+   * after the page): where in the JS heap's sawtooth the one reading above fell.
+   */
+  panel_rss_window_mib: Window;
+  panel_rss_after_page_window_mib: Window;
   panel_peak_rss_mib: number;
   /**
    * VmRSS after one login (argon2id) and a client subscribed as the containers page is
@@ -38,11 +44,15 @@ export interface RssResult {
    */
   runtime_floor_rss_mib: number;
   /**
-   * A second panel beside the first, treated the same, that keeps its executable's pages
-   * (GHOSTPANEL_KEEP_PAGES=1; src/server/hand-back-pages.ts): what handing them back is worth.
+   * A second panel beside the first, treated the same: by default the same executable keeping its
+   * pages (GHOSTPANEL_KEEP_PAGES=1; src/server/hand-back-pages.ts), what handing them back is
+   * worth; with `--beside FILE` another executable (an older build: old against new in one run).
    */
+  beside: string;
   kept_pages_rss_mib: number;
   kept_pages_rss_after_page_mib: number;
+  beside_window_mib: Window;
+  beside_after_page_window_mib: Window;
   /** panel / baseline, for each of the two */
   ratio: number;
   ratio_after_page: number;
@@ -54,10 +64,19 @@ export interface RssResult {
     rss_empty_mib: number;
     rss_full_mib: number;
     kib_per_container: number;
+    /** the same from the windows' means instead of the two readings */
+    kib_per_container_means: number;
     /** the two parts of each: anonymous / file-backed */
     empty_anon_file_mib: [number, number];
     full_anon_file_mib: [number, number];
   };
+}
+
+/** MiB: mean and max of the readings in a window, and how many there were. */
+export interface Window {
+  mean: number;
+  max: number;
+  readings: number;
 }
 
 const ENGINE_KIND = "a private dockerd (own network namespace), holding only the bench's containers";
@@ -74,6 +93,7 @@ export async function benchIdleRss(
   seed: Seed,
   containers: number,
   idleMs: number,
+  beside?: string,
 ): Promise<RssResult> {
   const dir = tempDir("rss");
   log("idle RSS: starting a private engine");
@@ -89,20 +109,29 @@ export async function benchIdleRss(
     const growthPanel = await seededPanel(target, seed, dir, "empty", engine.url);
     await waitForContainers(growthPanel, LABEL, 0, 60_000);
     log(`idle RSS: panel on the empty engine; idling ${idleMs / 1000} s`);
-    await sleep(idleMs);
+    const [emptyWindow] = await idleWatching([growthPanel.child.pid], idleMs);
     const empty = memoryOf(growthPanel.child.pid);
 
     log(`idle RSS: making ${containers} containers on the private engine`);
     await makeContainers(engine.socketPath, containers);
     await waitForContainers(growthPanel, LABEL, containers, 120_000);
     const panel = await seededPanel(target, seed, dir, "full", engine.url);
-    const kept = await seededPanel(target, seed, dir, "kept", engine.url, {
-      GHOSTPANEL_KEEP_PAGES: "1",
-    });
+    const kept = beside
+      ? await seededPanel(
+          { kind: "binary", path: beside, command: [beside] },
+          seed,
+          dir,
+          "beside",
+          engine.url,
+        )
+      : await seededPanel(target, seed, dir, "kept", engine.url, { GHOSTPANEL_KEEP_PAGES: "1" });
     await waitForContainers(panel, LABEL, containers, 120_000);
     await waitForContainers(kept, LABEL, containers, 120_000);
     log(`idle RSS: both panels list ${containers} containers; idling ${idleMs / 1000} s (baseline too)`);
-    const [baseline] = await Promise.all([baselineRss(baselineBinary, dir, idleMs), sleep(idleMs)]);
+    const [baseline, [fullWindow, idleWindow, besideWindow]] = await Promise.all([
+      baselineRss(baselineBinary, dir, idleMs),
+      idleWatching([growthPanel.child.pid, panel.child.pid, kept.child.pid], idleMs),
+    ]);
     const full = memoryOf(growthPanel.child.pid);
     const idle = memoryOf(panel.child.pid);
     const keptIdle = memoryOf(kept.child.pid).rssKiB;
@@ -111,9 +140,9 @@ export async function benchIdleRss(
     log(`idle RSS: a login and the containers page's subscriptions; idling ${idleMs / 1000} s`);
     const page = await openPage(panel.url);
     const keptPage = await openPage(kept.url);
-    const [floor] = await Promise.all([
+    const [floor, [pageWindow, besidePageWindow]] = await Promise.all([
       runtimeFloorRss(floorBinary, dir, seed.dataDir, engine.socketPath, idleMs),
-      sleep(idleMs),
+      idleWatching([panel.child.pid, kept.child.pid], idleMs),
     ]);
     const afterPage = memoryOf(panel.child.pid);
     const keptAfterPage = memoryOf(kept.child.pid).rssKiB;
@@ -128,6 +157,8 @@ export async function benchIdleRss(
       panel_tls: "auto (certificate present)",
       idle_seconds: idleMs / 1000,
       panel_rss_mib: round(idle.rssKiB / 1024, 1),
+      panel_rss_window_mib: idleWindow!,
+      panel_rss_after_page_window_mib: pageWindow!,
       panel_peak_rss_mib: round(idle.hwmKiB / 1024, 1),
       panel_rss_after_page_mib: round(afterPage.rssKiB / 1024, 1),
       panel_rss_after_page_anon_mib: round(afterPage.anonKiB / 1024, 1),
@@ -135,6 +166,9 @@ export async function benchIdleRss(
       page_frames_received: frames,
       baseline_rss_mib: round(baseline / 1024, 1),
       runtime_floor_rss_mib: round(floor / 1024, 1),
+      beside: beside ?? "the same executable with GHOSTPANEL_KEEP_PAGES=1",
+      beside_window_mib: besideWindow!,
+      beside_after_page_window_mib: besidePageWindow!,
       kept_pages_rss_mib: round(keptIdle / 1024, 1),
       kept_pages_rss_after_page_mib: round(keptAfterPage / 1024, 1),
       ratio: round(idle.rssKiB / baseline),
@@ -143,6 +177,7 @@ export async function benchIdleRss(
         rss_empty_mib: round(empty.rssKiB / 1024, 1),
         rss_full_mib: round(full.rssKiB / 1024, 1),
         kib_per_container: round((full.rssKiB - empty.rssKiB) / containers, 1),
+        kib_per_container_means: round(((fullWindow!.mean - emptyWindow!.mean) * 1024) / containers, 1),
         empty_anon_file_mib: [round(empty.anonKiB / 1024, 1), round(empty.fileKiB / 1024, 1)],
         full_anon_file_mib: [round(full.anonKiB / 1024, 1), round(full.fileKiB / 1024, 1)],
       },
@@ -150,6 +185,27 @@ export async function benchIdleRss(
   } finally {
     await stopEngine();
   }
+}
+
+/**
+ * Idles `ms` while reading each process's VmRSS every 2 s over the window's second half: one
+ * reading lands anywhere in the JS heap's sawtooth (several MiB between two collections).
+ */
+async function idleWatching(pids: number[], ms: number): Promise<Window[]> {
+  const end = Date.now() + ms;
+  await sleep(ms / 2);
+  const readings = pids.map(() => [] as number[]);
+  for (;;) {
+    for (const [i, pid] of pids.entries()) readings[i]!.push(memoryOf(pid).rssKiB / 1024);
+    const left = end - Date.now();
+    if (left <= 0) break;
+    await sleep(Math.min(2_000, left));
+  }
+  return readings.map((r) => ({
+    mean: round(r.reduce((a, b) => a + b, 0) / r.length, 1),
+    max: round(Math.max(...r), 1),
+    readings: r.length,
+  }));
 }
 
 /**

@@ -42,7 +42,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { benchContainerList, type ListResult, type ListSettings } from "./container-list.ts";
-import { benchIdleRss, type RssResult, type Seed } from "./idle-rss.ts";
+import { benchIdleRss, type RssResult, type Seed, type Window } from "./idle-rss.ts";
 import { benchImageList, type ImageListResult, type ImageListSettings } from "./image-list.ts";
 import {
   engineVersion,
@@ -59,6 +59,7 @@ import { panelTarget, type Target } from "./lib/process.ts";
 import { type Budget, budget, type Row, table } from "./lib/report.ts";
 import {
   defer,
+  flagValue,
   log,
   numberArg,
   ROOT,
@@ -83,6 +84,8 @@ const ONLY = parseOnly(process.argv);
 const CONTAINERS = numberArg("--containers", 0) ?? 100;
 /** How long the idle-RSS panels sit before each reading (issue #14: what users live with). */
 const RSS_IDLE_MS = QUICK ? 15_000 : 120_000;
+/** `--beside FILE`: the idle RSS group's second panel runs that executable (old against new in one run). */
+const BESIDE = flagValue(process.argv, "--beside");
 /** `--starts N`: the start-up group's warm starts per kind (`--quick` with 30 starts is issue #14's figure). */
 const STARTS = numberArg("--starts") ?? (QUICK ? 5 : 30);
 const COLD_STARTS = QUICK ? 3 : 10;
@@ -145,9 +148,8 @@ const BUDGETS = {
 };
 
 function parseOnly(argv: string[]): Set<Group> {
-  const i = argv.findIndex((a) => a === "--only" || a.startsWith("--only="));
-  if (i < 0) return new Set(GROUPS);
-  const value = argv[i]!.includes("=") ? argv[i]!.split("=")[1]! : (argv[i + 1] ?? "");
+  const value = flagValue(argv, "--only");
+  if (value === undefined) return new Set(GROUPS);
   const names = value.split(",").filter(Boolean);
   const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length) {
@@ -317,6 +319,7 @@ async function main(): Promise<number> {
             seed.value,
             CONTAINERS,
             RSS_IDLE_MS,
+            BESIDE,
           ),
         )
       : notSeeded<RssResult>();
@@ -530,12 +533,19 @@ function summarise(
     const r = rss.value;
     const mib = (n: number) => `${n.toFixed(1)} MiB`;
     const base = `${mib(r.baseline_rss_mib)} (min. server, ${r.idle_seconds} s)`;
-    for (const [metric, value, ratio] of [
-      [`VmRSS, ${r.containers} containers, ${r.idle_seconds} s idle`, r.panel_rss_mib, r.ratio],
+    const window = (w: Window) => `${mib(w.mean)} / ${mib(w.max)}`;
+    for (const [metric, value, ratio, w] of [
+      [
+        `VmRSS, ${r.containers} containers, ${r.idle_seconds} s idle`,
+        r.panel_rss_mib,
+        r.ratio,
+        r.panel_rss_window_mib,
+      ],
       [
         `  then 1 login + containers/stats subscriptions, ${r.idle_seconds} s`,
         r.panel_rss_after_page_mib,
         r.ratio_after_page,
+        r.panel_rss_after_page_window_mib,
       ],
     ] as const) {
       const b = budget("idle RSS", metric.trim(), value, "MiB", "max", BUDGETS.idleRssMiB);
@@ -548,16 +558,29 @@ function summarise(
         ratio: x(ratio),
         budget: b,
       });
+      rows.push({
+        benchmark: "idle RSS",
+        metric: `    mean / max of the readings every 2 s in the window's second half (${w.readings})`,
+        panel: window(w),
+        baseline: "",
+        ratio: "",
+      });
     }
-    for (const [metric, value, panel] of [
-      ["  the same panel keeping its pages, 120 s idle", r.kept_pages_rss_mib, r.panel_rss_mib],
-      ["  … then 1 login + subscriptions", r.kept_pages_rss_after_page_mib, r.panel_rss_after_page_mib],
+    const beside = BESIDE ? `  beside it: ${BESIDE}` : "  the same panel keeping its pages";
+    for (const [metric, value, panel, w] of [
+      [`${beside}, ${r.idle_seconds} s idle`, r.kept_pages_rss_mib, r.panel_rss_mib, r.beside_window_mib],
+      [
+        "  … then 1 login + subscriptions",
+        r.kept_pages_rss_after_page_mib,
+        r.panel_rss_after_page_mib,
+        r.beside_after_page_window_mib,
+      ],
     ] as const)
       rows.push({
         benchmark: "idle RSS",
-        metric: metric.replace("120 s", `${r.idle_seconds} s`),
+        metric: `${metric}; window mean / max ${window(w)}`,
         panel: mib(value),
-        baseline: `${mib(panel)} (handed back)`,
+        baseline: `${mib(panel)} (the panel)`,
         ratio: x(value / panel),
       });
     rows.push({
@@ -588,7 +611,7 @@ function summarise(
       benchmark: "idle RSS",
       metric: `growth per container (0 → ${r.containers}, same panel, ${r.idle_seconds} s idle each)`,
       panel: `${g.kib_per_container.toFixed(1)} KiB`,
-      baseline: `${mib(g.rss_empty_mib)} → ${mib(g.rss_full_mib)} (anon ${g.empty_anon_file_mib[0]} → ${g.full_anon_file_mib[0]}, file ${g.empty_anon_file_mib[1]} → ${g.full_anon_file_mib[1]})`,
+      baseline: `${mib(g.rss_empty_mib)} → ${mib(g.rss_full_mib)} (anon ${g.empty_anon_file_mib[0]} → ${g.full_anon_file_mib[0]}, file ${g.empty_anon_file_mib[1]} → ${g.full_anon_file_mib[1]}); from the windows' means ${g.kib_per_container_means.toFixed(1)} KiB`,
       ratio: "",
       budget: b,
     });

@@ -41,6 +41,7 @@ import { type ClientRecords, KIND, startClients } from "./lib/stats-clients.ts";
 import { startTcpProxy } from "./lib/tcp-proxy.ts";
 import {
   defer,
+  flagValue,
   freePort,
   isStopping,
   log,
@@ -894,12 +895,8 @@ export function statsRows(r: StatsResult): { rows: Row[]; budgets: Budget[] } {
 
 /** The group's settings: full, or --quick (100 containers only, shorter phases). */
 export function statsSettings(quick: boolean, argv: string[]): StatsSettings {
-  const arg = (name: string) => {
-    const i = argv.indexOf(name);
-    return i < 0 ? undefined : argv[i + 1];
-  };
-  const sizes = arg("--sizes")?.split(",").map(Number);
-  const ticks = arg("--ticks");
+  const sizes = flagValue(argv, "--sizes")?.split(",").map(Number);
+  const ticks = flagValue(argv, "--ticks");
   if (sizes?.some((n) => !Number.isInteger(n) || n < 1) || (ticks && !(Number(ticks) >= 10))) {
     throw new Error("--sizes takes container counts (e.g. 100,1000), --ticks a number ≥ 10");
   }

@@ -156,10 +156,17 @@ export function freePort(): number {
 }
 
 /** `name N` among the arguments as a whole number ≥ `min`; undefined when not given, exits when not a number. */
-export function numberArg(name: string, min = 1): number | undefined {
-  const i = process.argv.indexOf(name);
+/** The value of `--name value` or `--name=value` in argv, if given. */
+export function flagValue(argv: string[], name: string): string | undefined {
+  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
   if (i < 0) return undefined;
-  const n = Number(process.argv[i + 1]);
+  return argv[i]!.includes("=") ? argv[i]!.slice(name.length + 1) : argv[i + 1];
+}
+
+export function numberArg(name: string, min = 1): number | undefined {
+  const value = flagValue(process.argv, name);
+  if (value === undefined) return undefined;
+  const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
     process.stderr.write(`bench: ${name} takes a whole number ≥ ${min}\n`);
     process.exit(2);
