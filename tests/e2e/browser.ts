@@ -28,16 +28,23 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
 /**
  * Other test files make engine networks meanwhile (bridges, namespaces); Chromium sees the host's
  * interfaces change and aborts a navigation under way with ERR_NETWORK_CHANGED, which says
- * nothing of the panel: that navigation is made once more.
+ * nothing of the panel: that navigation is made again, a few times at most. Chromium commits its
+ * own error page just after the abort, and a navigation started at once is interrupted by it (seen
+ * in a full run): each new try waits for that page first.
  */
 function retryNetworkChange(page: Page): void {
   const goto = page.goto.bind(page);
+  const networkChanged = (err: unknown) =>
+    /ERR_NETWORK_CHANGED|interrupted by another navigation to "chrome-error:/.test(String(err));
   page.goto = async (url, options) => {
-    try {
-      return await goto(url, options);
-    } catch (err) {
-      if (!String(err).includes("ERR_NETWORK_CHANGED")) throw err;
-      return goto(url, options);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await goto(url, options);
+      } catch (err) {
+        if (attempt >= 3 || !networkChanged(err)) throw err;
+        await page.waitForLoadState("load", { timeout: 5_000 }).catch(() => {});
+        await page.waitForTimeout(250);
+      }
     }
   };
 }
