@@ -72,7 +72,7 @@ export class HostReader {
 
     const meminfo = this.meminfo.bytes();
     const memTotal = (keyedNumber(meminfo, "MemTotal:") ?? 0) * 1024;
-    const memFree = (keyedNumber(meminfo, "MemAvailable:") ?? keyedNumber(meminfo, "MemFree:") ?? 0) * 1024;
+    const memAvailable = (keyedNumber(meminfo, "MemAvailable:") ?? keyedNumber(meminfo, "MemFree:") ?? 0) * 1024;
     loadFields.fill(0);
     firstLineNumbers(this.loadavg.bytes(), "", loadFields);
     const load: [number, number, number] = [loadFields[0]!, loadFields[1]!, loadFields[2]!];
@@ -83,7 +83,7 @@ export class HostReader {
       cpu_percent: Math.round(cpuPercent * 10) / 10,
       ncpu,
       // Rounded as a dashboard shows them, so a figure that did not visibly move is not sent again.
-      mem_used: significant(memTotal - memFree, 3),
+      mem_used: significant(memTotal - memAvailable, 3),
       mem_total: memTotal,
       load,
       net_rx_rate: significant(rate(rx, this.prevNet?.rx ?? 0), 2),
