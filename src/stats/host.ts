@@ -72,7 +72,8 @@ export class HostReader {
 
     const meminfo = this.meminfo.bytes();
     const memTotal = (keyedNumber(meminfo, "MemTotal:") ?? 0) * 1024;
-    const memAvailable = (keyedNumber(meminfo, "MemAvailable:") ?? keyedNumber(meminfo, "MemFree:") ?? 0) * 1024;
+    const memAvailable =
+      (keyedNumber(meminfo, "MemAvailable:") ?? keyedNumber(meminfo, "MemFree:") ?? 0) * 1024;
     loadFields.fill(0);
     firstLineNumbers(this.loadavg.bytes(), "", loadFields);
     const load: [number, number, number] = [loadFields[0]!, loadFields[1]!, loadFields[2]!];
