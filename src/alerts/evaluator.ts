@@ -5,7 +5,8 @@ import type { EnvEvent, Environments } from "../envs/environments.ts";
 import type { Alert, AlertRule } from "../protocol/alerts.ts";
 import { appOf } from "../protocol/apps.ts";
 import type { StatsCollector } from "../stats/collector.ts";
-import type { StatsCollectors, Tick } from "../stats/collectors.ts";
+import type { StatsCollectors } from "../stats/collectors.ts";
+import type { TickFigures } from "../stats/frame-encoder.ts";
 import type { WriteHealth } from "../store/write-health.ts";
 import type { AlertStore } from "./store.ts";
 import type { WebhookSender } from "./webhooks.ts";
@@ -50,9 +51,9 @@ export class AlertEvaluator {
     // client should wait for rules to be checked.
     // Only engines with a figure rule: a hundred idle edge agents' ticks are otherwise a hundred
     // deferred calls a second that find nothing to check (docs/decisions.md, idle agents).
-    collectors.onTick((env, collector, tick) => {
+    collectors.onTick((env, collector, figures) => {
       if (this.ruled.has(env))
-        setImmediate(() => this.guard(() => !this.stopped && this.onTick(env, collector, tick)));
+        setImmediate(() => this.guard(() => !this.stopped && this.onTick(env, collector, figures)));
     });
     envs.onContainers((env, change) => this.guard(() => this.onContainers(env, change)));
     envs.onEnv((event) => this.guard(() => this.onEnv(event)));
@@ -102,13 +103,13 @@ export class AlertEvaluator {
     if (collector) this.watching.set(env, collector.watch());
   }
 
-  private onTick(env: string, _collector: StatsCollector, tick: Tick): void {
+  private onTick(env: string, _collector: StatsCollector, figures: TickFigures[]): void {
     const rules = this.rules.filter((r) => r.env === env && (r.kind === "cpu" || r.kind === "memory"));
     if (!rules.length) return;
     const engine = this.envs.get(env);
     const now = Date.now();
     const present = new Set<string>();
-    for (const f of tick.figures) {
+    for (const f of figures) {
       const container = engine?.containers.find(f.id);
       if (!container) continue;
       for (const rule of rules) {

@@ -54,6 +54,8 @@ export interface KeyFrame {
   src: string;
   /** [index, id, name, ...codes in STAT_FIELDS order] for every container. */
   c: [number, string, string, ...number[]][];
+  /** 1 when sent between two parts of a tick: the rest of the tick follows in deltas. */
+  m?: 1;
 }
 
 export interface DeltaFrame {
@@ -66,8 +68,13 @@ export interface DeltaFrame {
   c?: number[];
   /** Containers first seen in this tick: as in a keyframe. */
   n?: [number, string, string, ...number[]][];
-  /** Indexes of containers gone since the last tick. */
+  /** Indexes of containers gone since the last tick (only in a tick's last part). */
   x?: number[];
+  /**
+   * 1 when more parts of this tick follow: a tick read in parts goes out as several deltas, each
+   * with its own `s` and `t`; the one without `m` completes it.
+   */
+  m?: 1;
 }
 
 export interface ContainerStats {
@@ -118,6 +125,11 @@ export class StatsTable {
   seq = -1;
   /** When the newest frame's figures were read, ms since the epoch. */
   sampledAt = 0;
+  /**
+   * True while a tick is under way (the last frame applied had `m`): some rows already hold this
+   * tick's figures, the others still the tick before's. Whoever keeps a point per tick waits.
+   */
+  partial = false;
   interval = 1000;
   source = "";
 
@@ -128,6 +140,7 @@ export class StatsTable {
       for (const [idx, id, name, ...k] of f.c) this.rows.set(idx, { id, name, k, v: valuesOf(k) });
       this.seq = f.s;
       this.sampledAt = f.t;
+      this.partial = f.m === 1;
       this.interval = f.i;
       this.source = f.src;
       return true;
@@ -154,6 +167,7 @@ export class StatsTable {
     }
     this.seq = f.s;
     this.sampledAt = f.t;
+    this.partial = f.m === 1;
     return true;
   }
 

@@ -19,6 +19,8 @@ export interface CgroupSourceOptions {
   procRoot?: string;
   /** How long one slice of a read may hold the main thread, ms (SLICE_MS unless a test says). */
   sliceMs?: number;
+  /** How long a read goes before it hands what it has to `onPart`, ms (PART_MS unless a test says). */
+  partMs?: number;
 }
 
 /** The files one container's figures come from, found once per container and kept open. */
@@ -61,6 +63,13 @@ const REFRESH_TICKS = 10;
  */
 const SLICE_MS = 2;
 
+/**
+ * How long a read goes, in slices, before what it read so far goes out as a frame of its own: the
+ * age of a frame at 1,000 containers is then that long, not the whole tick's reading (tens of ms,
+ * stretched by a loaded machine). Each part costs a frame's few bytes of framing per subscriber.
+ */
+const PART_MS = 5;
+
 /** What every container's sample shares in one read: host CPU time, CPU count, host memory. */
 interface HostFigures {
   system_ns: number;
@@ -92,9 +101,11 @@ export class CgroupSource implements StatsSource {
   private stagger = 0;
   private closed = false;
   private readonly sliceMs: number;
+  private readonly partMs: number;
 
   constructor(options: CgroupSourceOptions = {}) {
     this.sliceMs = options.sliceMs ?? SLICE_MS;
+    this.partMs = options.partMs ?? PART_MS;
     this.root = trimSlash(options.cgroupRoot ?? "/sys/fs/cgroup");
     this.proc = trimSlash(options.procRoot ?? "/proc");
     this.v2 = existsSync(`${this.root}/cgroup.controllers`);
@@ -149,15 +160,32 @@ export class CgroupSource implements StatsSource {
    * loop let run between them: at 1,000 containers a tick is some 3,000 small reads (tens of ms),
    * which would otherwise hold every request and frame up for that long. Each slice reads the host's
    * CPU time again and stamps its own samples, so a container's rate is over its own interval.
+   * Every `partMs` or more of reading, what was read is handed to `onPart`, so that the first
+   * containers' figures do not wait for the last ones' to be read.
    */
-  async read(targets: StatsTarget[]): Promise<Map<string, RawSample>> {
+  async read(
+    targets: StatsTarget[],
+    onPart?: (part: Map<string, RawSample>) => void,
+  ): Promise<Map<string, RawSample>> {
     const out = new Map<string, RawSample>();
+    let partFrom = performance.now();
+    let partStart = 0;
     let i = 0;
     while (i < targets.length && !this.closed) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
       if (this.closed) break;
       i = this.readSlice(targets, i, out);
       if (i < 0) return out;
+      if (onPart && i < targets.length && performance.now() - partFrom >= this.partMs) {
+        const part = new Map<string, RawSample>();
+        for (let k = partStart; k < i; k++) {
+          const sample = out.get(targets[k]!.id);
+          if (sample) part.set(targets[k]!.id, sample);
+        }
+        onPart(part);
+        partStart = i;
+        partFrom = performance.now();
+      }
     }
     this.release(targets, out);
     return out;

@@ -19,6 +19,14 @@ export interface ContainerStatsNow {
   pids: number;
 }
 
+/** What a collector's ticks go to. */
+export interface CollectorListeners {
+  /** Each frame, as soon as its part of the tick is read: the delta and the figures it carries. */
+  frame(delta: DeltaFrame, figures: TickFigures[]): void;
+  /** Once per tick, after its last frame: every container's figures, and when the tick ended. */
+  tick(figures: TickFigures[], at: number): void;
+}
+
 export type SourceChooser = (env: Environment, probe: ContainerView) => StatsSource;
 
 /**
@@ -47,7 +55,7 @@ export class StatsCollector {
     private readonly env: Environment,
     private readonly choose: SourceChooser,
     readonly intervalMs: number,
-    private readonly onTick: (delta: DeltaFrame, figures: TickFigures[], at: number) => void,
+    private readonly listeners: CollectorListeners,
   ) {
     this.encoder = new StatsFrameEncoder(intervalMs, () => this.sourceName ?? "none");
   }
@@ -129,69 +137,92 @@ export class StatsCollector {
     try {
       const running = this.env.containers.running();
       if (!this.source && running.length) this.source = this.choose(this.env, running[0]!);
+      const named = new Map(running.map((c) => [c.id, c.name]));
+      const figures: TickFigures[] = [];
+      const handed = new Set<string>();
+      // Each part goes out as its frame as soon as it is read; the last one closes the tick.
+      const frame = (part: Map<string, RawSample>, last: boolean) => {
+        const [shown, sampledAt] = this.figuresOf(part, named);
+        for (const f of shown) figures.push(f);
+        const delta = this.encoder.part(shown, sampledAt, last);
+        if (delta) this.listeners.frame(delta, shown);
+      };
       const samples = this.source
-        ? await this.source.read(running.map((c) => ({ id: c.id, pid: c.pid })))
-        : new Map();
+        ? await this.source.read(
+            running.map((c) => ({ id: c.id, pid: c.pid })),
+            (part) => {
+              if (this.closed) return;
+              for (const id of part.keys()) handed.add(id);
+              frame(part, false);
+            },
+          )
+        : new Map<string, RawSample>();
       // Closed during the read (the panel is stopping): the database the figures go to may be closed.
       if (this.closed) return;
-      const figures: TickFigures[] = [];
-      // The oldest sample of the tick: what a frame's age is counted from.
-      let sampledAt = Number.POSITIVE_INFINITY;
-      for (const c of running) {
-        const cur = samples.get(c.id);
-        if (!cur) continue;
-        const prev = this.prev.get(c.id);
-        // The source has no newer sample (an agent's datagram lost or late, the engine's stats
-        // stream slower than the interval): the figures shown stay, rather than a tick of zero rates.
-        const same = prev?.at === cur.at && this.shown.get(c.id);
-        if (same) {
-          figures.push(same);
-          continue;
-        }
-        this.prev.set(c.id, cur);
-        if (cur.at < sampledAt) sampledAt = cur.at;
-        const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
-        const rate = (a: number, b: number) => (prev && seconds > 0 ? Math.max(0, (a - b) / seconds) : 0);
-        const cpu = prev ? cpuPercent(prev, cur) : 0;
-        if (prev) this.rated.add(c.id);
-        this.latest.set(c.id, {
-          id: c.id,
-          name: c.name,
-          cpu_percent: Math.round(cpu * 100) / 100,
-          mem_usage: cur.mem_usage,
-          mem_limit: cur.mem_limit,
-          net_rx: cur.net_rx,
-          net_tx: cur.net_tx,
-          blk_read: cur.blk_read,
-          blk_write: cur.blk_write,
-          pids: cur.pids,
-        });
-        const shown: TickFigures = {
-          id: c.id,
-          name: c.name,
-          cpu_percent: cpu,
-          mem_usage: cur.mem_usage,
-          mem_limit: cur.mem_limit,
-          net_rx_rate: rate(cur.net_rx, prev?.net_rx ?? 0),
-          net_tx_rate: rate(cur.net_tx, prev?.net_tx ?? 0),
-          blk_read_rate: rate(cur.blk_read, prev?.blk_read ?? 0),
-          blk_write_rate: rate(cur.blk_write, prev?.blk_write ?? 0),
-          pids: cur.pids,
-        };
-        this.shown.set(c.id, shown);
-        figures.push(shown);
-      }
+      const rest = new Map<string, RawSample>();
+      for (const [id, sample] of samples) if (!handed.has(id)) rest.set(id, sample);
+      frame(rest, true);
       const now = new Set(figures.map((f) => f.id));
       for (const id of this.latest.keys()) if (!now.has(id)) this.latest.delete(id);
       for (const id of this.prev.keys()) if (!now.has(id)) this.prev.delete(id);
       for (const id of this.rated) if (!now.has(id)) this.rated.delete(id);
       for (const id of this.shown.keys()) if (!now.has(id)) this.shown.delete(id);
-      const delta = this.encoder.tick(figures, Number.isFinite(sampledAt) ? sampledAt : Date.now());
-      this.onTick(delta, figures, Date.now());
+      this.listeners.tick(figures, Date.now());
     } finally {
       this.busy = false;
       for (const f of this.ticked.splice(0)) f();
       if (this.watchers === 0 && this.source?.name === "docker") this.pause();
     }
+  }
+
+  /** The figures of some containers' samples, and when the oldest of them was read (for a frame's `t`). */
+  private figuresOf(samples: Map<string, RawSample>, named: Map<string, string>): [TickFigures[], number] {
+    const figures: TickFigures[] = [];
+    let sampledAt = Number.POSITIVE_INFINITY;
+    for (const [id, cur] of samples) {
+      const name = named.get(id);
+      if (name === undefined) continue;
+      const prev = this.prev.get(id);
+      // The source has no newer sample (an agent's datagram lost or late, the engine's stats
+      // stream slower than the interval): the figures shown stay, rather than a tick of zero rates.
+      const same = prev?.at === cur.at && this.shown.get(id);
+      if (same) {
+        figures.push(same);
+        continue;
+      }
+      this.prev.set(id, cur);
+      if (cur.at < sampledAt) sampledAt = cur.at;
+      const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
+      const rate = (a: number, b: number) => (prev && seconds > 0 ? Math.max(0, (a - b) / seconds) : 0);
+      const cpu = prev ? cpuPercent(prev, cur) : 0;
+      if (prev) this.rated.add(id);
+      this.latest.set(id, {
+        id,
+        name,
+        cpu_percent: Math.round(cpu * 100) / 100,
+        mem_usage: cur.mem_usage,
+        mem_limit: cur.mem_limit,
+        net_rx: cur.net_rx,
+        net_tx: cur.net_tx,
+        blk_read: cur.blk_read,
+        blk_write: cur.blk_write,
+        pids: cur.pids,
+      });
+      const shown: TickFigures = {
+        id,
+        name,
+        cpu_percent: cpu,
+        mem_usage: cur.mem_usage,
+        mem_limit: cur.mem_limit,
+        net_rx_rate: rate(cur.net_rx, prev?.net_rx ?? 0),
+        net_tx_rate: rate(cur.net_tx, prev?.net_tx ?? 0),
+        blk_read_rate: rate(cur.blk_read, prev?.blk_read ?? 0),
+        blk_write_rate: rate(cur.blk_write, prev?.blk_write ?? 0),
+        pids: cur.pids,
+      };
+      this.shown.set(id, shown);
+      figures.push(shown);
+    }
+    return [figures, Number.isFinite(sampledAt) ? sampledAt : Date.now()];
   }
 }

@@ -6,14 +6,17 @@ import type { TickFigures } from "./frame-encoder.ts";
 import { StatsHistory } from "./history.ts";
 import { type HostFigures, HostReader } from "./host.ts";
 
-export interface Tick {
-  /** the tick against the one before, for subscribers who see every container */
+/** One frame of a tick (a tick read in parts goes out as several: src/stats/collector.ts). */
+export interface StatsFrame {
+  /** the frame against the one before, for subscribers who see every container */
   delta: DeltaFrame;
-  /** every running container's figures, for those who see only some (src/stats/topic.ts) */
+  /** the figures of the containers this frame read, for those who see only some (src/stats/topic.ts) */
   figures: TickFigures[];
 }
 
-type TickListener = (envId: string, collector: StatsCollector, tick: Tick) => void;
+type FrameListener = (envId: string, collector: StatsCollector, frame: StatsFrame) => void;
+/** After a tick's last frame: every running container's figures. */
+type TickListener = (envId: string, collector: StatsCollector, figures: TickFigures[]) => void;
 type HostListener = (envId: string, host: HostFigures) => void;
 
 interface EnvStats {
@@ -29,7 +32,8 @@ interface EnvStats {
  */
 export class StatsCollectors {
   private envStats = new Map<string, EnvStats>();
-  private listeners = new Set<TickListener>();
+  private frameListeners = new Set<FrameListener>();
+  private tickListeners = new Set<TickListener>();
   private hostListeners = new Set<HostListener>();
   private closed = false;
 
@@ -69,8 +73,12 @@ export class StatsCollectors {
     return this.ensure(envId)?.lastHost;
   }
 
+  onFrame(listener: FrameListener): void {
+    this.frameListeners.add(listener);
+  }
+
   onTick(listener: TickListener): void {
-    this.listeners.add(listener);
+    this.tickListeners.add(listener);
   }
 
   /** The host's figures, each tick, for an engine on this machine. */
@@ -96,13 +104,19 @@ export class StatsCollectors {
     if (!env?.engine.capabilities?.stats) return undefined;
     const history = new StatsHistory(this.db, envId, this.intervalMs);
     const host = env.engine.local ? new HostReader(this.hostDisks) : undefined;
-    const collector = new StatsCollector(env, this.choose, this.intervalMs, (delta, figures, at) => {
-      // Frames first: the host's figures and the history are bookkeeping no client should wait for.
-      for (const l of this.listeners) l(envId, collector, { delta, figures });
-      const hostFigures = host?.read(at);
-      stats.lastHost = hostFigures;
-      if (hostFigures) for (const l of this.hostListeners) l(envId, hostFigures);
-      history.record(at, historyRows(figures, hostFigures));
+    const collector = new StatsCollector(env, this.choose, this.intervalMs, {
+      frame: (delta, figures) => {
+        for (const l of this.frameListeners) l(envId, collector, { delta, figures });
+      },
+      // After the tick's frames: the host's figures and the history are bookkeeping no client's
+      // container figures should wait for.
+      tick: (figures, at) => {
+        const hostFigures = host?.read(at);
+        stats.lastHost = hostFigures;
+        if (hostFigures) for (const l of this.hostListeners) l(envId, hostFigures);
+        history.record(at, historyRows(figures, hostFigures));
+        for (const l of this.tickListeners) l(envId, collector, figures);
+      },
     });
     // A removed container's figures are released at once: with hundreds coming and going, minutes
     // of each would add up.

@@ -44,16 +44,19 @@ interface Row {
 }
 
 /**
- * Turns each tick's figures into a delta against the tick before (shared by every subscriber that
- * got that tick) and, on demand, a keyframe. Containers are named by small integers after their
- * first mention; the integers of containers that are gone are used again.
+ * Turns each tick's figures into a delta against the frame before (shared by every subscriber that
+ * got that frame) and, on demand, a keyframe. Containers are named by small integers after their
+ * first mention; the integers of containers that are gone are used again. A tick may go out in
+ * parts (part()): each is a delta of its own, and the last also says which containers are gone.
  */
 export class StatsFrameEncoder {
   private rows = new Map<string, Row>();
   private free: number[] = [];
   private next = 0;
+  /** Containers of the tick under way that earlier parts carried; empty between ticks. */
+  private seen = new Set<string>();
   seq = 0;
-  /** When the newest tick's figures were read, ms since the epoch. */
+  /** When the newest frame's figures were read, ms since the epoch. */
   sampledAt = 0;
 
   constructor(
@@ -61,24 +64,22 @@ export class StatsFrameEncoder {
     private readonly source: () => string,
   ) {}
 
+  /** A whole tick in one frame. */
   tick(figures: TickFigures[], sampledAt = Date.now()): DeltaFrame {
-    this.seq++;
-    this.sampledAt = sampledAt;
-    const seen = new Set<string>();
-    const present = new Set(figures.map((f) => f.id));
-    const delta: DeltaFrame = { s: this.seq, t: sampledAt };
-    const gone: number[] = [];
-    for (const [id, row] of this.rows) {
-      if (present.has(id)) continue;
-      this.rows.delete(id);
-      gone.push(row.idx);
-    }
-    // Freed after the new rows are placed, so an index never names two containers in one frame.
+    return this.part(figures, sampledAt, true) as DeltaFrame;
+  }
+
+  /**
+   * One part of a tick: a delta for these containers. Before the last part, one with nothing to
+   * say is no frame at all (undefined); the last is always a frame, marks the tick as complete,
+   * and takes away the containers that no part of the tick carried.
+   */
+  part(figures: TickFigures[], sampledAt: number, last: boolean): DeltaFrame | undefined {
     const fresh: Row[] = [];
     const changed: number[][] = [];
     for (const f of figures) {
-      if (seen.has(f.id)) continue;
-      seen.add(f.id);
+      if (this.seen.has(f.id)) continue;
+      this.seen.add(f.id);
       const v = codes(f);
       const row = this.rows.get(f.id);
       if (!row) {
@@ -98,6 +99,20 @@ export class StatsFrameEncoder {
       row.v = v;
       if (mask) changed.push([row.idx, mask, ...diffs]);
     }
+    const gone: number[] = [];
+    if (last) {
+      for (const [id, row] of this.rows) {
+        if (this.seen.has(id)) continue;
+        this.rows.delete(id);
+        gone.push(row.idx);
+      }
+      this.seen.clear();
+    } else if (!fresh.length && !changed.length) return undefined;
+    this.seq++;
+    this.sampledAt = sampledAt;
+    const delta: DeltaFrame = { s: this.seq, t: sampledAt };
+    if (!last) delta.m = 1;
+    // Freed after the new rows are placed, so an index never names two containers in one frame.
     this.free.push(...gone);
     if (gone.length) delta.x = gone;
     if (fresh.length) delta.n = fresh.map((r) => [r.idx, r.id, r.name, ...r.v]);
@@ -116,13 +131,16 @@ export class StatsFrameEncoder {
   }
 
   keyframe(): KeyFrame {
-    return {
+    const key: KeyFrame = {
       s: this.seq,
       t: this.sampledAt,
       i: this.intervalMs,
       src: this.source(),
       c: [...this.rows.values()].map((r) => [r.idx, r.id, r.name, ...r.v]),
     };
+    // Between two parts of a tick: the rest of the tick follows.
+    if (this.seen.size) key.m = 1;
+    return key;
   }
 
   private take(): number {

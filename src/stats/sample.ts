@@ -34,9 +34,14 @@ export interface StatsSource {
   readonly name: "cgroup" | "docker";
   /**
    * The newest sample of each target it can read. Targets it cannot read (gone, not yet started)
-   * are left out rather than failing the rest.
+   * are left out rather than failing the rest. A source whose read takes long (the cgroup files
+   * of hundreds of containers) may hand what it has read so far to `onPart` on the way, so those
+   * figures need not wait for the rest; the map it resolves to holds every sample all the same.
    */
-  read(targets: StatsTarget[]): Promise<Map<string, RawSample>>;
+  read(
+    targets: StatsTarget[],
+    onPart?: (part: Map<string, RawSample>) => void,
+  ): Promise<Map<string, RawSample>>;
   close(): void;
 }
 

@@ -21,14 +21,16 @@ interface AudienceFrames {
   delta?: DeltaFrame;
   deltaFrame?: Uint8Array;
   keyFrame?: Uint8Array;
+  /** This frame of the tick changed nothing the audience sees: no delta for it (its seq stays). */
+  quiet?: boolean;
   own?: { encoder: StatsFrameEncoder; audience: Audience };
 }
 
 /**
- * `stats:<env>`: a keyframe on subscribe, then per tick a delta (docs/protocol.md). One delta and at
- * most one keyframe are encoded per tick and audience, whatever the number of subscribers: a
- * subscriber that had the previous frame gets the delta, any other (new, or dropped a frame for
- * being slow) the keyframe.
+ * `stats:<env>`: a keyframe on subscribe, then per frame of a tick a delta (docs/protocol.md). One
+ * delta and at most one keyframe are encoded per frame and audience, whatever the number of
+ * subscribers: a subscriber that had the previous frame gets the delta, any other (new, or dropped
+ * a frame for being slow) the keyframe.
  */
 export function registerStatsTopic(
   bus: TopicBus,
@@ -36,9 +38,13 @@ export function registerStatsTopic(
 ): void {
   const lastSeq = new WeakMap<Sink, number>();
   const audiences = new Map<string, Map<string, AudienceFrames>>();
-  // The last tick's figures per engine, to re-filter from between ticks.
+  // The last whole tick's figures per engine, and those of the tick under way's frames so far: what
+  // an audience made afresh starts from.
   const lastFigures = new Map<string, TickFigures[]>();
+  const tickSoFar = new Map<string, TickFigures[]>();
 
+  const visible = (all: TickFigures[], audience: Audience, envId: string): TickFigures[] =>
+    visibleFigures(envs.get(envId), audience, all);
   const framesFor = (envId: string, collector: StatsCollector, caller: Caller): AudienceFrames => {
     const audience = policy.audience(caller, envId);
     const byKey = audiences.get(envId) ?? new Map<string, AudienceFrames>();
@@ -48,6 +54,13 @@ export function registerStatsTopic(
       if (audience.key === "*") frames = { encoder: collector.encoder };
       else {
         const encoder = new StatsFrameEncoder(collector.intervalMs, () => collector.sourceName ?? "none");
+        // From the figures there are, so that its first keyframe is not empty until the next tick.
+        const at = collector.encoder.sampledAt;
+        encoder.tick(visible(lastFigures.get(envId) ?? [], audience, envId), at);
+        // Between two frames of a tick: what they carried is this tick's, so that its last frame
+        // takes away only the containers no frame of it had.
+        const soFar = tickSoFar.get(envId);
+        if (soFar?.length) encoder.part(visible(soFar, audience, envId), at, false);
         frames = { encoder, own: { encoder, audience } };
       }
       byKey.set(audience.key, frames);
@@ -73,6 +86,7 @@ export function registerStatsTopic(
         release();
         audiences.delete(envId);
         lastFigures.delete(envId);
+        tickSoFar.delete(envId);
       };
     },
   });
@@ -92,8 +106,6 @@ export function registerStatsTopic(
     },
     activate: ([envId = ""]) => collectors.get(envId)?.watch() ?? (() => {}),
   });
-  const visible = (all: TickFigures[], audience: Audience, envId: string): TickFigures[] =>
-    visibleFigures(envs.get(envId), audience, all);
   // Ownership changed: every subscriber starts again, now rather than at the next tick (up to
   // --stats-interval away), from a keyframe of what it may now see.
   policy.onOwnershipChange(() => {
@@ -105,12 +117,6 @@ export function registerStatsTopic(
       let offered = 0;
       const pick = (_sink: Sink, caller: Caller): Uint8Array => {
         const frames = framesFor(envId, collector, caller);
-        if (frames.own && !frames.keyFrame) {
-          frames.own.encoder.tick(
-            visible(lastFigures.get(envId) ?? [], frames.own.audience, envId),
-            collector.encoder.sampledAt,
-          );
-        }
         offered = frames.encoder.seq;
         frames.keyFrame ??= encodeFrame(topic, { k: "key", d: frames.encoder.keyframe() });
         return frames.keyFrame;
@@ -143,21 +149,30 @@ export function registerStatsTopic(
       },
     );
   });
-  collectors.onTick((envId, collector, { delta, figures }) => {
+  collectors.onFrame((envId, collector, { delta, figures }) => {
     const topic = `stats:${envId}`;
-    lastFigures.set(envId, figures);
-    // Audiences made during this tick's sending (after an ownership change) start with a keyframe.
+    const last = delta.m === undefined;
+    const soFar = tickSoFar.get(envId) ?? [];
+    for (const f of figures) soFar.push(f);
+    if (last) {
+      lastFigures.set(envId, soFar);
+      tickSoFar.delete(envId);
+    } else tickSoFar.set(envId, soFar);
+    // Audiences made during this frame's sending (after an ownership change) start with a keyframe.
     for (const frames of audiences.get(envId)?.values() ?? []) {
       frames.delta = frames.own
-        ? frames.own.encoder.tick(visible(figures, frames.own.audience, envId), delta.t)
+        ? frames.own.encoder.part(visible(figures, frames.own.audience, envId), delta.t, last)
         : delta;
+      frames.quiet = !frames.delta;
       frames.deltaFrame = undefined;
       frames.keyFrame = undefined;
     }
     // publishLatest calls `sent` for a subscriber right after `pick`: the seq of what was offered.
     let offered = 0;
-    const pick = (sink: Sink, caller: Caller): Uint8Array => {
+    const pick = (sink: Sink, caller: Caller): Uint8Array | undefined => {
       const frames = framesFor(envId, collector, caller);
+      // This frame changed nothing this audience sees: nothing to send it (its next frame follows on).
+      if (frames.quiet && lastSeq.get(sink) === frames.encoder.seq) return undefined;
       offered = frames.encoder.seq;
       const d = frames.delta;
       // A keyframe only to whoever did not take the frame before (new, or skipped for being slow):

@@ -181,16 +181,20 @@ export class TopicBus {
 
   /**
    * Sends each subscriber the frame `pick` makes for it (e.g. a delta for those that had the last
-   * frame, a keyframe for the others); `sent` says which subscribers took theirs.
+   * frame, a keyframe for the others, nothing when it has nothing for them); `sent` says which
+   * subscribers took theirs.
    */
   publishLatest(
     name: string,
-    pick: (sink: Sink, caller: Caller) => Uint8Array,
+    pick: (sink: Sink, caller: Caller) => Uint8Array | undefined,
     sent: (sink: Sink, taken: boolean) => void,
   ): void {
     const topic = this.topics.get(name);
     if (!topic) return;
-    for (const [sink, caller] of topic.sinks) sent(sink, sink.offer(pick(sink, caller)));
+    for (const [sink, caller] of topic.sinks) {
+      const bytes = pick(sink, caller);
+      if (bytes) sent(sink, sink.offer(bytes));
+    }
   }
 
   private end(name: string, last: Message): void {

@@ -43,6 +43,7 @@ export function statsDatagrams(frame: Uint8Array, max: number): Datagrams | unde
   ];
   const parts = pack(items, max, (group, p) => {
     const part: DeltaFrame & { p: [number, number] } = { s: delta.s, t: delta.t, p };
+    if (delta.m) part.m = delta.m;
     const x = group.flatMap((i) => ("x" in i ? [i.x] : []));
     const n = group.flatMap((i) => ("n" in i ? [i.n] : []));
     const c = rebase(group.flatMap((i) => ("c" in i ? [i.c] : [])));

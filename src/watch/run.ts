@@ -237,11 +237,13 @@ export async function runWatch(config: WatchConfig, out: NodeJS.WriteStream = pr
       return;
     }
     const took = parts.apply(f.k, f.d);
-    // Rates need a whole tick: the keyframe, then one delta (its last part, if it came in parts).
+    // Rates need a whole tick: the keyframe, then one delta (its last part, if it came in parts),
+    // one that ends a tick. A tick read in several frames is drawn once, whole.
     const part = (f.d as { p?: [number, number] } | undefined)?.p;
-    if (took && f.k === "delta" && (!part || part[0] === part[1] - 1)) deltas++;
+    const whole = !table.partial && (!part || part[0] === part[1] - 1);
+    if (took && f.k === "delta" && whole) deltas++;
     if (config.once && deltas >= 1) finish();
-    else if (!config.once) draw();
+    else if (!config.once && whole) draw();
   };
   const interactive = !config.once && out.isTTY === true;
   const draw = () => {

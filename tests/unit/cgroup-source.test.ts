@@ -181,6 +181,29 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
     expect(turns).toBe(0);
   });
 
+  it("hands what it read so far to onPart every partMs, each container once, the rest in what it returns", async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(64, "0"));
+    const pids: Record<number, string> = {};
+    ids.forEach((id, i) => {
+      v1Container(id);
+      pids[1000 + i] = "";
+    });
+    procFiles(pids);
+    // 19 is not running: never read, in no part
+    const targets = ids.map((id, i) => ({ id, pid: i === 19 ? 0 : 1000 + i }));
+    // Slices of one container, a part at every slice: all but the last slice go out as parts.
+    const parts: string[][] = [];
+    const every = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 0, partMs: 0 });
+    const got = await every.read(targets, (part) => parts.push([...part.keys()]));
+    expect(parts).toEqual(ids.slice(0, 19).map((id) => [id]));
+    expect([...got.keys()]).toEqual(ids.slice(0, 19));
+    // Parts longer than the read: none handed on; everything in what it returns.
+    const none: string[][] = [];
+    const whole = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 0, partMs: 60_000 });
+    expect((await whole.read(targets, (part) => none.push([...part.keys()]))).size).toBe(19);
+    expect(none).toEqual([]);
+  });
+
   it("stops a sliced read when closed during it, and reads nothing after", async () => {
     const ids = Array.from({ length: 10 }, (_, i) => i.toString(16).padStart(64, "0"));
     const pids: Record<number, string> = {};

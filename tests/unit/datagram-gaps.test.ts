@@ -46,4 +46,19 @@ describe("DatagramGaps (what a watch over QUIC asks a keyframe for)", () => {
     expect(g.seen(T, "pong", undefined)).toBe(false);
     expect(g.seen("stats:other", "key", { s: 1 })).toBe(false);
   });
+
+  it("asks again, at most every second, while no keyframe has come since it asked", () => {
+    const g = new DatagramGaps();
+    g.seen(T, "key", { s: 1 }, 0);
+    expect(g.seen(T, "delta", { s: 3 }, 100)).toBe(true);
+    // Deltas that follow each other, but no keyframe: the answer was refused or lost.
+    expect(g.seen(T, "delta", { s: 4 }, 600)).toBe(false);
+    expect(g.seen(T, "delta", { s: 5 }, 1100)).toBe(true);
+    expect(g.seen(T, "delta", { s: 6 }, 1500)).toBe(false);
+    expect(g.seen(T, "delta", { s: 7 }, 2200)).toBe(true);
+    // The keyframe came: nothing more to ask while frames follow on.
+    g.seen(T, "key", { s: 8 }, 2300);
+    expect(g.seen(T, "delta", { s: 9 }, 3400)).toBe(false);
+    expect(g.seen(T, "delta", { s: 10 }, 5000)).toBe(false);
+  });
 });

@@ -67,6 +67,28 @@ describe("stats frames as QUIC datagrams", () => {
     }
   });
 
+  it("keeps a tick read in several frames marked as such in every datagram part", () => {
+    const enc = new StatsFrameEncoder(1000, () => "cgroup");
+    const client = new StatsParts();
+    enc.tick(figures(80, 0));
+    for (const f of datagrams("key", enc.keyframe())) client.apply(f.k, f.d);
+    // 100 containers new in the first frame: too big for one datagram
+    const all = figures(180, 1, () => true);
+    const first = datagrams("delta", enc.part(all.slice(80), Date.now(), false));
+    expect(first.length).toBeGreaterThan(1);
+    for (const f of first) {
+      expect((f.d as { m?: number }).m).toBe(1);
+      expect(client.apply(f.k, f.d)).toBe(true);
+      expect(client.table.partial).toBe(true);
+    }
+    for (const f of datagrams("delta", enc.part(all.slice(0, 80), Date.now(), true))) {
+      expect((f.d as { m?: number }).m).toBeUndefined();
+      expect(client.apply(f.k, f.d)).toBe(true);
+    }
+    expect(client.table.partial).toBe(false);
+    expect(client.table.rows.size).toBe(180);
+  });
+
   it("loses only the containers of a lost part, until a keyframe repairs them", () => {
     const enc = new StatsFrameEncoder(1000, () => "cgroup");
     const client = new StatsParts();

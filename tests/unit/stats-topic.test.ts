@@ -1,11 +1,12 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, it } from "vitest";
+import type { Audience, Caller } from "../../src/auth/policy.ts";
 import { Policy } from "../../src/auth/policy.ts";
 import { TeamStore } from "../../src/auth/teams.ts";
 import type { Environments } from "../../src/envs/environments.ts";
 import type { Frame } from "../../src/protocol/frames.ts";
 import { StatsTable } from "../../src/protocol/stats-frames.ts";
-import type { StatsCollectors, Tick } from "../../src/stats/collectors.ts";
+import type { StatsCollectors, StatsFrame } from "../../src/stats/collectors.ts";
 import { StatsFrameEncoder, type TickFigures } from "../../src/stats/frame-encoder.ts";
 import type { HostFigures } from "../../src/stats/host.ts";
 import { registerStatsTopic } from "../../src/stats/topic.ts";
@@ -45,32 +46,58 @@ const host = (cpu: number): HostFigures => ({
   disks: [{ path: "/", used: 10, total: 100 }],
 });
 
+/** Sees only the containers named `c-mine…`: a team's audience, without teams to set up. */
+const teamCaller: Caller = { ...adminCaller, user: { ...adminCaller.user, id: 2 } };
+const teamAudience: Audience = { key: "team", sees: (c) => c.name.startsWith("c-mine") };
+
 /** The stats topic over a stand-in collector: ticks are driven by the test. */
 function setup() {
   const bus = new TopicBus(new Policy(new TeamStore(new Database(":memory:"))));
   const encoder = new StatsFrameEncoder(1000, () => "cgroup");
   const collector = { encoder, intervalMs: 1000, sourceName: "cgroup", watch: () => () => {} };
-  let onTick: ((envId: string, c: unknown, t: Tick) => void) | undefined;
+  let onFrame: ((envId: string, c: unknown, f: StatsFrame) => void) | undefined;
   let onHost: ((envId: string, h: HostFigures) => void) | undefined;
+  let ownershipChanged: (() => void) | undefined;
   const collectors = {
     get: (id: string) => (id === "local" ? collector : undefined),
     hasHost: () => true,
-    onTick: (l: typeof onTick) => {
-      onTick = l;
+    onFrame: (l: typeof onFrame) => {
+      onFrame = l;
     },
     onHost: (l: typeof onHost) => {
       onHost = l;
     },
   } as unknown as StatsCollectors;
   const envs = {
-    get: (id: string) => (id === "local" ? { id, name: id } : undefined),
+    get: (id: string) =>
+      id === "local"
+        ? { id, name: id, containers: { find: (cid: string) => ({ id: cid, name: `c-${cid}` }) } }
+        : undefined,
   } as unknown as Environments;
-  registerStatsTopic(bus, { envs, collectors, policy: new Policy(new TeamStore(new Database(":memory:"))) });
+  const policy = {
+    audience: (caller: Caller): Audience =>
+      caller.user.id === teamCaller.user.id ? teamAudience : { key: "*", sees: () => true },
+    onOwnershipChange: (l: () => void) => {
+      ownershipChanged = l;
+    },
+  } as unknown as Policy;
+  registerStatsTopic(bus, { envs, collectors, policy });
   return {
     bus,
     tick(figures: TickFigures[]) {
       const delta = encoder.tick(figures, Date.now());
-      onTick!("local", collector, { delta, figures });
+      onFrame!("local", collector, { delta, figures });
+    },
+    /** One tick read in parts; `between` runs after the part of that index has gone out. */
+    parts(parts: TickFigures[][], between?: (index: number) => void) {
+      parts.forEach((figures, i) => {
+        const delta = encoder.part(figures, Date.now(), i === parts.length - 1);
+        if (delta) onFrame!("local", collector, { delta, figures });
+        between?.(i);
+      });
+    },
+    ownershipChange() {
+      ownershipChanged!();
     },
     host(h: HostFigures) {
       onHost!("local", h);
@@ -132,6 +159,87 @@ describe("stats topic", () => {
       ["a", 4],
       ["b", 3],
       ["d", 7],
+    ]);
+  });
+
+  it("sends a tick read in parts as one delta per part, to everyone and to a team that sees some", async () => {
+    const s = setup();
+    const mix = (i: number) => [
+      [fig("mine-a", 10 + (i % 4)), fig("b", 1 + (i % 2))],
+      [fig("c", 5 + (i % 3)), fig("d", 0)],
+      [fig("mine-e", 20 - (i % 5))],
+    ];
+    s.parts(mix(0));
+    const admin = new FlakySink();
+    const team = new FlakySink();
+    await s.bus.subscribe("stats:local", admin, { caller: adminCaller });
+    await s.bus.subscribe("stats:local", team, { caller: teamCaller });
+    for (let i = 1; i <= 6; i++) s.parts(mix(i));
+    // Everyone: three frames a tick, the first two marked as followed by more.
+    const adminFrames = stats(admin);
+    expect(adminFrames.slice(1).map((f) => (f.d as { m?: number }).m ?? 0)).toEqual(
+      Array(6).fill([1, 1, 0]).flat(),
+    );
+    // The team: the middle part has nothing it sees and goes to it as nothing.
+    const teamFrames = stats(team);
+    expect(teamFrames.slice(1).map((f) => (f.d as { m?: number }).m ?? 0)).toEqual(
+      Array(6).fill([1, 0]).flat(),
+    );
+    const tables = [admin, team].map((sink) => {
+      const t = new StatsTable();
+      for (const f of stats(sink)) expect(t.apply(f.k, f.d)).toBe(true);
+      expect(t.partial).toBe(false);
+      return t;
+    });
+    expect(tables[0]!.views().map((v) => [v.id, v.cpu_percent])).toEqual([
+      ["mine-a", 12],
+      ["b", 1],
+      ["c", 5],
+      ["d", 0],
+      ["mine-e", 19],
+    ]);
+    expect(tables[1]!.views().map((v) => [v.id, v.cpu_percent])).toEqual([
+      ["mine-a", 12],
+      ["mine-e", 19],
+    ]);
+    // A container that no part of a tick carries is gone at that tick's last frame, not before.
+    const gone = new StatsTable();
+    for (const f of stats(team)) gone.apply(f.k, f.d);
+    s.parts([[fig("b", 1)], [fig("mine-e", 3)]], (i) => {
+      if (i === 0) {
+        const [last] = stats(team).slice(-1);
+        gone.apply(last!.k, last!.d);
+        expect(gone.views().map((v) => v.id)).toEqual(["mine-a", "mine-e"]);
+      }
+    });
+    const [last] = stats(team).slice(-1);
+    expect(gone.apply(last!.k, last!.d)).toBe(true);
+    expect(gone.views().map((v) => [v.id, v.cpu_percent])).toEqual([["mine-e", 3]]);
+  });
+
+  it("after an ownership change between two parts of a tick, keeps the containers its earlier parts carried", async () => {
+    const s = setup();
+    const tick = [[fig("mine-a", 1)], [fig("mine-b", 2)], [fig("mine-c", 3)]];
+    s.parts(tick);
+    const team = new FlakySink();
+    await s.bus.subscribe("stats:local", team, { caller: teamCaller });
+    s.parts(
+      [[fig("mine-a", 4)], [fig("mine-b", 5)], [fig("mine-c", 6)]],
+      (i) => i === 0 && s.ownershipChange(),
+    );
+    s.parts([[fig("mine-a", 7)], [fig("mine-b", 8)], [fig("mine-c", 9)]]);
+    const frames = stats(team);
+    const table = new StatsTable();
+    const seen: string[][] = [];
+    for (const f of frames) {
+      expect(table.apply(f.k, f.d)).toBe(true);
+      if (!table.partial) seen.push(table.views().map((v) => `${v.id}=${v.cpu_percent}`));
+    }
+    // Every whole tick shows all three: the keyframe sent mid-tick and the tick's end lost none.
+    expect(seen).toEqual([
+      ["mine-a=1", "mine-b=2", "mine-c=3"],
+      ["mine-a=4", "mine-b=5", "mine-c=6"],
+      ["mine-a=7", "mine-b=8", "mine-c=9"],
     ]);
   });
 

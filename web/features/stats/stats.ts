@@ -7,7 +7,10 @@ import { useTopic } from "../../lib/live.ts";
 import type { Stream } from "../../lib/stream.ts";
 
 export interface StatsListener {
-  /** After each frame applied: the table holds every running container's newest figures. */
+  /**
+   * After each frame applied: the table holds every running container's newest figures
+   * (`table.partial` while a tick that came in several frames is under way).
+   */
   tick(table: StatsTable): void;
   /** The subscription was refused or failed (an engine that serves no stats). */
   error(message: string): void;
