@@ -2,8 +2,8 @@
  * WebSocket clients of the `stats:<env>` topic, in a process of their own (`bun stats-clients.ts
  * CONFIG`), so a thousand of them can be spread over several processes and their CPU measured apart
  * from the panel's. Each client records, for every message, when it arrived (the run's shared
- * clock, see clock()), its size, its kind, its sequence number and its sample time (the frame's
- * `t`: when the panel read the tick's first file); the ones told to also apply the frames to the
+ * clock, see clock()), its size, its kind, its sequence number, its sample time (the frame's
+ * `t`: when the panel read the frame's first file) and whether more frames of its tick follow; the ones told to also apply the frames to the
  * shared decoder (src/protocol/stats-frames.ts, StatsTable) record how many containers the table
  * holds after each frame and count the deltas it refused.
  *
@@ -49,6 +49,8 @@ export interface ClientRecords {
   b: number[];
   t: number[];
   st: number[];
+  /** 1 when more frames of the frame's tick follow (its `m`), else 0 (-1 for other messages). */
+  m: number[];
   /** Containers in the client's table after the frame; -1 for clients that do not validate. */
   r: number[];
   /** The `src` of the last keyframe. */
@@ -73,6 +75,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
     b: [],
     t: [],
     st: [],
+    m: [],
     r: [],
     source: "",
     refused: 0,
@@ -107,6 +110,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
           let kind: number = KIND.other;
           let s = -1;
           let st = -1;
+          let more = -1;
           let rows = -1;
           try {
             const bytes = new Uint8Array(data);
@@ -116,6 +120,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
               kind = f.k === "key" ? KIND.key : KIND.delta;
               s = (f.d as { s: number }).s;
               st = (f.d as { t: number }).t;
+              more = (f.d as { m?: number }).m ?? 0;
               if (table) {
                 if (!table.apply(f.k, f.d)) rec.refused++;
                 rows = table.rows.size;
@@ -131,6 +136,7 @@ async function runClients(config: ClientsConfig): Promise<() => Promise<void>> {
           rec.b.push(data.byteLength);
           rec.t.push(t);
           rec.st.push(st);
+          rec.m.push(more);
           rec.r.push(rows);
           if (!keyed && kind === KIND.key) {
             keyed = true;

@@ -110,6 +110,7 @@ export class StatsFrameEncoder {
     } else if (!fresh.length && !changed.length) return undefined;
     this.seq++;
     this.sampledAt = sampledAt;
+    // `m` right after `t`: a client can tell a tick's last frame without reading the rest.
     const delta: DeltaFrame = { s: this.seq, t: sampledAt };
     if (!last) delta.m = 1;
     // Freed after the new rows are placed, so an index never names two containers in one frame.
@@ -131,16 +132,15 @@ export class StatsFrameEncoder {
   }
 
   keyframe(): KeyFrame {
-    const key: KeyFrame = {
+    return {
       s: this.seq,
       t: this.sampledAt,
+      // Between two parts of a tick: the rest of the tick follows.
+      ...(this.seen.size ? { m: 1 as const } : {}),
       i: this.intervalMs,
       src: this.source(),
       c: [...this.rows.values()].map((r) => [r.idx, r.id, r.name, ...r.v]),
     };
-    // Between two parts of a tick: the rest of the tick follows.
-    if (this.seen.size) key.m = 1;
-    return key;
   }
 
   private take(): number {
