@@ -74,6 +74,18 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
     return join(cg, "blkio", parent, id);
   }
 
+  /** `count` v1 containers with made-up ids, their processes at pids 1000, 1001, …; their ids. */
+  function manyContainers(count: number): string[] {
+    const ids = Array.from({ length: count }, (_, i) => i.toString(16).padStart(64, "0"));
+    const pids: Record<number, string> = {};
+    ids.forEach((id, i) => {
+      v1Container(id);
+      pids[1000 + i] = "";
+    });
+    procFiles(pids);
+    return ids;
+  }
+
   it("reads CPU, memory less total_inactive_file, the host's memory for no limit, pids, blkio and net", async () => {
     const blk = v1Container(A);
     put(
@@ -149,13 +161,7 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
   });
 
   it("reads many containers in slices, letting the event loop run between them", async () => {
-    const ids = Array.from({ length: 60 }, (_, i) => i.toString(16).padStart(64, "0"));
-    const pids: Record<number, string> = {};
-    ids.forEach((id, i) => {
-      v1Container(id);
-      pids[1000 + i] = "";
-    });
-    procFiles(pids);
+    const ids = manyContainers(60);
     const targets = ids.map((id, i) => ({ id, pid: 1000 + i }));
     // A slice of 0 ms reads one container: 59 turns of the loop between the 60.
     const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 0 });
@@ -182,13 +188,7 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
   });
 
   it("hands what it read so far to onPart every partMs, each container once, the rest in what it returns", async () => {
-    const ids = Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(64, "0"));
-    const pids: Record<number, string> = {};
-    ids.forEach((id, i) => {
-      v1Container(id);
-      pids[1000 + i] = "";
-    });
-    procFiles(pids);
+    const ids = manyContainers(20);
     // 19 is not running: never read, in no part
     const targets = ids.map((id, i) => ({ id, pid: i === 19 ? 0 : 1000 + i }));
     // Slices of one container, a part at every slice: all but the last slice go out as parts.
@@ -205,13 +205,7 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
   });
 
   it("stops a sliced read when closed during it, and reads nothing after", async () => {
-    const ids = Array.from({ length: 10 }, (_, i) => i.toString(16).padStart(64, "0"));
-    const pids: Record<number, string> = {};
-    ids.forEach((id, i) => {
-      v1Container(id);
-      pids[1000 + i] = "";
-    });
-    procFiles(pids);
+    const ids = manyContainers(10);
     const targets = ids.map((id, i) => ({ id, pid: 1000 + i }));
     const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 0 });
     const reading = source.read(targets);
