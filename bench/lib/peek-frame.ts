@@ -2,8 +2,8 @@
  * The kind (`k`), sequence number (`d.s`), sample time (`d.t`) and whether more frames of its tick
  * follow (`d.m`, else 0) of a stats frame, read by walking the msgpack until they are found,
  * without building the rest: decoding a keyframe of 100 containers in full takes about 0.3 ms,
- * which for 250 clients in one process would measure the clients, not the panel. Undefined for anything it cannot read that way (the caller then decodes
- * in full).
+ * which for 250 clients in one process would measure the clients, not the panel. Undefined for
+ * anything it cannot read that way (the caller then decodes in full).
  */
 export function peekFrame(b: Uint8Array): { k: string; s: number; t: number; m: number } | undefined {
   const r = new MsgpackWalker(b);

@@ -3,8 +3,8 @@
  * CONFIG`), so a thousand of them can be spread over several processes and their CPU measured apart
  * from the panel's. Each client records, for every message, when it arrived (the run's shared
  * clock, see clock()), its size, its kind, its sequence number, its sample time (the frame's
- * `t`: when the panel read the frame's first file) and whether more frames of its tick follow; the ones told to also apply the frames to the
- * shared decoder (src/protocol/stats-frames.ts, StatsTable) record how many containers the table
+ * `t`: when the panel read the frame's first file) and whether more frames of its tick follow; the
+ * ones told to also apply the frames to the shared decoder (src/protocol/stats-frames.ts, StatsTable) record how many containers the table
  * holds after each frame and count the deltas it refused.
  *
  * Commands on stdin: `stop` closes every client, writes the records to `out` and answers `done`.

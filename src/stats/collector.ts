@@ -142,7 +142,7 @@ export class StatsCollector {
       const handed = new Set<string>();
       // Each part goes out as its frame as soon as it is read; the last one closes the tick.
       const frame = (part: Map<string, RawSample>, last: boolean) => {
-        const [shown, sampledAt] = this.figuresOf(part, named);
+        const [shown, sampledAt] = this.figuresOf(part, named, last ? handed : undefined);
         for (const f of shown) figures.push(f);
         const delta = this.encoder.part(shown, sampledAt, last);
         if (delta) this.listeners.frame(delta, shown);
@@ -159,9 +159,7 @@ export class StatsCollector {
         : new Map<string, RawSample>();
       // Closed during the read (the panel is stopping): the database the figures go to may be closed.
       if (this.closed) return;
-      const rest = new Map<string, RawSample>();
-      for (const [id, sample] of samples) if (!handed.has(id)) rest.set(id, sample);
-      frame(rest, true);
+      frame(samples, true);
       const now = new Set(figures.map((f) => f.id));
       for (const id of this.latest.keys()) if (!now.has(id)) this.latest.delete(id);
       for (const id of this.prev.keys()) if (!now.has(id)) this.prev.delete(id);
@@ -175,13 +173,20 @@ export class StatsCollector {
     }
   }
 
-  /** The figures of some containers' samples, and when the oldest of them was read (for a frame's `t`). */
-  private figuresOf(samples: Map<string, RawSample>, named: Map<string, string>): [TickFigures[], number] {
+  /**
+   * The figures of some containers' samples (less those in `skip`: already in a frame of this tick),
+   * and when the oldest of them was read (for a frame's `t`).
+   */
+  private figuresOf(
+    samples: Map<string, RawSample>,
+    named: Map<string, string>,
+    skip?: Set<string>,
+  ): [TickFigures[], number] {
     const figures: TickFigures[] = [];
     let sampledAt = Number.POSITIVE_INFINITY;
     for (const [id, cur] of samples) {
       const name = named.get(id);
-      if (name === undefined) continue;
+      if (name === undefined || skip?.has(id)) continue;
       const prev = this.prev.get(id);
       // The source has no newer sample (an agent's datagram lost or late, the engine's stats
       // stream slower than the interval): the figures shown stay, rather than a tick of zero rates.

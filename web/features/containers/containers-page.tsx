@@ -52,7 +52,6 @@ export function ContainersPage() {
   const frozen = useRef<string[]>([]);
 
   useStats((table) => {
-    if (table.partial) return;
     const next = new Map<string, { cpu: number; mem: number }>();
     for (const v of table.views()) next.set(v.id, { cpu: v.cpu_percent, mem: v.mem_usage });
     setFigures(next);

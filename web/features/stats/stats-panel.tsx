@@ -172,8 +172,6 @@ export function ContainerStats({ id }: ContainerProps) {
   const series = useSeries(env, id, range);
   const [meta, setMeta] = useState<{ source: string; interval: number; limit: number } | null>(null);
   const liveError = useStats((table) => {
-    // One point per tick: a tick read in several frames counts when its last one has come.
-    if (table.partial) return;
     let view = null;
     for (const row of table.rows.values()) {
       if (row.id === id) {

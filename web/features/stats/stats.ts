@@ -8,8 +8,8 @@ import type { Stream } from "../../lib/stream.ts";
 
 export interface StatsListener {
   /**
-   * After each frame applied: the table holds every running container's newest figures
-   * (`table.partial` while a tick that came in several frames is under way).
+   * After each whole tick applied (a tick that came in several frames, once its last one has):
+   * the table holds every running container's newest figures, one point per tick.
    */
   tick(table: StatsTable): void;
   /** The subscription was refused or failed (an engine that serves no stats). */
@@ -49,6 +49,8 @@ export function watchStats(stream: Stream, env: string, listener: StatsListener)
       }
       // A refused delta followed a missed frame: the server sends a keyframe next.
       if (!f.table.apply(kind, data)) return;
+      // Views show whole ticks: a tick read in parts would otherwise add a chart point per part.
+      if (f.table.partial) return;
       for (const l of [...f.listeners]) l.tick(f.table);
     });
     feed = f;
@@ -57,7 +59,7 @@ export function watchStats(stream: Stream, env: string, listener: StatsListener)
   const mine = feed;
   mine.listeners.add(listener);
   // Joining a feed that already has figures: show them now rather than at the next tick.
-  if (mine.table.seq >= 0) listener.tick(mine.table);
+  if (mine.table.seq >= 0 && !mine.table.partial) listener.tick(mine.table);
   return () => {
     mine.listeners.delete(listener);
     if (mine.listeners.size > 0) return;

@@ -51,8 +51,6 @@ export function TopPage() {
   const cpuHistory = useRef(new Map<string, number[]>());
 
   const error = useStats((table) => {
-    // A tick read in several frames is shown once, whole: one sparkline point per tick.
-    if (table.partial) return;
     const views = table.views();
     const history = cpuHistory.current;
     const seen = new Set<string>();
