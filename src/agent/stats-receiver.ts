@@ -36,7 +36,7 @@ export class LinkStatsSource implements StatsSource {
     this.newest.set(id, { sample, receivedAt });
   }
 
-  async read(targets: StatsTarget[]): Promise<Map<string, RawSample>> {
+  async read(targets: readonly StatsTarget[]): Promise<Map<string, RawSample>> {
     const since = Date.now() - this.staleMs;
     for (const [id, held] of this.newest) if (held.receivedAt < since) this.newest.delete(id);
     const out = new Map<string, RawSample>();

@@ -44,6 +44,8 @@ interface ContainerFiles {
   pid: number;
   /** What the last read gave, for the files not read again every tick (see sample()). */
   last?: RawSample;
+  /** The read before it's sample, written over by the next read (RawSample's contract in sample.ts). */
+  spare?: RawSample;
   /** memory usage as the kernel gave it last (inactive file pages included) */
   lastUsage: number;
   /** Ticks since this container's slow-moving files were last read. */
@@ -164,10 +166,12 @@ export class CgroupSource implements StatsSource {
    * containers' figures do not wait for the last ones' to be read.
    */
   async read(
-    targets: StatsTarget[],
+    targets: readonly StatsTarget[],
     onPart?: (part: Map<string, RawSample>) => void,
   ): Promise<Map<string, RawSample>> {
     const out = new Map<string, RawSample>();
+    // One map for every part: `onPart` reads it before the read goes on (sample.ts).
+    const part = new Map<string, RawSample>();
     let partFrom = performance.now();
     let partStart = 0;
     let i = 0;
@@ -177,7 +181,7 @@ export class CgroupSource implements StatsSource {
       i = this.readSlice(targets, i, out);
       if (i < 0) return out;
       if (onPart && i < targets.length && performance.now() - partFrom >= this.partMs) {
-        const part = new Map<string, RawSample>();
+        part.clear();
         for (let k = partStart; k < i; k++) {
           const sample = out.get(targets[k]!.id);
           if (sample) part.set(targets[k]!.id, sample);
@@ -192,7 +196,7 @@ export class CgroupSource implements StatsSource {
   }
 
   /** The same as read(), in one go: for the probe in available(). */
-  readNow(targets: StatsTarget[]): Map<string, RawSample> {
+  readNow(targets: readonly StatsTarget[]): Map<string, RawSample> {
     const out = new Map<string, RawSample>();
     for (let i = 0; i >= 0 && i < targets.length; )
       i = this.readSlice(targets, i, out, Number.POSITIVE_INFINITY);
@@ -202,7 +206,7 @@ export class CgroupSource implements StatsSource {
 
   /** Reads targets from `from` on until `budgetMs` has passed; the next index, or -1 without the host's figures. */
   private readSlice(
-    targets: StatsTarget[],
+    targets: readonly StatsTarget[],
     from: number,
     out: Map<string, RawSample>,
     budgetMs = this.sliceMs,
@@ -221,7 +225,7 @@ export class CgroupSource implements StatsSource {
   }
 
   /** Containers no longer asked for (stopped, removed) keep no descriptors nor figures. */
-  private release(targets: StatsTarget[], out: Map<string, RawSample>): void {
+  private release(targets: readonly StatsTarget[], out: Map<string, RawSample>): void {
     if (this.files.size <= out.size) return;
     const asked = new Set(targets.map((t) => t.id));
     for (const id of this.files.keys()) if (!asked.has(id)) this.forget(id);
@@ -278,7 +282,9 @@ export class CgroupSource implements StatsSource {
       : wholeNumber(f.cpu.bytes());
     const usage = wholeNumber(f.memUsage.bytes());
     if (!Number.isFinite(cpu_ns) || !Number.isFinite(usage)) return undefined;
-    const [net_rx, net_tx] = netDevTotals(f.net.bytes(), notLoopback);
+    netDevTotals(f.net.bytes(), notLoopback, netFields);
+    const net_rx = netFields[0]!;
+    const net_tx = netFields[1]!;
     let mem_usage: number;
     if (!refresh && prev && usage === f.lastUsage) {
       mem_usage = prev.mem_usage;
@@ -298,19 +304,20 @@ export class CgroupSource implements StatsSource {
       pids = Number.isFinite(n) ? n : 0;
       [blk_read, blk_write] = f.v2 ? ioStat(f.blk) : blkioThrottle(f.blk, f.blkFallback);
     }
-    const sample: RawSample = {
-      at,
-      cpu_ns,
-      system_ns: host.system_ns,
-      online_cpus: host.online_cpus,
-      mem_usage,
-      mem_limit,
-      pids,
-      blk_read,
-      blk_write,
-      net_rx,
-      net_tx,
-    };
+    // Two samples a container, taking turns: a new object per container per tick was garbage.
+    const sample = f.spare ?? ({} as RawSample);
+    sample.at = at;
+    sample.cpu_ns = cpu_ns;
+    sample.system_ns = host.system_ns;
+    sample.online_cpus = host.online_cpus;
+    sample.mem_usage = mem_usage;
+    sample.mem_limit = mem_limit;
+    sample.pids = pids;
+    sample.blk_read = blk_read;
+    sample.blk_write = blk_write;
+    sample.net_rx = net_rx;
+    sample.net_tx = net_tx;
+    f.spare = prev;
     f.last = sample;
     f.lastUsage = usage;
     return sample;
@@ -454,6 +461,7 @@ function trimSlash(path: string): string {
 }
 
 const cpuFields = new Float64Array(SYSTEM_CPU_FIELDS);
+const netFields = new Float64Array(2);
 
 /** dockerd's system_cpu_usage from /proc/stat, ns. */
 function systemCpuNs(stat: Uint8Array): number | undefined {

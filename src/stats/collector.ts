@@ -29,6 +29,18 @@ export interface CollectorListeners {
 
 export type SourceChooser = (env: Environment, probe: ContainerView) => StatsSource;
 
+/** What the collector holds of one running container between ticks. */
+interface Held {
+  /** Its newest sample: the source's own object, good until the source's next read (sample.ts). */
+  sample: RawSample;
+  /** The figures of that sample, as the frames carried them. */
+  shown: TickFigures;
+  /** Whether those figures come from two samples, not one (a CPU % needs two). */
+  rated: boolean;
+  /** The tick that last carried it. */
+  tick: number;
+}
+
 /**
  * One collector per engine, however many people watch: each tick reads every running container
  * from one source, works out rates, keeps the newest figures and turns them into one delta frame.
@@ -36,13 +48,16 @@ export type SourceChooser = (env: Environment, probe: ContainerView) => StatsSou
  * engine real CPU, so with that source the collector runs only while someone watches.
  */
 export class StatsCollector {
-  readonly latest = new Map<string, ContainerStatsNow>();
   readonly encoder: StatsFrameEncoder;
-  private prev = new Map<string, RawSample>();
-  /** Containers whose newest figures come from two samples, not one. */
-  private rated = new Set<string>();
-  /** Each container's figures of the last tick, for a tick whose source has nothing newer. */
-  private shown = new Map<string, TickFigures>();
+  /**
+   * One entry a container, changed in place each tick: a tick makes no object per container but
+   * the figures it sends (each a new object, since the frames' listeners may keep them).
+   */
+  private held = new Map<string, Held>();
+  private ticks = 0;
+  /** The running containers' names, made again only when the engine's list changed. */
+  private names = new Map<string, string>();
+  private namesOf = -1;
   private source: StatsSource | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private busy = false;
@@ -78,10 +93,30 @@ export class StatsCollector {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && !this.closed) {
       const running = this.env.containers.running();
-      if (running.every((c) => this.rated.has(c.id))) break;
+      if (running.every((c) => this.held.get(c.id)?.rated)) break;
       await this.nextTick();
     }
-    return [...this.latest.values()];
+    return this.now();
+  }
+
+  /** The newest figures of every container the last tick carried, as GET …/stats and /metrics give them. */
+  now(): ContainerStatsNow[] {
+    const out: ContainerStatsNow[] = [];
+    for (const { sample, shown } of this.held.values()) {
+      out.push({
+        id: shown.id,
+        name: shown.name,
+        cpu_percent: Math.round(shown.cpu_percent * 100) / 100,
+        mem_usage: sample.mem_usage,
+        mem_limit: sample.mem_limit,
+        net_rx: sample.net_rx,
+        net_tx: sample.net_tx,
+        blk_read: sample.blk_read,
+        blk_write: sample.blk_write,
+        pids: sample.pids,
+      });
+    }
+    return out;
   }
 
   start(): void {
@@ -137,34 +172,27 @@ export class StatsCollector {
     try {
       const running = this.env.containers.running();
       if (!this.source && running.length) this.source = this.choose(this.env, running[0]!);
-      const named = new Map(running.map((c) => [c.id, c.name]));
+      const tick = ++this.ticks;
+      const names = this.namesNow(running);
       const figures: TickFigures[] = [];
-      const handed = new Set<string>();
       // Each part goes out as its frame as soon as it is read; the last one closes the tick.
       const frame = (part: Map<string, RawSample>, last: boolean) => {
-        const [shown, sampledAt] = this.figuresOf(part, named, last ? handed : undefined);
+        const [shown, sampledAt] = this.figuresOf(part, names, tick);
         for (const f of shown) figures.push(f);
         const delta = this.encoder.part(shown, sampledAt, last);
         if (delta) this.listeners.frame(delta, shown);
       };
       const samples = this.source
-        ? await this.source.read(
-            running.map((c) => ({ id: c.id, pid: c.pid })),
-            (part) => {
-              if (this.closed) return;
-              for (const id of part.keys()) handed.add(id);
-              frame(part, false);
-            },
-          )
+        ? await this.source.read(running, (part) => {
+            if (!this.closed) frame(part, false);
+          })
         : new Map<string, RawSample>();
       // Closed during the read (the panel is stopping): the database the figures go to may be closed.
       if (this.closed) return;
       frame(samples, true);
-      const now = new Set(figures.map((f) => f.id));
-      for (const id of this.latest.keys()) if (!now.has(id)) this.latest.delete(id);
-      for (const id of this.prev.keys()) if (!now.has(id)) this.prev.delete(id);
-      for (const id of this.rated) if (!now.has(id)) this.rated.delete(id);
-      for (const id of this.shown.keys()) if (!now.has(id)) this.shown.delete(id);
+      this.held.forEach((held, id) => {
+        if (held.tick !== tick) this.held.delete(id);
+      });
       this.listeners.tick(figures, Date.now());
     } finally {
       this.busy = false;
@@ -173,61 +201,67 @@ export class StatsCollector {
     }
   }
 
+  /** id → name of the running containers, made again only when the engine's list has changed. */
+  private namesNow(running: readonly ContainerView[]): Map<string, string> {
+    const version = this.env.containers.version;
+    if (version !== this.namesOf || version === undefined) {
+      this.names = new Map(running.map((c) => [c.id, c.name]));
+      this.namesOf = version;
+    }
+    return this.names;
+  }
+
   /**
-   * The figures of some containers' samples (less those in `skip`: already in a frame of this tick),
-   * and when the oldest of them was read (for a frame's `t`).
+   * The figures of some containers' samples (less those an earlier frame of this tick carried), and
+   * when the oldest of them was read (for a frame's `t`).
    */
   private figuresOf(
     samples: Map<string, RawSample>,
-    named: Map<string, string>,
-    skip?: Set<string>,
+    names: Map<string, string>,
+    tick: number,
   ): [TickFigures[], number] {
     const figures: TickFigures[] = [];
     let sampledAt = Number.POSITIVE_INFINITY;
-    for (const [id, cur] of samples) {
-      const name = named.get(id);
-      if (name === undefined || skip?.has(id)) continue;
-      const prev = this.prev.get(id);
+    // forEach: `for (const [id, cur] of …)` makes an array per entry, per container per tick.
+    samples.forEach((cur, id) => {
+      const name = names.get(id);
+      const held = this.held.get(id);
+      if (name === undefined || held?.tick === tick) return;
       // The source has no newer sample (an agent's datagram lost or late, the engine's stats
       // stream slower than the interval): the figures shown stay, rather than a tick of zero rates.
-      const same = prev?.at === cur.at && this.shown.get(id);
-      if (same) {
-        figures.push(same);
-        continue;
+      if (held && held.sample.at === cur.at) {
+        held.tick = tick;
+        figures.push(held.shown);
+        return;
       }
-      this.prev.set(id, cur);
       if (cur.at < sampledAt) sampledAt = cur.at;
+      const prev = held?.sample;
       const seconds = prev ? (cur.at - prev.at) / 1000 : 0;
-      const rate = (a: number, b: number) => (prev && seconds > 0 ? Math.max(0, (a - b) / seconds) : 0);
-      const cpu = prev ? cpuPercent(prev, cur) : 0;
-      if (prev) this.rated.add(id);
-      this.latest.set(id, {
-        id,
-        name,
-        cpu_percent: Math.round(cpu * 100) / 100,
-        mem_usage: cur.mem_usage,
-        mem_limit: cur.mem_limit,
-        net_rx: cur.net_rx,
-        net_tx: cur.net_tx,
-        blk_read: cur.blk_read,
-        blk_write: cur.blk_write,
-        pids: cur.pids,
-      });
       const shown: TickFigures = {
         id,
         name,
-        cpu_percent: cpu,
+        cpu_percent: prev ? cpuPercent(prev, cur) : 0,
         mem_usage: cur.mem_usage,
         mem_limit: cur.mem_limit,
-        net_rx_rate: rate(cur.net_rx, prev?.net_rx ?? 0),
-        net_tx_rate: rate(cur.net_tx, prev?.net_tx ?? 0),
-        blk_read_rate: rate(cur.blk_read, prev?.blk_read ?? 0),
-        blk_write_rate: rate(cur.blk_write, prev?.blk_write ?? 0),
+        net_rx_rate: rate(cur.net_rx, prev?.net_rx, seconds),
+        net_tx_rate: rate(cur.net_tx, prev?.net_tx, seconds),
+        blk_read_rate: rate(cur.blk_read, prev?.blk_read, seconds),
+        blk_write_rate: rate(cur.blk_write, prev?.blk_write, seconds),
         pids: cur.pids,
       };
-      this.shown.set(id, shown);
+      if (held) {
+        held.sample = cur;
+        held.shown = shown;
+        held.rated = true;
+        held.tick = tick;
+      } else this.held.set(id, { sample: cur, shown, rated: false, tick });
       figures.push(shown);
-    }
+    });
     return [figures, Number.isFinite(sampledAt) ? sampledAt : Date.now()];
   }
+}
+
+/** A counter's rate per second over `seconds`; 0 without an earlier reading. */
+function rate(cur: number, prev: number | undefined, seconds: number): number {
+  return prev !== undefined && seconds > 0 ? Math.max(0, (cur - prev) / seconds) : 0;
 }

@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { Environments } from "../envs/environments.ts";
+import { HISTORY_FIELDS } from "../protocol/history.ts";
 import type { DeltaFrame } from "../protocol/stats-frames.ts";
 import { type SourceChooser, StatsCollector } from "./collector.ts";
 import type { TickFigures } from "./frame-encoder.ts";
@@ -103,6 +104,7 @@ export class StatsCollectors {
     const env = this.envs.get(envId);
     if (!env?.engine.capabilities?.stats) return undefined;
     const history = new StatsHistory(this.db, envId, this.intervalMs);
+    const rows = new HistoryRows();
     const host = env.engine.local ? new HostReader(this.hostDisks) : undefined;
     const collector = new StatsCollector(env, this.choose, this.intervalMs, {
       frame: (delta, figures) => {
@@ -114,7 +116,7 @@ export class StatsCollectors {
         const hostFigures = host?.read(at);
         stats.lastHost = hostFigures;
         if (hostFigures) for (const l of this.hostListeners) l(envId, hostFigures);
-        history.record(at, historyRows(figures, hostFigures));
+        history.record(at, rows.of(figures, hostFigures));
         for (const l of this.tickListeners) l(envId, collector, figures);
       },
     });
@@ -129,19 +131,46 @@ export class StatsCollectors {
   }
 }
 
-function historyRows(figures: TickFigures[], host: HostFigures | undefined): Map<string, number[]> {
-  const rows = new Map<string, number[]>();
-  for (const f of figures) {
-    rows.set(f.id, [
-      f.cpu_percent,
-      f.mem_usage,
-      f.net_rx_rate,
-      f.net_tx_rate,
-      f.blk_read_rate,
-      f.blk_write_rate,
-      f.pids,
-    ]);
+/**
+ * A tick's history rows, in HISTORY_FIELDS order: one array a series, written over each tick
+ * rather than made anew for every container every second.
+ */
+class HistoryRows {
+  private readonly rows = new Map<string, Float64Array>();
+
+  of(figures: TickFigures[], host: HostFigures | undefined): ReadonlyMap<string, Float64Array> {
+    for (const f of figures) {
+      const r = this.row(f.id);
+      r[0] = f.cpu_percent;
+      r[1] = f.mem_usage;
+      r[2] = f.net_rx_rate;
+      r[3] = f.net_tx_rate;
+      r[4] = f.blk_read_rate;
+      r[5] = f.blk_write_rate;
+      r[6] = f.pids;
+    }
+    if (host) {
+      const r = this.row("host");
+      r[0] = host.cpu_percent;
+      r[1] = host.mem_used;
+      r[2] = host.net_rx_rate;
+      r[3] = host.net_tx_rate;
+    }
+    // Series no longer in the ticks (stopped, removed, the host unread) leave the rows.
+    if (this.rows.size > figures.length + (host ? 1 : 0)) {
+      const now = new Set(figures.map((f) => f.id));
+      if (host) now.add("host");
+      for (const id of this.rows.keys()) if (!now.has(id)) this.rows.delete(id);
+    }
+    return this.rows;
   }
-  if (host) rows.set("host", [host.cpu_percent, host.mem_used, host.net_rx_rate, host.net_tx_rate, 0, 0, 0]);
-  return rows;
+
+  private row(id: string): Float64Array {
+    let r = this.rows.get(id);
+    if (!r) {
+      r = new Float64Array(HISTORY_FIELDS.length);
+      this.rows.set(id, r);
+    }
+    return r;
+  }
 }

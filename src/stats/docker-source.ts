@@ -120,7 +120,7 @@ export class DockerStatsSource implements StatsSource {
     return this.streams.size;
   }
 
-  async read(targets: StatsTarget[]): Promise<Map<string, RawSample>> {
+  async read(targets: readonly StatsTarget[]): Promise<Map<string, RawSample>> {
     const out = new Map<string, RawSample>();
     if (this.closed) return out;
     const now = Date.now();

@@ -17,22 +17,23 @@ export function significant(value: number, digits: number): number {
  * 0.1 % below 10 % and two digits above, memory to three digits (KiB), rates to two digits (B/s).
  * Quantised values repeat from one second to the next, and a value that did not change is not sent.
  */
-export function quantise(f: TickFigures): number[] {
-  return [
-    significant(Math.max(0, f.cpu_percent) * 10, 2),
-    significant(f.mem_usage / 1024, 3),
-    Math.round(f.mem_limit / 1024),
-    significant(f.net_rx_rate, 2),
-    significant(f.net_tx_rate, 2),
-    significant(f.blk_read_rate, 2),
-    significant(f.blk_write_rate, 2),
-    f.pids,
-  ];
+export function quantise(f: TickFigures, out: number[] = new Array(STAT_FIELDS.length)): number[] {
+  out[0] = significant(Math.max(0, f.cpu_percent) * 10, 2);
+  out[1] = significant(f.mem_usage / 1024, 3);
+  out[2] = Math.round(f.mem_limit / 1024);
+  out[3] = significant(f.net_rx_rate, 2);
+  out[4] = significant(f.net_tx_rate, 2);
+  out[5] = significant(f.blk_read_rate, 2);
+  out[6] = significant(f.blk_write_rate, 2);
+  out[7] = f.pids;
+  return out;
 }
 
-/** The wire codes of quantised values (STAT_DIGITS). */
-export function codes(f: TickFigures): number[] {
-  return quantise(f).map((v, i) => toCode(v, STAT_DIGITS[i] ?? 0));
+/** The wire codes of quantised values (STAT_DIGITS), into `out`. */
+function codesInto(f: TickFigures, out: number[]): number[] {
+  quantise(f, out);
+  for (let i = 0; i < out.length; i++) out[i] = toCode(out[i]!, STAT_DIGITS[i] ?? 0);
+  return out;
 }
 
 interface Row {
@@ -41,7 +42,14 @@ interface Row {
   name: string;
   /** codes */
   v: number[];
+  /** the fields that changed in this tick, and by how much (codes) */
+  mask: number;
+  d: number[];
+  /** the tick that last carried it */
+  tick: number;
 }
+
+const byIndex = (a: Row, b: Row) => a.idx - b.idx;
 
 /**
  * Turns each tick's figures into a delta against the frame before (shared by every subscriber that
@@ -53,8 +61,15 @@ export class StatsFrameEncoder {
   private rows = new Map<string, Row>();
   private free: number[] = [];
   private next = 0;
-  /** Containers of the tick under way that earlier parts carried; empty between ticks. */
-  private seen = new Set<string>();
+  /**
+   * The tick under way, and how many containers its parts carried so far (0 between ticks). Rows
+   * are marked with the tick instead of being kept in a set: a tick makes nothing per container
+   * but what its frame sends.
+   */
+  private tickNo = 1;
+  private seen = 0;
+  private readonly scratch: number[] = new Array(STAT_FIELDS.length).fill(0);
+  private readonly changed: Row[] = [];
   seq = 0;
   /** When the newest frame's figures were read, ms since the epoch. */
   sampledAt = 0;
@@ -76,37 +91,48 @@ export class StatsFrameEncoder {
    */
   part(figures: TickFigures[], sampledAt: number, last: boolean): DeltaFrame | undefined {
     const fresh: Row[] = [];
-    const changed: number[][] = [];
+    const changed = this.changed;
+    changed.length = 0;
+    const v = this.scratch;
     for (const f of figures) {
-      if (this.seen.has(f.id)) continue;
-      this.seen.add(f.id);
-      const v = codes(f);
       const row = this.rows.get(f.id);
+      if (row?.tick === this.tickNo) continue;
+      this.seen++;
+      codesInto(f, v);
       if (!row) {
-        const created = { idx: this.take(), id: f.id, name: f.name, v };
+        const created = {
+          idx: this.take(),
+          id: f.id,
+          name: f.name,
+          v: [...v],
+          mask: 0,
+          d: [...v],
+          tick: this.tickNo,
+        };
         this.rows.set(f.id, created);
         fresh.push(created);
         continue;
       }
+      row.tick = this.tickNo;
       let mask = 0;
-      const diffs: number[] = [];
-      for (let bit = 0; bit < STAT_FIELDS.length; bit++) {
-        if (v[bit] !== row.v[bit]) {
-          mask |= 1 << bit;
-          diffs.push(v[bit]! - row.v[bit]!);
-        }
+      for (let bit = 0; bit < v.length; bit++) {
+        if (v[bit] === row.v[bit]) continue;
+        mask |= 1 << bit;
+        row.d[bit] = v[bit]! - row.v[bit]!;
+        row.v[bit] = v[bit]!;
       }
-      row.v = v;
-      if (mask) changed.push([row.idx, mask, ...diffs]);
+      row.mask = mask;
+      if (mask) changed.push(row);
     }
     const gone: number[] = [];
     if (last) {
-      for (const [id, row] of this.rows) {
-        if (this.seen.has(id)) continue;
-        this.rows.delete(id);
+      for (const row of this.rows.values()) {
+        if (row.tick === this.tickNo) continue;
+        this.rows.delete(row.id);
         gone.push(row.idx);
       }
-      this.seen.clear();
+      this.tickNo++;
+      this.seen = 0;
     } else if (!fresh.length && !changed.length) return undefined;
     this.seq++;
     this.sampledAt = sampledAt;
@@ -119,13 +145,15 @@ export class StatsFrameEncoder {
     if (fresh.length) delta.n = fresh.map((r) => [r.idx, r.id, r.name, ...r.v]);
     if (changed.length) {
       // Flat and in index order, each index as the step from the one before: small numbers, one byte.
-      changed.sort((a, b) => a[0]! - b[0]!);
+      changed.sort(byIndex);
       const flat: number[] = [];
       let next = 0;
-      for (const [idx, ...rest] of changed) {
-        flat.push(idx! - next, ...rest);
-        next = idx! + 1;
+      for (const row of changed) {
+        flat.push(row.idx - next, row.mask);
+        for (let bit = 0; bit < row.d.length; bit++) if (row.mask & (1 << bit)) flat.push(row.d[bit]!);
+        next = row.idx + 1;
       }
+      changed.length = 0;
       delta.c = flat;
     }
     return delta;
@@ -136,7 +164,7 @@ export class StatsFrameEncoder {
       s: this.seq,
       t: this.sampledAt,
       // Between two parts of a tick: the rest of the tick follows.
-      ...(this.seen.size ? { m: 1 as const } : {}),
+      ...(this.seen ? { m: 1 as const } : {}),
       i: this.intervalMs,
       src: this.source(),
       c: [...this.rows.values()].map((r) => [r.idx, r.id, r.name, ...r.v]),

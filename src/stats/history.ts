@@ -74,11 +74,12 @@ export class StatsHistory {
   }
 
   /** One tick: every series' values in HISTORY_FIELDS order. */
-  record(at: number, rows: Map<string, number[]>): void {
+  record(at: number, rows: ReadonlyMap<string, ArrayLike<number>>): void {
     this.head = (this.head + 1) % this.slots;
     this.filled = Math.min(this.filled + 1, this.slots);
     this.times[this.head] = at;
-    for (const [ref, values] of rows) {
+    // forEach, here and below: `for (const [k, v] of map)` makes an array per entry, per series per tick.
+    rows.forEach((values, ref) => {
       let ring = this.rings.get(ref);
       if (!ring) {
         ring = new Uint16Array(this.slots * N).fill(NO_FIGURE);
@@ -86,16 +87,16 @@ export class StatsHistory {
       }
       for (let k = 0; k < N; k++) ring[this.head * N + k] = ringCode(values[k]!, k);
       this.lastSeen.set(ref, at);
-    }
-    for (const [ref, ring] of this.rings) {
-      if (rows.has(ref)) continue;
+    });
+    this.rings.forEach((ring, ref) => {
+      if (rows.has(ref)) return;
       ring.fill(NO_FIGURE, this.head * N, this.head * N + N);
       // Gone for longer than the ring holds: nothing left to show from memory.
       if (at - (this.lastSeen.get(ref) ?? 0) > RING_SECONDS * 1000) {
         this.rings.delete(ref);
         this.lastSeen.delete(ref);
       }
-    }
+    });
     ROLLUPS.forEach((r, i) => {
       this.accumulate(r, this.buckets[i]!, at, rows);
     });
@@ -196,15 +197,14 @@ export class StatsHistory {
     rollup: (typeof ROLLUPS)[number],
     bucket: Bucket,
     at: number,
-    rows: Map<string, number[]>,
+    rows: ReadonlyMap<string, ArrayLike<number>>,
   ) {
     const start = Math.floor(at / 1000 / rollup.seconds) * rollup.seconds;
     if (start !== bucket.start) {
       if (bucket.sums.size) this.flush(rollup.table, bucket);
       bucket.start = start;
-      bucket.sums = new Map();
     }
-    for (const [ref, values] of rows) {
+    rows.forEach((values, ref) => {
       let acc = bucket.sums.get(ref);
       if (!acc) {
         acc = { sum: new Float64Array(N), n: 0 };
@@ -212,7 +212,7 @@ export class StatsHistory {
       }
       for (let k = 0; k < N; k++) acc.sum[k]! += values[k]!;
       acc.n++;
-    }
+    });
   }
 
   private flush(table: string, bucket: Bucket): void {
@@ -222,13 +222,31 @@ export class StatsHistory {
     // On a full disk the bucket is lost, not retried: the next ones are written once there is room.
     const written = this.health.tolerate("stats history", () =>
       this.db.transaction(() => {
-        for (const [ref, { sum, n }] of bucket.sums) {
-          insert.run(this.sid(ref, true)!, bucket.start, ...Array.from(sum, (v) => v / n));
+        for (const [ref, { sum: s, n }] of bucket.sums) {
+          if (n === 0) continue;
+          insert.run(
+            this.sid(ref, true)!,
+            bucket.start,
+            s[0]! / n,
+            s[1]! / n,
+            s[2]! / n,
+            s[3]! / n,
+            s[4]! / n,
+            s[5]! / n,
+            s[6]! / n,
+          );
         }
       })(),
     );
     // Series made in the transaction that was rolled back do not exist.
     if (!written) this.sids.clear();
+    // The sums are kept for the next bucket, not made again each bucket; a series the bucket did
+    // not see has left the ticks.
+    for (const [ref, acc] of bucket.sums) {
+      if (acc.n === 0) bucket.sums.delete(ref);
+      acc.sum.fill(0);
+      acc.n = 0;
+    }
   }
 
   private prune(at: number): void {

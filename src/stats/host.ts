@@ -23,6 +23,7 @@ function physical(b: Uint8Array, from: number, to: number): boolean {
 const CPU_FIELDS = 8;
 const cpuFields = new Float64Array(CPU_FIELDS);
 const loadFields = new Float64Array(3);
+const netFields = new Float64Array(2);
 
 interface CpuTimes {
   total: number;
@@ -77,7 +78,9 @@ export class HostReader {
     loadFields.fill(0);
     firstLineNumbers(this.loadavg.bytes(), "", loadFields);
     const load: [number, number, number] = [loadFields[0]!, loadFields[1]!, loadFields[2]!];
-    const [rx, tx] = netDevTotals(this.netDev.bytes(), physical);
+    netDevTotals(this.netDev.bytes(), physical, netFields);
+    const rx = netFields[0]!;
+    const tx = netFields[1]!;
     const seconds = this.prevNet ? (at - this.prevNet.at) / 1000 : 0;
     const rate = (cur: number, prev: number) => (seconds > 0 ? Math.max(0, (cur - prev) / seconds) : 0);
     const figures: HostFigures = {

@@ -87,12 +87,14 @@ export function keyedNumber(b: Uint8Array, key: string): number | undefined {
 
 /**
  * Received and transmitted bytes of a net/dev file (/proc/<pid>/net/dev, /proc/net/dev), summed
- * over the interfaces `counts` accepts; `counts` gets the interface's name as bytes [from, to).
+ * over the interfaces `counts` accepts, into out[0] and out[1] (read every tick for every
+ * container: no array made per call); `counts` gets the interface's name as bytes [from, to).
  */
 export function netDevTotals(
   b: Uint8Array,
   counts: (b: Uint8Array, from: number, to: number) => boolean,
-): [number, number] {
+  out: Float64Array,
+): void {
   let rx = 0;
   let tx = 0;
   // Two header lines, then "  name: rx_bytes rx_packets … (8 receive fields) tx_bytes …".
@@ -107,7 +109,8 @@ export function netDevTotals(
     for (let field = 1; field <= 8; field++) v = numberAt(b, stoppedAt);
     tx += v || 0;
   }
-  return [rx, tx];
+  out[0] = rx;
+  out[1] = tx;
 }
 
 /** Whether the interface name b[from, to) is exactly `name`. */

@@ -81,9 +81,7 @@ export function metricsRoutes(
       const rows = list.flatMap((e) => {
         const collector = collectors.get(e.id);
         if (!collector) return [];
-        const figures = visibleFigures(envs.get(e.id), policy.audience(caller, e.id), [
-          ...collector.latest.values(),
-        ]);
+        const figures = visibleFigures(envs.get(e.id), policy.audience(caller, e.id), [...collector.now()]);
         return figures.map((s) => ({ env: e.id, s }));
       });
       const per = (

@@ -37,9 +37,11 @@ export interface StatsSource {
    * are left out rather than failing the rest. A source whose read takes long (the cgroup files
    * of hundreds of containers) may hand what it has read so far to `onPart` on the way, so those
    * figures need not wait for the rest; the map it resolves to holds every sample all the same.
+   * `onPart`'s map is the source's own, good only during the call. A sample object may be written
+   * over two reads later (the cgroup source reuses them): keep one only until the next read.
    */
   read(
-    targets: StatsTarget[],
+    targets: readonly StatsTarget[],
     onPart?: (part: Map<string, RawSample>) => void,
   ): Promise<Map<string, RawSample>>;
   close(): void;

@@ -168,10 +168,11 @@ export class TopicBus {
   publishEach(name: string, pick: (sink: Sink, caller: Caller) => Uint8Array | undefined): void {
     const topic = this.topics.get(name);
     if (!topic) return;
-    for (const [sink, caller] of topic.sinks) {
+    // forEach: `for (const [k, v] of map)` makes an array per subscriber per frame.
+    topic.sinks.forEach((caller, sink) => {
       const frame = pick(sink, caller);
       if (frame) sink.deliver(frame);
-    }
+    });
   }
 
   /** The topics of one kind with subscribers, e.g. every `containers:<env>`. */
@@ -191,10 +192,10 @@ export class TopicBus {
   ): void {
     const topic = this.topics.get(name);
     if (!topic) return;
-    for (const [sink, caller] of topic.sinks) {
+    topic.sinks.forEach((caller, sink) => {
       const bytes = pick(sink, caller);
       if (bytes) sent(sink, sink.offer(bytes));
-    }
+    });
   }
 
   private end(name: string, last: Message): void {

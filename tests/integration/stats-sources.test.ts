@@ -209,7 +209,8 @@ describe("stats sources against `docker stats`", () => {
     let limit = 96;
     const source = new CgroupSource();
     try {
-      const first = (await source.read([box])).get(box.id)!;
+      // a copy: the source writes its samples over after the next read (src/stats/sample.ts)
+      const first = { ...(await source.read([box])).get(box.id)! };
       expect(first.mem_limit).toBe(limit * MiB);
       // The limit is read again within 10 reads; a new process uses CPU, so pids are read at once.
       limit += 16;

@@ -225,6 +225,14 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
     const second = (await source.read([{ id: A, pid: 101 }])).get(A)!;
     expect(second.system_ns - first.system_ns).toBe(4_000_000_000);
     expect(cpuPercent(first, second)).toBeCloseTo(50, 6);
+    // The source writes a container's samples over two reads later (no object per read): the
+    // sample before stays whole until then, so rates between the two newest hold again.
+    put(join(cg, "cpuacct/docker", A, "cpuacct.usage"), "7500000000\n");
+    put(join(proc, "stat"), PROC_STAT.replace("cpu  100 20 30 1000", "cpu  500 20 30 1400"));
+    const third = (await source.read([{ id: A, pid: 101 }])).get(A)!;
+    expect(third.cpu_ns).toBe(7_500_000_000);
+    expect(second.cpu_ns).toBe(5_500_000_000);
+    expect(cpuPercent(second, third)).toBeCloseTo(200, 6);
   });
 
   it("is available only when a container's cgroup is found and /proc/<pid> is that container", () => {

@@ -88,7 +88,9 @@ describe("the collector, when its source reads in parts", () => {
     ]);
     expect(ticks).toEqual([ids, ids]);
     // Rates are per container over its own interval, whichever part it came in.
-    expect(collector.latest.get("e")?.cpu_percent).toBe(collector.latest.get("a")?.cpu_percent);
+    expect(collector.now().find((s) => s.id === "e")?.cpu_percent).toBe(
+      collector.now().find((s) => s.id === "a")?.cpu_percent,
+    );
     collector.close();
   });
 });
