@@ -1,5 +1,4 @@
 import type { Duplex } from "node:stream";
-import { mergedOutput } from "../engine/demux.ts";
 import { DockerHttpEngine, type EngineFetch } from "../engine/docker-http.ts";
 import type { ExecSession, ExecSpec } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
@@ -108,7 +107,7 @@ export class AgentEngine extends DockerHttpEngine {
     );
     return {
       // Without a TTY the engine frames stdout and stderr: the terminal gets them merged.
-      stream: info.Config.Tty ? raw : mergedOutput(raw),
+      stream: info.Config.Tty ? raw : (await import("../engine/demux.ts")).mergedOutput(raw),
       resize: async (cols, rows) => {
         await this.send("POST", containerPath(container, `/resize?h=${rows}&w=${cols}`));
       },

@@ -1,4 +1,3 @@
-import { createPublicKey, randomBytes, verify } from "node:crypto";
 import type { QuicEndpoint, QuicSession } from "node:quic";
 import { DockerHttpEngine } from "../engine/docker-http.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -9,7 +8,6 @@ import { HELLO_TIMEOUT_MS, onControlStream, withTimeout } from "../stream/contro
 import type { TlsFiles } from "../tls/certificate.ts";
 import { AGENT_SCHEME, AgentEngine, agentIdOf, type EngineReport } from "./agent-engine.ts";
 import { byAlpn } from "./by-alpn.ts";
-import { tunnelUpgrade } from "./exec-tunnel.ts";
 import { encodeJoinToken } from "./join-token.ts";
 import { type LinkSession, type LinkStream, type LinkTransport, quicLink } from "./link.ts";
 import { LinkStatsSource, receiveStats } from "./stats-receiver.ts";
@@ -66,7 +64,8 @@ export class AgentHub {
     return new AgentEngine(
       id,
       async (u, init) => tunnelFetch(linked(), u, init),
-      async (u, body) => tunnelUpgrade(linked(), u, body),
+      // node:stream (its Duplex) loads with the first shell through an agent, not with the panel.
+      async (u, body) => (await import("./exec-tunnel.ts")).tunnelUpgrade(linked(), u, body),
       () => this.statsAgents.has(id),
       () => this.engineReports.get(id),
     );
@@ -183,13 +182,13 @@ export class AgentHub {
         id = row.id;
         key = row.public_key;
       } else throw new AgentRefused("expected a join or a hello");
-      const nonce = randomBytes(32).toString("base64url");
+      const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
       await send({ t: "challenge", nonce });
       const proof = await withTimeout(reader.frame<{ t: string; sig?: string }>(), HELLO_TIMEOUT_MS);
       if (
         proof?.t !== "proof" ||
         typeof proof.sig !== "string" ||
-        !verifies(key, nonce, this.fingerprint, proof.sig)
+        !(await verifies(key, nonce, this.fingerprint, proof.sig))
       )
         throw new AgentRefused("the agent's proof of its key does not verify");
       // Adopted before its environment opens, so that the first engine call finds the link.
@@ -258,7 +257,14 @@ export class AgentHub {
   }
 }
 
-function verifies(publicKeyPem: string, nonce: string, fingerprint: string, sig: string): boolean {
+/** node:crypto (with node:stream under it) loads with the first agent, not with every panel. */
+async function verifies(
+  publicKeyPem: string,
+  nonce: string,
+  fingerprint: string,
+  sig: string,
+): Promise<boolean> {
+  const { createPublicKey, verify } = await import("node:crypto");
   try {
     return verify(
       null,

@@ -6,7 +6,7 @@ import { ApiError } from "../http/errors.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, errorResponse, json } from "../http/schemas.ts";
 import type { AgentHub } from "./hub.ts";
-import { AGENT_LINK_PATH } from "./ws-dial.ts";
+import { AGENT_LINK_PATH } from "./wire.ts";
 import { MuxSession } from "./ws-link.ts";
 
 const DEFAULT_TTL_MINUTES = 60;

@@ -1,4 +1,7 @@
-import { pack, unpack } from "msgpackr";
+// Not the package root: under Bun it also loads msgpackr's streams (node:stream) and its native
+// add-on loader, neither of which a datagram uses.
+import { pack } from "msgpackr/pack";
+import { unpack } from "msgpackr/unpack";
 import type { RawSample } from "../stats/sample.ts";
 import { MAX_DATAGRAM } from "./link.ts";
 

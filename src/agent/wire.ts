@@ -6,6 +6,9 @@ import { MAX_DATAGRAM_FRAME } from "../protocol/watch-quic.ts";
  * is one frame (the request or answer head) followed by the raw body bytes up to the stream's end.
  */
 
+/** Where the panel takes the agent link's WebSocket (src/agent/routes.ts, dialled by ws-dial.ts). */
+export const AGENT_LINK_PATH = "/api/v1/agents/link";
+
 /** The ALPN of the agent link; a new incompatible wire format gets a new one. */
 export const AGENT_ALPN = "ghostpanel-agent/1";
 

@@ -1,10 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { connect, type TLSSocket } from "node:tls";
+import { AGENT_LINK_PATH } from "./wire.ts";
 import { MuxSession } from "./ws-link.ts";
-
-/** Where the panel takes the agent link's WebSocket (src/agent/routes.ts). */
-export const AGENT_LINK_PATH = "/api/v1/agents/link";
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const MAX_HEAD = 16 * 1024;

@@ -8,7 +8,6 @@ import {
   negotiateApiVersion,
   type VersionAnswer,
 } from "./capabilities.ts";
-import { mergedOutput } from "./demux.ts";
 import type {
   DirectRequest,
   Engine,
@@ -207,7 +206,8 @@ export class DockerHttpEngine implements Engine {
       })) as Duplex;
       // Without a TTY the engine frames stdout and stderr (8-byte headers): the terminal gets them
       // merged, as `docker attach` prints them.
-      const stream = info.Config.Tty ? raw : mergedOutput(raw);
+      // demux.ts brings node:stream, which nothing an idle panel runs needs (docs/decisions.md).
+      const stream = info.Config.Tty ? raw : (await import("./demux.ts")).mergedOutput(raw);
       return {
         stream,
         resize: (cols, rows) =>

@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isIP } from "../safety/ip.ts";
 
 /** Where a registry is: the origin the panel calls, and the host image references name it by. */
 export interface RegistryAddress {

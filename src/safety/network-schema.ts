@@ -1,6 +1,6 @@
-import { isIP } from "node:net";
 import * as z from "zod/mini";
 import { EndpointSettingsSchema, opt, strict } from "./create-schema.ts";
+import { isIP } from "./ip.ts";
 import { NETWORK_NAME } from "./rules.ts";
 
 /**

@@ -5,8 +5,9 @@ import { turn } from "./turn.ts";
  * loop turning between pieces: a request that comes in meanwhile (the first /healthz, a supervisor's
  * probe) waits for one piece, a few ms of CPU, instead of for all of serve.ts's imports at once
  * (~30 ms of CPU in the executable, measured; docs/decisions.md, #14). The pieces are the costliest
- * of those imports (Node's stream and crypto modules, ~10 ms each); loading one here only means
- * serve.ts finds it loaded. `beforePanel` is one of them (the executable embeds the UI there, build.ts).
+ * of those imports; loading one here only means serve.ts finds it loaded. `beforePanel` is one of
+ * them (the executable embeds the UI there, build.ts). Node's stream and crypto modules were two,
+ * ~10 ms each, until nothing an idle panel runs needed them (docs/decisions.md, "what loads at idle").
  */
 export async function loadPanel(beforePanel?: () => Promise<void>): Promise<typeof import("./serve.ts")> {
   // Cheapest first: the first request most often comes in during the first pieces.
@@ -14,9 +15,7 @@ export async function loadPanel(beforePanel?: () => Promise<void>): Promise<type
     () => import("bun:sqlite"),
     () => import("../store/database.ts"),
     beforePanel,
-    () => import("node:stream"),
-    () => import("msgpackr"),
-    () => import("node:crypto"),
+    () => import("msgpackr/pack"),
   ];
   for (const piece of pieces) {
     await turn();
