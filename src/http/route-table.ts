@@ -44,20 +44,34 @@ export interface RouteInfo {
   policy: RoutePolicy;
 }
 
+/** A route as declared before its module is loaded (src/server/routes.generated.ts). */
+export interface RouteEntry extends RouteInfo {
+  /** an upload route's body limit, bytes */
+  upload?: number;
+}
+
 type AnySpec = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
+type Handler = (c: AppContext) => Promise<Response>;
 
 /**
  * Every API route, declared once: the declaration validates the request at the edge (path, query
  * and JSON body, each failure a 400 with the reason) and is what /api/openapi.json is made from.
  */
 export class RouteTable {
+  /** the specs of the modules loaded so far, for /api/openapi.json */
   private readonly specs: AnySpec[] = [];
+  private readonly declared: RouteEntry[] = [];
   private readonly uploads: { method: string; path: RegExp; maxBytes: number }[] = [];
+  private readonly loads: (() => Promise<unknown>)[] = [];
 
-  /** `gate` lets a request through to a non-public route or throws (401, 403). */
+  /**
+   * `gate` lets a request through to a non-public route or throws (401, 403). A table given `into`
+   * only collects the handlers of one module loaded on first use (lazy()), keyed "METHOD path".
+   */
   constructor(
     private readonly app: Hono<AppEnv>,
     private readonly gate: (c: AppContext, action: Action) => void,
+    private readonly into?: Map<string, Handler>,
   ) {}
 
   add<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
@@ -65,17 +79,7 @@ export class RouteTable {
     handler: (c: AppContext, input: RouteInput<P, Q, B>) => Response | Promise<Response>,
   ): void {
     this.specs.push(spec as AnySpec);
-    if (spec.upload) {
-      // {param} is one path segment; the rest of an API path is literal.
-      const pattern = spec.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{\w+\}/g, "[^/]+");
-      this.uploads.push({
-        method: spec.method.toUpperCase(),
-        path: new RegExp(`^${pattern}$`),
-        maxBytes: spec.upload.maxBytes,
-      });
-    }
-    const honoPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
-    this.app.on(spec.method.toUpperCase(), honoPath, async (c) => {
+    const run: Handler = async (c) => {
       // Before validation: nobody learns what a route takes before they are let in.
       if (spec.policy !== "public") this.gate(c, spec.policy);
       const input = {
@@ -84,7 +88,47 @@ export class RouteTable {
         body: spec.body ? check(spec.body, await readJson(c), "body") : undefined,
       };
       return handler(c, input as RouteInput<P, Q, B>);
-    });
+    };
+    if (this.into) {
+      this.into.set(keyOf(spec), run);
+      return;
+    }
+    this.declare({ ...spec, upload: spec.upload?.maxBytes });
+    this.app.on(spec.method.toUpperCase(), honoPath(spec.path), run);
+  }
+
+  /**
+   * A module's routes, declared now from `entries` (method, path, policy and upload limit: what the
+   * middleware, the access matrix and Hono's route order need) and loaded on their first request:
+   * an idle panel does not hold every route's schemas and handlers (docs/decisions.md, "Route
+   * modules loaded on first use"). `load` registers the module's routes on the table it is given.
+   */
+  lazy(entries: readonly RouteEntry[], load: (routes: RouteTable) => Promise<void>): void {
+    let handlers: Promise<Map<string, Handler>> | undefined;
+    const loadOnce = () =>
+      (handlers ??= (async () => {
+        const into = new Map<string, Handler>();
+        const table = new RouteTable(this.app, this.gate, into);
+        await load(table);
+        this.specs.push(...table.specs);
+        return into;
+      })());
+    this.loads.push(loadOnce);
+    for (const entry of entries) {
+      this.declare(entry);
+      const key = keyOf(entry);
+      this.app.on(entry.method.toUpperCase(), honoPath(entry.path), async (c) => {
+        const run = (await loadOnce()).get(key);
+        // The manifest is checked against the modules (tests/unit/route-manifest.test.ts).
+        if (!run) throw new Error(`${key} is declared but its module has no such route`);
+        return run(c);
+      });
+    }
+  }
+
+  /** Every module loaded, for what needs all the specs (the OpenAPI document). */
+  async loadAll(): Promise<void> {
+    await Promise.all(this.loads.map((load) => load()));
   }
 
   /** The limit of an upload route's body, or undefined when the request is for no upload route. */
@@ -92,14 +136,26 @@ export class RouteTable {
     return this.uploads.find((u) => u.method === method && u.path.test(path))?.maxBytes;
   }
 
-  /** Every route declared, for the access matrix test and the docs. */
-  list(): readonly RouteInfo[] {
-    return this.specs;
+  /** Every route declared, loaded or not, for the middleware, the access matrix test and the docs. */
+  list(): readonly RouteEntry[] {
+    return this.declared;
   }
 
+  private declare(entry: RouteEntry): void {
+    const { method, path, policy, upload } = entry;
+    this.declared.push(upload === undefined ? { method, path, policy } : { method, path, policy, upload });
+    if (upload === undefined) return;
+    // {param} is one path segment; the rest of an API path is literal.
+    const pattern = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{\w+\}/g, "[^/]+");
+    this.uploads.push({ method: method.toUpperCase(), path: new RegExp(`^${pattern}$`), maxBytes: upload });
+  }
+
+  /** The document of every route, in the order they were declared (call loadAll() first). */
   openapi(info: { title: string; version: string; description: string }): object {
     const paths: Record<string, Record<string, unknown>> = {};
-    for (const s of this.specs) {
+    const order = new Map(this.declared.map((r, i) => [keyOf(r), i]));
+    const specs = [...this.specs].sort((a, b) => (order.get(keyOf(a)) ?? 0) - (order.get(keyOf(b)) ?? 0));
+    for (const s of specs) {
       const parameters = [...parametersOf(s.params, "path"), ...parametersOf(s.query, "query")];
       const responses: Record<string, unknown> = {};
       for (const [status, r] of Object.entries(s.responses)) {
@@ -149,6 +205,15 @@ export class RouteTable {
       paths,
     };
   }
+}
+
+function keyOf(route: { method: string; path: string }): string {
+  return `${route.method.toUpperCase()} ${route.path}`;
+}
+
+/** OpenAPI's {param} as Hono's :param. */
+function honoPath(path: string): string {
+  return path.replace(/\{(\w+)\}/g, ":$1");
 }
 
 function check<S extends Schema>(schema: S, value: unknown, where: string): z.output<S> {

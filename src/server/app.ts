@@ -9,7 +9,8 @@ import { errorBody, handleError } from "../http/errors.ts";
 import { RouteTable } from "../http/route-table.ts";
 import { VESLA_PATHS, veslaErrorShape } from "../vesla/errors.ts";
 import type { PanelDeps } from "./deps.ts";
-import { ROUTE_MODULES, type RouteModule } from "./modules.ts";
+import { ROUTE_MODULES, type RouteModuleRef } from "./modules.ts";
+import { ROUTE_MANIFEST } from "./routes.generated.ts";
 import { serveUi, uiEmbedded } from "./ui.ts";
 
 /** JSON bodies this API takes are small; anything larger is refused before it is read. */
@@ -42,7 +43,7 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
  * The panel's HTTP app. `modules` and `ui` narrow it for a second listener that answers only some
  * routes (--vesla-listen: the Vesla Console's routes, no UI), behind the same middleware.
  */
-export function createApp(deps: PanelDeps, modules: RouteModule[] = ROUTE_MODULES, ui = true) {
+export function createApp(deps: PanelDeps, modules: RouteModuleRef[] = ROUTE_MODULES, ui = true) {
   const app = new Hono<AppEnv>();
   const routes = new RouteTable(app, (c, action) => authorize(deps.policy, c, action));
   app.onError(handleError);
@@ -70,12 +71,15 @@ export function createApp(deps: PanelDeps, modules: RouteModule[] = ROUTE_MODULE
   if (deps.anonymousLimit > 0) app.use("*", limitAnonymous(new AnonymousLimit(deps.anonymousLimit)));
   app.use("/healthz", identifyCaller(deps));
 
-  for (const register of modules) register(routes, deps);
+  for (const module of modules) {
+    routes.lazy(ROUTE_MANIFEST[module.name] ?? [], async (table) => (await module.load())(table, deps));
+  }
   if (!ui) return { app, routes: routes.list() };
 
   // Made on first request: start-up does not pay for turning schemas into JSON Schema.
   let openapi: object | undefined;
-  app.get("/api/openapi.json", (c) => {
+  app.get("/api/openapi.json", async (c) => {
+    await routes.loadAll();
     openapi ??= routes.openapi({
       title: "GhostPanel API",
       version: deps.version,

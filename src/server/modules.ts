@@ -1,81 +1,69 @@
-import { agentRoutes } from "../agent/routes.ts";
-import { alertRoutes } from "../alerts/routes.ts";
 import { registerAlertTopic } from "../alerts/topic.ts";
-import { auditRoutes } from "../audit/routes.ts";
-import { authRoutes } from "../auth/routes.ts";
-import { teamRoutes } from "../auth/team-routes.ts";
-import { userRoutes } from "../auth/user-routes.ts";
 import { registerExecTopic } from "../containers/exec-topic.ts";
 import { registerLogTopic } from "../containers/logs-topic.ts";
-import { containerRoutes } from "../containers/routes.ts";
 import { registerContainerTopic } from "../containers/topic.ts";
 import type { ListKind } from "../envs/list-mirror.ts";
-import { overviewRoutes } from "../envs/overview-routes.ts";
-import { envRoutes } from "../envs/routes.ts";
 import { registerEnvironmentTopic } from "../envs/topic.ts";
-import { historyRoutes } from "../history/routes.ts";
 import type { RouteTable } from "../http/route-table.ts";
-import { imageBuildRoutes } from "../images/build-routes.ts";
 import { IMAGES } from "../images/kind.ts";
-import { imageRoutes } from "../images/routes.ts";
 import { registerImageTopic } from "../images/topic.ts";
-import { imageTransferRoutes } from "../images/transfer-routes.ts";
-import { jobRoutes } from "../jobs/routes.ts";
 import { registerJobTopic } from "../jobs/topic.ts";
 import { NETWORKS } from "../networks/kind.ts";
-import { networkRoutes } from "../networks/routes.ts";
 import { registerNetworkTopic } from "../networks/topic.ts";
-import { registryRoutes } from "../registries/routes.ts";
-import { settingsRoutes } from "../settings/routes.ts";
-import { metricsRoutes } from "../stats/metrics-routes.ts";
-import { statsRoutes } from "../stats/routes.ts";
 import { registerStatsTopic } from "../stats/topic.ts";
 import type { TopicBus } from "../stream/bus.ts";
-import { streamRoutes } from "../stream/route.ts";
 import { registerEventsTopic } from "../system/events-topic.ts";
-import { systemRoutes } from "../system/routes.ts";
-import { updateRoutes } from "../updates/routes.ts";
 import { registerUpdateTopic } from "../updates/topic.ts";
-import { veslaRoutes } from "../vesla/routes.ts";
 import { VOLUMES } from "../volumes/kind.ts";
-import { volumeRoutes } from "../volumes/routes.ts";
 import { registerVolumeTopic } from "../volumes/topic.ts";
 import type { PanelDeps } from "./deps.ts";
-import { healthRoutes } from "./health-routes.ts";
 
 /** Every route module has this one signature; each declares the part of PanelDeps it uses. */
 export type RouteModule = (routes: RouteTable, deps: PanelDeps) => void;
+/** A route module by name (its entry in the manifest), loaded when first asked for. */
+export interface RouteModuleRef {
+  name: string;
+  load: () => Promise<RouteModule>;
+}
 /** Every stream topic module, likewise. */
 export type TopicModule = (bus: TopicBus, deps: PanelDeps) => void;
 
-/** The API, module by module: a new resource adds its routes here. Order matters only within a module. */
-export const ROUTE_MODULES: RouteModule[] = [
-  healthRoutes,
-  authRoutes,
-  userRoutes,
-  teamRoutes,
-  envRoutes,
-  containerRoutes,
-  settingsRoutes,
-  streamRoutes,
-  statsRoutes,
-  metricsRoutes,
-  auditRoutes,
-  jobRoutes,
-  networkRoutes,
-  systemRoutes,
-  volumeRoutes,
-  veslaRoutes,
-  historyRoutes,
-  alertRoutes,
+/**
+ * The API, module by module: a new resource adds its routes here, then runs
+ * `bun scripts/route-manifest.ts` (their methods, paths and policies, declared before the module
+ * loads: src/server/routes.generated.ts). Each module loads on the first request to one of its
+ * routes. Order matters only within a module.
+ */
+export const ROUTE_MODULES: RouteModuleRef[] = [
+  { name: "health", load: async () => (await import("./health-routes.ts")).healthRoutes },
+  { name: "auth", load: async () => (await import("../auth/routes.ts")).authRoutes },
+  { name: "users", load: async () => (await import("../auth/user-routes.ts")).userRoutes },
+  { name: "teams", load: async () => (await import("../auth/team-routes.ts")).teamRoutes },
+  { name: "envs", load: async () => (await import("../envs/routes.ts")).envRoutes },
+  { name: "containers", load: async () => (await import("../containers/routes.ts")).containerRoutes },
+  { name: "settings", load: async () => (await import("../settings/routes.ts")).settingsRoutes },
+  { name: "stream", load: async () => (await import("../stream/route.ts")).streamRoutes },
+  { name: "stats", load: async () => (await import("../stats/routes.ts")).statsRoutes },
+  { name: "metrics", load: async () => (await import("../stats/metrics-routes.ts")).metricsRoutes },
+  { name: "audit", load: async () => (await import("../audit/routes.ts")).auditRoutes },
+  { name: "jobs", load: async () => (await import("../jobs/routes.ts")).jobRoutes },
+  { name: "networks", load: async () => (await import("../networks/routes.ts")).networkRoutes },
+  { name: "system", load: async () => (await import("../system/routes.ts")).systemRoutes },
+  { name: "volumes", load: async () => (await import("../volumes/routes.ts")).volumeRoutes },
+  { name: "vesla", load: async () => (await import("../vesla/routes.ts")).veslaRoutes },
+  { name: "history", load: async () => (await import("../history/routes.ts")).historyRoutes },
+  { name: "alerts", load: async () => (await import("../alerts/routes.ts")).alertRoutes },
   // before imageRoutes: its /images/{id} would take "get" (the export) for an id
-  imageTransferRoutes,
-  imageBuildRoutes,
-  imageRoutes,
-  registryRoutes,
-  updateRoutes,
-  overviewRoutes,
-  agentRoutes,
+  {
+    name: "image-transfers",
+    load: async () => (await import("../images/transfer-routes.ts")).imageTransferRoutes,
+  },
+  { name: "image-builds", load: async () => (await import("../images/build-routes.ts")).imageBuildRoutes },
+  { name: "images", load: async () => (await import("../images/routes.ts")).imageRoutes },
+  { name: "registries", load: async () => (await import("../registries/routes.ts")).registryRoutes },
+  { name: "updates", load: async () => (await import("../updates/routes.ts")).updateRoutes },
+  { name: "overview", load: async () => (await import("../envs/overview-routes.ts")).overviewRoutes },
+  { name: "agents", load: async () => (await import("../agent/routes.ts")).agentRoutes },
 ];
 
 /** The live stream's topics: a new resource adds its topics here. */

@@ -1,6 +1,6 @@
 import { createApp } from "../server/app.ts";
 import type { PanelDeps } from "../server/deps.ts";
-import { veslaRoutes } from "./routes.ts";
+import { ROUTE_MODULES } from "../server/modules.ts";
 
 /**
  * `--vesla-listen`: a second listener where existing Vesla tooling finds the console it knew (port
@@ -11,6 +11,10 @@ export function serveVesla(
   deps: PanelDeps,
   at: { host: string; port: number },
 ): ReturnType<typeof Bun.serve> {
-  const { app } = createApp(deps, [veslaRoutes], false);
+  const { app } = createApp(
+    deps,
+    ROUTE_MODULES.filter((m) => m.name === "vesla"),
+    false,
+  );
   return Bun.serve({ hostname: at.host, port: at.port, fetch: app.fetch });
 }
