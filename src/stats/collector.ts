@@ -204,7 +204,7 @@ export class StatsCollector {
   /** id → name of the running containers, made again only when the engine's list has changed. */
   private namesNow(running: readonly ContainerView[]): Map<string, string> {
     const version = this.env.containers.version;
-    if (version !== this.namesOf || version === undefined) {
+    if (version !== this.namesOf) {
       this.names = new Map(running.map((c) => [c.id, c.name]));
       this.namesOf = version;
     }

@@ -30,7 +30,7 @@ describe("the collector, when its source has nothing newer", () => {
     };
     const env = {
       id: "e",
-      containers: { running: () => [{ id: "a", name: "a", pid: 1 }] },
+      containers: { running: () => [{ id: "a", name: "a", pid: 1 }], version: 1 },
     } as unknown as Environment;
     const ticks: TickFigures[][] = [];
     const collector = new StatsCollector(env, () => source, 1000, {
@@ -68,7 +68,7 @@ describe("the collector, when its source reads in parts", () => {
     };
     const env = {
       id: "e",
-      containers: { running: () => ids.map((id, i) => ({ id, name: id, pid: i + 1 })) },
+      containers: { running: () => ids.map((id, i) => ({ id, name: id, pid: i + 1 })), version: 1 },
     } as unknown as Environment;
     const frames: [DeltaFrame, string[]][] = [];
     const ticks: string[][] = [];
@@ -91,6 +91,46 @@ describe("the collector, when its source reads in parts", () => {
     expect(collector.now().find((s) => s.id === "e")?.cpu_percent).toBe(
       collector.now().find((s) => s.id === "a")?.cpu_percent,
     );
+    collector.close();
+  });
+});
+
+describe("the collector's names", () => {
+  it("follows a rename once the engine's list has changed, and drops a container that stopped", async () => {
+    let at = 0;
+    const source: StatsSource = {
+      name: "cgroup",
+      read: async (targets) => new Map(targets.map((t) => [t.id, sample((at += 1_000), at / 1_000)])),
+      close: () => {},
+    };
+    // The names are made again only when the list's version moves, as ContainerMirror's does.
+    const list = {
+      version: 1,
+      views: [
+        { id: "a", name: "web", pid: 1 },
+        { id: "b", name: "db", pid: 2 },
+      ],
+    };
+    const env = {
+      id: "e",
+      containers: {
+        running: () => list.views,
+        get version() {
+          return list.version;
+        },
+      },
+    } as unknown as Environment;
+    const ticks: string[][] = [];
+    const collector = new StatsCollector(env, () => source, 1000, {
+      frame: () => {},
+      tick: (figures) => ticks.push(figures.map((f) => `${f.id}:${f.name}`)),
+    });
+    await collector.tick();
+    list.views = [{ id: "a", name: "web-2", pid: 1 }];
+    list.version++;
+    await collector.tick();
+    expect(ticks).toEqual([["a:web", "b:db"], ["a:web-2"]]);
+    expect(collector.now().map((s) => [s.id, s.name])).toEqual([["a", "web-2"]]);
     collector.close();
   });
 });
