@@ -100,7 +100,10 @@ describe("the collector's names", () => {
     let at = 0;
     const source: StatsSource = {
       name: "cgroup",
-      read: async (targets) => new Map(targets.map((t) => [t.id, sample((at += 1_000), at / 1_000)])),
+      read: async (targets) => {
+        at += 1_000;
+        return new Map(targets.map((t) => [t.id, sample(at, at / 1_000)]));
+      },
       close: () => {},
     };
     // The names are made again only when the list's version moves, as ContainerMirror's does.
