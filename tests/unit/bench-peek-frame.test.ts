@@ -1,24 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { peekFrame } from "../../bench/lib/peek-frame.ts";
 import { decodeFrame } from "../../src/protocol/frames.ts";
-import { StatsFrameEncoder, type TickFigures } from "../../src/stats/frame-encoder.ts";
+import { StatsFrameEncoder } from "../../src/stats/frame-encoder.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
+import { tickFigures } from "../helpers/figures.ts";
 
 // The stats bench times every frame from what peekFrame reads (bench/lib/peek-frame.ts): it must
 // read what a full decode reads, or the latency it reports is of the wrong frame.
 
-const fig = (id: string, cpu: number): TickFigures => ({
-  id,
-  name: `c-${id}`,
-  cpu_percent: cpu,
-  mem_usage: 10 * 1024 * 1024,
-  mem_limit: 1024 * 1024 * 1024,
-  net_rx_rate: 0,
-  net_tx_rate: 0,
-  blk_read_rate: 0,
-  blk_write_rate: 0,
-  pids: 1,
-});
+const fig = (id: string, cpu: number) => tickFigures(id, { cpu_percent: cpu });
 
 describe("the stats bench's frame peek", () => {
   it("reads the kind, sequence number, sample time and more-follows of keyframes and deltas as a full decode does", () => {

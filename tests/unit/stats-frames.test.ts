@@ -4,20 +4,9 @@ import { describe, expect, it } from "vitest";
 import { fromCode, StatsTable, toCode } from "../../src/protocol/stats-frames.ts";
 import { quantise, StatsFrameEncoder, significant, type TickFigures } from "../../src/stats/frame-encoder.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
+import { tickFigures } from "../helpers/figures.ts";
 
-const fig = (id: string, over: Partial<TickFigures> = {}): TickFigures => ({
-  id,
-  name: `c-${id}`,
-  cpu_percent: 0,
-  mem_usage: 10 * 1024 * 1024,
-  mem_limit: 1024 * 1024 * 1024,
-  net_rx_rate: 0,
-  net_tx_rate: 0,
-  blk_read_rate: 0,
-  blk_write_rate: 0,
-  pids: 1,
-  ...over,
-});
+const fig = tickFigures;
 
 const wire = (k: string, d: unknown) =>
   unpack(encodeFrame("stats:local", { k, d })) as { k: string; d: unknown };

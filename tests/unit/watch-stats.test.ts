@@ -1,20 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { StatsFrameEncoder, type TickFigures } from "../../src/stats/frame-encoder.ts";
+import { StatsFrameEncoder } from "../../src/stats/frame-encoder.ts";
 import { watchStats } from "../../web/features/stats/stats.ts";
 import type { Stream } from "../../web/lib/stream.ts";
+import { tickFigures } from "../helpers/figures.ts";
 
-const fig = (id: string, cpu: number): TickFigures => ({
-  id,
-  name: `c-${id}`,
-  cpu_percent: cpu,
-  mem_usage: 1024 * 1024,
-  mem_limit: 1024 * 1024 * 1024,
-  net_rx_rate: 0,
-  net_tx_rate: 0,
-  blk_read_rate: 0,
-  blk_write_rate: 0,
-  pids: 1,
-});
+const fig = (id: string, cpu: number) => tickFigures(id, { cpu_percent: cpu });
 
 /** A stream whose one subscriber the test feeds frames to by hand. */
 function fakeStream() {
