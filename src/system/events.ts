@@ -7,11 +7,51 @@ import { NETWORKS } from "../networks/kind.ts";
 import type { NetworkView } from "../networks/view.ts";
 import type { EngineEventItem } from "../protocol/views.ts";
 
-/** An event and who may see it, decided when it came (a destroyed container's labels are gone later). */
-export interface KeptEvent {
-  item: EngineEventItem;
-  visible(audience: Audience): boolean;
+/**
+ * An event and who may see it, decided when it came (a destroyed container's labels are gone later).
+ * It keeps only what the decision needs, not the engine's event or a closure over it: an engine
+ * holds up to KEPT_EVENTS of these, and a burst of changes fills them at once.
+ */
+export class KeptEvent {
+  constructor(
+    readonly item: EngineEventItem,
+    private readonly rule: Rule,
+  ) {}
+
+  visible(audience: Audience): boolean {
+    if (audience.key === "*") return true;
+    const r = this.rule;
+    switch (r.kind) {
+      case "everyone":
+        return true;
+      case "owned":
+        return audience.sees(r.owned);
+      case "network":
+        // A connect or disconnect names a container: its viewers must see that too.
+        return (
+          r.network !== undefined &&
+          seesNetwork(audience, r.network) &&
+          (!r.aboutContainer || (r.container !== undefined && audience.sees(r.container)))
+        );
+      default:
+        return false;
+    }
+  }
 }
+
+type Rule =
+  | { kind: "everyone" }
+  | { kind: "whole-engine" }
+  | { kind: "owned"; owned: Owned }
+  | {
+      kind: "network";
+      network: NetworkView | undefined;
+      aboutContainer: boolean;
+      container: Owned | undefined;
+    };
+
+const EVERYONE: Rule = { kind: "everyone" };
+const WHOLE_ENGINE: Rule = { kind: "whole-engine" };
 
 /** What the mirrors held of an event's object when it came. */
 interface Known {
@@ -21,9 +61,6 @@ interface Known {
 
 /** How many of an engine's latest events are kept, for a viewer that opens after they came. */
 export const KEPT_EVENTS = 500;
-
-const everyone = () => true;
-const wholeEngine = (a: Audience) => a.key === "*";
 
 /**
  * The latest events of one engine, read from its one /events stream (never a stream per viewer),
@@ -76,11 +113,10 @@ export class EventLog {
   ): Promise<void> {
     const attributes = event.Actor?.Attributes ?? {};
     const container = known.container;
-    let visible: (a: Audience) => boolean = wholeEngine;
+    let rule = WHOLE_ENGINE;
     if (type === "container") {
       // A container's event carries its labels; the mirror's are the same while it exists.
-      const owned: Owned = container ?? { name: attributes.name ?? "", labels: attributes };
-      visible = (a) => a.sees(owned);
+      rule = { kind: "owned", owned: container ?? { name: attributes.name ?? "", labels: attributes } };
     } else if (type === "network") {
       let network = known.network;
       if (!network && this.env.lists.has(NETWORKS.name)) {
@@ -89,11 +125,8 @@ export class EventLog {
           .catch(() => {});
         network = this.network(id);
       }
-      visible = (a) =>
-        network !== undefined &&
-        seesNetwork(a, network) &&
-        (containerId === null || (container !== undefined && a.sees(container)));
-    } else if (type === "image") visible = everyone;
+      rule = { kind: "network", network, aboutContainer: containerId !== null, container };
+    } else if (type === "image") rule = EVERYONE;
     const item: EngineEventItem = {
       type,
       action: event.Action ?? event.status ?? "",
@@ -104,7 +137,7 @@ export class EventLog {
       time_nano: event.timeNano ?? 0,
       attributes,
     };
-    const kept = { item, visible: (a: Audience) => wholeEngine(a) || visible(a) };
+    const kept = new KeptEvent(item, rule);
     this.kept.push(kept);
     if (this.kept.length > KEPT_EVENTS) this.kept.splice(0, this.kept.length - KEPT_EVENTS);
     for (const l of this.listeners) l(kept);
