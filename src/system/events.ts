@@ -33,7 +33,7 @@ export class KeptEvent {
           seesNetwork(audience, r.network) &&
           (!r.aboutContainer || (r.container !== undefined && audience.sees(r.container)))
         );
-      default:
+      case "whole-engine":
         return false;
     }
   }
