@@ -9,6 +9,7 @@ import { containerPath } from "../engine/paths.ts";
 import type { Environment, Environments } from "../envs/environments.ts";
 import { envFor, ownedRef } from "../envs/resolve.ts";
 import { ApiError } from "../http/errors.ts";
+import { allowSlowRequest } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
 import type { Jobs } from "../jobs/jobs.ts";
@@ -334,6 +335,9 @@ export function containerRoutes(
       const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
       // A stop waits for the container as long as it was told to, then some.
       const waits = action === "stop" || action === "restart" ? ((t ?? 10) + 30) * 1000 : undefined;
+      // The engine call has its own time limit; the server's 10 s idle cut would end a stop of a
+      // container deaf to SIGTERM (10 s, then SIGKILL) before its answer, the stop done.
+      allowSlowRequest(c, 0);
       await engineAction(env, ref, "POST", `/${action}`, { ...timeout, signal }, waits);
       return c.body(null, 204);
     },

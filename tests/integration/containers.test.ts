@@ -103,6 +103,19 @@ describe("containers on a real engine", () => {
     expect(bad.body.error.message).toMatch(/sleeping/);
   });
 
+  it("answers a stop that keeps the engine busy past the server's 10 s idle time", async () => {
+    const name = uniqueName("deaf");
+    // sleep as PID 1 has no SIGTERM handler: the engine waits out t, then kills it.
+    const id = runContainer(name, ["sleep", "3600"]);
+    await eventually(() => find(name));
+    const started = Date.now();
+    const res = await p.api("POST", `${BASE}/${id}/stop?t=11`);
+    expect(res.status).toBe(204);
+    // What makes this test: the answer came after the 10 s a silent request is allowed.
+    expect(Date.now() - started).toBeGreaterThan(10_000);
+    expect(containerState(id)).toBe("exited");
+  }, 60_000);
+
   it("stops, starts, restarts, pauses, unpauses, kills and renames, and the list follows", async () => {
     const name = uniqueName("act");
     const id = runContainer(name);
