@@ -14,7 +14,9 @@
  *     every frame but each client's keyframe on subscribe; bytes per container-sample = every byte
  *     a client got on both topics (keyframe on subscribe, keyframes after a drop, host frames,
  *     WebSocket headers) / (ticks it was subscribed × containers). Baselines: the 1-client phase
- *     (latency) and the engine's own stats stream, JSON lines for the same containers (bytes).
+ *     and a bare server (latency: bench/lib/bare-stream.ts, the 100 clients again against a
+ *     server that only sends the same bytes a tick, the panel stopped: the machine's floor under
+ *     the mix) and the engine's own stats stream, JSON lines for the same containers (bytes).
  *   RSS: the panel's with the 100 clients connected, against the same panel before any client.
  *
  * And once, at the first size, before that panel starts: CPU per 1,000 container-samples of the
@@ -24,7 +26,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { encodeFrame } from "../src/stream/frames.ts";
 import type { SecondEngine } from "../tests/helpers/second-engine.ts";
+import { startBareStream } from "./lib/bare-stream.ts";
 import { IMAGE, mapLimit } from "./lib/engine.ts";
 import { type Panel, startPanel } from "./lib/panel.ts";
 import {
@@ -33,6 +37,7 @@ import {
   cpuSnapshot,
   memoryOf,
   panelTarget,
+  pin,
   processesBy,
   type Target,
 } from "./lib/process.ts";
@@ -330,21 +335,38 @@ export interface Phase {
   panel_rss_mib: number;
 }
 
+/** What a phase's clients connect to: the panel, or the bare server beside it. */
+interface StreamServer {
+  name: string;
+  url: string;
+  token: string;
+  pid: number;
+  validate: "first" | "none";
+}
+
+const panelServer = (panel: Panel): StreamServer => ({
+  name: "panel",
+  url: streamUrl(panel, "stats:local,host:local"),
+  token: panel.token,
+  pid: panel.child.pid,
+  validate: "first",
+});
+
 async function phase(
-  panel: Panel,
+  server: StreamServer,
   dir: string,
   containers: number,
   clients: number,
   s: StatsSettings,
 ): Promise<Phase> {
-  log(`stats: ${containers} containers, ${clients} client(s), ${s.ticks} ticks`);
+  log(`stats: ${server.name}, ${containers} containers, ${clients} client(s), ${s.ticks} ticks`);
   const group = await startClients({
-    url: streamUrl(panel, "stats:local,host:local"),
-    token: panel.token,
+    url: server.url,
+    token: server.token,
     count: clients,
-    validate: "first",
+    validate: server.validate,
     dir,
-    name: `clients-${containers}-${clients}`,
+    name: `clients-${server.name}-${containers}-${clients}`,
     maxMs: WORKER_MAX_MS,
     cpu: cpus().length > 1 ? 1 : undefined,
   });
@@ -355,18 +377,62 @@ async function phase(
   let lag: Phase["cpu0"];
   try {
     const probe = cpuProbe(s.ticks * s.intervalMs);
-    const panelBefore = cpuSnapshot([panel.child.pid]);
+    const panelBefore = cpuSnapshot([server.pid]);
     const clientsBefore = cpuSnapshot([group.pid]);
     await sleep(s.ticks * s.intervalMs);
     const seconds = (performance.now() - panelBefore.at) / 1000;
-    panelCpu = cpuSince(panelBefore, [panel.child.pid]) / seconds;
+    panelCpu = cpuSince(panelBefore, [server.pid]) / seconds;
     clientCpu = cpuSince(clientsBefore, [group.pid]) / seconds;
-    rssKiB = memoryOf(panel.child.pid).rssKiB;
+    rssKiB = memoryOf(server.pid).rssKiB;
     lag = await probe;
   } finally {
     rec = await group.stop();
   }
   return analyse(rec, containers, clients, { panelCpu, clientCpu, rssKiB, lag });
+}
+
+/**
+ * The 100-client phase again against a server that only sends (bench/lib/bare-stream.ts): pinned
+ * where the panel is, the same clients on the same CPU, one frame a tick of the bytes the panel's
+ * deltas came to in `beside`. The panel is stopped (SIGSTOP) meanwhile, so its reads are not in the
+ * floor; the mix runs on as before.
+ */
+async function barePhase(panel: Panel, dir: string, beside: Phase, s: StatsSettings): Promise<Phase> {
+  const f = beside.first_client;
+  const topic = "stats:local";
+  // The panel's delta bytes a tick (WebSocket headers counted in them), less the frame's own fields.
+  const fields = encodeFrame(topic, {
+    k: "delta",
+    d: { s: 1e6, t: Date.now(), p: new Uint8Array(0) },
+  }).length;
+  const perTick = f.delta_bytes / Math.max(1, f.ticks);
+  const padBytes = Math.max(0, Math.round(perTick - fields - wsHeader(perTick)));
+  const bare = await startBareStream({
+    dir,
+    port: freePort(),
+    topic,
+    padBytes,
+    intervalMs: s.intervalMs,
+    maxMs: WORKER_MAX_MS,
+  });
+  try {
+    if (cpus().length > 1 && !pin(bare.pid, 0)) throw new Error("taskset: could not pin the bare server");
+    process.kill(panel.child.pid, "SIGSTOP");
+    try {
+      const server: StreamServer = {
+        name: "bare",
+        url: bare.url,
+        token: "",
+        pid: bare.pid,
+        validate: "none",
+      };
+      return await phase(server, dir, beside.containers, beside.clients, s);
+    } finally {
+      process.kill(panel.child.pid, "SIGCONT");
+    }
+  } finally {
+    await bare.stop();
+  }
 }
 
 // Every 100 ms for `ms`: a sleep's lateness, then the wall time of 2 ms of CPU (busy until
@@ -687,6 +753,11 @@ export interface SizeResult {
   /** the panel with no client, just before the phases */
   idle_rss_mib: number;
   phases: Phase[];
+  /**
+   * The bare server (bench/lib/bare-stream.ts) with the same clients, the same bytes a tick, the
+   * panel stopped meanwhile: the machine's floor under the panel's 100-client phase.
+   */
+  bare?: Phase;
 }
 
 export interface StatsResult {
@@ -774,9 +845,14 @@ export async function benchStats(target: Target, s: StatsSettings): Promise<Stat
       phases: [],
     };
     for (const n of s.clientCounts) {
-      size_.phases.push(await phase(panel, dir, size, n, s));
+      size_.phases.push(await phase(panelServer(panel), dir, size, n, s));
       // Each phase as it ends: a run cut short still leaves what it measured.
       log(`stats phase: ${JSON.stringify(size_.phases.at(-1))}`);
+    }
+    const beside = size_.phases.find((p) => p.clients === STATS_BUDGETS.p99Clients);
+    if (beside) {
+      size_.bare = await barePhase(panel, dir, beside, s);
+      log(`stats phase (bare server): ${JSON.stringify(size_.bare)}`);
     }
     return size_;
   }
@@ -836,6 +912,16 @@ export function statsRows(r: StatsResult): { rows: Row[]; budgets: Budget[] } {
         });
       }
       const pq = (v: Percentiles) => `${v.p50_ms.toFixed(1)} / ${v.p99_ms.toFixed(1)}`;
+      const bare = p.clients === STATS_BUDGETS.p99Clients ? size.bare : undefined;
+      if (bare) {
+        row({
+          benchmark: name,
+          metric: `  p50 / p99 ms, ${who}, against a bare server (same clients and bytes a tick, panel stopped; its CPU 0 timer lag ${pq(bare.cpu0.timer_lag)})`,
+          panel: pq(p.sample_to_client),
+          baseline: `${pq(bare.sample_to_client)} (bare)`,
+          ratio: `${x(p.sample_to_client.p50_ms / bare.sample_to_client.p50_ms)} / ${x(p.sample_to_client.p99_ms / bare.sample_to_client.p99_ms)}`,
+        });
+      }
       row({
         benchmark: name,
         metric: `  p50 / p99 ms: a whole tick (first frame's t → last frame), ${who}; ${p.frames_per_tick} frames a tick`,
