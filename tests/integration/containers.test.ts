@@ -5,6 +5,7 @@ import {
   createContainer,
   docker,
   eventually,
+  manyDirectories,
   PREFIX,
   RUN_LABEL,
   runContainer,
@@ -115,6 +116,19 @@ describe("containers on a real engine", () => {
     expect(Date.now() - started).toBeGreaterThan(10_000);
     expect(containerState(id)).toBe("exited");
   }, 60_000);
+
+  it("answers a removal while the engine deletes a big anonymous volume, past the server's 10 s idle time", async () => {
+    const name = uniqueName("bigvol");
+    const id = runContainer(name, ["sh", "-c", manyDirectories("/data", 160)], ["-v", "/data"]);
+    docker("wait", id);
+    await eventually(() => find(name));
+    const volume = docker("inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", id);
+    const started = Date.now();
+    const res = await p.api("DELETE", `${BASE}/${id}?volumes=true`);
+    expect(res.status).toBe(204);
+    expect(Date.now() - started).toBeGreaterThan(10_000);
+    expect(docker("volume", "ls", "-q").split("\n")).not.toContain(volume);
+  }, 120_000);
 
   it("stops, starts, restarts, pauses, unpauses, kills and renames, and the list follows", async () => {
     const name = uniqueName("act");
