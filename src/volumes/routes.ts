@@ -19,7 +19,7 @@ import { PRUNE_TIMEOUT_MS } from "../system/prune.ts";
 import { createVolume } from "./create.ts";
 import { backup, listDirectory, MAX_LISTED, readFile, restore } from "./files.ts";
 import { VOLUMES } from "./kind.ts";
-import { cachedVolumeSizes, volumeSizes } from "./sizes.ts";
+import { cachedVolumeSizes, SIZES_TIMEOUT_MS, volumeSizes } from "./sizes.ts";
 import { usersByVolume, volumeItem } from "./usage.ts";
 import { asOwned, type EngineVolume, fromEngine, type VolumeView } from "./view.ts";
 
@@ -202,6 +202,8 @@ export function volumeRoutes(
     },
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
+      // The engine walks every volume's files to size them before it answers.
+      allowEngineWait(c, SIZES_TIMEOUT_MS);
       const all = await volumeSizes(env, query.refresh);
       const audience = policy.audience(callerOf(c), env.id);
       const mirror = await mirrorOf(env);
