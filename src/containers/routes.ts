@@ -3,13 +3,15 @@ import { noteAudit } from "../audit/middleware.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import type { Capabilities } from "../engine/capabilities.ts";
+import { REMOVAL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
 import { logsAs } from "../engine/logs.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { Environment, Environments } from "../envs/environments.ts";
 import { envFor, ownedRef } from "../envs/resolve.ts";
+import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
-import { allowSlowRequest } from "../http/long-request.ts";
+import { allowEngineWait } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
 import type { Jobs } from "../jobs/jobs.ts";
@@ -139,19 +141,24 @@ function engineOptions<T extends object>(
 }
 
 /**
- * One change to a container, `/containers/<ref><rest>?<query>`. Engines answer 304 to starting a
- * running container or stopping a stopped one: nothing to do is success.
+ * One change to a container, `/containers/<ref><rest>?<query>`, given `timeoutMs` at the engine.
+ * Engines answer 304 to starting a running container or stopping a stopped one: nothing to do is
+ * success.
  */
 async function engineAction(
+  c: AppContext,
   env: Environment,
   ref: string,
   method: "POST" | "DELETE",
   rest: string,
   query: Record<string, string | number | boolean | undefined> = {},
-  timeoutMs?: number,
+  timeoutMs = REQUEST_TIMEOUT_MS,
 ) {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  // A stop of a container deaf to SIGTERM, or a removal deleting a big layer, keeps the engine
+  // busy past the server's 10 s idle time: the answer waits as long as the engine is given.
+  allowEngineWait(c, timeoutMs);
   try {
     await env.engine.send(method, containerPath(ref, params.size ? `${rest}?${params}` : rest), {
       timeoutMs,
@@ -299,7 +306,7 @@ export function containerRoutes(
       const env = envFor(envs, params.env);
       requireCapability(env, "rename");
       const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
-      await engineAction(env, ref, "POST", "/rename", { name: query.name }).catch((err) => {
+      await engineAction(c, env, ref, "POST", "/rename", { name: query.name }).catch((err) => {
         throw nameTaken(err, query.name);
       });
       return c.body(null, 204);
@@ -335,10 +342,7 @@ export function containerRoutes(
       const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
       // A stop waits for the container as long as it was told to, then some.
       const waits = action === "stop" || action === "restart" ? ((t ?? 10) + 30) * 1000 : undefined;
-      // The engine call has its own time limit; the server's 10 s idle cut would end a stop of a
-      // container deaf to SIGTERM (10 s, then SIGKILL) before its answer, the stop done.
-      allowSlowRequest(c, 0);
-      await engineAction(env, ref, "POST", `/${action}`, { ...timeout, signal }, waits);
+      await engineAction(c, env, ref, "POST", `/${action}`, { ...timeout, signal }, waits);
       return c.body(null, 204);
     },
   );
@@ -359,7 +363,8 @@ export function containerRoutes(
       const env = envFor(envs, params.env);
       const options = engineOptions(env, "remove", { force: query.force, v: query.volumes });
       const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
-      await engineAction(env, ref, "DELETE", "", options);
+      // The engine deletes the container's files (with ?volumes, its anonymous volumes' too) first.
+      await engineAction(c, env, ref, "DELETE", "", options, REMOVAL_TIMEOUT_MS);
       return c.body(null, 204);
     },
   );

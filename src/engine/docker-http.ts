@@ -8,14 +8,15 @@ import {
   negotiateApiVersion,
   type VersionAnswer,
 } from "./capabilities.ts";
-import type {
-  DirectRequest,
-  Engine,
-  EngineFacts,
-  ExecSession,
-  ExecSpec,
-  OpenAnswer,
-  OpenOptions,
+import {
+  type DirectRequest,
+  type Engine,
+  type EngineFacts,
+  type ExecSession,
+  type ExecSpec,
+  type OpenAnswer,
+  type OpenOptions,
+  REQUEST_TIMEOUT_MS,
 } from "./engine.ts";
 import { answerError, EngineError, toEngineError } from "./errors.ts";
 import { containerRef } from "./paths.ts";
@@ -60,7 +61,6 @@ const CONNECT_TIMEOUT_MS = 5_000;
 
 /** How an engine request travels: Bun's fetch, or (an agent's engine) a tunnel that answers like it. */
 export type EngineFetch = (url: string, init: RequestInit) => Promise<Response>;
-const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * The Docker Engine API over HTTP (a unix socket, TCP or TLS): where the engine is, the API version

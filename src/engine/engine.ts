@@ -4,6 +4,16 @@ import type { Capabilities } from "./capabilities.ts";
 
 export type { EngineFacts };
 
+/** How long `get` and `send` wait for an answer unless told otherwise: an engine slower than this has gone. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * How long a removal may take (a container with its layer and volumes, a volume): the engine deletes
+ * every file before it answers, ~8,000 directories a second on the test engine, so a big one takes
+ * minutes, far past what a read is given.
+ */
+export const REMOVAL_TIMEOUT_MS = 120_000;
+
 /** A process to run in a container (Docker's ExecConfig, reduced to what the panel asks for). */
 export interface ExecSpec {
   Cmd: string[];

@@ -2,12 +2,13 @@ import * as z from "zod/mini";
 import { noteAudit } from "../audit/middleware.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
+import { REMOVAL_TIMEOUT_MS } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
 import { type Environment, type Environments, listOf } from "../envs/environments.ts";
 import type { ListMirror } from "../envs/list-mirror.ts";
 import { envFor } from "../envs/resolve.ts";
 import { ApiError } from "../http/errors.ts";
-import { allowSlowRequest } from "../http/long-request.ts";
+import { allowEngineWait } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
 import { formatReference, repositoryName } from "../registries/reference.ts";
@@ -85,6 +86,8 @@ export function pruneCandidates(
   );
 }
 
+/** An image prune deletes the layers of every unused image before it answers. */
+const IMAGE_PRUNE_TIMEOUT_MS = 300_000;
 const PruneQuery = z.object({ all: queryFlag, label: queryList(LabelFilter, 16) });
 const PruneBody = z.object({
   all: z._default(z.boolean(), false),
@@ -168,14 +171,14 @@ export function imageRoutes(
     },
     async (c, { params, body }) => {
       const env = envFor(envs, params.env);
-      allowSlowRequest(c, 330);
+      allowEngineWait(c, IMAGE_PRUNE_TIMEOUT_MS);
       const filters = { dangling: [body.all ? "false" : "true"], label: body.labels };
       noteAudit(c, { target: { all: String(body.all), labels: body.labels.join(",") } });
       const answer = await env.engine.send<{
         ImagesDeleted?: { Untagged?: string; Deleted?: string }[] | null;
         SpaceReclaimed?: number;
       }>("POST", `/images/prune?filters=${encodeURIComponent(JSON.stringify(filters))}`, {
-        timeoutMs: 300_000,
+        timeoutMs: IMAGE_PRUNE_TIMEOUT_MS,
       });
       await listOf(env, IMAGES).refresh();
       const removed = (answer?.ImagesDeleted ?? []).flatMap((d) => (d.Deleted ? [d.Deleted] : []));
@@ -317,12 +320,12 @@ export function imageRoutes(
           `${tag ?? found.tags[0] ?? found.id.slice(7, 19)} is used by container${users.length > 1 ? "s" : ""} ${names(users)}: remove ${users.length > 1 ? "them" : "it"} first, or force`,
         );
       noteAudit(c, { target: { image: found.id, tags: found.tags.join(",") } });
-      allowSlowRequest(c, 150);
+      allowEngineWait(c, REMOVAL_TIMEOUT_MS);
       // Several names and no ?tag: the engine wants force to drop them all; the caller asked for the image.
       const force = query.force || (!tag && found.tags.length > 1) ? "?force=1" : "";
       const answer = await env.engine
         .send<{ Untagged?: string; Deleted?: string }[]>("DELETE", `/images/${tag ?? found.id}${force}`, {
-          timeoutMs: 120_000,
+          timeoutMs: REMOVAL_TIMEOUT_MS,
         })
         .catch((err) => {
           if (err instanceof EngineError && err.status === 409)

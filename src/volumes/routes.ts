@@ -4,19 +4,22 @@ import type { Action } from "../auth/actions.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Caller, Policy } from "../auth/policy.ts";
 import { withTeamLabel } from "../auth/team-label.ts";
+import { REMOVAL_TIMEOUT_MS } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
 import { type Environment, type Environments, listOf } from "../envs/environments.ts";
 import { envFor, NotFound } from "../envs/resolve.ts";
 import { ApiError } from "../http/errors.ts";
+import { allowEngineWait } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json, queryFlag } from "../http/schemas.ts";
 import { MAX_UPLOAD_BYTES } from "../http/upload.ts";
 import { VolumeCreateSchema, VolumeName } from "../safety/create-schema.ts";
 import { vetVolumeCreate, volumeDriverProblems } from "../safety/rules.ts";
+import { PRUNE_TIMEOUT_MS } from "../system/prune.ts";
 import { createVolume } from "./create.ts";
 import { backup, listDirectory, MAX_LISTED, readFile, restore } from "./files.ts";
 import { VOLUMES } from "./kind.ts";
-import { cachedVolumeSizes, volumeSizes } from "./sizes.ts";
+import { cachedVolumeSizes, SIZES_TIMEOUT_MS, volumeSizes } from "./sizes.ts";
 import { usersByVolume, volumeItem } from "./usage.ts";
 import { asOwned, type EngineVolume, fromEngine, type VolumeView } from "./view.ts";
 
@@ -199,6 +202,8 @@ export function volumeRoutes(
     },
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
+      // The engine walks every volume's files to size them before it answers.
+      allowEngineWait(c, SIZES_TIMEOUT_MS);
       const all = await volumeSizes(env, query.refresh);
       const audience = policy.audience(callerOf(c), env.id);
       const mirror = await mirrorOf(env);
@@ -281,10 +286,12 @@ export function volumeRoutes(
       // Engines from API 1.42 prune only anonymous volumes unless told: the preview promised all unused.
       if (Number(env.engine.facts?.api_version ?? "0") >= 1.42) filters.all = ["true"];
       const q = Object.keys(filters).length ? `?filters=${encodeURIComponent(JSON.stringify(filters))}` : "";
+      // The engine deletes every file of each volume it prunes before it answers.
+      allowEngineWait(c, PRUNE_TIMEOUT_MS);
       const answer = await env.engine.send<{ VolumesDeleted?: string[] | null; SpaceReclaimed?: number }>(
         "POST",
         `/volumes/prune${q}`,
-        { timeoutMs: 10 * 60_000 },
+        { timeoutMs: PRUNE_TIMEOUT_MS },
       );
       await listOf(env, VOLUMES).refresh();
       return c.json({ deleted: answer?.VolumesDeleted ?? [], space_reclaimed: answer?.SpaceReclaimed ?? 0 });
@@ -324,19 +331,25 @@ export function volumeRoutes(
       const env = envFor(envs, params.env);
       const caller = callerOf(c);
       await ownedVolume(env, policy, caller, params.name, "volumes:operate");
-      try {
-        await env.engine.send(
-          "DELETE",
-          `/volumes/${encodeURIComponent(params.name)}${query.force ? "?force=1" : ""}`,
-        );
-      } catch (err) {
-        if (err instanceof EngineError && err.status === 409) throw inUse(env, caller, params.name);
-        throw err;
-      }
+      // The engine deletes every file of the volume before it answers.
+      allowEngineWait(c, REMOVAL_TIMEOUT_MS);
+      await removeVolume(env, caller, params.name, query.force);
       await listOf(env, VOLUMES).refresh();
       return c.body(null, 204);
     },
   );
+
+  /** Removes a volume; one in use is refused with who uses it. */
+  const removeVolume = async (env: Environment, caller: Caller, name: string, force = false) => {
+    try {
+      await env.engine.send("DELETE", `/volumes/${encodeURIComponent(name)}${force ? "?force=1" : ""}`, {
+        timeoutMs: REMOVAL_TIMEOUT_MS,
+      });
+    } catch (err) {
+      if (err instanceof EngineError && err.status === 409) throw inUse(env, caller, name);
+      throw err;
+    }
+  };
 
   const inUse = (env: Environment, caller: Caller, name: string) => {
     const who = usersText(env, policy, caller, name);
@@ -523,12 +536,7 @@ export function volumeRoutes(
 
   /** Empties a volume by making it again as it was: no container may use it meanwhile. */
   const recreate = async (env: Environment, caller: Caller, view: VolumeView) => {
-    try {
-      await env.engine.send("DELETE", `/volumes/${encodeURIComponent(view.name)}`);
-    } catch (err) {
-      if (err instanceof EngineError && err.status === 409) throw inUse(env, caller, view.name);
-      throw err;
-    }
+    await removeVolume(env, caller, view.name);
     await createVolume(env.engine, {
       Name: view.name,
       Driver: view.driver,

@@ -4,6 +4,8 @@ import type { VolumeSizes } from "../protocol/views.ts";
 /** Sizes younger than this are given as they are; a refresh asked sooner than MIN_AGE gets them too. */
 const FRESH_MS = 5 * 60_000;
 const MIN_AGE_MS = 5_000;
+/** How long the engine is given to size every volume. */
+export const SIZES_TIMEOUT_MS = 120_000;
 
 interface Held {
   sizes?: VolumeSizes;
@@ -26,7 +28,7 @@ export function volumeSizes(env: Environment, refresh = false): Promise<VolumeSi
   h.reading = env.engine
     .get<{ Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] | null }>(
       "/system/df",
-      AbortSignal.timeout(120_000),
+      AbortSignal.timeout(SIZES_TIMEOUT_MS),
     )
     .then((df) => {
       const sizes: Record<string, number> = {};

@@ -3,6 +3,7 @@ import {
   cleanupEngine,
   docker,
   eventually,
+  manyDirectories,
   PREFIX,
   RUN_ID,
   RUN_LABEL,
@@ -56,6 +57,22 @@ function contentsOf(volume: string): string {
     "sh",
     "-c",
     "cd /v && find . -type f -exec sha256sum {} + | sort -k2; find . -type l -exec sh -c 'echo link $1 $(readlink $1)' _ {} \\; | sort; find . -type d | sort; find . -type f -links +1 | sort",
+  );
+}
+
+/** 160,000 directories in a volume: the engine deletes them one by one before it answers. */
+function fill(volume: string): void {
+  docker(
+    "run",
+    "--rm",
+    "--label",
+    RUN_LABEL,
+    "-v",
+    `${volume}:/v`,
+    TEST_IMAGE,
+    "sh",
+    "-c",
+    manyDirectories("/v", 160),
   );
 }
 
@@ -661,6 +678,33 @@ describe("volumes against the real engine", () => {
     expect(pruned.body.deleted).toEqual([unused]);
     expect(docker("volume", "ls", "-q", "--filter", `label=${label}`)).toBe(kept);
   }, 30_000);
+
+  it("answers a removal while the engine deletes a big volume, past the server's 10 s idle time", async () => {
+    const name = V("big");
+    docker("volume", "create", "--label", RUN_LABEL, name);
+    fill(name);
+    const started = Date.now();
+    const removed = await as("admin", "DELETE", `/api/v1/envs/local/volumes/${name}`);
+    expect(removed.status).toBe(204);
+    expect(Date.now() - started).toBeGreaterThan(10_000);
+    expect(docker("volume", "ls", "-q").split("\n")).not.toContain(name);
+  }, 120_000);
+
+  it("answers a prune while the engine deletes a big volume, past the server's 10 s idle time", async () => {
+    const label = `gptest-prune-big=${RUN_ID}`;
+    const name = V("bigprune");
+    docker("volume", "create", "--label", RUN_LABEL, "--label", label, name);
+    fill(name);
+    const started = Date.now();
+    const pruned = await as(
+      "admin",
+      "POST",
+      `/api/v1/envs/local/volumes/_prune?label=${encodeURIComponent(label)}`,
+    );
+    expect(pruned.status).toBe(200);
+    expect(pruned.body.deleted).toEqual([name]);
+    expect(Date.now() - started).toBeGreaterThan(10_000);
+  }, 120_000);
 
   it("works on a remote engine (tcp), importing its helper image when the engine has none", async () => {
     const proxy = new EngineProxy(`/tmp/${PREFIX}vol.sock`, undefined, { tcp: true });
