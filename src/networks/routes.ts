@@ -8,7 +8,7 @@ import { type Environment, type Environments, listOf } from "../envs/environment
 import { envFor, ownedRef } from "../envs/resolve.ts";
 import type { AppContext } from "../http/context.ts";
 import { ApiError } from "../http/errors.ts";
-import { allowSlowRequest } from "../http/long-request.ts";
+import { allowEngineWait } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, errorResponse, json } from "../http/schemas.ts";
 import type { NetworkListItem } from "../protocol/views.ts";
@@ -220,7 +220,7 @@ export function networkRoutes(
       const env = envFor(envs, params.env);
       requireNetworks(env);
       const filters = pruneFilters(query);
-      allowSlowRequest(c, PRUNE_TIMEOUT_MS / 1000);
+      allowEngineWait(c, PRUNE_TIMEOUT_MS);
       return c.json({ networks: await previewNetworkPrune(env, filters) });
     },
   );
@@ -241,7 +241,7 @@ export function networkRoutes(
       requireNetworks(env);
       const filters = pruneFilters(query);
       noteAudit(c, { target: { filters: JSON.stringify(filters) } });
-      allowSlowRequest(c, PRUNE_TIMEOUT_MS / 1000);
+      allowEngineWait(c, PRUNE_TIMEOUT_MS);
       return c.json({ networks: await pruneNetworks(env, filters) });
     },
   );

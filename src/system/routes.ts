@@ -4,7 +4,7 @@ import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import type { Environments } from "../envs/environments.ts";
 import { envFor } from "../envs/resolve.ts";
-import { allowSlowRequest } from "../http/long-request.ts";
+import { allowEngineWait } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, json, queryFlag } from "../http/schemas.ts";
 import { DF_MAX_AGE_MS, diskUsageOf, readDf } from "./disk-usage.ts";
@@ -39,9 +39,6 @@ const EventSchema = z.object({
   time_nano: z.number(),
   attributes: z.record(z.string(), z.string()),
 });
-
-/** How long a prune, its preview or /system/df may keep a caller waiting: the engine's own time. */
-const SLOW_SECONDS = PRUNE_TIMEOUT_MS / 1000;
 
 const SystemPruneQuery = z.extend(PruneQuery, { all: queryFlag, volumes: queryFlag });
 const optionsOf = (q: { all: boolean; volumes: boolean }): PruneOptions => ({
@@ -93,7 +90,7 @@ export function systemRoutes(
     },
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
-      allowSlowRequest(c, SLOW_SECONDS);
+      allowEngineWait(c, PRUNE_TIMEOUT_MS);
       const { df, at } = await readDf(env, query.fresh ? 1000 : DF_MAX_AGE_MS);
       return c.json(diskUsageOf(df, at));
     },
@@ -142,7 +139,7 @@ export function systemRoutes(
     async (c, { params, query }) => {
       const env = envFor(envs, params.env);
       const filters = pruneFilters(query);
-      allowSlowRequest(c, SLOW_SECONDS);
+      allowEngineWait(c, PRUNE_TIMEOUT_MS);
       return c.json(await previewSystemPrune(env, filters, optionsOf(query)));
     },
   );
@@ -168,7 +165,7 @@ export function systemRoutes(
       noteAudit(c, {
         target: { filters: JSON.stringify(filters), all: String(query.all), volumes: String(query.volumes) },
       });
-      allowSlowRequest(c, SLOW_SECONDS);
+      allowEngineWait(c, PRUNE_TIMEOUT_MS);
       return c.json(await pruneSystem(env, filters, optionsOf(query)));
     },
   );
