@@ -2,21 +2,22 @@ import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BinaryPanel, startBinary } from "../helpers/binary.ts";
-import { cleanupEngine, docker, PREFIX, RUN_LABEL, TEST_IMAGE, uniqueName } from "../helpers/engine.ts";
+import {
+  cleanupEngine,
+  docker,
+  inVolume,
+  PREFIX,
+  RUN_LABEL,
+  TEST_IMAGE,
+  uniqueName,
+} from "../helpers/engine.ts";
 import { launchChromium, logIn, newPage, watchProblems } from "./browser.ts";
 
 const contents = (volume: string) =>
-  docker(
-    "run",
-    "--rm",
-    "--label",
-    RUN_LABEL,
-    "-v",
-    `${volume}:/v:ro`,
-    TEST_IMAGE,
-    "sh",
-    "-c",
+  inVolume(
+    volume,
     "cd /v && find . -type f -exec sha256sum {} + | sort -k2; find . -type l -exec ls -l {} + | awk '{print $(NF-2), $NF}'",
+    true,
   );
 
 // The built binary, its embedded UI, Chromium and the real engine: a volume made, browsed, backed

@@ -49,6 +49,22 @@ export function manyDirectories(dir: string, thousands: number): string {
   return `cd ${dir} && for d in $(seq 1 ${thousands}); do mkdir $d && (cd $d && seq 1 1000 | xargs mkdir); done`;
 }
 
+/** Runs a shell `script` in a throwaway container with `volume` at /v (read-only when asked); its output. */
+export function inVolume(volume: string, script: string, readOnly = false): string {
+  return docker(
+    "run",
+    "--rm",
+    "--label",
+    RUN_LABEL,
+    "-v",
+    `${volume}:/v${readOnly ? ":ro" : ""}`,
+    TEST_IMAGE,
+    "sh",
+    "-c",
+    script,
+  );
+}
+
 export function containerState(ref: string): string {
   return docker("inspect", "-f", "{{.State.Status}}", ref);
 }

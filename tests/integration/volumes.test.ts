@@ -3,6 +3,7 @@ import {
   cleanupEngine,
   docker,
   eventually,
+  inVolume,
   manyDirectories,
   PREFIX,
   RUN_ID,
@@ -46,34 +47,16 @@ docker("ps", "-aq", "--filter", "label=ghostpanel.helper=volume").split("\n").fi
 
 /** Every file, link and directory of a volume with its digest, as a container sees it. */
 function contentsOf(volume: string): string {
-  return docker(
-    "run",
-    "--rm",
-    "--label",
-    RUN_LABEL,
-    "-v",
-    `${volume}:/v:ro`,
-    TEST_IMAGE,
-    "sh",
-    "-c",
+  return inVolume(
+    volume,
     "cd /v && find . -type f -exec sha256sum {} + | sort -k2; find . -type l -exec sh -c 'echo link $1 $(readlink $1)' _ {} \\; | sort; find . -type d | sort; find . -type f -links +1 | sort",
+    true,
   );
 }
 
 /** 160,000 directories in a volume: the engine deletes them one by one before it answers. */
 function fill(volume: string): void {
-  docker(
-    "run",
-    "--rm",
-    "--label",
-    RUN_LABEL,
-    "-v",
-    `${volume}:/v`,
-    TEST_IMAGE,
-    "sh",
-    "-c",
-    manyDirectories("/v", 160),
-  );
+  inVolume(volume, manyDirectories("/v", 160));
 }
 
 describe("volumes against the real engine", () => {
