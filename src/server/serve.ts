@@ -29,6 +29,7 @@ import { autoTls, type TlsFiles } from "../tls/certificate.ts";
 import type { ReloadableTlsServer } from "../tls/reload.ts";
 import { UpdateChecker } from "../updates/checker.ts";
 import { stopArchiveThread } from "../volumes/archive-thread.ts";
+import { keepCollectingAfterBursts } from "./collect-after-bursts.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import type { PanelDeps } from "./deps.ts";
 import { keepHandingBackPages } from "./hand-back-pages.ts";
@@ -153,8 +154,11 @@ async function startBehind(
   for (const register of TOPIC_MODULES) register(bus, deps);
   updates.start();
   reportEngineStatus(envs, log);
+  // Before any engine is opened too: the first sync of an engine with many containers is a burst.
+  const stopCollecting = keepCollectingAfterBursts((listener) => envs.onContainers(listener));
   // What a start that fails half-way lets go of, before saying why.
   const release = () => {
+    stopCollecting();
     void agents.stop();
     alerts.stop();
     deployments.stop();
@@ -232,6 +236,7 @@ async function startBehind(
     async stop() {
       if (reloadTls) process.off("SIGHUP", reloadTls);
       stopHandingBack();
+      stopCollecting();
       alerts.stop();
       deployments.stop();
       updates.stop();
