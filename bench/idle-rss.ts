@@ -69,6 +69,13 @@ export interface RssResult {
     /** the two parts of each: anonymous / file-backed */
     empty_anon_file_mib: [number, number];
     full_anon_file_mib: [number, number];
+    /**
+     * The same panel `idle_seconds` after every container was removed again (while the other
+     * panels had their page phase, it idled with them there): what it keeps of containers gone.
+     */
+    rss_removed_mib: number;
+    removed_window_mib: Window;
+    removed_anon_file_mib: [number, number];
   };
 }
 
@@ -135,7 +142,6 @@ export async function benchIdleRss(
     const full = memoryOf(growthPanel.child.pid);
     const idle = memoryOf(panel.child.pid);
     const keptIdle = memoryOf(kept.child.pid).rssKiB;
-    await growthPanel.child.stop();
 
     log(`idle RSS: a login and the containers page's subscriptions; idling ${idleMs / 1000} s`);
     const page = await openPage(panel.url);
@@ -150,6 +156,13 @@ export async function benchIdleRss(
     const keptFrames = keptPage.close();
     await Promise.all([panel.child.stop(), kept.child.stop()]);
     if (frames === 0 || keptFrames === 0) throw new Error("the page's stream client received no frame");
+
+    log(`idle RSS: removing the ${containers} containers; the growth panel idles ${idleMs / 1000} s`);
+    await removeContainers(engine.socketPath);
+    await waitForContainers(growthPanel, LABEL, 0, 120_000);
+    const [removedWindow] = await idleWatching([growthPanel.child.pid], idleMs);
+    const removed = memoryOf(growthPanel.child.pid);
+    await growthPanel.child.stop();
 
     return {
       engine: ENGINE_KIND,
@@ -180,6 +193,9 @@ export async function benchIdleRss(
         kib_per_container_means: round(((fullWindow!.mean - emptyWindow!.mean) * 1024) / containers, 1),
         empty_anon_file_mib: [round(empty.anonKiB / 1024, 1), round(empty.fileKiB / 1024, 1)],
         full_anon_file_mib: [round(full.anonKiB / 1024, 1), round(full.fileKiB / 1024, 1)],
+        rss_removed_mib: round(removed.rssKiB / 1024, 1),
+        removed_window_mib: removedWindow!,
+        removed_anon_file_mib: [round(removed.anonKiB / 1024, 1), round(removed.fileKiB / 1024, 1)],
       },
     };
   } finally {
@@ -269,6 +285,24 @@ async function makeContainers(socket: string, count: number): Promise<void> {
       await call(`/containers/${made!.Id}/start`);
     },
   );
+}
+
+/** Removes every container of the private engine (the bench's own: nothing else runs there). */
+async function removeContainers(socket: string): Promise<void> {
+  const call = async (method: string, path: string) => {
+    const res = await fetch(`http://localhost${path}`, {
+      method,
+      unix: socket,
+      signal: AbortSignal.timeout(60_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`private engine ${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
+    return text;
+  };
+  const ids = (JSON.parse(await call("GET", "/containers/json?all=1")) as { Id: string }[]).map((c) => c.Id);
+  await mapLimit(ids, 10, async (id) => {
+    await call("DELETE", `/containers/${id}?force=1`);
+  });
 }
 
 /**

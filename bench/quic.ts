@@ -377,7 +377,7 @@ export async function benchQuic(target: Target, s: QuicSettings): Promise<QuicRe
   }
 
   await createMixNetwork(engine.socketPath);
-  await startMix(engine.socketPath, 0, s.containers);
+  await startMix(engine.socketPath, 0, s.containers, dir);
   const panel = await startPanel({
     target,
     dataDir: join(dir, "data-watch"),

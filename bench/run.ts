@@ -615,6 +615,13 @@ function summarise(
       ratio: "",
       budget: b,
     });
+    rows.push({
+      benchmark: "idle RSS",
+      metric: `the same panel after the ${r.containers} were removed (${r.idle_seconds} s idle)`,
+      panel: mib(g.rss_removed_mib),
+      baseline: `empty ${mib(g.rss_empty_mib)} (anon ${g.empty_anon_file_mib[0]} → ${g.full_anon_file_mib[0]} → ${g.removed_anon_file_mib[0]}); window mean / max ${g.removed_window_mib.mean} / ${g.removed_window_mib.max}`,
+      ratio: x(g.rss_removed_mib / g.rss_empty_mib),
+    });
   } else if (rss.error !== "skipped") failed("idle RSS", rss.error);
 
   if (startup.ok) {

@@ -5,7 +5,7 @@
  * Everything runs on a private dockerd (tests/helpers/second-engine.ts: its own network namespace
  * and data root), so the container counts are exact and nothing else runs there. A stated share of
  * the containers is busy (BUSY_SHARE, BUSY_CMD): CPU, memory and network all move every second,
- * the traffic only between the bench's own containers. One panel (the worker reader, its default
+ * the traffic only between the bench's own containers. One panel (the cgroup reader in slices, its default
  * 1 s interval, `--tls off`) is pinned to CPU 0; the WebSocket clients, in processes of their own
  * (bench/lib/stats-clients.ts), to CPU 1. For each size (100, then 1,000 on the same panel):
  *
@@ -23,7 +23,7 @@
  * panel plus the private engine (dockerd, containerd, shims), cgroup source against the
  * Docker-stats source (a panel reaching the same engine over loopback TCP), less the idle engine's.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeFrame } from "../src/stream/frames.ts";
@@ -92,15 +92,18 @@ const WORKER_MAX_MS = 45 * 60_000;
  * 3 containers in 10 are busy: each sits on one bridge network of the private engine, pings its
  * partner (busy container k pings k xor 1: 1,200-byte packets, one a second each way), and every
  * second rewrites a tmpfs file of 0.25–2 MiB with `head` (memory and CPU move). The rest sleep,
- * with no network.
+ * with no network. A busy container waits at a gate (GATE_FILE in a directory of the bench's, bound
+ * read-only) until every container of its size runs: started busy, 300 of them made the rest
+ * start so slowly (load average 540) that 1,000 did not run within CREATE_BOUND_MS.
  */
 export const BUSY_SHARE = 0.3;
 const NET = "gpbench-stats";
 const SUBNET = "10.231.0.0/16";
+const GATE_FILE = "go";
 const BUSY_CMD = (peer: string) => [
   "sh",
   "-c",
-  `ping -q -i 1 -s 1200 ${peer} >/dev/null 2>&1 & i=0; while :; do i=$(( (i + 1) % 8 )); head -c $(( (i + 1) * 262144 )) /dev/zero > /dev/shm/m; sleep 1; done`,
+  `while [ ! -e /gate/${GATE_FILE} ]; do sleep 1; done; ping -q -i 1 -s 1200 ${peer} >/dev/null 2>&1 & i=0; while :; do i=$(( (i + 1) % 8 )); head -c $(( (i + 1) * 262144 )) /dev/zero > /dev/shm/m; sleep 1; done`,
 ];
 const busyIp = (k: number) => `10.231.${1 + Math.floor(k / 250)}.${1 + (k % 250)}`;
 
@@ -137,8 +140,15 @@ export async function createMixNetwork(sock: string): Promise<void> {
 /** How long making one size's containers may take: on a loaded machine a start can take a minute. */
 const CREATE_BOUND_MS = 20 * 60_000;
 
-/** Starts containers `from`..`to`-1 of the mix and checks that exactly `to` run. */
-export async function startMix(sock: string, from: number, to: number): Promise<string[]> {
+/**
+ * Starts containers `from`..`to`-1 of the mix, checks that exactly `to` run, then opens the gate
+ * (`workDir`/gate: the busy ones among them start their work; those of a size before are at work).
+ */
+export async function startMix(sock: string, from: number, to: number, workDir: string): Promise<string[]> {
+  const gateDir = join(workDir, "gate");
+  const gate = join(gateDir, GATE_FILE);
+  mkdirSync(gateDir, { recursive: true });
+  rmSync(gate, { force: true });
   const indexes = Array.from({ length: to - from }, (_, i) => from + i);
   const deadline = performance.now() + CREATE_BOUND_MS;
   let done = 0;
@@ -153,7 +163,7 @@ export async function startMix(sock: string, from: number, to: number): Promise<
         : {
             Image: IMAGE,
             Cmd: BUSY_CMD(busyIp(k ^ 1)),
-            HostConfig: { NetworkMode: NET, ShmSize: 8 * 1024 * 1024 },
+            HostConfig: { NetworkMode: NET, ShmSize: 8 * 1024 * 1024, Binds: [`${gateDir}:/gate:ro`] },
             NetworkingConfig: { EndpointsConfig: { [NET]: { IPAMConfig: { IPv4Address: busyIp(k) } } } },
           };
     const made = (await sockApi(sock, "POST", `/containers/create?name=gps-${i}`, body)) as { Id: string };
@@ -163,6 +173,7 @@ export async function startMix(sock: string, from: number, to: number): Promise<
   const running = (await sockApi(sock, "GET", "/containers/json")) as { Id: string }[];
   if (running.length !== to)
     throw new Error(`${running.length} containers run on the private engine, not ${to}`);
+  writeFileSync(gate, "");
   return running.map((c) => c.Id);
 }
 
@@ -816,7 +827,7 @@ export async function benchStats(target: Target, s: StatsSettings): Promise<Stat
 
   async function measureSize(size: number): Promise<SizeResult> {
     log(`stats: starting containers ${made} to ${size - 1}`);
-    const ids = await startMix(engine.socketPath, made, size);
+    const ids = await startMix(engine.socketPath, made, size, dir);
     made = size;
     if (!engineJson) {
       log(
