@@ -292,10 +292,6 @@ export class StreamConnection implements Sink {
   }
 
   /**
-   * The transport lost frames of `topic` (a QUIC datagram): the topic's first frames again, which
-   * for stats is a keyframe. Subscribing a sink that is subscribed already only opens it anew.
-   */
-  /**
    * The client saw frames of `topic` missing (datagrams lost that the transport did not report):
    * the topic opened again for it, as `resend` does, at most every RESYNC_MIN_MS. A topic it is not
    * subscribed to is ignored.
@@ -308,6 +304,10 @@ export class StreamConnection implements Sink {
     this.resend(topic);
   }
 
+  /**
+   * The transport lost frames of `topic` (a QUIC datagram): the topic's first frames again, which
+   * for stats is a keyframe. Subscribing a sink that is subscribed already only opens it anew.
+   */
   resend(topic: string): void {
     if (this.closed || !this.topics.has(topic)) return;
     this.bus.subscribe(topic, this, { caller: this.caller, address: this.address }).catch(() => {});
