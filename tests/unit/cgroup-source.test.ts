@@ -187,6 +187,19 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
     expect(turns).toBe(0);
   });
 
+  it("sleeps gapMs between slices, so a long read gives the CPU up between them", async () => {
+    const ids = manyContainers(5);
+    const targets = ids.map((id, i) => ({ id, pid: 1000 + i }));
+    // Slices of one container: four sleeps of 40 ms between the five.
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 0, gapMs: 40 });
+    const started = performance.now();
+    expect((await source.read(targets)).size).toBe(5);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(4 * 40 - 5);
+    // One slice for all of them: no sleep at all.
+    const once = new CgroupSource({ cgroupRoot: cg, procRoot: proc, sliceMs: 60_000, gapMs: 10_000 });
+    expect((await once.read(targets)).size).toBe(5);
+  });
+
   it("hands what it read so far to onPart every partMs, each container once, the rest in what it returns", async () => {
     const ids = manyContainers(20);
     // 19 is not running: never read, in no part
