@@ -16,7 +16,7 @@
  *     WebSocket headers) / (ticks it was subscribed × containers). Baselines: the 1-client phase
  *     and a bare server (latency: bench/lib/bare-stream.ts, the 100 clients again against a
  *     server that only sends the same bytes a tick, the panel stopped: the machine's floor under
- *     the mix) and the engine's own stats stream, JSON lines for the same containers (bytes).
+ *     the mix, as many frames a tick as the panel's) and the engine's own stats stream, JSON lines for the same containers (bytes).
  *   RSS: the panel's with the 100 clients connected, against the same panel before any client.
  *
  * And once, at the first size, before that panel starts: CPU per 1,000 container-samples of the
@@ -105,6 +105,11 @@ const BUSY_CMD = (peer: string) => [
   "-c",
   `while [ ! -e /gate/${GATE_FILE} ]; do sleep 1; done; ping -q -i 1 -s 1200 ${peer} >/dev/null 2>&1 & i=0; while :; do i=$(( (i + 1) % 8 )); head -c $(( (i + 1) * 262144 )) /dev/zero > /dev/shm/m; sleep 1; done`,
 ];
+/**
+ * A day, not an hour: a run at 100 and 1,000 containers lasts about an hour, and the first sleepers
+ * ending partway through it left the count short of what the table says.
+ */
+const SLEEPER_CMD = ["sleep", "86400"];
 const busyIp = (k: number) => `10.231.${1 + Math.floor(k / 250)}.${1 + (k % 250)}`;
 
 /** Container i's place among the busy ones (i % 10 in {0, 3, 6}), or undefined for a sleeper. */
@@ -162,7 +167,7 @@ export async function startMix(sock: string, from: number, to: number, workDir: 
     const k = busyIndex(i);
     const body =
       k === undefined
-        ? { Image: IMAGE, Cmd: ["sleep", "3600"], HostConfig: { NetworkMode: "none" } }
+        ? { Image: IMAGE, Cmd: SLEEPER_CMD, HostConfig: { NetworkMode: "none" } }
         : {
             Image: IMAGE,
             Cmd: BUSY_CMD(busyIp(k ^ 1)),
@@ -407,8 +412,8 @@ async function phase(
 
 /**
  * The 100-client phase again against a server that only sends (bench/lib/bare-stream.ts): pinned
- * where the panel is, the same clients on the same CPU, one frame a tick of the bytes the panel's
- * deltas came to in `beside`. The panel is stopped (SIGSTOP) meanwhile, so its reads are not in the
+ * where the panel is, the same clients on the same CPU, the bytes the panel's deltas came to in
+ * `beside` in as many frames a tick as the panel sent, spaced as its parts were. The panel is stopped (SIGSTOP) meanwhile, so its reads are not in the
  * floor; the mix runs on as before.
  */
 async function barePhase(panel: Panel, dir: string, beside: Phase, s: StatsSettings): Promise<Phase> {
@@ -421,12 +426,17 @@ async function barePhase(panel: Panel, dir: string, beside: Phase, s: StatsSetti
   }).length;
   const perTick = f.delta_bytes / Math.max(1, f.ticks);
   const padBytes = Math.max(0, Math.round(perTick - fields - wsHeader(perTick)));
+  // As many frames a tick as the panel's parts, as far apart as they went out: each is a wake-up
+  // of the clients' process, and on a loaded machine ten wake-ups a second wait far longer than one.
+  const framesPerTick = Math.max(1, Math.round(beside.frames_per_tick));
   const bare = await startBareStream({
     dir,
     port: freePort(),
     topic,
     padBytes,
     intervalMs: s.intervalMs,
+    framesPerTick,
+    spacingMs: framesPerTick > 1 ? beside.whole_tick_to_client.p50_ms / framesPerTick : 0,
     maxMs: WORKER_MAX_MS,
   });
   try {
@@ -768,7 +778,7 @@ export interface SizeResult {
   idle_rss_mib: number;
   phases: Phase[];
   /**
-   * The bare server (bench/lib/bare-stream.ts) with the same clients, the same bytes a tick, the
+   * The bare server (bench/lib/bare-stream.ts) with the same clients, the same bytes and frames a tick, the
    * panel stopped meanwhile: the machine's floor under the panel's 100-client phase.
    */
   bare?: Phase;
@@ -930,7 +940,7 @@ export function statsRows(r: StatsResult): { rows: Row[]; budgets: Budget[] } {
       if (bare) {
         row({
           benchmark: name,
-          metric: `  p50 / p99 ms, ${who}, against a bare server (same clients and bytes a tick, panel stopped; its CPU 0 timer lag ${pq(bare.cpu0.timer_lag)})`,
+          metric: `  p50 / p99 ms, ${who}, against a bare server (same clients, bytes and frames a tick, panel stopped; its CPU 0 timer lag ${pq(bare.cpu0.timer_lag)})`,
           panel: pq(p.sample_to_client),
           baseline: `${pq(bare.sample_to_client)} (bare)`,
           ratio: `${x(p.sample_to_client.p50_ms / bare.sample_to_client.p50_ms)} / ${x(p.sample_to_client.p99_ms / bare.sample_to_client.p99_ms)}`,

@@ -1,9 +1,9 @@
 /**
  * The floor under the panel's sample→client latency: a server that does nothing but what the
  * panel's stats stream must do at the least, in a process of its own (`bun bare-stream.ts CONFIG`),
- * pinned where the panel is. On each tick it stamps `t`, encodes one frame of the panel's size a
- * tick (the bytes the panel's deltas came to, in the phase it stands beside) and sends it to every
- * client; no engine, no files, no audiences. Clients reach it as they reach the panel
+ * pinned where the panel is. On each tick it sends every client the bytes the panel's deltas came to
+ * (in the phase it stands beside) in as many frames as the panel's parts, spaced as they were, each
+ * stamped `t` as it goes; no engine, no files, no audiences. Clients reach it as they reach the panel
  * (/api/v1/stream, a keyframe first), so what they measure of it is the machine's: its scheduler
  * under the mix, the sends, and the clients' own wake-ups. The panel's figures are read as ratios
  * against it, measured in the same run.
@@ -22,14 +22,20 @@ interface BareConfig {
   /** bytes of padding in each frame: the panel's delta bytes a tick, less the frame's own fields */
   padBytes: number;
   intervalMs: number;
+  /** frames a tick, as many as the panel's (its parts), the bytes shared among them */
+  framesPerTick: number;
+  /** how far apart a tick's frames go out, ms: the panel's parts follow its reads */
+  spacingMs: number;
   maxMs: number;
 }
 
 function serve(config: BareConfig): void {
   const sockets = new Set<ServerWebSocket<unknown>>();
-  const pad = new Uint8Array(Math.max(0, config.padBytes)).fill(0x5a);
+  const frames = Math.max(1, Math.round(config.framesPerTick));
+  const pad = new Uint8Array(Math.max(0, Math.round(config.padBytes / frames))).fill(0x5a);
   let s = 0;
-  const frame = (k: "key" | "delta") => encodeFrame(config.topic, { k, d: { s, t: Date.now(), p: pad } });
+  const frame = (k: "key" | "delta", more = false) =>
+    encodeFrame(config.topic, { k, d: { s, t: Date.now(), ...(more ? { m: 1 } : {}), p: pad } });
   const server = Bun.serve({
     port: config.port,
     hostname: "127.0.0.1",
@@ -50,9 +56,13 @@ function serve(config: BareConfig): void {
   });
   // A plain interval, as the panel's collector ticks.
   setInterval(() => {
-    s++;
-    const f = frame("delta");
-    for (const ws of sockets) ws.send(f);
+    for (let i = 0; i < frames; i++) {
+      setTimeout(() => {
+        s++;
+        const f = frame("delta", i < frames - 1);
+        for (const ws of sockets) ws.send(f);
+      }, i * config.spacingMs);
+    }
   }, config.intervalMs);
   commands.stop = () => {
     for (const ws of sockets) ws.close(1000);
