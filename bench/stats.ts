@@ -16,7 +16,8 @@
  *     WebSocket headers) / (ticks it was subscribed × containers). Baselines: the 1-client phase
  *     and a bare server (latency: bench/lib/bare-stream.ts, the 100 clients again against a
  *     server that only sends the same bytes a tick, the panel stopped: the machine's floor under
- *     the mix, as many frames a tick as the panel's) and the engine's own stats stream, JSON lines for the same containers (bytes).
+ *     the mix, as many frames a tick as the panel's) and the engine's own stats stream, JSON
+ *     lines for the same containers (bytes).
  *   RSS: the panel's with the 100 clients connected, against the same panel before any client.
  *
  * And once, at the first size, before that panel starts: CPU per 1,000 container-samples of the
@@ -413,8 +414,8 @@ async function phase(
 /**
  * The 100-client phase again against a server that only sends (bench/lib/bare-stream.ts): pinned
  * where the panel is, the same clients on the same CPU, the bytes the panel's deltas came to in
- * `beside` in as many frames a tick as the panel sent, spaced as its parts were. The panel is stopped (SIGSTOP) meanwhile, so its reads are not in the
- * floor; the mix runs on as before.
+ * `beside` in as many frames a tick as the panel sent, spaced as its parts were. The panel is
+ * stopped (SIGSTOP) meanwhile, so its reads are not in the floor; the mix runs on as before.
  */
 async function barePhase(panel: Panel, dir: string, beside: Phase, s: StatsSettings): Promise<Phase> {
   const f = beside.first_client;
@@ -778,8 +779,8 @@ export interface SizeResult {
   idle_rss_mib: number;
   phases: Phase[];
   /**
-   * The bare server (bench/lib/bare-stream.ts) with the same clients, the same bytes and frames a tick, the
-   * panel stopped meanwhile: the machine's floor under the panel's 100-client phase.
+   * The bare server (bench/lib/bare-stream.ts) with the same clients, the same bytes and frames a
+   * tick, the panel stopped meanwhile: the machine's floor under the panel's 100-client phase.
    */
   bare?: Phase;
 }
