@@ -171,12 +171,13 @@ export class CgroupSource implements StatsSource {
   }
 
   /**
-   * Every target's figures, read on the main thread in slices of at most `sliceMs`, `gapMs` of sleep
-   * between them (the event loop runs meanwhile): at 1,000 containers a tick is some 3,000 small reads (tens of ms),
-   * which would otherwise hold every request and frame up for that long. Each slice reads the host's
-   * CPU time again and stamps its own samples, so a container's rate is over its own interval.
-   * Every `partMs` or more of reading, what was read is handed to `onPart`, so that the first
-   * containers' figures do not wait for the last ones' to be read.
+   * Every target's figures, read on the main thread in slices of at most `sliceMs`, `gapMs` of
+   * sleep between them (the event loop runs meanwhile): at 1,000 containers a tick is some 3,000
+   * small reads (tens of ms), which would otherwise hold every request and frame up for that long.
+   * Each slice reads the host's CPU time again and stamps its own samples, so a container's rate is
+   * over its own interval. Every `partMs` or more since the last part (sleeps included), what was
+   * read is handed to `onPart`, so that the first containers' figures do not wait for the last
+   * ones' to be read.
    */
   async read(
     targets: readonly StatsTarget[],
