@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { REMOVAL_TIMEOUT_MS } from "../engine/engine.ts";
 import { EngineError } from "../engine/errors.ts";
 import { containerPath } from "../engine/paths.ts";
 import type { Environment } from "../envs/environments.ts";
@@ -15,6 +16,7 @@ import {
   HostConfigSchema,
   type Mount,
 } from "../safety/create-schema.ts";
+import { stopWaitMs } from "./stop-wait.ts";
 import type { CheckedCreate } from "./vetted-create.ts";
 
 /** What `docker inspect` says of a container, as far as a recreate reads it. */
@@ -242,7 +244,7 @@ export async function recreateContainer(
   try {
     if (running) {
       const t = typeof old.Config.StopTimeout === "number" ? old.Config.StopTimeout : 10;
-      await engine.send("POST", containerPath(old.Id, `/stop?t=${t}`), { timeoutMs: (t + 30) * 1000 });
+      await engine.send("POST", containerPath(old.Id, `/stop?t=${t}`), { timeoutMs: stopWaitMs(t) });
     }
     const created = await engine.send<{ Id: string }>(
       "POST",
@@ -289,8 +291,9 @@ export async function recreateContainer(
       `the new ${name} could not be made: ${why}${kept}`,
     );
   }
-  // Its anonymous volumes now serve the new container: removed without them.
-  await engine.send("DELETE", containerPath(old.Id, "?force=1"));
+  // Its anonymous volumes now serve the new container: removed without them. Its writable layer
+  // may be big: as long as any removal is given.
+  await engine.send("DELETE", containerPath(old.Id, "?force=1"), { timeoutMs: REMOVAL_TIMEOUT_MS });
   await env.containers.refresh(made).catch(() => {});
   return made;
 }

@@ -24,6 +24,7 @@ import { editRoutes } from "./edit-route.ts";
 import { ContainerListCache } from "./list-cache.ts";
 import { portConflicts } from "./port-conflicts.ts";
 import { recreateRoutes } from "./recreate-route.ts";
+import { stopTimeoutOf, stopWaitMs } from "./stop-wait.ts";
 import { updateRoutes } from "./update-route.ts";
 import { checkCreate, createVolumes, nameTaken } from "./vetted-create.ts";
 import { fromInspect } from "./view.ts";
@@ -340,8 +341,9 @@ export function containerRoutes(
       }
       const timeout = engineOptions(env, action, t !== undefined ? { t } : {});
       const ref = ownedRef(policy, callerOf(c), env, params.id, "containers:operate");
-      // A stop waits for the container as long as it was told to, then some.
-      const waits = action === "stop" || action === "restart" ? ((t ?? 10) + 30) * 1000 : undefined;
+      // A stop waits for the container as long as it was told to, or as its own stop timeout says.
+      const stops = action === "stop" || action === "restart";
+      const waits = stops ? stopWaitMs(t ?? (await stopTimeoutOf(env.engine, ref))) : undefined;
       await engineAction(c, env, ref, "POST", `/${action}`, { ...timeout, signal }, waits);
       return c.body(null, 204);
     },

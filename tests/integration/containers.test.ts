@@ -118,6 +118,19 @@ describe("containers on a real engine", () => {
     expect(containerState(id)).toBe("exited");
   }, 60_000);
 
+  it("gives a stop that names no t the container's own stop timeout", async () => {
+    const name = uniqueName("grace");
+    // What compose's stop_grace_period sets. The panel used to give such a stop 10 s + 30 s at the
+    // engine and answer an error at 40 s while the engine went on waiting out the 42.
+    const id = runContainer(name, ["sleep", "3600"], ["--stop-timeout", "42"]);
+    await eventually(() => find(name));
+    const started = Date.now();
+    const res = await p.api("POST", `${BASE}/${id}/stop`);
+    expect(res.status).toBe(204);
+    expect(Date.now() - started).toBeGreaterThan(40_000);
+    expect(containerState(id)).toBe("exited");
+  }, 90_000);
+
   it("answers a removal while the engine deletes a big anonymous volume, past the server's 10 s idle time", async () => {
     const name = uniqueName("bigvol");
     const id = runContainer(name, ["sh", "-c", manyDirectories("/data", 160)], ["-v", "/data"]);
