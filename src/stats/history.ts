@@ -47,8 +47,26 @@ interface Bucket {
 }
 
 /**
- * Figures over time: the last 5 minutes at full rate in memory (one ring per series, all sharing the
- * tick times), and 10 s and 1 min averages in SQLite, written once per bucket in one transaction.
+ * A container's last 5 minutes in memory. Most containers rest (no CPU, the same memory, no
+ * traffic): tick after tick the same codes, so until they change they are one row of codes and the
+ * span it covers (~0.1 KiB). The ring of every tick (4.2 KiB) is made at the first change, and
+ * dropped again once the same codes fill all of it.
+ */
+interface Held {
+  /** the codes of the last tick seen */
+  last: Uint16Array;
+  /** since when (ms) every tick seen had `last`, with none missed */
+  since: number;
+  /** the last tick it was seen in (ms) */
+  seen: number;
+  /** every tick's codes, while they change */
+  ring: Uint16Array | undefined;
+}
+
+/**
+ * Figures over time: the last 5 minutes at full rate in memory (per container a row of repeated
+ * codes or a ring of every tick, all sharing the tick times), and 10 s and 1 min averages in SQLite,
+ * written once per bucket in one transaction.
  * The 15 minutes range is both: 10 s averages up to where the ring begins, every tick after.
  */
 export class StatsHistory {
@@ -56,8 +74,8 @@ export class StatsHistory {
   private times: Float64Array;
   private head = -1;
   private filled = 0;
-  private rings = new Map<string, Uint16Array>();
-  private lastSeen = new Map<string, number>();
+  private held = new Map<string, Held>();
+  private readonly codes = new Uint16Array(N);
   private buckets: Bucket[] = ROLLUPS.map(() => ({ start: 0, sums: new Map() }));
   private sids = new Map<string, number>();
   private lastPrune = 0;
@@ -75,27 +93,38 @@ export class StatsHistory {
 
   /** One tick: every series' values in HISTORY_FIELDS order. */
   record(at: number, rows: ReadonlyMap<string, ArrayLike<number>>): void {
+    const before = this.filled > 0 ? this.times[this.head]! : Number.NaN;
     this.head = (this.head + 1) % this.slots;
     this.filled = Math.min(this.filled + 1, this.slots);
     this.times[this.head] = at;
+    const oldest = this.times[this.filled < this.slots ? 0 : (this.head + 1) % this.slots]!;
+    const codes = this.codes;
     // forEach, here and below: `for (const [k, v] of map)` makes an array per entry, per series per tick.
     rows.forEach((values, ref) => {
-      let ring = this.rings.get(ref);
-      if (!ring) {
-        ring = new Uint16Array(this.slots * N).fill(NO_FIGURE);
-        this.rings.set(ref, ring);
+      for (let k = 0; k < N; k++) codes[k] = ringCode(values[k]!, k);
+      const h = this.held.get(ref);
+      if (!h) {
+        this.held.set(ref, { last: codes.slice(), since: at, seen: at, ring: undefined });
+        return;
       }
-      for (let k = 0; k < N; k++) ring[this.head * N + k] = ringCode(values[k]!, k);
-      this.lastSeen.set(ref, at);
+      let same = h.seen === before;
+      for (let k = 0; same && k < N; k++) same = codes[k] === h.last[k];
+      if (!same) {
+        h.ring ??= this.ringOf(h);
+        h.since = at;
+        h.last.set(codes);
+      }
+      h.seen = at;
+      if (!h.ring) return;
+      h.ring.set(codes, this.head * N);
+      // The same codes in every tick the ring holds: the row says all it does.
+      if (h.since <= oldest) h.ring = undefined;
     });
-    this.rings.forEach((ring, ref) => {
-      if (rows.has(ref)) return;
-      ring.fill(NO_FIGURE, this.head * N, this.head * N + N);
+    this.held.forEach((h, ref) => {
+      if (h.seen === at) return;
+      h.ring?.fill(NO_FIGURE, this.head * N, this.head * N + N);
       // Gone for longer than the ring holds: nothing left to show from memory.
-      if (at - (this.lastSeen.get(ref) ?? 0) > RING_SECONDS * 1000) {
-        this.rings.delete(ref);
-        this.lastSeen.delete(ref);
-      }
+      if (at - h.seen > RING_SECONDS * 1000) this.held.delete(ref);
     });
     ROLLUPS.forEach((r, i) => {
       this.accumulate(r, this.buckets[i]!, at, rows);
@@ -108,15 +137,23 @@ export class StatsHistory {
    * minutes later. What was written to SQLite stays until the rollups' own pruning.
    */
   forget(ref: string): void {
-    this.rings.delete(ref);
-    this.lastSeen.delete(ref);
+    this.held.delete(ref);
     this.sids.delete(ref);
     for (const b of this.buckets) b.sums.delete(ref);
   }
 
-  /** How many series are held in memory (for tests and the bench). */
+  /** How many containers' figures are held in memory (for tests and the bench). */
   get heldSeries(): number {
-    return this.rings.size;
+    return this.held.size;
+  }
+
+  /** How many of them are held tick by tick, in a ring: the others have repeated for a while. */
+  get heldRings(): number {
+    let n = 0;
+    this.held.forEach((h) => {
+      if (h.ring) n++;
+    });
+    return n;
   }
 
   /**
@@ -127,15 +164,15 @@ export class StatsHistory {
     const seconds = HISTORY_RANGES[range];
     const since = Math.floor(now / 1000) - seconds;
     if (range === "15m") {
-      const ring = this.rings.get(ref);
-      const ringFrom = ring ? this.ringStart(now - seconds * 1000) : Number.POSITIVE_INFINITY;
+      const held = this.held.get(ref);
+      const ringFrom = held ? this.ringStart(now - seconds * 1000) : Number.POSITIVE_INFINITY;
       // Only whole buckets that end before the ring's first tick: no instant is shown twice.
       const older = this.fromRollup(ref, range, ROLLUPS[0], ROLLUPS[0].seconds, since, ringFrom / 1000);
-      if (!ring) return older;
+      if (!held) return older;
       // The ticks' step is the collector's interval, not the gap between the last two (they jitter).
       const answer = older ?? emptyAnswer(ref, range, this.intervalMs);
       if (answer.t.length === 0) answer.step_ms = this.intervalMs;
-      this.fromRing(ring, ringFrom, answer);
+      this.fromRing(held, ringFrom, answer);
       return answer;
     }
     const rollup = seconds <= HISTORY_RANGES["24h"] ? ROLLUPS[0] : ROLLUPS[1];
@@ -182,15 +219,28 @@ export class StatsHistory {
     return Number.POSITIVE_INFINITY;
   }
 
-  private fromRing(ring: Uint16Array, since: number, answer: HistoryAnswer): void {
+  private fromRing(h: Held, since: number, answer: HistoryAnswer): void {
     for (let i = this.filled - 1; i >= 0; i--) {
       const slot = (this.head - i + this.slots) % this.slots;
-      if (this.times[slot]! < since) continue;
-      answer.t.push(Math.round(this.times[slot]!) / 1000);
+      const at = this.times[slot]!;
+      if (at < since) continue;
+      answer.t.push(Math.round(at) / 1000);
+      const repeated = at >= h.since && at <= h.seen;
       HISTORY_FIELDS.forEach((f, k) => {
-        answer.series[f].push(ringValue(ring[slot * N + k]!, k));
+        const code = h.ring ? h.ring[slot * N + k]! : repeated ? h.last[k]! : NO_FIGURE;
+        answer.series[f].push(ringValue(code, k));
       });
     }
+  }
+
+  /** The ring of a container held as a row so far: the row's codes in each tick it spans. */
+  private ringOf(h: Held): Uint16Array {
+    const ring = new Uint16Array(this.slots * N).fill(NO_FIGURE);
+    for (let i = 0; i < this.filled; i++) {
+      const at = this.times[i]!;
+      if (at >= h.since && at <= h.seen) ring.set(h.last, i * N);
+    }
+    return ring;
   }
 
   private accumulate(

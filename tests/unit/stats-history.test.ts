@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { StatsHistory } from "../../src/stats/history.ts";
 import { openDatabase } from "../../src/store/database.ts";
@@ -118,5 +119,80 @@ describe("stats history", () => {
     );
     for (let i = 20; i < 20 + 5 * 60 + 2; i++) h.record(T0 + i * 1000, new Map([["kept", row(1)]]));
     expect(h.heldSeries).toBe(1);
+  });
+  it("holds a resting container as one row until its figures change, and a ring until they repeat through it", () => {
+    const h = new StatsHistory(db, "resting", 1000);
+    const rows = (x: number) => {
+      const m = new Map<string, number[]>();
+      for (let c = 0; c < 50; c++) m.set(`r${c}`, row(0));
+      m.set("x", row(x));
+      return m;
+    };
+    for (let i = 0; i < 400; i++) h.record(T0 + i * 1000, rows(0));
+    expect([h.heldSeries, h.heldRings]).toEqual([51, 0]);
+    h.record(T0 + 400_000, rows(5));
+    expect(h.heldRings).toBe(1);
+    const x = h.query("x", "15m", T0 + 400_000)!;
+    // The ring's 301 ticks: 300 of the row that came before it, then the change.
+    const fine = x.series.cpu_percent.slice(-301);
+    expect(fine.slice(0, 300).every((v) => v === 0)).toBe(true);
+    expect(fine.at(-1)).toBe(5);
+    for (let i = 401; i < 700; i++) h.record(T0 + i * 1000, rows(5));
+    expect(h.heldRings).toBe(1);
+    h.record(T0 + 700_000, rows(5));
+    // 5 in every tick the ring holds (400 to 700): the row again.
+    expect(h.heldRings).toBe(0);
+    expect(
+      h
+        .query("x", "15m", T0 + 700_000)!
+        .series.cpu_percent.slice(-301)
+        .every((v) => v === 5),
+    ).toBe(true);
+    expect(
+      h
+        .query("r7", "15m", T0 + 700_000)!
+        .series.mem_usage.slice(-301)
+        .every((v) => v === 1000),
+    ).toBe(true);
+  });
+
+  it("answers from rows and rings what a ring of every tick would hold, whatever the ticks were", () => {
+    // 30 s ticks: an 11-tick ring, so runs of repeats fill and leave it often.
+    const interval = 30_000;
+    const slots = Math.ceil(300_000 / interval) + 1;
+    const refs = ["a", "b", "c"];
+    // Per tick and container: absent (null) or a CPU figure from a few, so that runs repeat.
+    const tick = fc.tuple(...refs.map(() => fc.option(fc.constantFrom(0, 1, 2), { nil: null })));
+    let run = 0;
+    fc.assert(
+      fc.property(fc.array(tick, { minLength: 1, maxLength: 60 }), (ticks) => {
+        const h = new StatsHistory(db, `prop-${run++}`, interval);
+        const seen = new Map<string, number>();
+        ticks.forEach((t, i) => {
+          const at = T0 + i * interval;
+          const rows = new Map<string, number[]>();
+          refs.forEach((ref, j) => {
+            if (t[j] !== null) rows.set(ref, row(t[j]!));
+          });
+          h.record(at, rows);
+          for (const ref of rows.keys()) seen.set(ref, at);
+          const now = at;
+          const first = Math.max(0, i + 1 - slots);
+          const held = refs.filter((ref) => seen.has(ref) && now - seen.get(ref)! <= 300_000);
+          expect(h.heldSeries).toBe(held.length);
+          for (const ref of held) {
+            const a = h.query(ref, "15m", now)!;
+            const from = a.t.findIndex((s) => s * 1000 >= T0 + first * interval);
+            const got = a.series.cpu_percent.slice(from);
+            const want = ticks.slice(first, i + 1).map((tk) => tk[refs.indexOf(ref)]);
+            expect(a.t.slice(from)).toEqual(
+              ticks.slice(first, i + 1).map((_, k) => (T0 + (first + k) * interval) / 1000),
+            );
+            expect(got).toEqual(want);
+          }
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });
