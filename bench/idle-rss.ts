@@ -63,15 +63,31 @@ export interface RssResult {
   growth: {
     rss_empty_mib: number;
     rss_full_mib: number;
+    /**
+     * (full − empty) / containers: what the first containers cost, one-time costs included (the
+     * code that runs only once there are containers, the allocators' first pages for them)
+     */
     kib_per_container: number;
     /** the same from the windows' means instead of the two readings */
     kib_per_container_means: number;
+    full_window_mib: Window;
     /** the two parts of each: anonymous / file-backed */
     empty_anon_file_mib: [number, number];
     full_anon_file_mib: [number, number];
     /**
-     * The same panel `idle_seconds` after every container was removed again (while the other
-     * panels had their page phase, it idled with them there): what it keeps of containers gone.
+     * Then, once the other panels' page phase is over, `more` containers made as well: the same
+     * panel's VmRSS `idle_seconds` after it listed them all. The cost of each container beyond the
+     * first: (more − full) / more, from the windows' means (the budget's figure) and the readings.
+     */
+    more: number;
+    rss_more_mib: number;
+    more_window_mib: Window;
+    more_anon_file_mib: [number, number];
+    kib_per_container_beyond_means: number;
+    kib_per_container_beyond: number;
+    /**
+     * The same panel `idle_seconds` after every container (`containers` + `more`) was removed
+     * again: what it keeps of containers gone.
      */
     rss_removed_mib: number;
     removed_window_mib: Window;
@@ -120,7 +136,7 @@ export async function benchIdleRss(
     const empty = memoryOf(growthPanel.child.pid);
 
     log(`idle RSS: making ${containers} containers on the private engine`);
-    await makeContainers(engine.socketPath, containers);
+    await makeContainers(engine.socketPath, 0, containers);
     await waitForContainers(growthPanel, LABEL, containers, 120_000);
     const panel = await seededPanel(target, seed, dir, "full", engine.url);
     const kept = beside
@@ -157,7 +173,14 @@ export async function benchIdleRss(
     await Promise.all([panel.child.stop(), kept.child.stop()]);
     if (frames === 0 || keptFrames === 0) throw new Error("the page's stream client received no frame");
 
-    log(`idle RSS: removing the ${containers} containers; the growth panel idles ${idleMs / 1000} s`);
+    const more = 2 * containers;
+    log(`idle RSS: making ${more} more containers; the growth panel idles ${idleMs / 1000} s`);
+    await makeContainers(engine.socketPath, containers, containers + more);
+    await waitForContainers(growthPanel, LABEL, containers + more, 120_000);
+    const [moreWindow] = await idleWatching([growthPanel.child.pid], idleMs);
+    const grown = memoryOf(growthPanel.child.pid);
+
+    log(`idle RSS: removing the ${containers + more} containers; the growth panel idles ${idleMs / 1000} s`);
     await removeContainers(engine.socketPath);
     await waitForContainers(growthPanel, LABEL, 0, 120_000);
     const [removedWindow] = await idleWatching([growthPanel.child.pid], idleMs);
@@ -191,8 +214,15 @@ export async function benchIdleRss(
         rss_full_mib: round(full.rssKiB / 1024, 1),
         kib_per_container: round((full.rssKiB - empty.rssKiB) / containers, 1),
         kib_per_container_means: round(((fullWindow!.mean - emptyWindow!.mean) * 1024) / containers, 1),
+        full_window_mib: fullWindow!,
         empty_anon_file_mib: [round(empty.anonKiB / 1024, 1), round(empty.fileKiB / 1024, 1)],
         full_anon_file_mib: [round(full.anonKiB / 1024, 1), round(full.fileKiB / 1024, 1)],
+        more,
+        rss_more_mib: round(grown.rssKiB / 1024, 1),
+        more_window_mib: moreWindow!,
+        more_anon_file_mib: [round(grown.anonKiB / 1024, 1), round(grown.fileKiB / 1024, 1)],
+        kib_per_container_beyond_means: round(((moreWindow!.mean - fullWindow!.mean) * 1024) / more, 1),
+        kib_per_container_beyond: round((grown.rssKiB - full.rssKiB) / more, 1),
         rss_removed_mib: round(removed.rssKiB / 1024, 1),
         removed_window_mib: removedWindow!,
         removed_anon_file_mib: [round(removed.anonKiB / 1024, 1), round(removed.fileKiB / 1024, 1)],
@@ -257,8 +287,8 @@ async function seededPanel(
   return panelAt(child, url, seed.token);
 }
 
-/** `count` sleeping containers on the engine at `socket`, 10 created at a time, over its API. */
-async function makeContainers(socket: string, count: number): Promise<void> {
+/** Sleeping containers `from`..`to`-1 on the engine at `socket`, 10 created at a time, over its API. */
+async function makeContainers(socket: string, from: number, to: number): Promise<void> {
   const call = async (path: string, body?: unknown) => {
     const res = await fetch(`http://localhost${path}`, {
       method: "POST",
@@ -272,7 +302,7 @@ async function makeContainers(socket: string, count: number): Promise<void> {
     return text ? (JSON.parse(text) as { Id: string }) : undefined;
   };
   await mapLimit(
-    Array.from({ length: count }, (_, i) => i),
+    Array.from({ length: to - from }, (_, i) => from + i),
     10,
     async (i) => {
       const name = `${NAME_PREFIX}rss-${String(i).padStart(3, "0")}`;
