@@ -15,9 +15,11 @@ export function stopWaitMs(seconds: number): number {
 
 /**
  * The time the engine gives a stop told no `t`: the container's own (compose's stop_grace_period,
- * `docker run --stop-timeout`), else Docker's 10 s. An engine that cannot say gets the default.
+ * `docker run --stop-timeout`), else Docker's 10 s. An engine that cannot say (no inspect: Bolt's
+ * compat server) gets the default, without being asked.
  */
 export async function stopTimeoutOf(engine: Engine, ref: string): Promise<number> {
+  if (engine.capabilities?.inspect === false) return 10;
   const info = await engine
     .get<{ Config?: { StopTimeout?: unknown } }>(containerPath(ref, "/json"))
     .catch(() => undefined);
