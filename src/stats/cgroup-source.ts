@@ -124,7 +124,7 @@ export class CgroupSource implements StatsSource {
     this.root = trimSlash(options.cgroupRoot ?? "/sys/fs/cgroup");
     this.proc = trimSlash(options.procRoot ?? "/proc");
     this.v2 = existsSync(`${this.root}/cgroup.controllers`);
-    this.stat = new KernelFile(`${this.proc}/stat`);
+    this.stat = new KernelFile(this.proc, "stat");
   }
 
   /** "v1" or "v2", as found under the cgroup root. */
@@ -268,7 +268,7 @@ export class CgroupSource implements StatsSource {
       } else if (f.pid !== t.pid) {
         // The container restarted: its process, and maybe its network namespace, are new.
         f.net.close();
-        f.net = new KernelFile(`${this.proc}/${t.pid}/net/dev`);
+        f.net = netDev(this.proc, t.pid);
         f.pid = t.pid;
         f.last = undefined;
       }
@@ -392,16 +392,15 @@ export class CgroupSource implements StatsSource {
     if (cpu === undefined) return undefined;
     const pids = dirOf("pids", ["pids"], "pids.current");
     const blkio = dirOf("blkio", ["blkio"], "blkio.throttle.io_service_bytes");
-    const fallback = blkio !== undefined ? `${blkio}/blkio.io_service_bytes` : undefined;
     return {
       v2: false,
-      cpu: new KernelFile(`${cpu}/cpuacct.usage`),
-      memUsage: new KernelFile(`${memory}/memory.usage_in_bytes`),
-      memStat: new KernelFile(`${memory}/memory.stat`),
-      memLimit: new KernelFile(`${memory}/memory.limit_in_bytes`),
-      pids: optionalFile(pids !== undefined ? `${pids}/pids.current` : undefined),
-      blk: optionalFile(blkio !== undefined ? `${blkio}/blkio.throttle.io_service_bytes` : undefined),
-      blkFallback: optionalFile(fallback),
+      cpu: new KernelFile(cpu, "cpuacct.usage"),
+      memUsage: new KernelFile(memory, "memory.usage_in_bytes"),
+      memStat: new KernelFile(memory, "memory.stat"),
+      memLimit: new KernelFile(memory, "memory.limit_in_bytes"),
+      pids: optionalFile(pids, "pids.current"),
+      blk: optionalFile(blkio, "blkio.throttle.io_service_bytes"),
+      blkFallback: optionalFile(blkio, "blkio.io_service_bytes"),
       ...this.netFile(t.pid),
     };
   }
@@ -409,12 +408,12 @@ export class CgroupSource implements StatsSource {
   private v2Files(dir: string, pid: number): ContainerFiles {
     return {
       v2: true,
-      cpu: new KernelFile(`${dir}/cpu.stat`),
-      memUsage: new KernelFile(`${dir}/memory.current`),
-      memStat: new KernelFile(`${dir}/memory.stat`),
-      memLimit: new KernelFile(`${dir}/memory.max`),
-      pids: optionalFile(`${dir}/pids.current`),
-      blk: optionalFile(`${dir}/io.stat`),
+      cpu: new KernelFile(dir, "cpu.stat"),
+      memUsage: new KernelFile(dir, "memory.current"),
+      memStat: new KernelFile(dir, "memory.stat"),
+      memLimit: new KernelFile(dir, "memory.max"),
+      pids: optionalFile(dir, "pids.current"),
+      blk: optionalFile(dir, "io.stat"),
       blkFallback: undefined,
       ...this.netFile(pid),
     };
@@ -424,7 +423,7 @@ export class CgroupSource implements StatsSource {
   private netFile(pid: number): { net: KernelFile; pid: number; age: number; lastUsage: number } {
     // Each container's refresh falls on its own tick, so those reads do not all come at once.
     this.stagger = (this.stagger + 1) % REFRESH_TICKS;
-    return { net: new KernelFile(`${this.proc}/${pid}/net/dev`), pid, age: this.stagger, lastUsage: -1 };
+    return { net: netDev(this.proc, pid), pid, age: this.stagger, lastUsage: -1 };
   }
 
   /** /proc/<pid>/cgroup as controller list → path ("" is the v2 hierarchy). */
@@ -462,8 +461,13 @@ function read(path: string): string {
   return readFileSync(path, "utf8");
 }
 
-function optionalFile(path: string | undefined): KernelFile | undefined {
-  return path !== undefined && existsSync(path) ? new KernelFile(path) : undefined;
+function optionalFile(dir: string | undefined, name: string): KernelFile | undefined {
+  return dir !== undefined && existsSync(`${dir}/${name}`) ? new KernelFile(dir, name) : undefined;
+}
+
+/** The network counters of a container's process: its namespace's, read through /proc/<pid>. */
+function netDev(proc: string, pid: number): KernelFile {
+  return new KernelFile(`${proc}/${pid}`, "net/dev");
 }
 
 function closeFiles(f: ContainerFiles): void {

@@ -46,10 +46,10 @@ export class HostReader {
     private readonly disks: string[],
     proc = "/proc",
   ) {
-    this.stat = new KernelFile(`${proc}/stat`);
-    this.meminfo = new KernelFile(`${proc}/meminfo`);
-    this.loadavg = new KernelFile(`${proc}/loadavg`);
-    this.netDev = new KernelFile(`${proc}/net/dev`);
+    this.stat = new KernelFile(proc, "stat");
+    this.meminfo = new KernelFile(proc, "meminfo");
+    this.loadavg = new KernelFile(proc, "loadavg");
+    this.netDev = new KernelFile(proc, "net/dev");
   }
 
   close(): void {
