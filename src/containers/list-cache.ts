@@ -18,8 +18,13 @@ interface Entry {
   json: string;
 }
 
-/** Bodies kept at once (one per audience and filter in use); the oldest goes first. */
+/** Bodies kept at once (one per audience and filter asked for within the second); the oldest goes first. */
 const MAX_BODIES = 64;
+/**
+ * How long a body outlives its making: a body is good for one second of one version of the list,
+ * and at 1,000 containers the admin's alone is ~0.7 MB, kept until the next request otherwise.
+ */
+const BODY_MS = 1_000;
 
 /**
  * The container list as API callers get it, kept current change by change: each container's JSON is
@@ -29,8 +34,10 @@ const MAX_BODIES = 64;
  */
 export class ContainerListCache {
   private entries = new Map<string, Entry>();
-  /** whole bodies, by audience and filter, valid for one version of the list and one second */
-  private bodies = new Map<string, { stamp: string; bytes: Uint8Array<ArrayBuffer> }>();
+  /** whole bodies, by audience and filter, for `stamp`: one version of the list and one second */
+  private bodies = new Map<string, Uint8Array<ArrayBuffer>>();
+  private stamp = "";
+  private expiry: ReturnType<typeof setTimeout> | undefined;
   private version = 0;
 
   constructor(mirror: ContainerMirror) {
@@ -44,8 +51,12 @@ export class ContainerListCache {
       filter.labels?.map((l) => `${l.key}=${l.value ?? "\u0000"}`).join("\n") ?? ""
     }`;
     const stamp = `${this.version}:${Math.floor(now / 1000)}`;
+    if (stamp !== this.stamp) {
+      this.bodies.clear();
+      this.stamp = stamp;
+    }
     const kept = this.bodies.get(key);
-    if (kept?.stamp === stamp) return kept.bytes;
+    if (kept) return kept;
     const parts: string[] = [];
     for (const entry of this.entries.values()) {
       const { item } = entry;
@@ -58,9 +69,13 @@ export class ContainerListCache {
       parts.push(entry.json);
     }
     const bytes = new TextEncoder().encode(`[${parts.join(",")}]`);
-    this.bodies.delete(key);
-    this.bodies.set(key, { stamp, bytes });
+    this.bodies.set(key, bytes);
     if (this.bodies.size > MAX_BODIES) this.bodies.delete(this.bodies.keys().next().value!);
+    this.expiry ??= setTimeout(() => {
+      this.expiry = undefined;
+      this.bodies.clear();
+      this.stamp = "";
+    }, BODY_MS).unref();
     return bytes;
   }
 
