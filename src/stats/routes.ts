@@ -60,7 +60,7 @@ export function statsRoutes(
       tag: "stats",
       policy: "containers:read",
       summary:
-        "A container's (or, with id=host, the host's) figures over time: 15m at full rate, up to 24h in 10 s steps, up to 30d in 1 min steps (wider when needed to stay under 2,000 points)",
+        "A container's (or, with id=host, the host's) figures over time: 15m at full rate, up to 6h in 10 s steps, up to 30d in 1 min steps (wider when needed to stay under 2,000 points)",
       params: EnvParam,
       query: z.object({
         id: z.string().check(z.minLength(1), z.maxLength(256)),

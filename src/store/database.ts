@@ -233,6 +233,19 @@ const MIGRATIONS: string[] = [
      user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
      theme TEXT NOT NULL DEFAULT 'system' CHECK (theme IN ('system', 'light', 'dark'))
    );`,
+  // Stats history in time order (#14): a bucket's rows for every container land side by side at the
+  // end of the table. In series order each of 1,000 containers' rows went to a page of its own:
+  // ~1,000 pages (4 MB) written a bucket, 36 ms median and up to a second on the main thread.
+  ...["stats_10s", "stats_1m"].map(
+    (table) => `CREATE TABLE ${table}_by_time (
+       sid INTEGER NOT NULL, t INTEGER NOT NULL,
+       cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL,
+       PRIMARY KEY (t, sid)
+     ) WITHOUT ROWID;
+     INSERT INTO ${table}_by_time SELECT sid, t, cpu, mem, rx, tx, br, bw, pids FROM ${table} ORDER BY t, sid;
+     DROP TABLE ${table};
+     ALTER TABLE ${table}_by_time RENAME TO ${table};`,
+  ),
 ];
 
 /** A database the panel will not run on; said in one line (main.ts), never with a stack. */
@@ -303,6 +316,10 @@ function open(path: string, exclusive: boolean): Database {
     if (exclusive) db.exec("PRAGMA locking_mode = EXCLUSIVE;");
     // WAL keeps readers off the writer's back and survives a SIGKILL with every committed row.
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    // SQLite's own page cache defaults to 2 MiB, which hours of stats history fill, while the pages
+    // the panel goes back to are few: a bucket's rows are appended at the history tables' ends, and
+    // the other tables are small. Pages read again come from the kernel's page cache (#14).
+    db.exec("PRAGMA cache_size = -256;");
     return db;
   } catch (err) {
     db.close();

@@ -196,3 +196,79 @@ describe("stats history", () => {
     );
   });
 });
+
+describe("stats history kept in time order", () => {
+  it("moves a series-ordered history into time order on upgrade, every row kept and answered", () => {
+    const old = mkdtempSync(join(tmpdir(), "gptest-history-upgrade-"));
+    try {
+      // The tables as they were before the upgrade, holding an hour of two containers' averages.
+      const first = openDatabase(old);
+      const version = (first.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+      first.exec(
+        ["stats_10s", "stats_1m"]
+          .map(
+            (t) => `DROP TABLE ${t}; CREATE TABLE ${t} (sid INTEGER NOT NULL, t INTEGER NOT NULL,
+              cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL, PRIMARY KEY (sid, t)) WITHOUT ROWID;`,
+          )
+          .join("\n"),
+      );
+      const sid = (ref: string) =>
+        (
+          first.query("INSERT INTO stats_series (env, ref) VALUES ('up', ?) RETURNING sid").get(ref) as {
+            sid: number;
+          }
+        ).sid;
+      const sids = [sid("a"), sid("b")];
+      const start = T0 / 1000;
+      const put = first.query("INSERT INTO stats_10s VALUES (?, ?, ?, 1000, 10, 20, 0, 0, 3)");
+      for (const [k, s] of sids.entries())
+        for (let i = 0; i < 360; i++) put.run(s, start + i * 10, k * 100 + i);
+      first.exec(`PRAGMA user_version = ${version - 2}`);
+      first.close();
+
+      const upgraded = openDatabase(old);
+      try {
+        const ddl = (
+          upgraded.query("SELECT sql FROM sqlite_schema WHERE name = 'stats_10s'").get() as {
+            sql: string;
+          }
+        ).sql;
+        expect(ddl).toContain("PRIMARY KEY (t, sid)");
+        expect(upgraded.query("SELECT count(*) AS n FROM stats_10s").get()).toEqual({ n: 720 });
+        const h = new StatsHistory(upgraded, "up", 1000);
+        const hour = h.query("b", "1h", T0 + 3600 * 1000)!;
+        expect(hour.t).toHaveLength(360);
+        expect(hour.series.cpu_percent[0]).toBe(100);
+        expect(hour.series.cpu_percent[359]).toBe(459);
+        // 6 hours: 2 buckets a point (6 h / 2,000 points, in 10 s steps).
+        expect(h.query("a", "6h", T0 + 3600 * 1000)!.series.cpu_percent[0]).toBe(0.5);
+      } finally {
+        upgraded.close();
+      }
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
+  });
+
+  it("lets rows older than what a rollup keeps go as its buckets are written", () => {
+    const h = new StatsHistory(db, "order", 1000);
+    const sixHours = 6 * 3_600_000;
+    const rows = new Map([
+      ["x", row(1)],
+      ["y", row(2)],
+    ]);
+    for (let i = 0; i <= 20; i++) h.record(T0 + i * 1000, rows);
+    // 6 hours and a bucket later: the first buckets are past what stats_10s keeps.
+    for (let i = 0; i <= 20; i++) h.record(T0 + sixHours + 10_000 + i * 1000, rows);
+    const times = (
+      db
+        .query(
+          "SELECT t FROM stats_10s WHERE sid IN (SELECT sid FROM stats_series WHERE env = 'order') ORDER BY t",
+        )
+        .all() as { t: number }[]
+    ).map((r) => r.t);
+    expect(times.length).toBeGreaterThan(0);
+    expect(times.every((t) => t >= (T0 + 10_000) / 1000)).toBe(true);
+    expect(h.query("x", "15m", T0 + sixHours + 30_000)!.series.cpu_percent.at(-1)).toBe(1);
+  });
+});
