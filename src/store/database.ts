@@ -235,14 +235,18 @@ const MIGRATIONS: string[] = [
    );`,
   // Stats history in time order (#14): a bucket's rows for every container land side by side at the
   // end of the table. In series order each of 1,000 containers' rows went to a page of its own:
-  // ~1,000 pages (4 MB) written a bucket, 36 ms median and up to a second on the main thread.
-  ...["stats_10s", "stats_1m"].map(
-    (table) => `CREATE TABLE ${table}_by_time (
+  // ~1,000 pages (4 MB) written a bucket, 18.7 ms median three hours in, up to a second under load,
+  // on the main thread. The 10 s averages are kept 6 hours now: older ones are not copied.
+  ...[
+    ["stats_10s", "WHERE t >= CAST(strftime('%s', 'now') AS INTEGER) - 6 * 3600"],
+    ["stats_1m", ""],
+  ].map(
+    ([table, kept]) => `CREATE TABLE ${table}_by_time (
        sid INTEGER NOT NULL, t INTEGER NOT NULL,
        cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL,
        PRIMARY KEY (t, sid)
      ) WITHOUT ROWID;
-     INSERT INTO ${table}_by_time SELECT sid, t, cpu, mem, rx, tx, br, bw, pids FROM ${table} ORDER BY t, sid;
+     INSERT INTO ${table}_by_time SELECT sid, t, cpu, mem, rx, tx, br, bw, pids FROM ${table} ${kept} ORDER BY t, sid;
      DROP TABLE ${table};
      ALTER TABLE ${table}_by_time RENAME TO ${table};`,
   ),
@@ -348,4 +352,17 @@ function migrate(db: Database): void {
       db.exec(`PRAGMA user_version = ${v + 1}`);
     })();
   }
+  if (row.user_version > 0 && row.user_version < MIGRATIONS.length) giveBackFreePages(db);
+}
+
+/**
+ * After an upgrade that rewrote tables (the stats history put in time order), a quarter or more of
+ * the file can be pages of the dropped tables. The history deletes as much as it writes, so they
+ * would never be used up: 100 containers' day and month of history went from 290 to 493 MiB.
+ * VACUUM once: 222 MiB (the 10 s averages of 6 hours, not 24), the upgrade 5 s instead of 4.2.
+ */
+function giveBackFreePages(db: Database): void {
+  const free = (db.query("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count;
+  const pages = (db.query("PRAGMA page_count").get() as { page_count: number }).page_count;
+  if (free > 0 && free * 4 >= pages) db.exec("VACUUM");
 }

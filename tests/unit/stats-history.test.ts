@@ -219,10 +219,17 @@ describe("stats history kept in time order", () => {
           }
         ).sid;
       const sids = [sid("a"), sid("b")];
-      const start = T0 / 1000;
+      // The last hour, and 11 hours from a day ago: 10 s averages are kept 6 hours now.
+      const start = Math.floor(Date.now() / 60_000) * 60 - 3600;
       const put = first.query("INSERT INTO stats_10s VALUES (?, ?, ?, 1000, 10, 20, 0, 0, 3)");
-      for (const [k, s] of sids.entries())
+      for (const [k, s] of sids.entries()) {
         for (let i = 0; i < 360; i++) put.run(s, start + i * 10, k * 100 + i);
+        for (let i = 0; i < 4000; i++) put.run(s, start - 86_400 + i * 10, 7);
+      }
+      // Minutes are kept 30 days: a week-old one is copied.
+      first
+        .query("INSERT INTO stats_1m VALUES (?, ?, 5, 1000, 10, 20, 0, 0, 3)")
+        .run(sids[0]!, start - 7 * 86_400);
       first.exec(`PRAGMA user_version = ${version - 2}`);
       first.close();
 
@@ -234,14 +241,19 @@ describe("stats history kept in time order", () => {
           }
         ).sql;
         expect(ddl).toContain("PRIMARY KEY (t, sid)");
+        // The old tables' pages are given back, not left free in the file.
+        expect(upgraded.query("PRAGMA freelist_count").get()).toEqual({ freelist_count: 0 });
         expect(upgraded.query("SELECT count(*) AS n FROM stats_10s").get()).toEqual({ n: 720 });
+        expect(upgraded.query("SELECT count(*) AS n FROM stats_1m").get()).toEqual({ n: 1 });
         const h = new StatsHistory(upgraded, "up", 1000);
-        const hour = h.query("b", "1h", T0 + 3600 * 1000)!;
+        const now = (start + 3600) * 1000;
+        const hour = h.query("b", "1h", now)!;
         expect(hour.t).toHaveLength(360);
         expect(hour.series.cpu_percent[0]).toBe(100);
         expect(hour.series.cpu_percent[359]).toBe(459);
         // 6 hours: 2 buckets a point (6 h / 2,000 points, in 10 s steps).
-        expect(h.query("a", "6h", T0 + 3600 * 1000)!.series.cpu_percent[0]).toBe(0.5);
+        expect(h.query("a", "6h", now)!.series.cpu_percent[0]).toBe(0.5);
+        expect(h.query("a", "30d", now)!.series.cpu_percent[0]).toBe(5);
       } finally {
         upgraded.close();
       }
