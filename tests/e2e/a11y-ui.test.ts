@@ -70,12 +70,17 @@ describe("keyboard and contrast in Chromium, from dist/ghostpanel", () => {
     await tabs.first().waitFor();
     expect(await page.locator('[role="tab"][tabindex="0"]').count()).toBe(1);
     await page.locator('[role="tab"][aria-selected="true"]').focus();
+    // Focus follows the key a frame later (requestAnimationFrame), after the address has changed.
+    const focused = (tab: string) =>
+      page.waitForFunction((t) => document.activeElement?.getAttribute("data-tab") === t, tab, {
+        timeout: 5_000,
+      });
     await page.keyboard.press("ArrowRight");
     await page.waitForURL(/\/containers\/[0-9a-f]{64}\/overview$/);
-    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-tab"))).toBe("overview");
+    await focused("overview");
     await page.keyboard.press("ArrowRight");
     await page.waitForURL(/\/containers\/[0-9a-f]{64}\/inspect$/);
-    expect(await page.evaluate(() => document.activeElement?.getAttribute("data-tab"))).toBe("inspect");
+    await focused("inspect");
     await page.keyboard.press("End");
     await page.waitForURL(/\/terminal$/);
     await page.keyboard.press("Home");
