@@ -10,14 +10,16 @@
  * (bench/lib/stats-clients.ts), to CPU 1. For each size (100, then 1,000 on the same panel):
  *
  *   latency and bytes: 1 client, then 100, each subscribed to `stats:local,host:local` for `ticks`
- *     ticks. sample→client = arrival − the frame's `t` (when the panel read the tick's first file),
+ *     ticks. sample→client = arrival − the frame's `t` (when the panel read the frame's first file),
  *     every frame but each client's keyframe on subscribe; bytes per container-sample = every byte
  *     a client got on both topics (keyframe on subscribe, keyframes after a drop, host frames,
  *     WebSocket headers) / (ticks it was subscribed × containers). Baselines: the 1-client phase
  *     and a bare server (latency: bench/lib/bare-stream.ts, the 100 clients again against a
  *     server that only sends the same bytes a tick, the panel stopped: the machine's floor under
- *     the mix, as many frames a tick as the panel's) and the engine's own stats stream, JSON
- *     lines for the same containers (bytes).
+ *     the mix, as many frames a tick as the panel's), a bare reader (the same, but reading the
+ *     containers' files each tick with the panel's own reader and sending each part as it is read:
+ *     the floor of reading them here) and the engine's own stats stream, JSON lines for the same
+ *     containers (bytes).
  *   RSS: the panel's with the 100 clients connected, against the same panel before any client.
  *
  * And once, at the first size, before that panel starts: CPU per 1,000 container-samples of the
@@ -27,6 +29,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import type { StatsTarget } from "../src/stats/sample.ts";
 import { encodeFrame } from "../src/stream/frames.ts";
 import type { SecondEngine } from "../tests/helpers/second-engine.ts";
 import { startBareStream } from "./lib/bare-stream.ts";
@@ -184,6 +187,16 @@ export async function startMix(sock: string, from: number, to: number, workDir: 
     throw new Error(`${running.length} containers run on the private engine, not ${to}`);
   writeFileSync(gate, "");
   return running.map((c) => c.Id);
+}
+
+/** The containers as the panel's reader takes them: id and the host pid of each one's process. */
+async function targetsOf(sock: string, ids: string[]): Promise<StatsTarget[]> {
+  const targets: StatsTarget[] = [];
+  await mapLimit(ids, 8, async (id) => {
+    const c = (await sockApi(sock, "GET", `/containers/${id}/json`)) as { State?: { Pid?: number } };
+    if (c.State?.Pid) targets.push({ id, pid: c.State.Pid });
+  });
+  return targets;
 }
 
 // ---- the engine's own stats stream: the bytes baseline ----
@@ -417,7 +430,13 @@ async function phase(
  * `beside` in as many frames a tick as the panel sent, spaced as its parts were. The panel is
  * stopped (SIGSTOP) meanwhile, so its reads are not in the floor; the mix runs on as before.
  */
-async function barePhase(panel: Panel, dir: string, beside: Phase, s: StatsSettings): Promise<Phase> {
+async function barePhase(
+  panel: Panel,
+  dir: string,
+  beside: Phase,
+  s: StatsSettings,
+  read?: StatsTarget[],
+): Promise<Phase> {
   const f = beside.first_client;
   const topic = "stats:local";
   // The panel's delta bytes a tick (WebSocket headers counted in them), less the frame's own fields.
@@ -439,6 +458,7 @@ async function barePhase(panel: Panel, dir: string, beside: Phase, s: StatsSetti
     framesPerTick,
     spacingMs: framesPerTick > 1 ? beside.whole_tick_to_client.p50_ms / framesPerTick : 0,
     maxMs: WORKER_MAX_MS,
+    read,
   });
   try {
     if (cpus().length > 1 && !pin(bare.pid, 0)) throw new Error("taskset: could not pin the bare server");
@@ -783,6 +803,11 @@ export interface SizeResult {
    * tick, the panel stopped meanwhile: the machine's floor under the panel's 100-client phase.
    */
   bare?: Phase;
+  /**
+   * The same, but the bare server reads those containers' files each tick with the panel's own
+   * reader and sends each part as it is read: the floor of reading them on this machine.
+   */
+  bare_reader?: Phase;
 }
 
 export interface StatsResult {
@@ -878,6 +903,8 @@ export async function benchStats(target: Target, s: StatsSettings): Promise<Stat
     if (beside) {
       size_.bare = await barePhase(panel, dir, beside, s);
       log(`stats phase (bare server): ${JSON.stringify(size_.bare)}`);
+      size_.bare_reader = await barePhase(panel, dir, beside, s, await targetsOf(engine.socketPath, ids));
+      log(`stats phase (bare reader): ${JSON.stringify(size_.bare_reader)}`);
     }
     return size_;
   }
@@ -937,14 +964,25 @@ export function statsRows(r: StatsResult): { rows: Row[]; budgets: Budget[] } {
         });
       }
       const pq = (v: Percentiles) => `${v.p50_ms.toFixed(1)} / ${v.p99_ms.toFixed(1)}`;
-      const bare = p.clients === STATS_BUDGETS.p99Clients ? size.bare : undefined;
-      if (bare) {
+      const floors =
+        p.clients === STATS_BUDGETS.p99Clients
+          ? ([
+              [size.bare, "a bare server (same clients, bytes and frames a tick, panel stopped", "bare"],
+              [
+                size.bare_reader,
+                "a bare reader (the panel's own cgroup reader and parts, same clients and bytes, no panel",
+                "reader",
+              ],
+            ] as const)
+          : [];
+      for (const [floor, what, short] of floors) {
+        if (!floor) continue;
         row({
           benchmark: name,
-          metric: `  p50 / p99 ms, ${who}, against a bare server (same clients, bytes and frames a tick, panel stopped; its CPU 0 timer lag ${pq(bare.cpu0.timer_lag)})`,
+          metric: `  p50 / p99 ms, ${who}, against ${what}; its CPU 0 timer lag ${pq(floor.cpu0.timer_lag)})`,
           panel: pq(p.sample_to_client),
-          baseline: `${pq(bare.sample_to_client)} (bare)`,
-          ratio: `${x(p.sample_to_client.p50_ms / bare.sample_to_client.p50_ms)} / ${x(p.sample_to_client.p99_ms / bare.sample_to_client.p99_ms)}`,
+          baseline: `${pq(floor.sample_to_client)} (${short})`,
+          ratio: `${x(p.sample_to_client.p50_ms / floor.sample_to_client.p50_ms)} / ${x(p.sample_to_client.p99_ms / floor.sample_to_client.p99_ms)}`,
         });
       }
       row({

@@ -8,11 +8,19 @@
  * under the mix, the sends, and the clients' own wake-ups. The panel's figures are read as ratios
  * against it, measured in the same run.
  *
+ * With `read` it is the floor of a panel that must read its figures: each tick it reads those
+ * containers' cgroup and /proc files with the panel's own reader (src/stats/cgroup-source.ts: the
+ * same slices, sleeps and parts), and sends each part as the reader hands it over, stamped with the
+ * part's oldest read and carrying its share of the bytes. No collector, encoder, audiences, bus or
+ * history: what is left between it and the panel is the panel's own.
+ *
  * Commands on stdin: `stop` closes every client and answers `done`.
  */
 
 import { join } from "node:path";
 import type { ServerWebSocket } from "bun";
+import { CgroupSource } from "../../src/stats/cgroup-source.ts";
+import type { RawSample, StatsTarget } from "../../src/stats/sample.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
 import { emit, WorkerProcess, workerMain } from "./worker.ts";
 
@@ -27,6 +35,8 @@ interface BareConfig {
   /** how far apart a tick's frames go out, ms: the panel's parts follow its reads */
   spacingMs: number;
   maxMs: number;
+  /** Read these containers each tick and send what is read as it is read (frames and spacing then unused). */
+  read?: StatsTarget[];
 }
 
 function serve(config: BareConfig): void {
@@ -54,16 +64,20 @@ function serve(config: BareConfig): void {
       },
     },
   });
+  const send = (f: Uint8Array) => {
+    for (const ws of sockets) ws.send(f);
+  };
   // A plain interval, as the panel's collector ticks.
-  setInterval(() => {
-    for (let i = 0; i < frames; i++) {
-      setTimeout(() => {
-        s++;
-        const f = frame("delta", i < frames - 1);
-        for (const ws of sockets) ws.send(f);
-      }, i * config.spacingMs);
-    }
-  }, config.intervalMs);
+  if (config.read) readEachTick(config, config.read, send, () => ++s);
+  else
+    setInterval(() => {
+      for (let i = 0; i < frames; i++) {
+        setTimeout(() => {
+          s++;
+          send(frame("delta", i < frames - 1));
+        }, i * config.spacingMs);
+      }
+    }, config.intervalMs);
   commands.stop = () => {
     for (const ws of sockets) ws.close(1000);
     server.stop(true);
@@ -71,6 +85,43 @@ function serve(config: BareConfig): void {
     process.exit(0);
   };
   emit({ type: "ready" });
+}
+
+/**
+ * Each tick, the targets read as the panel's collector reads them (a read slower than the interval
+ * skips a tick), each part sent as soon as the reader hands it over and the rest when the read ends.
+ */
+function readEachTick(
+  config: BareConfig,
+  targets: StatsTarget[],
+  send: (frame: Uint8Array) => void,
+  nextSeq: () => number,
+): void {
+  const source = new CgroupSource();
+  const perContainer = config.padBytes / Math.max(1, targets.length);
+  const frameOf = (samples: Iterable<RawSample>, size: number, more: boolean) => {
+    let t = Number.POSITIVE_INFINITY;
+    for (const sample of samples) t = Math.min(t, sample.at);
+    const p = new Uint8Array(Math.round(perContainer * size)).fill(0x5a);
+    const d = { s: nextSeq(), t: Number.isFinite(t) ? t : Date.now(), ...(more ? { m: 1 } : {}), p };
+    return encodeFrame(config.topic, { k: "delta", d });
+  };
+  let busy = false;
+  setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      let sent = 0;
+      const all = await source.read(targets, (part) => {
+        sent += part.size;
+        send(frameOf(part.values(), part.size, true));
+      });
+      const rest = [...all.values()].slice(sent);
+      send(frameOf(rest, rest.length, false));
+    } finally {
+      busy = false;
+    }
+  }, config.intervalMs);
 }
 
 const commands: { stop?: () => void } = {};
