@@ -17,6 +17,12 @@ const TIMEOUT_MS = 10_000;
 /** Catalog pages, tag lists and token answers are small: anything larger is not read. */
 export const MAX_BODY = 1024 * 1024;
 const MAX_REDIRECTS = 3;
+/**
+ * The longest one call of a client can go without an answer: the request, a token, the request
+ * again, each through at most MAX_REDIRECTS redirects of TIMEOUT_MS each. A route that waits on a
+ * call keeps its client's connection that long (src/http/long-request.ts).
+ */
+export const CALL_BOUND_MS = 3 * (MAX_REDIRECTS + 1) * TIMEOUT_MS;
 
 export interface Challenge {
   scheme: string;

@@ -3,6 +3,7 @@ import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import type { Environments } from "../envs/environments.ts";
 import { envFor, ownedRef } from "../envs/resolve.ts";
+import { allowSlowRequest } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, EnvParam, json } from "../http/schemas.ts";
 import type { SettingsStore } from "../settings/settings-store.ts";
@@ -93,6 +94,10 @@ export function updateRoutes(
             .map((ct) => ct.id),
         );
       }
+      // Every registry call is bounded (src/registries/client.ts), but a check waits on as many as
+      // there are tags in use, four at a time: past the server's 10 s idle cut, with no count to
+      // bound it by here. The calls' own limits end it.
+      allowSlowRequest(c, 0);
       const results = await updates.check(env, { onDemand: true, only });
       return c.json(results.filter((u) => audience.sees(u)).map(updateWire));
     },

@@ -200,15 +200,25 @@ export function countingProxy(registry: TestRegistry): {
   host: string;
   url: string;
   seen: { method: string; path: string; agent: string }[];
+  /** While true, requests are taken and never answered (a registry that hangs), until it is false again or the proxy stops. */
+  stall: boolean;
   stop(): Promise<void>;
 } {
   const seen: { method: string; path: string; agent: string }[] = [];
+  const held: (() => void)[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    async fetch(req) {
+    async fetch(req, srv) {
       const url = new URL(req.url);
       seen.push({ method: req.method, path: url.pathname, agent: req.headers.get("user-agent") ?? "" });
+      if (proxy.stall) {
+        // A registry that hangs keeps the connection open: Bun's 10 s idle cut would reset it, and
+        // the panel's fetch would then try again on a new one.
+        srv.timeout(req, 0);
+        await new Promise<void>((resolve) => held.push(resolve));
+        return new Response(null, { status: 503 });
+      }
       const headers = new Headers(req.headers);
       headers.delete("host");
       const answer = await fetch(`${registry.url}${url.pathname}${url.search}`, {
@@ -226,5 +236,22 @@ export function countingProxy(registry: TestRegistry): {
     },
   });
   const host = `127.0.0.1:${server.port}`;
-  return { host, url: `http://${host}`, seen, stop: () => server.stop(true) };
+  let stalled = false;
+  const proxy = {
+    host,
+    url: `http://${host}`,
+    seen,
+    get stall() {
+      return stalled;
+    },
+    set stall(on: boolean) {
+      stalled = on;
+      if (!on) for (const release of held.splice(0)) release();
+    },
+    stop: () => {
+      for (const release of held.splice(0)) release();
+      return server.stop(true);
+    },
+  };
+  return proxy;
 }

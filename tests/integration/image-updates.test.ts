@@ -422,6 +422,56 @@ describe("update checks never hammer a registry", () => {
     expect((await p.api("PUT", "/api/v1/settings/updates", { interval_seconds: 5 })).status).toBe(400);
     expect((await p.api("PUT", "/api/v1/settings/updates", { interval_seconds: 0 })).status).toBe(200);
   }, 120_000);
+
+  it("a registry that never answers: the check ends with the reason, one request for everyone, the panel answering meanwhile", async () => {
+    proxy.stall = true;
+    try {
+      // Past the on-demand floor, so that the check asks the registry again.
+      await Bun.sleep(5_500);
+      const before = heads();
+      let settled = false;
+      const checks = Promise.all([1, 2].map(() => p.api("POST", "/api/v1/envs/local/updates/check"))).finally(
+        () => {
+          settled = true;
+        },
+      );
+      await eventually(
+        async () => (heads() > before ? true : undefined),
+        10_000,
+        "the HEAD to the stalled registry",
+      );
+      // While the registry hangs, the panel answers everything else.
+      const list = await p.api("GET", "/api/v1/envs/local/updates");
+      expect(list.status).toBe(200);
+      expect(settled).toBe(false);
+      const answers = await checks;
+      expect(heads() - before).toBe(1);
+      for (const a of answers) {
+        expect(a.status).toBe(200);
+        const mine = (a.body as { name: string; status: string; error: string | null }[]).filter((u) =>
+          names.includes(u.name),
+        );
+        expect(mine).toHaveLength(3);
+        for (const u of mine) {
+          expect(u.status).toBe("error");
+          expect(u.error).toContain(`cannot reach ${proxy.url}: no answer within 10 s`);
+        }
+      }
+      // The registry's own test call says the same, rather than losing its connection.
+      const registries = (await p.api("GET", "/api/v1/registries")).body as { id: number; name: string }[];
+      const mine = registries.find((r) => r.name === `${PREFIX}proxy-${tag}`);
+      const tested = await p.api("POST", `/api/v1/registries/${mine?.id}/test`);
+      expect(tested.status).toBe(502);
+      expect(JSON.stringify(tested.body)).toContain("no answer within 10 s");
+    } finally {
+      proxy.stall = false;
+    }
+    // The registry back: the next check past the floor is current again.
+    await Bun.sleep(5_500);
+    const again = await p.api("POST", "/api/v1/envs/local/updates/check");
+    const mine = (again.body as { name: string; status: string }[]).filter((u) => names.includes(u.name));
+    expect(mine.map((u) => u.status)).toEqual(["current", "current", "current"]);
+  }, 90_000);
 });
 
 describe("a multi-arch tag (a manifest list)", () => {
