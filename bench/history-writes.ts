@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { HISTORY_RANGES, type HistoryRange } from "../src/protocol/history.ts";
 import { StatsHistory } from "../src/stats/history.ts";
 import { openDatabase } from "../src/store/database.ts";
+import { useSeriesOrderedTables } from "../tests/helpers/stats-tables.ts";
 import { type Row, table } from "./lib/report.ts";
 import { log, percentile, round } from "./lib/util.ts";
 
@@ -36,14 +37,7 @@ function open(layout: Layout): Run {
   const dir = mkdtempSync(join(tmpdir(), `gphist-${layout}-`));
   const db = openDatabase(dir, () => {});
   if (layout === "series") {
-    db.exec(
-      ["stats_10s", "stats_1m"]
-        .map(
-          (t) => `DROP TABLE ${t}; CREATE TABLE ${t} (sid INTEGER NOT NULL, t INTEGER NOT NULL,
-            cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL, PRIMARY KEY (sid, t)) WITHOUT ROWID;`,
-        )
-        .join("\n"),
-    );
+    useSeriesOrderedTables(db);
   }
   return {
     history: new StatsHistory(db, "bench", 1000),

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { StatsHistory } from "../../src/stats/history.ts";
 import { openDatabase } from "../../src/store/database.ts";
+import { useSeriesOrderedTables } from "../helpers/stats-tables.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gptest-history-"));
 const db = openDatabase(dir);
@@ -204,14 +205,7 @@ describe("stats history kept in time order", () => {
       // The tables as they were before the upgrade, holding an hour of two containers' averages.
       const first = openDatabase(old);
       const version = (first.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-      first.exec(
-        ["stats_10s", "stats_1m"]
-          .map(
-            (t) => `DROP TABLE ${t}; CREATE TABLE ${t} (sid INTEGER NOT NULL, t INTEGER NOT NULL,
-              cpu REAL, mem REAL, rx REAL, tx REAL, br REAL, bw REAL, pids REAL, PRIMARY KEY (sid, t)) WITHOUT ROWID;`,
-          )
-          .join("\n"),
-      );
+      useSeriesOrderedTables(first);
       const sid = (ref: string) =>
         (
           first.query("INSERT INTO stats_series (env, ref) VALUES ('up', ?) RETURNING sid").get(ref) as {
