@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import { REQUEST_TIMEOUT_MS } from "../engine/engine.ts";
+import { CALL_BOUND_MS } from "../registries/client.ts";
 import type { AppContext } from "./context.ts";
 
 /** The longest idle timeout Bun keeps for one request: it takes a longer one as this. */
@@ -28,4 +29,12 @@ export function allowSlowRequest(c: AppContext, seconds: number): void {
  */
 export function allowEngineWait(c: AppContext, engineMs: number): void {
   allowSlowRequest(c, Math.ceil((engineMs + REQUEST_TIMEOUT_MS) / 1000));
+}
+
+/**
+ * For an answer that waits on one call to a registry: a registry that answers slowly is silent
+ * longer than the idle cut, which would drop the connection before the answer or the reason went out.
+ */
+export function allowRegistryWait(c: AppContext): void {
+  allowSlowRequest(c, Math.ceil(CALL_BOUND_MS / 1000));
 }

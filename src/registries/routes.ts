@@ -3,11 +3,11 @@ import { noteAudit } from "../audit/middleware.ts";
 import { callerOf } from "../auth/middleware.ts";
 import type { Policy } from "../auth/policy.ts";
 import { ApiError } from "../http/errors.ts";
-import { allowSlowRequest } from "../http/long-request.ts";
+import { allowRegistryWait } from "../http/long-request.ts";
 import type { RouteTable } from "../http/route-table.ts";
 import { commonErrors, errorResponse, json } from "../http/schemas.ts";
 import { parseRegistryUrl, type RegistryAddress, RegistryAddressError } from "./address.ts";
-import { CALL_BOUND_MS, RegistryClient } from "./client.ts";
+import { RegistryClient } from "./client.ts";
 import type { Registry, RegistryStore } from "./store.ts";
 
 const RegistrySchema = z.object({
@@ -210,7 +210,7 @@ export function registryRoutes(
     async (c, { params }) => {
       const registry = found(params.id);
       noteAudit(c, { target: { name: registry.name } });
-      waitOnRegistry(c);
+      allowRegistryWait(c);
       return c.json(await tested(clientOf(registry)));
     },
   );
@@ -234,7 +234,7 @@ export function registryRoutes(
       const address = addressOf(body.url);
       noteAudit(c, { target: { host: address.host } });
       const login = body.username ? { username: body.username, password: body.password ?? "" } : undefined;
-      waitOnRegistry(c);
+      allowRegistryWait(c);
       return c.json(await tested(new RegistryClient(address.url, login)));
     },
   );
@@ -257,7 +257,7 @@ export function registryRoutes(
       },
     },
     async (c, { params, query }) => {
-      waitOnRegistry(c);
+      allowRegistryWait(c);
       return c.json(await clientOf(found(params.id)).catalog(query.n, query.last));
     },
   );
@@ -277,17 +277,8 @@ export function registryRoutes(
       },
     },
     async (c, { params, query }) => {
-      waitOnRegistry(c);
+      allowRegistryWait(c);
       return c.json(await clientOf(found(params.id)).tags(query.repository, query.n, query.last));
     },
   );
-}
-
-/**
- * A registry that answers slowly is silent longer than the server's 10 s idle cut, which would drop
- * the connection before the answer or the reason could go out: the route keeps it for as long as
- * one call of the client may take.
- */
-function waitOnRegistry(c: Parameters<typeof allowSlowRequest>[0]): void {
-  allowSlowRequest(c, Math.ceil(CALL_BOUND_MS / 1000));
 }
