@@ -70,7 +70,7 @@ export function sendStats(session: LinkSession, target: EngineTarget, intervalMs
       if (!source && targets.length)
         source =
           target.socketPath !== undefined && CgroupSource.available({ probe: targets[0] })
-            ? new CgroupSource()
+            ? new CgroupSource({ everyTick: true })
             : new DockerStatsSource(engine);
       if (!source || stopped) return;
       const samples = await source.read(targets);

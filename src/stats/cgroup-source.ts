@@ -23,6 +23,11 @@ export interface CgroupSourceOptions {
   partMs?: number;
   /** How long a read sleeps between two slices, ms (GAP_MS unless a test says). */
   gapMs?: number;
+  /**
+   * Read every container's files each tick, at rest or not. An agent's datagrams carry one time
+   * per sample, so counters held from an earlier read (`counters_at`) cannot go with them.
+   */
+  everyTick?: boolean;
 }
 
 /** The files one container's figures come from, found once per container and kept open. */
@@ -52,6 +57,8 @@ interface ContainerFiles {
   lastUsage: number;
   /** Ticks since this container's slow-moving files were last read. */
   age: number;
+  /** Nothing moved at the last read of all its files: CPU, memory usage, network, block I/O. */
+  still: boolean;
 }
 
 /**
@@ -116,8 +123,10 @@ export class CgroupSource implements StatsSource {
   private readonly sliceMs: number;
   private readonly partMs: number;
   private readonly gapMs: number;
+  private readonly everyTick: boolean;
 
   constructor(options: CgroupSourceOptions = {}) {
+    this.everyTick = options.everyTick ?? false;
     this.sliceMs = options.sliceMs ?? SLICE_MS;
     this.partMs = options.partMs ?? PART_MS;
     this.gapMs = options.gapMs ?? GAP_MS;
@@ -282,20 +291,44 @@ export class CgroupSource implements StatsSource {
   }
 
   /**
-   * Three files every tick (CPU time, memory usage, network), the rest only when they may have moved:
-   * memory.stat (for the inactive file pages) when usage changed, pids and block I/O when the
-   * container used CPU, the limit only on refresh. Idle containers, most of a host's, cost three
-   * reads instead of seven (measured: see bench/stats.ts, "tick").
+   * The CPU time every tick; the rest only when it may have moved. A container at rest (nothing
+   * moved at its last full read, and its CPU time still the same) costs that one read: its memory,
+   * network and block counters are held, with the time they were read (`counters_at`), until its
+   * CPU moves or its turn to refresh comes (every REFRESH_TICKS). Otherwise: memory usage and the
+   * network every tick, memory.stat (for the inactive file pages) when usage changed, pids and block
+   * I/O when the container used CPU, the limit only on refresh. Most of a host's containers are at
+   * rest (docs/decisions.md, "Containers at rest: one read a tick").
    */
   private sample(f: ContainerFiles, host: HostFigures, at: number): RawSample | undefined {
     const prev = f.last;
     const refresh = !prev || ++f.age >= REFRESH_TICKS;
-    if (refresh) f.age = 0;
+    // Not on the first read: that would undo the stagger, and every container would refresh at once.
+    if (refresh && prev) f.age = 0;
     const cpu_ns = f.v2
       ? (keyedNumber(f.cpu.bytes(), "usage_usec ") ?? Number.NaN) * 1000
       : wholeNumber(f.cpu.bytes());
+    if (!Number.isFinite(cpu_ns)) return undefined;
+    // Two samples a container, taking turns: a new object per container per tick was garbage.
+    const sample = f.spare ?? ({} as RawSample);
+    sample.at = at;
+    sample.cpu_ns = cpu_ns;
+    sample.system_ns = host.system_ns;
+    sample.online_cpus = host.online_cpus;
+    if (prev && !refresh && f.still && cpu_ns === prev.cpu_ns && !this.everyTick) {
+      sample.mem_usage = prev.mem_usage;
+      sample.mem_limit = prev.mem_limit;
+      sample.pids = prev.pids;
+      sample.blk_read = prev.blk_read;
+      sample.blk_write = prev.blk_write;
+      sample.net_rx = prev.net_rx;
+      sample.net_tx = prev.net_tx;
+      sample.counters_at = prev.counters_at;
+      f.spare = prev;
+      f.last = sample;
+      return sample;
+    }
     const usage = wholeNumber(f.memUsage.bytes());
-    if (!Number.isFinite(cpu_ns) || !Number.isFinite(usage)) return undefined;
+    if (!Number.isFinite(usage)) return undefined;
     netDevTotals(f.net.bytes(), notLoopback, netFields);
     const net_rx = netFields[0]!;
     const net_tx = netFields[1]!;
@@ -313,17 +346,20 @@ export class CgroupSource implements StatsSource {
       mem_limit = Number.isFinite(limit) && limit > 0 && limit < host.mem_total ? limit : host.mem_total;
     }
     let { pids = 0, blk_read = 0, blk_write = 0 } = prev ?? {};
-    if (refresh || !prev || cpu_ns !== prev.cpu_ns) {
+    const cpuMoved = !prev || cpu_ns !== prev.cpu_ns;
+    if (refresh || cpuMoved) {
       const n = f.pids ? wholeNumber(f.pids.bytes()) : 0;
       pids = Number.isFinite(n) ? n : 0;
       [blk_read, blk_write] = f.v2 ? ioStat(f.blk) : blkioThrottle(f.blk, f.blkFallback);
     }
-    // Two samples a container, taking turns: a new object per container per tick was garbage.
-    const sample = f.spare ?? ({} as RawSample);
-    sample.at = at;
-    sample.cpu_ns = cpu_ns;
-    sample.system_ns = host.system_ns;
-    sample.online_cpus = host.online_cpus;
+    f.still =
+      prev !== undefined &&
+      !cpuMoved &&
+      usage === f.lastUsage &&
+      net_rx === prev.net_rx &&
+      net_tx === prev.net_tx &&
+      blk_read === prev.blk_read &&
+      blk_write === prev.blk_write;
     sample.mem_usage = mem_usage;
     sample.mem_limit = mem_limit;
     sample.pids = pids;
@@ -331,6 +367,7 @@ export class CgroupSource implements StatsSource {
     sample.blk_write = blk_write;
     sample.net_rx = net_rx;
     sample.net_tx = net_tx;
+    sample.counters_at = at;
     f.spare = prev;
     f.last = sample;
     f.lastUsage = usage;
@@ -420,10 +457,10 @@ export class CgroupSource implements StatsSource {
   }
 
   /** The per-process file, and the bookkeeping every container starts with. */
-  private netFile(pid: number): { net: KernelFile; pid: number; age: number; lastUsage: number } {
+  private netFile(pid: number): Pick<ContainerFiles, "net" | "pid" | "age" | "lastUsage" | "still"> {
     // Each container's refresh falls on its own tick, so those reads do not all come at once.
     this.stagger = (this.stagger + 1) % REFRESH_TICKS;
-    return { net: netDev(this.proc, pid), pid, age: this.stagger, lastUsage: -1 };
+    return { net: netDev(this.proc, pid), pid, age: this.stagger, lastUsage: -1, still: false };
   }
 
   /** /proc/<pid>/cgroup as controller list → path ("" is the v2 hierarchy). */

@@ -20,6 +20,12 @@ export interface RawSample {
   blk_write: number;
   net_rx: number;
   net_tx: number;
+  /**
+   * When the memory, pids, block and network figures were read, if not at `at`: a source may hold
+   * them from an earlier read while only the CPU time is read again (a container at rest), and
+   * their rates are over the time between their own reads.
+   */
+  counters_at?: number;
 }
 
 /** A running container as a source needs it. */

@@ -346,6 +346,42 @@ describe("stats sources against `docker stats`", () => {
     }
   });
 
+  it("cgroup source: a sleeping container rests on its CPU time; pings the kernel answers are seen within a refresh, then every read", async () => {
+    const resting = start("rest", ["sleep", "3600"], []);
+    const ip = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", resting.id).trim();
+    expect(ip, "the container needs the default bridge").not.toBe("");
+    const source = new CgroupSource();
+    const read = async () => {
+      await Bun.sleep(100);
+      return { ...(await source.read([resting])).get(resting.id)! };
+    };
+    try {
+      // Nothing runs in it once started: soon only its CPU time is read, the rest held.
+      let before = await read();
+      for (let i = 0; i < 30 && before.counters_at === before.at; i++) before = await read();
+      expect(before.counters_at).toBeLessThan(before.at);
+      // Echo requests from a neighbour: the kernel answers them, no process of the resting container runs.
+      start("pinger", ["ping", "-c", "200", "-i", "0.1", ip], []);
+      const reads = [before];
+      while (reads.length < 30 && reads.at(-1)!.net_rx === before.net_rx) reads.push(await read());
+      const seen = reads.at(-1)!;
+      // Seen at its refresh (every 10 reads), over the time since its counters were last read.
+      expect(seen.net_rx).toBeGreaterThan(before.net_rx);
+      expect(reads.length).toBeLessThanOrEqual(12);
+      expect(seen.counters_at).toBe(seen.at);
+      // Then read in full while they keep moving.
+      const next = await read();
+      expect(next.counters_at).toBe(next.at);
+      expect(next.net_rx).toBeGreaterThan(seen.net_rx);
+      // The rate over the counters' own interval: ~10 echoes of 98 bytes a second, not a backlog in one read.
+      const rate = (next.net_rx - seen.net_rx) / ((next.counters_at! - seen.counters_at!) / 1000);
+      expect(rate).toBeGreaterThan(300);
+      expect(rate).toBeLessThan(3_000);
+    } finally {
+      source.close();
+    }
+  });
+
   it("cgroup source: a container that stops is left out, the others still read, its files closed", async () => {
     const quiet = start("gone", ["sleep", "3600"], ["--network", "none"]);
     const source = new CgroupSource();

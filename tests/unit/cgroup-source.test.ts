@@ -110,6 +110,7 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
       blk_write: 8192 + 24,
       net_rx: 1500 + 500,
       net_tx: 700 + 300,
+      counters_at: got.get(A)!.at,
     });
   });
 
@@ -248,6 +249,72 @@ describe("CgroupSource on cgroup v1 (cgroupfs driver)", () => {
     expect(cpuPercent(second, third)).toBeCloseTo(200, 6);
   });
 
+  it("reads only the CPU time of a container at rest, holding the rest with the time they were read", async () => {
+    v1Container(A);
+    procFiles({ 101: "" });
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc });
+    const target = [{ id: A, pid: 101 }];
+    const next = async () => {
+      await Bun.sleep(2);
+      return { ...(await source.read(target)).get(A)! };
+    };
+    const usage = join(cg, "memory/docker", A, "memory.usage_in_bytes");
+    const cpu = join(cg, "cpuacct/docker", A, "cpuacct.usage");
+    const netDev = (rx: number) =>
+      put(join(proc, "101/net/dev"), NET_DEV.replace("eth0:    1500", `eth0: ${rx}`));
+    await next();
+    const still = await next(); // nothing moved since the first read: at rest from here on
+    expect(still.counters_at).toBe(still.at);
+    netDev(2500);
+    put(usage, "209715200\n");
+    const resting = await next();
+    expect(resting).toMatchObject({ net_rx: 2000, mem_usage: 104857600 - 4194304, counters_at: still.at });
+    expect(resting.at).toBeGreaterThan(still.at);
+    // Its CPU moved: everything is read again, at once.
+    put(cpu, "5000000001\n");
+    const woke = await next();
+    expect(woke).toMatchObject({ net_rx: 3000, mem_usage: 209715200 - 4194304, counters_at: woke.at });
+    // Traffic while its CPU stays still (what the kernel answers alone): seen at its refresh, within
+    // REFRESH_TICKS reads, then followed every read while it moves.
+    await next();
+    netDev(4000);
+    let seen = 0;
+    let got = await next();
+    while (got.net_rx === 3000 && seen < 12) {
+      expect(got.counters_at).toBeLessThan(got.at);
+      got = await next();
+      seen++;
+    }
+    expect(got).toMatchObject({ net_rx: 4500, counters_at: got.at });
+    expect(seen).toBeLessThan(10);
+    netDev(5000);
+    expect(await next()).toMatchObject({ net_rx: 5500 });
+    // An agent's source reads everything every time.
+    const every = new CgroupSource({ cgroupRoot: cg, procRoot: proc, everyTick: true });
+    await every.read(target);
+    await every.read(target);
+    netDev(6000);
+    expect((await every.read(target)).get(A)).toMatchObject({ net_rx: 6500 });
+    every.close();
+    source.close();
+  });
+
+  it("spreads its containers' refreshes over the reads, never all on one", async () => {
+    const ids = manyContainers(20);
+    const targets = ids.map((id, i) => ({ id, pid: 1000 + i }));
+    const source = new CgroupSource({ cgroupRoot: cg, procRoot: proc });
+    const fullReads: number[] = [];
+    for (let r = 0; r < 14; r++) {
+      await Bun.sleep(2);
+      const got = await source.read(targets);
+      fullReads.push([...got.values()].filter((s) => s.counters_at === s.at).length);
+    }
+    // all read in full twice (no sample before; nothing moved yet), then two a read, in turns
+    expect(fullReads.slice(0, 2)).toEqual([20, 20]);
+    expect(fullReads.slice(2)).toEqual(Array(12).fill(2));
+    source.close();
+  });
+
   it("is available only when a container's cgroup is found and /proc/<pid> is that container", () => {
     v1Container(A);
     procFiles({ 101: `4:memory:/docker/${A}\n`, 102: "4:memory:/\n" });
@@ -292,6 +359,7 @@ describe("CgroupSource on cgroup v2", () => {
     blk_write: 2097152,
     net_rx: 2000,
     net_tx: 1000,
+    counters_at: expect.any(Number),
   };
 
   it("reads the cgroupfs-like layout (/sys/fs/cgroup/docker/<id>), memory.max 'max' giving MemTotal", async () => {

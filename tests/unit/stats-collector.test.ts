@@ -47,6 +47,42 @@ describe("the collector, when its source has nothing newer", () => {
   });
 });
 
+describe("the collector, when its source holds a container's counters", () => {
+  it("rates them over the time between their own reads, not one tick", async () => {
+    // a container at rest from 2 s on: its counters held (read at 2 s), then read again at 5 s
+    // with 3,000 bytes more, while its CPU time was read every second
+    const held = (at: number, countersAt: number, rx: number): RawSample => ({
+      ...sample(at, 0),
+      net_rx: rx,
+      counters_at: countersAt,
+    });
+    const script = [
+      held(1_000, 1_000, 0),
+      held(2_000, 2_000, 0),
+      held(3_000, 2_000, 0),
+      held(4_000, 2_000, 0),
+    ];
+    script.push(held(5_000, 5_000, 3_000), held(6_000, 6_000, 5_000));
+    const source: StatsSource = {
+      name: "cgroup",
+      read: async () => new Map([["a", script.shift()!]]),
+      close: () => {},
+    };
+    const env = {
+      id: "e",
+      containers: { running: () => [{ id: "a", name: "a", pid: 1 }], version: 1 },
+    } as unknown as Environment;
+    const ticks: TickFigures[][] = [];
+    const collector = new StatsCollector(env, () => source, 1000, {
+      frame: () => {},
+      tick: (figures) => ticks.push(figures),
+    });
+    for (let i = 0; i < 6; i++) await collector.tick();
+    expect(ticks.map((t) => t[0]?.net_rx_rate)).toEqual([0, 0, 0, 0, 1_000, 2_000]);
+    collector.close();
+  });
+});
+
 describe("the collector, when its source reads in parts", () => {
   it("sends each part as a frame stamped with its own oldest sample, and the tick once, whole", async () => {
     const ids = ["a", "b", "c", "d", "e"];
