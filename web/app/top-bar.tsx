@@ -1,6 +1,6 @@
 import { ThemeToggle } from "../features/access/theme-toggle.tsx";
 import { useEnv, useUser } from "./contexts.ts";
-import { envHref, isEnvRoute, type Route } from "./route.ts";
+import { envHref, isEnvRoute, parseRoute, type Route } from "./route.ts";
 
 interface Props {
   route: Route;
@@ -109,8 +109,11 @@ export function TopBar({ route, onLogout }: Props) {
           aria-label="Environment"
           value={env.id}
           onChange={(e) => {
+            // The address as it is now, not as last drawn: a link taken just before has changed it,
+            // and the page it leads to may not be drawn yet (the kind of page would be the old one).
+            const now = parseRoute(location.hash);
             // A step of its own in the history, unlike redirects: Back returns to the other environment.
-            location.hash = inEnv(route, e.currentTarget.value);
+            location.hash = inEnv("redirect" in now ? route : now, e.currentTarget.value);
           }}
         >
           {env.all.map((e) => (
