@@ -25,7 +25,7 @@ export interface CgroupSourceOptions {
   gapMs?: number;
   /**
    * Read every container's files each tick, at rest or not. An agent's datagrams carry one time
-   * per sample, so counters held from an earlier read (`counters_at`) cannot go with them.
+   * per sample, so a second one (`counters_since`) cannot go with them.
    */
   everyTick?: boolean;
 }
@@ -59,6 +59,8 @@ interface ContainerFiles {
   age: number;
   /** Nothing moved at the last read of all its files: CPU, memory usage, network, block I/O. */
   still: boolean;
+  /** When all its files were last read (its figures held since, while at rest). */
+  fullAt: number;
 }
 
 /**
@@ -293,11 +295,13 @@ export class CgroupSource implements StatsSource {
   /**
    * The CPU time every tick; the rest only when it may have moved. A container at rest (nothing
    * moved at its last full read, and its CPU time still the same) costs that one read: its memory,
-   * network and block counters are held, with the time they were read (`counters_at`), until its
-   * CPU moves or its turn to refresh comes (every REFRESH_TICKS). Otherwise: memory usage and the
-   * network every tick, memory.stat (for the inactive file pages) when usage changed, pids and block
-   * I/O when the container used CPU, the limit only on refresh. Most of a host's containers are at
-   * rest (docs/decisions.md, "Containers at rest: one read a tick").
+   * network and block counters are held until its CPU moves or its turn to refresh comes (every
+   * REFRESH_TICKS). What moved meanwhile is put on the last tick when its CPU moved (its processes
+   * did it), and on the whole time since its last full read when it did not (`counters_since`:
+   * echo requests the kernel answered, say). Otherwise: memory usage and the network every tick,
+   * memory.stat (for the inactive file pages) when usage changed, pids and block I/O when the
+   * container used CPU, the limit only on refresh. Most of a host's containers are at rest
+   * (docs/decisions.md, "Containers at rest: one read a tick").
    */
   private sample(f: ContainerFiles, host: HostFigures, at: number): RawSample | undefined {
     const prev = f.last;
@@ -322,7 +326,7 @@ export class CgroupSource implements StatsSource {
       sample.blk_write = prev.blk_write;
       sample.net_rx = prev.net_rx;
       sample.net_tx = prev.net_tx;
-      sample.counters_at = prev.counters_at;
+      sample.counters_since = undefined;
       f.spare = prev;
       f.last = sample;
       return sample;
@@ -367,7 +371,8 @@ export class CgroupSource implements StatsSource {
     sample.blk_write = blk_write;
     sample.net_rx = net_rx;
     sample.net_tx = net_tx;
-    sample.counters_at = at;
+    sample.counters_since = !cpuMoved && prev && f.fullAt < prev.at ? f.fullAt : undefined;
+    f.fullAt = at;
     f.spare = prev;
     f.last = sample;
     f.lastUsage = usage;
@@ -457,10 +462,12 @@ export class CgroupSource implements StatsSource {
   }
 
   /** The per-process file, and the bookkeeping every container starts with. */
-  private netFile(pid: number): Pick<ContainerFiles, "net" | "pid" | "age" | "lastUsage" | "still"> {
+  private netFile(
+    pid: number,
+  ): Pick<ContainerFiles, "net" | "pid" | "age" | "lastUsage" | "still" | "fullAt"> {
     // Each container's refresh falls on its own tick, so those reads do not all come at once.
     this.stagger = (this.stagger + 1) % REFRESH_TICKS;
-    return { net: netDev(this.proc, pid), pid, age: this.stagger, lastUsage: -1, still: false };
+    return { net: netDev(this.proc, pid), pid, age: this.stagger, lastUsage: -1, still: false, fullAt: 0 };
   }
 
   /** /proc/<pid>/cgroup as controller list → path ("" is the v2 hierarchy). */

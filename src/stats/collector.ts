@@ -236,8 +236,7 @@ export class StatsCollector {
       }
       if (cur.at < sampledAt) sampledAt = cur.at;
       const prev = held?.sample;
-      // Over the counters' own reads: a source may hold them while a container is at rest.
-      const seconds = prev ? ((cur.counters_at ?? cur.at) - (prev.counters_at ?? prev.at)) / 1000 : 0;
+      const seconds = prev ? (cur.at - Math.min(prev.at, cur.counters_since ?? prev.at)) / 1000 : 0;
       const shown: TickFigures = {
         id,
         name,

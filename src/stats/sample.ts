@@ -21,11 +21,12 @@ export interface RawSample {
   net_rx: number;
   net_tx: number;
   /**
-   * When the memory, pids, block and network figures were read, if not at `at`: a source may hold
-   * them from an earlier read while only the CPU time is read again (a container at rest), and
-   * their rates are over the time between their own reads.
+   * Set when what the memory, pids, block and network counters moved by since the sample before
+   * built up from this earlier time on: the source held them unread since then (a container at
+   * rest) and they moved without the container's CPU time, so when within it is not known. Their
+   * rates are over that whole time. Unset, over the time since the sample before.
    */
-  counters_at?: number;
+  counters_since?: number;
 }
 
 /** A running container as a source needs it. */

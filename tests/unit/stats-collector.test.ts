@@ -48,21 +48,16 @@ describe("the collector, when its source has nothing newer", () => {
 });
 
 describe("the collector, when its source holds a container's counters", () => {
-  it("rates them over the time between their own reads, not one tick", async () => {
-    // a container at rest from 2 s on: its counters held (read at 2 s), then read again at 5 s
-    // with 3,000 bytes more, while its CPU time was read every second
-    const held = (at: number, countersAt: number, rx: number): RawSample => ({
-      ...sample(at, 0),
+  it("rates what moved over the time the source says it built up in, else over the last tick", async () => {
+    const at = (t: number, rx: number, since?: number): RawSample => ({
+      ...sample(t, 0),
       net_rx: rx,
-      counters_at: countersAt,
+      counters_since: since,
     });
-    const script = [
-      held(1_000, 1_000, 0),
-      held(2_000, 2_000, 0),
-      held(3_000, 2_000, 0),
-      held(4_000, 2_000, 0),
-    ];
-    script.push(held(5_000, 5_000, 3_000), held(6_000, 6_000, 5_000));
+    // at rest from 2 s; at 5 s 3,000 bytes found that came without its CPU (since 2 s); at 6 s
+    // 2,000 more; at rest again; at 9 s its CPU moved with 1,500 bytes: the last tick's
+    const script = [at(1_000, 0), at(2_000, 0), at(3_000, 0), at(4_000, 0), at(5_000, 3_000, 2_000)];
+    script.push(at(6_000, 5_000), at(7_000, 5_000), at(8_000, 5_000), at(9_000, 6_500));
     const source: StatsSource = {
       name: "cgroup",
       read: async () => new Map([["a", script.shift()!]]),
@@ -77,8 +72,8 @@ describe("the collector, when its source holds a container's counters", () => {
       frame: () => {},
       tick: (figures) => ticks.push(figures),
     });
-    for (let i = 0; i < 6; i++) await collector.tick();
-    expect(ticks.map((t) => t[0]?.net_rx_rate)).toEqual([0, 0, 0, 0, 1_000, 2_000]);
+    for (let i = 0; i < 9; i++) await collector.tick();
+    expect(ticks.map((t) => t[0]?.net_rx_rate)).toEqual([0, 0, 0, 0, 1_000, 2_000, 0, 0, 1_500]);
     collector.close();
   });
 });
