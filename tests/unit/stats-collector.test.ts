@@ -19,31 +19,37 @@ const sample = (at: number, cpuSeconds: number): RawSample => ({
   net_tx: 0,
 });
 
+/** What a collector's ticks give for one running container "a", whose source reads `script` in turn. */
+async function ticksOf(script: RawSample[]): Promise<TickFigures[][]> {
+  const source: StatsSource = {
+    name: "cgroup",
+    read: async () => new Map([["a", script.shift()!]]),
+    close: () => {},
+  };
+  const env = {
+    id: "e",
+    containers: { running: () => [{ id: "a", name: "a", pid: 1 }], version: 1 },
+  } as unknown as Environment;
+  const ticks: TickFigures[][] = [];
+  const collector = new StatsCollector(env, () => source, 1000, {
+    frame: () => {},
+    tick: (figures) => ticks.push(figures),
+  });
+  for (let n = script.length; n > 0; n--) await collector.tick();
+  collector.close();
+  return ticks;
+}
+
 describe("the collector, when its source has nothing newer", () => {
   it("shows a container's previous figures again rather than a tick of zero rates", async () => {
     // what an agent's datagrams give when one tick's was lost: the same newest sample twice
     const script = [sample(1_000, 0), sample(2_000, 0.5), sample(2_000, 0.5), sample(3_000, 1.5)];
-    const source: StatsSource = {
-      name: "cgroup",
-      read: async () => new Map([["a", script.shift()!]]),
-      close: () => {},
-    };
-    const env = {
-      id: "e",
-      containers: { running: () => [{ id: "a", name: "a", pid: 1 }], version: 1 },
-    } as unknown as Environment;
-    const ticks: TickFigures[][] = [];
-    const collector = new StatsCollector(env, () => source, 1000, {
-      frame: () => {},
-      tick: (figures) => ticks.push(figures),
-    });
-    for (let i = 0; i < 4; i++) await collector.tick();
+    const ticks = await ticksOf(script);
     const cpu = ticks.map((t) => t[0]?.cpu_percent);
     const rx = ticks.map((t) => t[0]?.net_rx_rate);
     // 0.5 s of CPU in 1 s, then held, then 1 s of CPU in the next second (rates against the held sample)
     expect(cpu).toEqual([0, 50, 50, 100]);
     expect(rx).toEqual([0, 10_000, 10_000, 10_000]);
-    collector.close();
   });
 });
 
@@ -58,23 +64,8 @@ describe("the collector, when its source holds a container's counters", () => {
     // 2,000 more; at rest again; at 9 s its CPU moved with 1,500 bytes: the last tick's
     const script = [at(1_000, 0), at(2_000, 0), at(3_000, 0), at(4_000, 0), at(5_000, 3_000, 2_000)];
     script.push(at(6_000, 5_000), at(7_000, 5_000), at(8_000, 5_000), at(9_000, 6_500));
-    const source: StatsSource = {
-      name: "cgroup",
-      read: async () => new Map([["a", script.shift()!]]),
-      close: () => {},
-    };
-    const env = {
-      id: "e",
-      containers: { running: () => [{ id: "a", name: "a", pid: 1 }], version: 1 },
-    } as unknown as Environment;
-    const ticks: TickFigures[][] = [];
-    const collector = new StatsCollector(env, () => source, 1000, {
-      frame: () => {},
-      tick: (figures) => ticks.push(figures),
-    });
-    for (let i = 0; i < 9; i++) await collector.tick();
+    const ticks = await ticksOf(script);
     expect(ticks.map((t) => t[0]?.net_rx_rate)).toEqual([0, 0, 0, 0, 1_000, 2_000, 0, 0, 1_500]);
-    collector.close();
   });
 });
 
