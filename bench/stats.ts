@@ -39,7 +39,9 @@ import {
   type CpuSnapshot,
   cpuSince,
   cpuSnapshot,
+  mainThreadSched,
   memoryOf,
+  OWN_SESSION,
   panelTarget,
   pin,
   processesBy,
@@ -253,7 +255,9 @@ async function statsPanel(
   name: string,
 ): Promise<{ panel: Panel; source: string }> {
   const pinned: Target =
-    cpus().length > 1 ? { ...target, command: ["taskset", "-c", "0", ...target.command] } : target;
+    cpus().length > 1
+      ? { ...target, command: [...OWN_SESSION, "taskset", "-c", "0", ...target.command] }
+      : { ...target, command: [...OWN_SESSION, ...target.command] };
   const panel = await startPanel({
     target: pinned,
     dataDir: join(dir, `data-${name}`),
@@ -342,6 +346,12 @@ export interface Phase {
    * else's load put under the panel: a tick's reads, encoding and sends stretch the same way.
    */
   cpu0: { timer_lag: Percentiles; wall_for_2ms_cpu: Percentiles };
+  /**
+   * The server's main thread over the phase, ms a second: how long it ran, and how long it was
+   * runnable but waited for its CPU (/proc/<pid>/task/<pid>/schedstat). What the wait is to the
+   * run says how much of a frame's time the machine's scheduler adds to the server's own work.
+   */
+  main_thread?: { run_ms_per_s: number; wait_ms_per_s: number };
   /** the fewest frames any client timed */
   min_frames_per_client: number;
   /** frames (client × tick) never sent: the panel skips a tick for a client too slow to take it */
@@ -408,20 +418,31 @@ async function phase(
   let clientCpu: number;
   let rssKiB: number;
   let lag: Phase["cpu0"];
+  let mainThread: Phase["main_thread"];
   try {
     const probe = cpuProbe(s.ticks * s.intervalMs);
     const panelBefore = cpuSnapshot([server.pid]);
     const clientsBefore = cpuSnapshot([group.pid]);
+    const schedBefore = mainThreadSched(server.pid);
     await sleep(s.ticks * s.intervalMs);
     const seconds = (performance.now() - panelBefore.at) / 1000;
     panelCpu = cpuSince(panelBefore, [server.pid]) / seconds;
     clientCpu = cpuSince(clientsBefore, [group.pid]) / seconds;
+    const schedAfter = mainThreadSched(server.pid);
+    if (schedBefore && schedAfter)
+      mainThread = {
+        run_ms_per_s: round((schedAfter.runMs - schedBefore.runMs) / seconds, 1),
+        wait_ms_per_s: round((schedAfter.waitMs - schedBefore.waitMs) / seconds, 1),
+      };
     rssKiB = memoryOf(server.pid).rssKiB;
     lag = await probe;
   } finally {
     rec = await group.stop();
   }
-  return analyse(rec, containers, clients, { panelCpu, clientCpu, rssKiB, lag });
+  return {
+    ...analyse(rec, containers, clients, { panelCpu, clientCpu, rssKiB, lag }),
+    main_thread: mainThread,
+  };
 }
 
 /**
@@ -990,6 +1011,15 @@ export function statsRows(r: StatsResult): { rows: Row[]; budgets: Budget[] } {
         metric: `  p50 / p99 ms: a whole tick (first frame's t → last frame), ${who}; ${p.frames_per_tick} frames a tick`,
         panel: pq(p.whole_tick_to_client),
         baseline: "",
+        ratio: "",
+      });
+      const waited = (q: Phase | undefined) =>
+        q?.main_thread ? `${q.main_thread.wait_ms_per_s} / ${q.main_thread.run_ms_per_s}` : "—";
+      row({
+        benchmark: name,
+        metric: `  main thread, ms a second: waited for its CPU / ran, ${who}${p.clients === STATS_BUDGETS.p99Clients ? "; bare reader beside it" : ""}`,
+        panel: waited(p),
+        baseline: p.clients === STATS_BUDGETS.p99Clients ? `${waited(size.bare_reader)} (reader)` : "",
         ratio: "",
       });
       row({

@@ -22,6 +22,7 @@ import type { ServerWebSocket } from "bun";
 import { CgroupSource } from "../../src/stats/cgroup-source.ts";
 import type { RawSample, StatsTarget } from "../../src/stats/sample.ts";
 import { encodeFrame } from "../../src/stream/frames.ts";
+import { OWN_SESSION } from "./process.ts";
 import { emit, WorkerProcess, workerMain } from "./worker.ts";
 
 interface BareConfig {
@@ -143,7 +144,13 @@ export interface BareStream {
 
 export async function startBareStream(config: BareConfig & { dir: string }): Promise<BareStream> {
   const { dir, ...c } = config;
-  const worker = new WorkerProcess(import.meta.path, c, join(dir, "bare-stream.log"), "bare stream");
+  const worker = new WorkerProcess(
+    import.meta.path,
+    c,
+    join(dir, "bare-stream.log"),
+    "bare stream",
+    OWN_SESSION,
+  );
   try {
     await worker.next("ready", 20_000);
   } catch (err) {

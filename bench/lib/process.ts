@@ -198,7 +198,29 @@ function threadTimes(pid: number): Map<number, number> | undefined {
   return out;
 }
 
-/** Every thread's CPU time of every pid, for a later cpuSince(). */
+/**
+ * A process's main thread: ms it ran and ms it waited, runnable, for a CPU (schedstat), so far.
+ * The wait is the scheduler's share of a frame's time: a thread woken to read or send that finds
+ * its CPU taken.
+ */
+export function mainThreadSched(pid: number): { runMs: number; waitMs: number } | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ").map(Number);
+    return { runMs: run! / 1e6, waitMs: wait! / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A server started in a session of its own, as a service manager starts one (systemd calls
+ * setsid for every service). The kernel's autogroups (`sched_autogroup_enabled`) schedule each
+ * session as one group, weighted on each CPU by the group's load there: a panel left in the
+ * bench's session shares its weight with the bench's clients (pinned to the other CPU) and with a
+ * private engine's dockerd.
+ */
+export const OWN_SESSION = ["setsid"];
+
 /** Pins every thread of `pid` to one CPU; false if taskset could not. */
 export function pin(pid: number, cpu: number): boolean {
   const res = Bun.spawnSync(["taskset", "-a", "-pc", String(cpu), String(pid)], {

@@ -30,9 +30,11 @@ export class WorkerProcess {
     config: unknown,
     logPath: string,
     readonly name: string,
+    /** put before the command: OWN_SESSION for a server that stands beside the panel */
+    prefix: string[] = [],
   ) {
     if (isStopping()) throw new Error("the run is ending");
-    const proc = Bun.spawn([process.execPath, script, JSON.stringify(config)], {
+    const proc = Bun.spawn([...prefix, process.execPath, script, JSON.stringify(config)], {
       cwd: ROOT,
       stdin: "pipe",
       stdout: "pipe",

@@ -198,7 +198,10 @@ export class SecondEngine {
     const log = openSync(this.logPath, "a");
     this.proc = Bun.spawn(
       [
-        // unshare and sh both exec: the pid is dockerd's. A new namespace's loopback starts down.
+        // setsid, unshare and sh all exec: the pid is dockerd's. A session of its own, as a service
+        // has: else the kernel's autogroups schedule dockerd as one group with the process that
+        // started it (a bench and its panel). A new namespace's loopback starts down.
+        "setsid",
         "unshare",
         "--net",
         "--",
