@@ -32,6 +32,15 @@ export function allowEngineWait(c: AppContext, engineMs: number): void {
 }
 
 /**
+ * For any signed-in caller's answer, which may wait on an engine call (bounded by the engine's own
+ * limit) and the refresh after it. Routes that wait longer lift it further. Nobody who is not let in
+ * holds a connection past the usual 10 s.
+ */
+export function allowAnyEngineCall(c: AppContext): void {
+  allowEngineWait(c, REQUEST_TIMEOUT_MS);
+}
+
+/**
  * For an answer that waits on one call to a registry: a registry that answers slowly is silent
  * longer than the idle cut, which would drop the connection before the answer or the reason went out.
  */

@@ -4,6 +4,7 @@ import type { Action, RoutePolicy } from "../auth/actions.ts";
 import { parseStrictJson, StrictJsonError } from "../safety/strict-json.ts";
 import type { AppContext, AppEnv } from "./context.ts";
 import { ApiError } from "./errors.ts";
+import { allowAnyEngineCall } from "./long-request.ts";
 import { describeIssues } from "./schemas.ts";
 
 type Schema = z.ZodMiniType;
@@ -81,7 +82,12 @@ export class RouteTable {
     this.specs.push(spec as AnySpec);
     const run: Handler = async (c) => {
       // Before validation: nobody learns what a route takes before they are let in.
-      if (spec.policy !== "public") this.gate(c, spec.policy);
+      if (spec.policy !== "public") {
+        this.gate(c, spec.policy);
+        // Before any engine call, not after the first: a busy engine had kept a stop's inspect
+        // silent past Bun's 10 s, and the browser was told the panel could not be reached.
+        allowAnyEngineCall(c);
+      }
       const input = {
         params: spec.params ? check(spec.params, c.req.param(), "path") : undefined,
         query: spec.query ? check(spec.query, queryObject(c), "query") : undefined,

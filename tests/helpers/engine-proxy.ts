@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { Transform } from "node:stream";
 
 export interface EngineProxyOptions {
   /** Also listen on tcp://127.0.0.1:<port> (a free port on first start, the same one on restarts). */
@@ -19,6 +20,7 @@ export class EngineProxy {
   private port: number | undefined;
   private sockets = new Set<Socket>();
   private frozen = false;
+  private held: { pattern: RegExp; waiting: (() => void)[] } | undefined;
 
   constructor(
     readonly path: string,
@@ -82,17 +84,36 @@ export class EngineProxy {
     for (const s of this.sockets) s.resume();
   }
 
+  /**
+   * Requests whose line ("GET /v1.41/containers/…/json") matches `pattern` reach the engine only
+   * when the returned function is called: one question a busy engine is slow to answer, while
+   * everything else goes on.
+   */
+  hold(pattern: RegExp): () => void {
+    const held = { pattern, waiting: [] as (() => void)[] };
+    this.held = held;
+    return () => {
+      if (this.held === held) this.held = undefined;
+      for (const go of held.waiting.splice(0)) go();
+    };
+  }
+
   private forward(client: Socket): void {
     const up = connect(this.upstream);
     this.sockets.add(client).add(up);
-    client.on("data", (chunk: Buffer) => {
-      for (const m of chunk
-        .toString("latin1")
-        .matchAll(/^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]/gm)) {
-        this.requests.push(`${m[1]} ${m[2]}`);
-      }
+    const toEngine = new Transform({
+      transform: (chunk: Buffer, _encoding, pass) => {
+        const lines = [
+          ...chunk.toString("latin1").matchAll(/^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]/gm),
+        ].map((m) => `${m[1]} ${m[2]}`);
+        this.requests.push(...lines);
+        const held = this.held;
+        // Held with everything after it on this connection, in order.
+        if (held && lines.some((l) => held.pattern.test(l))) held.waiting.push(() => pass(null, chunk));
+        else pass(null, chunk);
+      },
     });
-    client.pipe(up).pipe(client);
+    client.pipe(toEngine).pipe(up).pipe(client);
     // After pipe(), which resumes its source.
     if (this.frozen) {
       client.pause();
@@ -100,6 +121,7 @@ export class EngineProxy {
     }
     const drop = () => {
       client.destroy();
+      toEngine.destroy();
       up.destroy();
       this.sockets.delete(client);
       this.sockets.delete(up);

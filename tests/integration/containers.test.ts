@@ -118,6 +118,39 @@ describe("containers on a real engine", () => {
     expect(containerState(id)).toBe("exited");
   }, 60_000);
 
+  it("answers a stop and a read whose engine stayed silent past the server's 10 s idle time before either's own wait", async () => {
+    const name = uniqueName("slowinspect");
+    const id = runContainer(name, ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]);
+    await eventually(() => find(name));
+    // A stop named no t first asks the engine for the container's own stop timeout. A busy engine
+    // kept that question unanswered, and Bun cut the request before the stop lifted its idle limit:
+    // the browser said the panel could not be reached (a bulk stop of 20, in a full run).
+    const inspect = new RegExp(`^GET \\S*/containers/${id}/json`);
+    const from = proxy.requests.length;
+    const release = proxy.hold(inspect);
+    const started = Date.now();
+    const statusOf = (r: Promise<{ status: number }>) =>
+      r.then(
+        (res) => res.status,
+        (err: Error) => err.message,
+      );
+    const stopping = statusOf(p.api("POST", `${BASE}/${id}/stop`));
+    const reading = statusOf(p.api("GET", `${BASE}/${id}`));
+    try {
+      // Bun cuts a silent request on 4 s ticks, 8 to 12 s in.
+      await Bun.sleep(13_000);
+    } finally {
+      release();
+    }
+    // One question each while held: a cut request, sent again by the client, would have asked again.
+    const asked = proxy.requests.slice(from).filter((r) => inspect.test(r));
+    expect(await stopping).toBe(204);
+    expect(await reading).toBe(200);
+    expect(Date.now() - started).toBeGreaterThan(13_000);
+    expect(asked).toHaveLength(2);
+    expect(containerState(id)).toBe("exited");
+  }, 60_000);
+
   it("gives a stop that names no t the container's own stop timeout", async () => {
     const name = uniqueName("grace");
     // What compose's stop_grace_period sets. The panel used to give such a stop 10 s + 30 s at the
