@@ -80,6 +80,45 @@ describe("the UI in Chromium, from dist/ghostpanel", () => {
     expect(containerState(id)).toBe("exited");
   });
 
+  it("sends a stop again when its answer is lost, and a read when its request is", async () => {
+    const name = uniqueName("lost");
+    const id = runContainer(name, ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]);
+    await row(name).waitFor();
+    // The first stop reaches the panel, and the engine stops the container; then its answer is
+    // dropped, as Chromium drops requests under way when the host's interfaces change (a full run
+    // saw it, ERR_NETWORK_CHANGED, while 20 containers stopped).
+    const stopUrl = `**/api/v1/envs/local/containers/${id}/stop`;
+    const stops: number[] = [];
+    await page.route(stopUrl, async (route) => {
+      if (stops.push(Date.now()) > 1) return route.continue();
+      const first = await route.fetch();
+      stops.push(first.status());
+      await route.abort("connectionreset");
+    });
+    const answered = page.waitForResponse((r) => r.url().endsWith(`/${id}/stop`), { timeout: 15_000 });
+    await act(name, "stop");
+    await page.locator('[data-testid="confirm"]').click();
+    expect((await answered).status()).toBe(204);
+    await page.unroute(stopUrl);
+    // [first sent, its status at the panel, second sent]
+    expect(stops).toHaveLength(3);
+    expect(stops[1]).toBe(204);
+    await row(name).and(page.locator('[data-state="exited"]')).waitFor({ timeout: 15_000 });
+    expect(await page.locator('.toast[data-kind="error"]').allTextContents()).toEqual([]);
+    expect(containerState(id)).toBe("exited");
+
+    const inspectUrl = `**/api/v1/envs/local/containers/${id}`;
+    let reads = 0;
+    await page.route(inspectUrl, (route) => (++reads === 1 ? route.abort("failed") : route.continue()));
+    await row(name).locator("a").first().click();
+    await page.locator('[data-tab="inspect"]').click();
+    await page.locator('[data-testid="inspect"]').getByText(id).first().waitFor({ timeout: 10_000 });
+    await page.unroute(inspectUrl);
+    expect(reads).toBeGreaterThan(1);
+    await page.goBack();
+    await row(name).waitFor();
+  });
+
   it("searches and filters by state", async () => {
     const running = uniqueName("findme");
     const stopped = uniqueName("findme");

@@ -31,29 +31,57 @@ export function csrfToken(): string {
   return /(?:^|;\s*)gp_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? "";
 }
 
+export interface ApiOptions {
+  /** Sent twice, it does no more than once (GETs always are): tried again if its answer is lost. */
+  repeatable?: boolean;
+}
+
+/** The pauses before each new try of a repeatable request whose answer never came. */
+const AGAIN_AFTER_MS = [400, 1_200];
+
 export async function api<T>(
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
   path: string,
   body?: unknown,
+  options: ApiOptions = {},
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
-  let res: Response;
-  try {
-    res = await fetch(BASE + path, {
+  const res = await reach(
+    BASE + path,
+    {
       method,
       credentials: "same-origin",
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, "network", "The panel server cannot be reached.");
-  }
+    },
+    method === "GET" || options.repeatable === true,
+  );
   if (res.status === 401) sessionEnded();
   if (!res.ok) throw await toError(res);
   const text = await res.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * Chromium drops the requests under way when the host's interfaces change (ERR_NETWORK_CHANGED: an
+ * engine on the same machine starting or stopping containers does it), and a mobile link drops
+ * them too. A request that may be sent again is, after a pause; the others say so at once.
+ */
+async function reach(url: string, init: RequestInit, repeatable: boolean): Promise<Response> {
+  for (const pause of repeatable ? AGAIN_AFTER_MS : []) {
+    try {
+      return await fetch(url, init);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+  try {
+    return await fetch(url, init);
+  } catch {
+    throw new ApiError(0, "network", "The panel server cannot be reached.");
+  }
 }
 
 async function toError(res: Response): Promise<ApiError> {

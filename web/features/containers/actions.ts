@@ -76,9 +76,17 @@ export function containerPath(env: string, id: string): string {
   return `/envs/${encodeURIComponent(env)}/containers/${encodeURIComponent(id)}`;
 }
 
+/**
+ * The engine answers a second start of a running container, or stop of a stopped one, with "nothing
+ * to do": these may be sent again when their answer is lost. A second pause, unpause or removal
+ * is refused, and a restart or kill acts twice.
+ */
+const REPEATABLE: ReadonlySet<Action> = new Set<Action>(["start", "stop"]);
+
 export function runAction(env: string, id: string, action: Action, opts: RemoveOptions): Promise<void> {
   const path = containerPath(env, id);
-  if (action !== "remove") return api("POST", `${path}/${action}`);
+  if (action !== "remove")
+    return api("POST", `${path}/${action}`, undefined, { repeatable: REPEATABLE.has(action) });
   const query = new URLSearchParams();
   if (opts.force) query.set("force", "true");
   if (opts.volumes) query.set("volumes", "true");
