@@ -170,7 +170,6 @@ export function JsonTree({ value, label }: { value: unknown; label: string }) {
   const index = useMemo(() => new Map(found.order.map((p, i) => [p, i])), [found]);
   const count = found.order.length;
 
-  useEffect(() => setAt(0), [q]);
   useEffect(() => {
     if (!count) return;
     box.current?.querySelector(`[data-match="${at}"]`)?.scrollIntoView({ block: "center" });
@@ -218,7 +217,12 @@ export function JsonTree({ value, label }: { value: unknown; label: string }) {
           placeholder="Search keys and values"
           aria-label={`Search ${label}`}
           value={query}
-          onInput={(e) => setQuery(e.currentTarget.value)}
+          // With the query, not in an effect after it: an effect ran late on a slow page (a full
+          // test run) and undid an Enter pressed just after typing.
+          onInput={(e) => {
+            setQuery(e.currentTarget.value);
+            setAt(0);
+          }}
           onKeyDown={(e) => {
             if (e.key !== "Enter") return;
             e.preventDefault();
