@@ -84,8 +84,8 @@ export class RouteTable {
       // Before validation: nobody learns what a route takes before they are let in.
       if (spec.policy !== "public") {
         this.gate(c, spec.policy);
-        // Before any engine call, not after the first: a busy engine had kept a stop's inspect
-        // silent past Bun's 10 s, and the browser was told the panel could not be reached.
+        // Before any engine call, not after the first: a busy engine can keep a stop's first
+        // question, or a read, silent past Bun's 10 s, and the cut reaches the caller as a reset.
         allowAnyEngineCall(c);
       }
       const input = {
